@@ -1,0 +1,183 @@
+"""The compiled waterfall program and the kernel's argument bundle.
+
+Shared by :mod:`abs_engine.compile` (which fills it), the reference twin
+(:mod:`abs_engine._waterfall_ref`) and the Cython kernel (:mod:`abs_engine._waterfall`).
+The column constants below are the layout both backends read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+# opcodes -------------------------------------------------------------------------
+OP_PAY_FEE = 1
+OP_PAY_INTEREST = 2
+OP_PAY_PRINCIPAL = 3
+OP_FUND_RESERVE = 4
+OP_RELEASE_RESERVE = 5
+OP_DRAW_RESERVE = 6
+OP_TRANSFER = 7
+OP_PAY_RESIDUAL = 8
+
+OPCODES = {
+    "pay_fee": OP_PAY_FEE,
+    "pay_interest": OP_PAY_INTEREST,
+    "pay_principal": OP_PAY_PRINCIPAL,
+    "fund_reserve": OP_FUND_RESERVE,
+    "release_reserve": OP_RELEASE_RESERVE,
+    "draw_reserve": OP_DRAW_RESERVE,
+    "transfer": OP_TRANSFER,
+    "pay_residual": OP_PAY_RESIDUAL,
+}
+
+# integer operands of a step (iarg columns) ---------------------------------------
+I_SRC = 0  # account paid from
+I_DST = 1  # account / tranche / party index (op dependent)
+I_A_OFF = 2  # list A: recipients (fees or tranches); draw_reserve: fees covered
+I_A_LEN = 3
+I_B_OFF = 4  # list B: support accounts; draw_reserve: tranches whose interest is covered
+I_B_LEN = 5
+I_C_OFF = 6  # list C: draw_reserve: tranches whose principal is covered
+I_C_LEN = 7
+I_MODE = 8  # pay_principal: 0 sequential, 1 pro rata; pay_residual: 0 tranche, 1 party
+I_FOLLOW = 9  # pay_principal: 1 = respect scheduled balances
+I_WHEN_TRIG = 10  # run only if this trigger has fired (-1: no condition)
+I_WHEN_NOT_TRIG = 11  # run only if this trigger has not fired (-1: no condition)
+I_WHEN_FROM = 12  # run only in periods >= this (0-based)
+I_WHEN_BEFORE = 13  # run only in periods < this
+N_IARG = 14
+
+# float operands (farg columns) -----------------------------------------------------
+F_LIMIT_AMOUNT = 0  # at most this amount (inf: no limit)
+F_LIMIT_FRACTION = 1  # at most this share of the cash available at the step (1: no limit)
+F_TARGET_POOL = 2  # pay_principal: target group balance as a share of pool balance (<0: none)
+F_SHARE = 3  # pay_residual: share of the residual paid
+N_FARG = 4
+
+# fee bases ---------------------------------------------------------------------------
+BASE_POOL = 0
+BASE_NOTES = 1
+BASE_ORIGINAL_NOTES = 2
+
+# reserve parameters (res_par columns) --------------------------------------------------
+R_IS_RESERVE = 0
+R_AMOUNT = 1
+R_PCT_POOL = 2
+R_PCT_NOTES = 3
+R_FLOOR = 4
+R_CAP = 5
+N_RES = 6
+
+# trigger parameters (trg_i columns) and metrics ----------------------------------------
+G_METRIC = 0
+G_LIST_OFF = 1
+G_LIST_LEN = 2
+G_ACCOUNT = 3
+G_ABOVE = 4  # 1: breach when value > threshold; 0: breach when value < threshold
+G_CONSECUTIVE = 5
+G_CURABLE = 6
+G_EFFECT = 7  # deal state when fired: 1 accelerated, 2 event of default
+N_TRG = 8
+
+M_EXTERNAL = 0  # precomputed series ext[s, t, j] (e.g. cumulative default ratio)
+M_OC = 1  # pool balance at period end / balance of the listed tranches
+M_COVERAGE = 2  # deposits into the account this period / interest due on the listed tranches
+M_SHORTFALL = 3  # unpaid interest carried on the listed tranches from the last period
+
+N_STATES = 3
+
+
+@dataclass
+class KernelArgs:
+    """Everything the kernel reads and writes: flat numpy arrays only.
+
+    Shapes: S scenarios, T periods, K tranches, F fees, A accounts, NS collection
+    sources, J triggers, P parties. Inputs are filled by :mod:`abs_engine.compile`;
+    outputs are allocated by :meth:`allocate_outputs` and filled by the kernel.
+    """
+
+    # program
+    op: np.ndarray  # int32[n_steps]
+    iarg: np.ndarray  # int32[n_steps, N_IARG]
+    farg: np.ndarray  # float64[n_steps, N_FARG]
+    ilist: np.ndarray  # int32[n_list]
+    seg: np.ndarray  # int32[N_STATES + 1]: steps of state st are seg[st]..seg[st+1]
+    # tranches
+    bal0: np.ndarray  # float64[K]
+    carry: np.ndarray  # int32[K]: unpaid interest carried forward
+    sfint: np.ndarray  # int32[K]: carried interest accrues interest
+    rate: np.ndarray  # float64[S, T, K] coupon rate in force
+    accr: np.ndarray  # float64[T, K] accrual year fraction
+    sched: np.ndarray  # float64[T, K] balance floor from the principal style
+    # fees
+    fee_fixed: np.ndarray  # float64[F]
+    fee_rate: np.ndarray  # float64[F]
+    fee_cap: np.ndarray  # float64[F] (inf: none)
+    fee_base: np.ndarray  # int32[F]
+    fee_carry: np.ndarray  # int32[F]
+    yf: np.ndarray  # float64[T] deal day-count year fraction of each period
+    # accounts
+    acct0: np.ndarray  # float64[A]
+    res_par: np.ndarray  # float64[A, N_RES]
+    # collections
+    coll: np.ndarray  # float64[S, T, NS]
+    src_acct: np.ndarray  # int32[NS]
+    pool_start: np.ndarray  # float64[S, T]
+    pool_end: np.ndarray  # float64[S, T]
+    # triggers
+    trg_i: np.ndarray  # int32[J, N_TRG]
+    trg_thr: np.ndarray  # float64[J]
+    ext: np.ndarray  # float64[S, T, J]
+    n_parties: int = 1
+    # outputs (allocated by allocate_outputs)
+    t_bal_start: np.ndarray = field(default=None)  # type: ignore[assignment]
+    t_int_due: np.ndarray = field(default=None)  # type: ignore[assignment]
+    t_int_paid: np.ndarray = field(default=None)  # type: ignore[assignment]
+    t_int_short: np.ndarray = field(default=None)  # type: ignore[assignment]
+    t_prin: np.ndarray = field(default=None)  # type: ignore[assignment]
+    t_wd: np.ndarray = field(default=None)  # type: ignore[assignment]
+    t_bal_end: np.ndarray = field(default=None)  # type: ignore[assignment]
+    t_resid: np.ndarray = field(default=None)  # type: ignore[assignment]
+    f_due: np.ndarray = field(default=None)  # type: ignore[assignment]
+    f_paid: np.ndarray = field(default=None)  # type: ignore[assignment]
+    f_unpaid: np.ndarray = field(default=None)  # type: ignore[assignment]
+    a_start: np.ndarray = field(default=None)  # type: ignore[assignment]
+    a_in: np.ndarray = field(default=None)  # type: ignore[assignment]
+    a_end: np.ndarray = field(default=None)  # type: ignore[assignment]
+    party: np.ndarray = field(default=None)  # type: ignore[assignment]
+    state: np.ndarray = field(default=None)  # type: ignore[assignment]
+    fired: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    OUTPUTS = (
+        "t_bal_start", "t_int_due", "t_int_paid", "t_int_short", "t_prin", "t_wd", "t_bal_end",
+        "t_resid", "f_due", "f_paid", "f_unpaid", "a_start", "a_in", "a_end", "party", "state", "fired",
+    )
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.coll.shape[0], self.coll.shape[1]
+
+    def allocate_outputs(self) -> KernelArgs:
+        S, T = self.shape
+        K, F, A, J, P = len(self.bal0), len(self.fee_fixed), len(self.acct0), len(self.trg_thr), self.n_parties
+        for name, n in (("t_bal_start", K), ("t_int_due", K), ("t_int_paid", K), ("t_int_short", K), ("t_prin", K),
+                        ("t_wd", K), ("t_bal_end", K), ("t_resid", K), ("f_due", F), ("f_paid", F), ("f_unpaid", F),
+                        ("a_start", A), ("a_in", A), ("a_end", A), ("party", P)):
+            setattr(self, name, np.zeros((S, T, n)))
+        self.state = np.zeros((S, T), dtype=np.int32)
+        self.fired = np.zeros((S, T, J), dtype=np.int32)
+        return self
+
+    def copy_inputs(self) -> KernelArgs:
+        """A new bundle sharing the inputs, with fresh outputs."""
+        kw = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.OUTPUTS}
+        return KernelArgs(**kw).allocate_outputs()
+
+    def subset(self, s0: int, s1: int) -> KernelArgs:
+        """The bundle restricted to scenarios s0..s1 (views; fresh outputs)."""
+        kw = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.OUTPUTS}
+        for name in ("rate", "coll", "pool_start", "pool_end", "ext"):
+            kw[name] = np.ascontiguousarray(kw[name][s0:s1])
+        return KernelArgs(**kw).allocate_outputs()

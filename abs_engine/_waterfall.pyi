@@ -1,0 +1,3 @@
+from ._program import KernelArgs
+
+def run(a: KernelArgs) -> int: ...

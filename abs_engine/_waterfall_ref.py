@@ -1,0 +1,299 @@
+"""The waterfall semantics in plain Python: the specification and the test oracle.
+
+The Cython kernel (:mod:`abs_engine._waterfall`) runs the same program and must give the
+same numbers (to ~1e-9 currency units). Read this file to know what a step does.
+
+Each period ``t`` of each scenario ``s``:
+
+1. record opening balances; deposit the period's collections into their accounts;
+2. compute what is due: tranche interest ``balance * coupon * accrual`` plus unpaid
+   interest carried from earlier periods (plus interest on it where enabled); fees
+   ``min(cap, fixed + rate * base * year_fraction)`` plus unpaid carried fees;
+3. test the triggers (consecutive breaches, curable or not); the deal state is the most
+   severe effect of the fired triggers (0 normal, 1 accelerated, 2 event of default);
+4. run the steps of that state's waterfall in order (a step whose ``when`` does not hold
+   is skipped);
+5. carry unpaid interest and fees forward (or forfeit them); in the last period write
+   off any note balance left;
+6. record closing balances.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._program import (
+    F_LIMIT_AMOUNT, F_LIMIT_FRACTION, F_SHARE, F_TARGET_POOL, G_ABOVE, G_ACCOUNT, G_CONSECUTIVE,
+    G_CURABLE, G_EFFECT, G_LIST_LEN, G_LIST_OFF, G_METRIC, I_A_LEN, I_A_OFF, I_B_LEN, I_B_OFF,
+    I_C_LEN, I_C_OFF, I_DST, I_FOLLOW, I_MODE, I_SRC, I_WHEN_BEFORE, I_WHEN_FROM, I_WHEN_NOT_TRIG,
+    I_WHEN_TRIG, M_COVERAGE, M_EXTERNAL, M_OC, M_SHORTFALL, OP_DRAW_RESERVE, OP_FUND_RESERVE,
+    OP_PAY_FEE, OP_PAY_INTEREST, OP_PAY_PRINCIPAL, OP_PAY_RESIDUAL, OP_RELEASE_RESERVE,
+    OP_TRANSFER, R_AMOUNT, R_CAP, R_FLOOR, R_PCT_NOTES, R_PCT_POOL, BASE_NOTES,
+    BASE_ORIGINAL_NOTES, KernelArgs,
+)
+
+
+class _State:
+    """The running state of one scenario."""
+
+    def __init__(self, a: KernelArgs):
+        self.bal = [float(x) for x in a.bal0]
+        self.int_due = [0.0] * len(a.bal0)
+        self.carry_int = [0.0] * len(a.bal0)
+        self.fee_due = [0.0] * len(a.fee_fixed)
+        self.fee_carry = [0.0] * len(a.fee_fixed)
+        self.acct = [float(x) for x in a.acct0]
+        self.count = [0] * len(a.trg_thr)
+        self.fired = [0] * len(a.trg_thr)
+
+
+def _notes(st: _State) -> float:
+    total = 0.0
+    for b in st.bal:
+        total += b
+    return total
+
+
+def _available(st: _State, src: int, support: list[int]) -> float:
+    """Cash a step can use: its account, then its support accounts."""
+    total = st.acct[src]
+    for acc in support:
+        total += st.acct[acc]
+    return total
+
+
+def _take(st: _State, src: int, support: list[int], amount: float) -> None:
+    """Withdraw ``amount`` from ``src`` first, then from the support accounts in order."""
+    left = amount
+    use = min(left, st.acct[src])
+    st.acct[src] -= use
+    left -= use
+    for acc in support:
+        if left <= 0.0:
+            break
+        use = min(left, st.acct[acc])
+        st.acct[acc] -= use
+        left -= use
+
+
+def _cap(a: KernelArgs, step: int, available: float) -> float:
+    """The most a step may move: its limit amount and its fraction of what is available."""
+    return min(available, a.farg[step, F_LIMIT_AMOUNT], a.farg[step, F_LIMIT_FRACTION] * available)
+
+
+def _reserve_target(a: KernelArgs, st: _State, acc: int, s: int, t: int, last: bool) -> float:
+    """Target of a reserve: the largest of amount / % pool / % notes, floored and capped;
+    zero once the notes are repaid or in the last period."""
+    notes = _notes(st)
+    if last or notes <= 0.0:
+        return 0.0
+    p = a.res_par[acc]
+    target = max(p[R_AMOUNT], p[R_PCT_POOL] * a.pool_end[s, t], p[R_PCT_NOTES] * notes)
+    target = max(target, p[R_FLOOR])
+    return min(target, p[R_CAP])
+
+
+def _principal_payable(a: KernelArgs, st: _State, k: int, t: int, follow: int) -> float:
+    floor = a.sched[t, k] if follow else 0.0
+    return max(st.bal[k] - floor, 0.0)
+
+
+def _run_step(a: KernelArgs, st: _State, step: int, s: int, t: int, T: int) -> None:
+    op = int(a.op[step])
+    ia = a.iarg[step]
+    src, dst = int(ia[I_SRC]), int(ia[I_DST])
+    la = [int(x) for x in a.ilist[ia[I_A_OFF]: ia[I_A_OFF] + ia[I_A_LEN]]]
+    lb = [int(x) for x in a.ilist[ia[I_B_OFF]: ia[I_B_OFF] + ia[I_B_LEN]]]
+    lc = [int(x) for x in a.ilist[ia[I_C_OFF]: ia[I_C_OFF] + ia[I_C_LEN]]]
+    last = t == T - 1
+
+    if op == OP_PAY_FEE or op == OP_PAY_INTEREST:
+        # pro rata among the list if short
+        dues = st.fee_due if op == OP_PAY_FEE else st.int_due
+        paid_out = a.f_paid if op == OP_PAY_FEE else a.t_int_paid
+        total = 0.0
+        for i in la:
+            total += dues[i]
+        pay = min(total, _cap(a, step, _available(st, src, lb)))
+        if pay <= 0.0:
+            return
+        _take(st, src, lb, pay)
+        for i in la:
+            part = dues[i] if pay >= total else pay * dues[i] / total
+            dues[i] -= part
+            paid_out[s, t, i] += part
+    elif op == OP_PAY_PRINCIPAL:
+        follow = int(ia[I_FOLLOW])
+        total = 0.0
+        group = 0.0
+        for k in la:
+            total += _principal_payable(a, st, k, t, follow)
+            group += st.bal[k]
+        target = a.farg[step, F_TARGET_POOL]
+        if target >= 0.0:
+            total = min(total, max(group - target * a.pool_end[s, t], 0.0))
+        pay = min(total, _cap(a, step, _available(st, src, lb)))
+        if pay <= 0.0:
+            return
+        _take(st, src, lb, pay)
+        if int(ia[I_MODE]) == 0:  # sequential
+            left = pay
+            for k in la:
+                part = min(left, _principal_payable(a, st, k, t, follow))
+                st.bal[k] -= part
+                a.t_prin[s, t, k] += part
+                left -= part
+        else:  # pro rata by what each may receive
+            weights = [_principal_payable(a, st, k, t, follow) for k in la]
+            wsum = 0.0
+            for w in weights:
+                wsum += w
+            for k, w in zip(la, weights, strict=True):
+                part = w if pay >= wsum else pay * w / wsum
+                st.bal[k] -= part
+                a.t_prin[s, t, k] += part
+    elif op == OP_FUND_RESERVE:
+        need = max(_reserve_target(a, st, dst, s, t, last) - st.acct[dst], 0.0)
+        move = min(need, _cap(a, step, st.acct[src]))
+        st.acct[src] -= move
+        st.acct[dst] += move
+    elif op == OP_RELEASE_RESERVE:
+        excess = max(st.acct[src] - _reserve_target(a, st, src, s, t, last), 0.0)
+        move = min(excess, _cap(a, step, st.acct[src]))
+        st.acct[src] -= move
+        st.acct[dst] += move
+    elif op == OP_DRAW_RESERVE:
+        need = 0.0
+        for f in la:
+            need += st.fee_due[f]
+        for k in lb:
+            need += st.int_due[k]
+        for k in lc:
+            need += _principal_payable(a, st, k, t, 1)
+        need = max(need - st.acct[dst], 0.0)
+        move = min(need, _cap(a, step, st.acct[src]))
+        st.acct[src] -= move
+        st.acct[dst] += move
+    elif op == OP_TRANSFER:
+        move = _cap(a, step, st.acct[src])
+        st.acct[src] -= move
+        st.acct[dst] += move
+    elif op == OP_PAY_RESIDUAL:
+        pay = _cap(a, step, st.acct[src]) * a.farg[step, F_SHARE]
+        if pay <= 0.0:
+            return
+        st.acct[src] -= pay
+        if int(ia[I_MODE]) == 0:
+            a.t_resid[s, t, dst] += pay
+        else:
+            a.party[s, t, dst] += pay
+
+
+def _when(a: KernelArgs, st: _State, step: int, t: int) -> bool:
+    ia = a.iarg[step]
+    trig, not_trig = int(ia[I_WHEN_TRIG]), int(ia[I_WHEN_NOT_TRIG])
+    if trig >= 0 and not st.fired[trig]:
+        return False
+    if not_trig >= 0 and st.fired[not_trig]:
+        return False
+    return ia[I_WHEN_FROM] <= t < ia[I_WHEN_BEFORE]
+
+
+def _metric(a: KernelArgs, st: _State, j: int, s: int, t: int) -> float:
+    g = a.trg_i[j]
+    kind = int(g[G_METRIC])
+    tranches = [int(x) for x in a.ilist[g[G_LIST_OFF]: g[G_LIST_OFF] + g[G_LIST_LEN]]]
+    if kind == M_EXTERNAL:
+        return float(a.ext[s, t, j])
+    if kind == M_OC:
+        notes = 0.0
+        for k in tranches:
+            notes += st.bal[k]
+        return a.pool_end[s, t] / notes if notes > 0.0 else math.inf
+    if kind == M_COVERAGE:
+        due = 0.0
+        for k in tranches:
+            due += st.int_due[k]
+        return a.a_in[s, t, g[G_ACCOUNT]] / due if due > 0.0 else math.inf
+    if kind == M_SHORTFALL:
+        short = 0.0
+        for k in tranches:
+            short += st.carry_int[k]
+        return short
+    return 0.0
+
+
+def run(a: KernelArgs) -> int:
+    """Run the program over every scenario and period, filling ``a``'s outputs. Returns 0."""
+    S, T = a.shape
+    K, F, A, J = len(a.bal0), len(a.fee_fixed), len(a.acct0), len(a.trg_thr)
+    orig_notes = 0.0
+    for b in a.bal0:
+        orig_notes += float(b)
+    for s in range(S):
+        st = _State(a)
+        for t in range(T):
+            notes = _notes(st)
+            for k in range(K):
+                a.t_bal_start[s, t, k] = st.bal[k]
+            for acc in range(A):
+                a.a_start[s, t, acc] = st.acct[acc]
+            for src in range(a.coll.shape[2]):
+                acc = int(a.src_acct[src])
+                st.acct[acc] += a.coll[s, t, src]
+                a.a_in[s, t, acc] += a.coll[s, t, src]
+            # what is due
+            for k in range(K):
+                r = a.rate[s, t, k] * a.accr[t, k]
+                due = st.bal[k] * r + st.carry_int[k]
+                if a.sfint[k]:
+                    due += st.carry_int[k] * r
+                st.int_due[k] = due
+                a.t_int_due[s, t, k] = due
+            for f in range(F):
+                base = a.pool_start[s, t]
+                if a.fee_base[f] == BASE_NOTES:
+                    base = notes
+                elif a.fee_base[f] == BASE_ORIGINAL_NOTES:
+                    base = orig_notes
+                cur = min(a.fee_fixed[f] + a.fee_rate[f] * base * a.yf[t], a.fee_cap[f])
+                st.fee_due[f] = cur + st.fee_carry[f]
+                a.f_due[s, t, f] = st.fee_due[f]
+            # triggers and the deal state
+            state = 0
+            for j in range(J):
+                g = a.trg_i[j]
+                value = _metric(a, st, j, s, t)
+                breach = value > a.trg_thr[j] if g[G_ABOVE] else value < a.trg_thr[j]
+                st.count[j] = st.count[j] + 1 if breach else 0
+                if st.count[j] >= g[G_CONSECUTIVE]:
+                    st.fired[j] = 1
+                elif g[G_CURABLE]:
+                    st.fired[j] = 0
+                a.fired[s, t, j] = st.fired[j]
+                if st.fired[j] and g[G_EFFECT] > state:
+                    state = int(g[G_EFFECT])
+            a.state[s, t] = state
+            for step in range(int(a.seg[state]), int(a.seg[state + 1])):
+                if _when(a, st, step, t):
+                    _run_step(a, st, step, s, t, T)
+            # carry forward what is unpaid
+            for k in range(K):
+                a.t_int_short[s, t, k] = st.int_due[k]
+                st.carry_int[k] = st.int_due[k] if a.carry[k] else 0.0
+                st.int_due[k] = 0.0
+            for f in range(F):
+                a.f_unpaid[s, t, f] = st.fee_due[f]
+                st.fee_carry[f] = st.fee_due[f] if a.fee_carry[f] else 0.0
+                st.fee_due[f] = 0.0
+            if t == T - 1:
+                for k in range(K):
+                    a.t_wd[s, t, k] = st.bal[k]
+                    st.bal[k] = 0.0
+            for k in range(K):
+                a.t_bal_end[s, t, k] = st.bal[k]
+            for acc in range(A):
+                a.a_end[s, t, acc] = st.acct[acc]
+    return 0

@@ -1,0 +1,300 @@
+"""Deal + projected collections -> the flat program and arrays the kernel runs.
+
+Everything here is validation-free bookkeeping: the deal was checked when it was
+loaded, so every name resolves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _program as P
+from .dates import Schedule, accrual_fractions
+from .io.deal_file import PARTIES
+from .model.deal import Deal, Tranche
+from .model.scenario import Scenario
+from .pools.base import SERIES, PoolFlows
+
+INF = float("inf")
+
+
+@dataclass
+class PeriodFlows:
+    """A pool's cash flows aggregated to payment periods: arrays ``(S, T)``."""
+
+    name: str
+    original_balance: float
+    series: dict[str, np.ndarray]
+
+
+def aggregate(flows: PoolFlows, sched: Schedule) -> PeriodFlows:
+    """Sum monthly pool flows into the payment periods they are distributed in."""
+    T = sched.n_periods
+    S, M1 = flows.balance_end.shape
+    mp = sched.month_period[:M1]
+    out: dict[str, np.ndarray] = {}
+    for key, arr in flows.series().items():
+        if key in ("balance_start", "balance_end"):
+            continue
+        agg = np.zeros((S, T + 1))
+        np.add.at(agg, (slice(None), mp[1:]), arr[:, 1:])
+        out[key] = agg[:, :T]
+    end = np.zeros((S, T))
+    start = np.zeros((S, T))
+    prev = flows.balance_end[:, 0].copy()
+    for t in range(T):
+        months = np.nonzero(mp[1:] == t)[0] + 1
+        start[:, t] = prev
+        if len(months):
+            prev = flows.balance_end[:, months[-1]].copy()
+        end[:, t] = prev
+    out["balance_start"] = start
+    out["balance_end"] = end
+    return PeriodFlows(flows.name, flows.original_balance, {k: out[k] for k in SERIES})
+
+
+def apply_cleanup_call(deal: Deal, pools: list[PeriodFlows]) -> np.ndarray:
+    """Exercise the clean-up call where the deal has one: in the first period whose
+    closing pool balance is at or below the threshold, the performing balance is bought
+    at ``price`` (added to recoveries as a sale) and the pool stops. Returns the 0-based
+    period of exercise per scenario (-1: not exercised)."""
+    S, T = pools[0].series["balance_end"].shape
+    when = np.full(S, -1, dtype=np.int64)
+    call = deal.cleanup_call
+    if call is None:
+        return when
+    total0 = sum(p.original_balance for p in pools)
+    total_end = sum(p.series["balance_end"] for p in pools)
+    for s in range(S):
+        hit = np.nonzero(total_end[s] <= call.threshold * total0 + 1e-9)[0]
+        hit = hit[total_end[s, hit] > 0] if len(hit) else hit
+        if not len(hit):
+            continue
+        t = int(hit[0])
+        when[s] = t
+        for p in pools:
+            bal = p.series["balance_end"][s, t]
+            p.series["prepayment"][s, t] += call.price * bal
+            p.series["loss"][s, t] += (1.0 - call.price) * bal
+            p.series["balance_end"][s, t] = 0.0
+            for key in SERIES:
+                if key != "balance_start":
+                    p.series[key][s, t + 1:] = 0.0
+            p.series["balance_start"][s, t + 1:] = 0.0
+    return when
+
+
+def reference_paths(deal: Deal, scenarios: list[Scenario], T: int) -> tuple[list[str], np.ndarray]:
+    """Reference-rate values per scenario and payment period: ``(S, n_refs, T)``."""
+    names = sorted(deal.deal.reference_rates)
+    out = np.zeros((len(scenarios), len(names), T))
+    for si, sc in enumerate(scenarios):
+        for ri, n in enumerate(names):
+            v = sc.reference_rates.get(n, deal.deal.reference_rates[n])
+            if isinstance(v, list):
+                arr = np.asarray(v, dtype=np.float64)
+                out[si, ri] = arr[np.minimum(np.arange(T), len(arr) - 1)]
+            else:
+                out[si, ri] = float(v)
+    return names, out
+
+
+def _sched_balance(tr: Tranche, deal: Deal, sched: Schedule) -> np.ndarray:
+    T = sched.n_periods
+    if tr.principal.style == "pass_through":
+        return np.zeros(T)
+    if tr.principal.style == "bullet":
+        em = tr.expected_maturity or deal.deal.expected_maturity
+        return np.array([0.0 if u >= em else tr.balance for u in sched.unadjusted_dates])
+    out = np.empty(T)
+    for t, u in enumerate(sched.unadjusted_dates):
+        rows = [r.balance for r in tr.principal.schedule if r.date <= u]
+        out[t] = rows[-1] if rows else tr.balance
+    return out
+
+
+def _period_index(sched: Schedule, d: dt.date) -> int:
+    return sched.period_of(d)
+
+
+def compile_deal(
+    deal: Deal,
+    sched: Schedule,
+    pools: list[PeriodFlows],
+    scenarios: list[Scenario],
+) -> KernelArgsBundle:
+    """Build the kernel's arguments for ``deal`` over ``scenarios``."""
+    T = sched.n_periods
+    S = len(scenarios)
+    tr_idx = {t.name: i for i, t in enumerate(deal.tranches)}
+    fee_idx = {f.name: i for i, f in enumerate(deal.fees)}
+    acc_idx = {a.name: i for i, a in enumerate(deal.accounts)}
+    trg_idx = {t.name: i for i, t in enumerate(deal.triggers)}
+    party_idx = {p: i for i, p in enumerate(PARTIES)}
+    ilist: list[int] = []
+
+    def add_list(items: list[int]) -> tuple[int, int]:
+        off = len(ilist)
+        ilist.extend(items)
+        return off, len(items)
+
+    ops: list[int] = []
+    iargs: list[list[int]] = []
+    fargs: list[list[float]] = []
+    seg = [0]
+    carry = np.ones(len(deal.tranches), dtype=np.int32)
+    sfint = np.zeros(len(deal.tranches), dtype=np.int32)
+    for state in P_STATES:
+        steps = getattr(deal.waterfalls, state) or deal.waterfalls.normal
+        for s in steps:
+            ia = [0] * P.N_IARG
+            fa = [INF, 1.0, -1.0, 1.0]
+            ia[P.I_WHEN_TRIG] = ia[P.I_WHEN_NOT_TRIG] = -1
+            ia[P.I_WHEN_FROM], ia[P.I_WHEN_BEFORE] = 0, T
+            if s.when is not None:
+                w = s.when
+                if w.trigger is not None:
+                    ia[P.I_WHEN_TRIG] = trg_idx[w.trigger]
+                if w.not_trigger is not None:
+                    ia[P.I_WHEN_NOT_TRIG] = trg_idx[w.not_trigger]
+                if w.on_or_after is not None:
+                    ia[P.I_WHEN_FROM] = _period_index(sched, w.on_or_after)
+                if w.before is not None:
+                    ia[P.I_WHEN_BEFORE] = _period_index(sched, w.before)
+            if s.limit is not None:
+                if s.limit.amount is not None:
+                    fa[P.F_LIMIT_AMOUNT] = s.limit.amount
+                if s.limit.fraction is not None:
+                    fa[P.F_LIMIT_FRACTION] = s.limit.fraction
+            act = s.action
+            if act in ("pay_fee", "pay_interest", "pay_principal"):
+                ia[P.I_SRC] = acc_idx[s.from_]
+                names = fee_idx if act == "pay_fee" else tr_idx
+                ia[P.I_A_OFF], ia[P.I_A_LEN] = add_list([names[n] for n in s.to])
+                ia[P.I_B_OFF], ia[P.I_B_LEN] = add_list([acc_idx[n] for n in s.support])
+                if act == "pay_interest":
+                    for n in s.to:
+                        carry[tr_idx[n]] = int(s.carry_shortfall)
+                        sfint[tr_idx[n]] = int(s.interest_on_shortfall)
+                if act == "pay_principal":
+                    ia[P.I_MODE] = 0 if s.mode == "sequential" else 1
+                    ia[P.I_FOLLOW] = int(s.follow_schedule)
+                    if s.target_percent_of_pool is not None:
+                        fa[P.F_TARGET_POOL] = s.target_percent_of_pool
+            elif act in ("fund_reserve", "release_reserve", "transfer"):
+                ia[P.I_SRC], ia[P.I_DST] = acc_idx[s.from_], acc_idx[s.to]
+            elif act == "draw_reserve":
+                ia[P.I_SRC], ia[P.I_DST] = acc_idx[s.from_], acc_idx[s.to]
+                ia[P.I_A_OFF], ia[P.I_A_LEN] = add_list([fee_idx[n] for n in s.cover.fees])
+                ia[P.I_B_OFF], ia[P.I_B_LEN] = add_list([tr_idx[n] for n in s.cover.interest])
+                ia[P.I_C_OFF], ia[P.I_C_LEN] = add_list([tr_idx[n] for n in s.cover.principal])
+            elif act == "pay_residual":
+                ia[P.I_SRC] = acc_idx[s.from_]
+                if s.to in tr_idx:
+                    ia[P.I_MODE], ia[P.I_DST] = 0, tr_idx[s.to]
+                else:
+                    ia[P.I_MODE], ia[P.I_DST] = 1, party_idx[s.to]
+                fa[P.F_SHARE] = s.share
+            ops.append(P.OPCODES[act])
+            iargs.append(ia)
+            fargs.append(fa)
+        seg.append(len(ops))
+
+    # tranches
+    K = len(deal.tranches)
+    rate = np.zeros((S, T, K))
+    ref_names, refs = reference_paths(deal, scenarios, T)
+    for k, tr in enumerate(deal.tranches):
+        c = tr.coupon
+        if c.kind == "fixed":
+            rate[:, :, k] = c.rate
+        elif c.kind == "floating":
+            r = refs[:, ref_names.index(c.index), :] + c.spread
+            if c.floor is not None:
+                r = np.maximum(r, c.floor)
+            if c.cap is not None:
+                r = np.minimum(r, c.cap)
+            rate[:, :, k] = r
+    accr = np.stack([accrual_fractions(sched, tr.day_count or deal.deal.day_count) for tr in deal.tranches], axis=1)
+    sched_bal = np.stack([_sched_balance(tr, deal, sched) for tr in deal.tranches], axis=1)
+
+    # fees
+    base_code = {"pool_balance": P.BASE_POOL, "note_balance": P.BASE_NOTES, "original_notes": P.BASE_ORIGINAL_NOTES}
+    yf = accrual_fractions(sched, deal.deal.day_count)
+
+    # accounts
+    A = len(deal.accounts)
+    res_par = np.zeros((A, P.N_RES))
+    res_par[:, P.R_CAP] = INF
+    for i, acc in enumerate(deal.accounts):
+        if acc.target is not None:
+            tg = acc.target
+            res_par[i] = [1.0, tg.amount or 0.0, tg.percent_of_pool or 0.0, tg.percent_of_notes or 0.0,
+                          tg.floor, INF if tg.cap is None else tg.cap]
+
+    # collections: per pool an interest and a principal source
+    coll = np.zeros((S, T, 2 * len(pools)))
+    src_acct = np.zeros(2 * len(pools), dtype=np.int32)
+    for i, (pool_def, pf) in enumerate(zip(deal.pools, pools, strict=True)):
+        coll[:, :, 2 * i] = pf.series["interest_collected"]
+        coll[:, :, 2 * i + 1] = pf.series["scheduled_principal"] + pf.series["prepayment"] + pf.series["recovery"]
+        src_acct[2 * i] = acc_idx[pool_def.deposit_interest_to]
+        src_acct[2 * i + 1] = acc_idx[pool_def.deposit_principal_to]
+    pool_start = sum(pf.series["balance_start"] for pf in pools)
+    pool_end = sum(pf.series["balance_end"] for pf in pools)
+    original_pool = sum(pf.original_balance for pf in pools)
+
+    # triggers
+    J = len(deal.triggers)
+    trg_i = np.zeros((J, P.N_TRG), dtype=np.int32)
+    trg_thr = np.zeros(J)
+    ext = np.zeros((S, T, J))
+    metric = {"cumulative_default_ratio": P.M_EXTERNAL, "oc_ratio": P.M_OC,
+              "interest_coverage": P.M_COVERAGE, "interest_shortfall": P.M_SHORTFALL}
+    cum_defaults = np.cumsum(sum(pf.series["default_amount"] for pf in pools), axis=1)
+    for j, tg in enumerate(deal.triggers):
+        off, n = add_list([tr_idx[x] for x in tg.tranches])
+        trg_i[j] = [metric[tg.metric], off, n, acc_idx[tg.account] if tg.account else 0,
+                    1 if tg.above is not None else 0, tg.consecutive, int(tg.curable),
+                    1 if tg.effect == "accelerate" else 2]
+        trg_thr[j] = tg.above if tg.above is not None else tg.below
+        if tg.metric == "cumulative_default_ratio":
+            ext[:, :, j] = cum_defaults / original_pool if original_pool > 0 else 0.0
+
+    args = P.KernelArgs(
+        op=np.asarray(ops, dtype=np.int32),
+        iarg=np.asarray(iargs, dtype=np.int32).reshape(-1, P.N_IARG),
+        farg=np.asarray(fargs, dtype=np.float64).reshape(-1, P.N_FARG),
+        ilist=np.asarray(ilist or [0], dtype=np.int32),
+        seg=np.asarray(seg, dtype=np.int32),
+        bal0=np.array([t.balance for t in deal.tranches], dtype=np.float64),
+        carry=carry,
+        sfint=sfint,
+        rate=np.ascontiguousarray(rate),
+        accr=np.ascontiguousarray(accr),
+        sched=np.ascontiguousarray(sched_bal),
+        fee_fixed=np.array([f.fixed for f in deal.fees], dtype=np.float64),
+        fee_rate=np.array([f.rate for f in deal.fees], dtype=np.float64),
+        fee_cap=np.array([INF if f.cap is None else f.cap for f in deal.fees], dtype=np.float64),
+        fee_base=np.array([base_code[f.base] for f in deal.fees], dtype=np.int32),
+        fee_carry=np.array([int(f.carry_forward) for f in deal.fees], dtype=np.int32),
+        yf=yf,
+        acct0=np.array([a.initial_balance for a in deal.accounts], dtype=np.float64),
+        res_par=res_par,
+        coll=np.ascontiguousarray(coll),
+        src_acct=src_acct,
+        pool_start=np.ascontiguousarray(pool_start),
+        pool_end=np.ascontiguousarray(pool_end),
+        trg_i=trg_i,
+        trg_thr=trg_thr,
+        ext=np.ascontiguousarray(ext),
+        n_parties=len(PARTIES),
+    )
+    return args.allocate_outputs()
+
+
+P_STATES = ("normal", "accelerated", "event_of_default")
+KernelArgsBundle = P.KernelArgs

@@ -1,0 +1,155 @@
+"""Payment dates, collection periods, the monthly projection grid and accrual fractions.
+
+Conventions (docs/conventions.md):
+
+* The pool is projected on a monthly grid: grid date ``m`` is the cut-off date plus ``m``
+  months (end-of-month kept if the cut-off is a month end). Grid month ``m`` covers
+  ``(grid[m-1], grid[m]]``.
+* Collection periods start at the cut-off date and last ``collection_frequency``.
+  A collection period is distributed on the first payment date that falls at least
+  ``collection_to_payment_days`` after it ends.
+* Payment dates are ``first_payment_date + k * payment_frequency``, up to the legal
+  maturity, adjusted on the deal's calendar. Period ``t`` (1-based) accrues from the
+  previous adjusted payment date (the closing date for ``t = 1``) to its payment date.
+"""
+
+from __future__ import annotations
+
+import calendar as _cal
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import QuantLib as ql
+
+from .calendars import get_calendar
+from .model.common import DayCount
+from .model.deal import BusinessDayConvention, Header
+
+_BDC = {
+    BusinessDayConvention.following: ql.Following,
+    BusinessDayConvention.modified_following: ql.ModifiedFollowing,
+    BusinessDayConvention.preceding: ql.Preceding,
+    BusinessDayConvention.unadjusted: ql.Unadjusted,
+}
+
+
+def _day_counter(dc: DayCount) -> ql.DayCounter:
+    return {
+        DayCount.act365f: ql.Actual365Fixed(),
+        DayCount.act360: ql.Actual360(),
+        DayCount.actact: ql.ActualActual(ql.ActualActual.ISDA),
+        DayCount.thirty360: ql.Thirty360(ql.Thirty360.BondBasis),
+    }[dc]
+
+
+def to_ql(d: dt.date) -> ql.Date:
+    return ql.Date(d.day, d.month, d.year)
+
+
+def from_ql(d: ql.Date) -> dt.date:
+    return dt.date(d.year(), d.month(), d.dayOfMonth())
+
+
+def is_month_end(d: dt.date) -> bool:
+    return d.day == _cal.monthrange(d.year, d.month)[1]
+
+
+def add_months(d: dt.date, n: int, *, eom: bool = False) -> dt.date:
+    """``d`` plus ``n`` months, the day clamped to the month's length; with ``eom`` the
+    result is the month end.
+
+    >>> add_months(dt.date(2026, 1, 31), 1)
+    datetime.date(2026, 2, 28)
+    >>> add_months(dt.date(2026, 2, 28), 1, eom=True)
+    datetime.date(2026, 3, 31)
+    """
+    y, m = divmod(d.month - 1 + n, 12)
+    year, month = d.year + y, m + 1
+    last = _cal.monthrange(year, month)[1]
+    return dt.date(year, month, last if eom else min(d.day, last))
+
+
+def year_fraction(start: dt.date, end: dt.date, dc: DayCount) -> float:
+    """Accrual fraction between two dates in the given day count."""
+    return float(_day_counter(dc).yearFraction(to_ql(start), to_ql(end)))
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The deal's time axis."""
+
+    payment_dates: list[dt.date]
+    """Adjusted payment dates, one per period."""
+    unadjusted_dates: list[dt.date]
+    accrual_start: list[dt.date]
+    """Start of each period's note accrual (previous payment date; closing date first)."""
+    collection_end: list[dt.date | None]
+    """End of the last collection period distributed on each payment date (None if none)."""
+    grid: list[dt.date]
+    """Monthly projection grid; ``grid[0]`` is the cut-off date."""
+    month_period: np.ndarray
+    """For grid month m >= 1, the 0-based period its cash is distributed in; n_periods if after the last."""
+
+    @property
+    def n_periods(self) -> int:
+        return len(self.payment_dates)
+
+    def period_of(self, d: dt.date) -> int:
+        """0-based index of the first payment date on or after ``d`` (unadjusted dates)."""
+        for i, u in enumerate(self.unadjusted_dates):
+            if u >= d:
+                return i
+        return self.n_periods
+
+
+def build_schedule(h: Header, grid_months: int) -> Schedule:
+    """Build the payment schedule and map a ``grid_months``-month projection grid onto it."""
+    cal = get_calendar(h.calendar)
+    bdc = _BDC[h.business_day_convention]
+    step = h.payment_frequency.months
+    eom = is_month_end(h.first_payment_date)
+    unadj: list[dt.date] = []
+    k = 0
+    while True:
+        d = add_months(h.first_payment_date, k * step, eom=eom)
+        if d > h.legal_maturity:
+            break
+        unadj.append(d)
+        k += 1
+    if unadj[-1] != h.legal_maturity:
+        unadj.append(h.legal_maturity)
+    adj = [from_ql(cal.adjust(to_ql(d), bdc)) for d in unadj]
+    starts = [h.closing_date, *adj[:-1]]
+
+    cut_eom = is_month_end(h.cutoff_date)
+    grid = [add_months(h.cutoff_date, m, eom=cut_eom) for m in range(grid_months + 1)]
+    cm = h.collection_frequency.months
+    lag = dt.timedelta(days=h.collection_to_payment_days)
+    n = len(adj)
+    # collection period k (1-based) ends at grid[k * cm]; it is paid on the first payment
+    # date at least `lag` after its end
+    n_coll = (grid_months + cm - 1) // cm
+    coll_period = np.full(n_coll + 1, n, dtype=np.int64)
+    coll_end: list[dt.date | None] = [None] * n
+    t = 0
+    for kk in range(1, n_coll + 1):
+        end = add_months(h.cutoff_date, kk * cm, eom=cut_eom)
+        while t < n and adj[t] < end + lag:
+            t += 1
+        coll_period[kk] = t
+        if t < n:
+            coll_end[t] = end
+    month_period = np.full(grid_months + 1, n, dtype=np.int64)
+    for m in range(1, grid_months + 1):
+        month_period[m] = coll_period[(m + cm - 1) // cm]
+    return Schedule(adj, unadj, starts, coll_end, grid, month_period)
+
+
+def accrual_fractions(s: Schedule, dc: DayCount) -> np.ndarray:
+    """Year fraction of each period's accrual under ``dc``."""
+    dcc = _day_counter(dc)
+    return np.array(
+        [dcc.yearFraction(to_ql(a), to_ql(b)) for a, b in zip(s.accrual_start, s.payment_dates, strict=True)],
+        dtype=np.float64,
+    )

@@ -1,0 +1,135 @@
+"""run(): validate -> project -> compile -> allocate outputs -> kernel -> results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+
+from . import _waterfall_ref
+from ._program import KernelArgs
+from .compile import PeriodFlows, aggregate, apply_cleanup_call, compile_deal, reference_paths
+from .dates import Schedule, build_schedule
+from .errors import InputError, KernelError, Problem
+from .model.deal import Deal, PledgeLoanPool
+from .model.scenario import BASE, Scenario
+from .pools.pledge import grid_months_needed, loan_arrays, project_pledge_pool
+from .results import Result
+
+Backend = Literal["cython", "reference"]
+
+#: Scenarios per kernel call; bounds the memory of the outputs.
+CHUNK = 2048
+
+
+def _months(a: dt.date, b: dt.date) -> int:
+    return (b.year - a.year) * 12 + (b.month - a.month) + 1
+
+
+def kernel(backend: Backend):  # type: ignore[no-untyped-def]
+    """The ``run`` function of a backend."""
+    if backend == "reference":
+        return _waterfall_ref.run
+    if backend == "cython":
+        try:
+            from . import _waterfall  # type: ignore[attr-defined]
+        except ImportError as exc:  # pragma: no cover - only without a build
+            raise KernelError(
+                "the Cython kernel is not built; install the package (pip install .) "
+                "or use backend='reference'"
+            ) from exc
+        return _waterfall.run
+    raise ValueError(f"unknown backend {backend!r} (cython, reference)")
+
+
+def _check_scenarios(deal: Deal, scenarios: Sequence[Scenario]) -> None:
+    problems: list[Problem] = []
+    ids = {a.loan_id for p in deal.pools for a in p.assets}
+    names: set[str] = set()
+    for sc in scenarios:
+        if sc.name in names:
+            problems.append(Problem(f"scenario '{sc.name}'", "name", "duplicate scenario name"))
+        names.add(sc.name)
+        for lid in sc.defaults.loans:
+            if lid not in ids:
+                problems.append(Problem(f"scenario '{sc.name}'", f"defaults.loans.{lid}", f"unknown loan id '{lid}'"))
+        for ref in sc.reference_rates:
+            if ref not in deal.deal.reference_rates:
+                known = ", ".join(deal.deal.reference_rates) or "none"
+                problems.append(Problem(f"scenario '{sc.name}'", f"reference_rates.{ref}", f"not a reference rate of the deal (known: {known})"))
+    if problems:
+        raise InputError(problems)
+
+
+def project(deal: Deal, scenarios: Sequence[Scenario]) -> tuple[Schedule, list[PeriodFlows]]:
+    """Project every pool under every scenario and aggregate to payment periods."""
+    h = deal.deal
+    max_lag = max(sc.recovery.lag_months for sc in scenarios)
+    need = max(grid_months_needed(p, h.cutoff_date) for p in deal.pools)
+    grid_months = max(need, _months(h.cutoff_date, h.legal_maturity)) + max_lag
+    sched = build_schedule(h, grid_months)
+    ref_names, refs_period = reference_paths(deal, list(scenarios), sched.n_periods)
+    # reference rate in force in each grid month = that of the period it is paid in
+    mp = np.minimum(sched.month_period, sched.n_periods - 1)
+    refs_month = refs_period[:, :, mp]
+    out = []
+    for pool in deal.pools:
+        assert isinstance(pool, PledgeLoanPool)
+        loans = loan_arrays(pool, h.cutoff_date, grid_months, ref_names)
+        flows = project_pledge_pool(pool, loans, list(scenarios), sched.grid, refs_month)
+        out.append(aggregate(flows, sched))
+    return sched, out
+
+
+def run(
+    deal: Deal,
+    scenario: Scenario | Sequence[Scenario] | None = None,
+    *,
+    backend: Backend = "cython",
+) -> Result:
+    """Project ``deal`` under one or several scenarios and run its waterfall.
+
+    Parameters
+    ----------
+    deal : Deal
+        A loaded deal (:func:`abs_engine.load_deal`).
+    scenario : Scenario or list of Scenario, optional
+        Assumptions; default: no defaults and no prepayments.
+    backend : {"cython", "reference"}
+        The compiled kernel, or its pure-Python reference twin.
+    """
+    if scenario is None:
+        scenarios: list[Scenario] = [BASE]
+    elif isinstance(scenario, Scenario):
+        scenarios = [scenario]
+    else:
+        scenarios = list(scenario)
+    if not scenarios:
+        raise InputError([Problem("", "scenario", "no scenario given")])
+    _check_scenarios(deal, scenarios)
+    sched, pools = project(deal, scenarios)
+    cleanup = apply_cleanup_call(deal, pools)
+    args = compile_deal(deal, sched, pools, scenarios)
+    run_kernel(args, backend)
+    return Result(deal=deal, scenarios=scenarios, schedule=sched, pools=pools, args=args, cleanup_period=cleanup)
+
+
+def run_kernel(args: KernelArgs, backend: Backend = "cython") -> KernelArgs:
+    """Run the kernel over ``args`` in chunks of scenarios; outputs land in ``args``."""
+    fn = kernel(backend)
+    S = args.shape[0]
+    if S <= CHUNK:
+        code = fn(args)
+        if code != 0:
+            raise KernelError(f"kernel returned code {code}")
+        return args
+    for s0 in range(0, S, CHUNK):
+        part = args.subset(s0, min(S, s0 + CHUNK))
+        code = fn(part)
+        if code != 0:
+            raise KernelError(f"kernel returned code {code}")
+        for name in KernelArgs.OUTPUTS:
+            getattr(args, name)[s0 : s0 + part.shape[0]] = getattr(part, name)
+    return args

@@ -1,0 +1,194 @@
+"""Loading deal files: YAML -> :class:`~abs_engine.model.deal.Deal`, with tapes read and
+every cross-reference checked. All problems are collected and raised together."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import InputError, Problem
+from ..model.deal import Deal, Parties, PledgeLoanAsset, PledgeLoanPool
+from .tape import parse_rows, read_table
+from .validation import problems_from_validation
+from .yamlio import load_yaml
+
+#: Names that `pay_residual.to` may use besides tranche names.
+PARTIES = tuple(Parties.model_fields)
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown {kind} '{name}'{hint} (known: {', '.join(known) or 'none'})"
+
+
+def check_references(deal: Deal, file: str) -> list[Problem]:
+    """Every name used somewhere must exist, with the right kind."""
+    problems: list[Problem] = []
+
+    def dupes(kind: str, path: str, names: list[str]) -> None:
+        seen: set[str] = set()
+        for i, n in enumerate(names):
+            if n in seen:
+                problems.append(Problem(file, f"{path}[{i}].name", f"duplicate {kind} name '{n}'"))
+            seen.add(n)
+
+    tranches = [t.name for t in deal.tranches]
+    fees = [f.name for f in deal.fees]
+    accounts = [a.name for a in deal.accounts]
+    reserves = [a.name for a in deal.accounts if a.kind == "reserve"]
+    triggers = [t.name for t in deal.triggers]
+    dupes("tranche", "tranches", tranches)
+    dupes("fee", "fees", fees)
+    dupes("account", "accounts", accounts)
+    dupes("trigger", "triggers", triggers)
+    dupes("pool", "pools", [p.name for p in deal.pools])
+    overlap = set(tranches) & set(PARTIES)
+    for n in overlap:
+        problems.append(Problem(file, "tranches", f"tranche name '{n}' is reserved for a party"))
+
+    def ref(path: str, kind: str, name: str, known: list[str]) -> None:
+        if name not in known:
+            problems.append(Problem(file, path, _unknown(kind, name, known)))
+
+    for i, p in enumerate(deal.pools):
+        ref(f"pools[{i}].deposit_interest_to", "account", p.deposit_interest_to, accounts)
+        ref(f"pools[{i}].deposit_principal_to", "account", p.deposit_principal_to, accounts)
+
+    for i, t in enumerate(deal.triggers):
+        for j, n in enumerate(t.tranches):
+            ref(f"triggers[{i}].tranches[{j}]", "tranche", n, tranches)
+        if t.account is not None:
+            ref(f"triggers[{i}].account", "account", t.account, accounts)
+        state = {"accelerate": "accelerated", "event_of_default": "event_of_default"}[t.effect]
+        if getattr(deal.waterfalls, state) is None:
+            problems.append(
+                Problem(file, f"triggers[{i}].effect", f"moves the deal to '{state}' but waterfalls.{state} is not defined")
+            )
+
+    carry: dict[str, tuple[bool, bool, str]] = {}
+    for state in ("normal", "accelerated", "event_of_default"):
+        steps = getattr(deal.waterfalls, state) or []
+        for i, s in enumerate(steps):
+            at = f"waterfalls.{state}[{i}]"
+            if s.when is not None:
+                for key in ("trigger", "not_trigger"):
+                    n = getattr(s.when, key)
+                    if n is not None:
+                        ref(f"{at}.when.{key}", "trigger", n, triggers)
+            act = s.action
+            if act in ("pay_fee", "pay_interest", "pay_principal", "transfer", "pay_residual", "fund_reserve"):
+                ref(f"{at}.from", "account", s.from_, accounts)
+            if act in ("release_reserve", "draw_reserve"):
+                ref(f"{at}.from", "reserve account", s.from_, reserves)
+            for j, n in enumerate(getattr(s, "support", [])):
+                ref(f"{at}.support[{j}]", "account", n, accounts)
+            if act == "pay_fee":
+                for j, n in enumerate(s.to):
+                    ref(f"{at}.to[{j}]", "fee", n, fees)
+            elif act in ("pay_interest", "pay_principal"):
+                for j, n in enumerate(s.to):
+                    ref(f"{at}.to[{j}]", "tranche", n, tranches)
+                if act == "pay_interest":
+                    for j, n in enumerate(s.to):
+                        if n in tranches and deal.tranche(n).coupon.kind == "none":
+                            problems.append(Problem(file, f"{at}.to[{j}]", f"tranche '{n}' has no coupon (coupon.kind: none)"))
+                        flags = (s.carry_shortfall, s.interest_on_shortfall, at)
+                        if n in carry and carry[n][:2] != flags[:2]:
+                            problems.append(Problem(file, at, f"carry_shortfall/interest_on_shortfall for '{n}' differ from {carry[n][2]}"))
+                        carry.setdefault(n, flags)
+            elif act == "fund_reserve":
+                ref(f"{at}.to", "reserve account", s.to, reserves)
+            elif act in ("release_reserve", "draw_reserve", "transfer"):
+                ref(f"{at}.to", "account", s.to, accounts)
+                if act == "draw_reserve":
+                    for key, kind, known in (("fees", "fee", fees), ("interest", "tranche", tranches), ("principal", "tranche", tranches)):
+                        for j, n in enumerate(getattr(s.cover, key)):
+                            ref(f"{at}.cover.{key}[{j}]", kind, n, known)
+            elif act == "pay_residual":
+                ref(f"{at}.to", "tranche or party", s.to, tranches + list(PARTIES))
+
+    if deal.deal.total_notes is not None:
+        total = sum(t.balance for t in deal.tranches)
+        if abs(total - deal.deal.total_notes) > 0.005:
+            problems.append(
+                Problem(file, "tranches", f"tranche balances add up to {total:,.2f} but deal.total_notes is {deal.deal.total_notes:,.2f}")
+            )
+    for i, t in enumerate(deal.tranches):
+        for key in ("expected_maturity", "legal_maturity"):
+            d = getattr(t, key)
+            if d is not None and not deal.deal.closing_date < d <= deal.deal.legal_maturity:
+                problems.append(Problem(file, f"tranches[{i}].{key}", f"{d} must be after the closing date and not after the deal's legal maturity"))
+    return problems
+
+
+def _load_tapes(raw: dict[str, Any], base: Path, file: str) -> list[Problem]:
+    """Read each pool's tape into its inline asset list (in ``raw``), collecting problems."""
+    problems: list[Problem] = []
+    pools = raw.get("pools")
+    if not isinstance(pools, list):
+        return problems
+    for i, pool in enumerate(pools):
+        if not isinstance(pool, dict) or not pool.get("tape"):
+            continue
+        if pool.get("kind", "pledge_loan") != "pledge_loan":
+            continue
+        path = (base / str(pool["tape"])).resolve()
+        try:
+            df = read_table(path)
+            assets = parse_rows(df, PledgeLoanAsset, str(path), "loan_id")
+        except InputError as exc:
+            for p in exc.problems:
+                problems.append(p if p.file else Problem(file, f"pools[{i}].tape", p.message))
+            continue
+        pool["_tape_assets"] = assets
+    return problems
+
+
+def load_deal(path: str | Path) -> Deal:
+    """Load, validate and cross-check a deal file and its tapes.
+
+    Raises :class:`~abs_engine.errors.InputError` listing every problem found.
+    """
+    p = Path(path)
+    file = str(path)
+    raw = load_yaml(p, "deal")
+    problems = _load_tapes(raw, p.parent, file)
+    tape_assets: dict[int, list[PledgeLoanAsset]] = {}
+    for i, pool in enumerate(raw.get("pools") or []):
+        if isinstance(pool, dict) and "_tape_assets" in pool:
+            tape_assets[i] = pool.pop("_tape_assets")
+    try:
+        deal = Deal.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(problems_from_validation(exc, Deal, file))
+        raise InputError(problems) from None
+    if tape_assets:
+        pools = list(deal.pools)
+        for i, assets in tape_assets.items():
+            pool = pools[i]
+            assert isinstance(pool, PledgeLoanPool)
+            pools[i] = pool.model_copy(update={"assets": [*pool.assets, *assets]})
+        deal = deal.model_copy(update={"pools": pools})
+    for i, pool in enumerate(deal.pools):
+        if not pool.assets and not problems:
+            problems.append(Problem(file, f"pools[{i}]", "the pool has no assets (give a tape or inline assets)"))
+        ids: dict[str, int] = {}
+        for j, a in enumerate(pool.assets):
+            if a.loan_id in ids:
+                problems.append(Problem(file, f"pools[{i}].assets[{j}].loan_id", f"duplicate loan id '{a.loan_id}'"))
+            ids.setdefault(a.loan_id, j)
+            if a.maturity_date <= deal.deal.cutoff_date:
+                problems.append(Problem(file, f"pools[{i}] loan '{a.loan_id}'", f"matures on {a.maturity_date}, on or before the cut-off date {deal.deal.cutoff_date}"))
+            if a.reference is not None and a.reference not in deal.deal.reference_rates:
+                problems.append(Problem(file, f"pools[{i}] loan '{a.loan_id}'", _unknown("reference rate", a.reference, list(deal.deal.reference_rates))))
+    for i, t in enumerate(deal.tranches):
+        if t.coupon.kind == "floating" and t.coupon.index not in deal.deal.reference_rates:
+            problems.append(Problem(file, f"tranches[{i}].coupon.index", _unknown("reference rate", t.coupon.index, list(deal.deal.reference_rates))))
+    problems.extend(check_references(deal, file))
+    if problems:
+        raise InputError(problems)
+    return deal

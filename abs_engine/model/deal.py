@@ -1,0 +1,491 @@
+"""What a deal *is*: the pydantic models behind a deal file (deals/*.yaml).
+
+No numerics here. Cross-references (names of tranches, fees, accounts, triggers used
+in waterfall steps) are checked in :mod:`abs_engine.io.deal_file`, which can point at
+the exact field path and list the known names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from .common import DayCount, Fraction, Frequency, Model, Money, Rate, describe
+
+# --------------------------------------------------------------------------- header
+
+
+class BusinessDayConvention(str, Enum):
+    following = "following"
+    modified_following = "modified_following"
+    preceding = "preceding"
+    unadjusted = "unadjusted"
+
+
+class Parties(Model):
+    """Parties named in term sheets (free text)."""
+
+    originator: str | None = describe("原始权益人 originator", default=None)
+    manager: str | None = describe("计划管理人 plan manager", default=None)
+    servicer: str | None = describe("资产服务机构 servicer", default=None)
+    custodian: str | None = describe("托管人 custodian", default=None)
+    guarantor: str | None = describe("担保人 guarantor", default=None)
+    shortfall_undertaker: str | None = describe("差额支付承诺人 shortfall undertaker", default=None)
+
+
+class Header(Model):
+    """The deal's identity, dates and conventions."""
+
+    name: str = describe("Deal name, used in outputs and term sheets")
+    name_zh: str | None = describe("Chinese deal name for term sheets", default=None)
+    currency: str = describe("ISO currency code of every amount in the deal", default="CNY")
+    asset_type: Literal["pledge_loan", "licence", "transfer", "mixed"] = describe(
+        "Kind of underlying assets shown in term sheets", default="pledge_loan"
+    )
+    cutoff_date: dt.date = describe("Pool cut-off date (封包日): projection starts here")
+    closing_date: dt.date = describe("Closing / issue date: notes start accruing interest")
+    first_payment_date: dt.date = describe("First payment date (unadjusted)")
+    payment_frequency: Frequency = describe("Note payment frequency", default=Frequency.quarterly)
+    collection_frequency: Frequency = describe(
+        "Collection-period frequency; collection periods start at the cut-off date",
+        default=Frequency.monthly,
+    )
+    collection_to_payment_days: int = describe(
+        "A collection period is distributed on the first payment date at least this many "
+        "calendar days after it ends",
+        default=0,
+        ge=0,
+        le=120,
+    )
+    expected_maturity: dt.date = describe("Expected final maturity (预期到期日)")
+    legal_maturity: dt.date = describe("Legal final maturity (法定到期日): the projection ends here")
+    calendar: Literal["SSE", "IB", "WEEKENDS", "NONE"] = describe(
+        "Business-day calendar for payment dates", default="SSE"
+    )
+    business_day_convention: BusinessDayConvention = describe(
+        "How payment dates falling on holidays are adjusted",
+        default=BusinessDayConvention.following,
+    )
+    day_count: DayCount = describe("Default day count for note interest and fees", default=DayCount.act365f)
+    total_notes: Money | None = describe(
+        "Total issuance stated by the deal; if given, tranche balances must add up to it",
+        default=None,
+    )
+    reference_rates: dict[str, Rate] = describe(
+        "Current value of each reference rate (e.g. LPR1Y: 0.030), decimal p.a.; scenarios may override",
+        default_factory=dict,
+    )
+    parties: Parties = describe("Parties named in term sheets", default_factory=Parties)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Header:
+        order = [
+            ("cutoff_date", self.cutoff_date),
+            ("closing_date", self.closing_date),
+            ("first_payment_date", self.first_payment_date),
+            ("expected_maturity", self.expected_maturity),
+            ("legal_maturity", self.legal_maturity),
+        ]
+        bad = [
+            f"{a} ({da}) is after {b} ({db})"
+            for (a, da), (b, db) in zip(order, order[1:], strict=False)
+            if da > db
+        ]
+        if self.closing_date >= self.first_payment_date:
+            bad.append(
+                f"closing_date ({self.closing_date}) must be before first_payment_date ({self.first_payment_date})"
+            )
+        if bad:
+            raise ValueError("dates out of order: " + "; ".join(dict.fromkeys(bad)))
+        return self
+
+
+# --------------------------------------------------------------------------- pools
+
+
+class PledgeLoanAsset(Model):
+    """One IP-pledge loan (知识产权质押贷款); the columns of a loan tape."""
+
+    loan_id: str = describe("Unique loan identifier")
+    borrower: str = describe("Borrower (obligor) name or id")
+    balance: Money = describe("Current principal balance at the cut-off date")
+    original_balance: Money | None = describe("Original principal amount", default=None)
+    rate: Rate = describe("Loan interest rate, decimal p.a. (the spread if `reference` is set)")
+    reference: str | None = describe(
+        "Reference rate name (e.g. LPR1Y) for floating loans; rate = reference + spread", default=None
+    )
+    spread: Rate = describe("Spread over the reference rate, decimal p.a.", default=0.0)
+    origination_date: dt.date = describe("Origination date; scheduled payments fall on its day of month")
+    maturity_date: dt.date = describe("Final maturity date")
+    amortization: Literal["annuity", "equal_principal", "bullet", "interest_only_balloon"] = describe(
+        "annuity = 等额本息 level payment; equal_principal = 等额本金; bullet = interest "
+        "periodically, principal at maturity; interest_only_balloon = interest only for "
+        "`io_periods` payments, then level payments on `amortization_term_months` with the "
+        "remainder at maturity"
+    )
+    payment_frequency: Frequency = describe("Loan payment frequency", default=Frequency.monthly)
+    io_periods: int = describe("Interest-only payments before amortisation starts", default=0, ge=0)
+    amortization_term_months: int | None = describe(
+        "Amortisation term (months) for interest_only_balloon; longer than the loan leaves a balloon",
+        default=None,
+        ge=1,
+    )
+    ip_type: Literal["patent", "trademark", "copyright", "mixed", "other"] = describe(
+        "Type of the pledged IP", default="patent"
+    )
+    collateral_value: Money = describe("Appraised value of the pledged IP at the cut-off date", default=0.0)
+    industry: str = describe("Borrower industry", default="unknown")
+    region: str = describe("Borrower region", default="unknown")
+
+    @model_validator(mode="after")
+    def _check(self) -> PledgeLoanAsset:
+        if self.maturity_date <= self.origination_date:
+            raise ValueError(
+                f"maturity_date ({self.maturity_date}) must be after origination_date ({self.origination_date})"
+            )
+        if self.reference is None and self.rate < 0:
+            raise ValueError("rate must not be negative for a fixed-rate loan")
+        return self
+
+
+class PledgeLoanPool(Model):
+    """A pool of IP-pledge loans, from a loan tape file or inline assets."""
+
+    name: str = describe("Pool name")
+    kind: Literal["pledge_loan"] = "pledge_loan"
+    tape: str | None = describe("Loan tape (CSV or XLSX), path relative to the deal file", default=None)
+    assets: list[PledgeLoanAsset] = describe("Inline loans (instead of, or besides, a tape)", default_factory=list)
+    deposit_interest_to: str = describe("Account that receives interest collections", default="collection")
+    deposit_principal_to: str = describe(
+        "Account that receives principal collections (scheduled, prepaid, recovered)", default="collection"
+    )
+    interest_basis: Literal["periodic", "act365"] = describe(
+        "Loan interest per payment: periodic = rate x months/12 (Chinese bank convention); "
+        "act365 = rate x actual days/365",
+        default="periodic",
+    )
+
+
+Pool = Annotated[PledgeLoanPool, Field(discriminator="kind")]
+
+# --------------------------------------------------------------------------- accounts
+
+
+class ReserveTarget(Model):
+    """Target balance of a reserve account; the largest of the parts that are given,
+    then floored and capped."""
+
+    amount: Money | None = describe("Fixed target amount", default=None)
+    percent_of_pool: Fraction | None = describe("Share of the pool balance at period end", default=None)
+    percent_of_notes: Fraction | None = describe("Share of the outstanding note balance", default=None)
+    floor: Money = describe("Minimum target (while notes are outstanding)", default=0.0)
+    cap: Money | None = describe("Maximum target", default=None)
+
+
+class Account(Model):
+    """A cash account of the trust."""
+
+    name: str = describe("Account name")
+    kind: Literal["collection", "reserve"] = describe("collection (收款账户) or reserve (储备账户)", default="collection")
+    initial_balance: Money = describe("Balance at closing (e.g. a funded reserve)", default=0.0)
+    target: ReserveTarget | None = describe("Reserve target (reserve accounts only)", default=None)
+
+    @model_validator(mode="after")
+    def _check(self) -> Account:
+        if self.kind == "reserve" and self.target is None:
+            raise ValueError("a reserve account needs a target")
+        if self.kind == "collection" and self.target is not None:
+            raise ValueError("only reserve accounts have a target")
+        return self
+
+
+# --------------------------------------------------------------------------- fees
+
+
+class Fee(Model):
+    """A senior expense (tax, trustee, custodian, servicer, rating...).
+
+    Due per period = min(cap, fixed + rate x base x year fraction), plus any unpaid
+    amount carried forward from earlier periods.
+    """
+
+    name: str = describe("Fee name")
+    label_zh: str | None = describe("Chinese label for term sheets", default=None)
+    fixed: Money = describe("Fixed amount due each payment period", default=0.0)
+    rate: Rate = describe("Rate p.a. on `base`, decimal", default=0.0)
+    base: Literal["pool_balance", "note_balance", "original_notes"] = describe(
+        "What `rate` applies to: pool balance at period start, note balance at period start, "
+        "or the original note balance",
+        default="pool_balance",
+    )
+    cap: Money | None = describe("Maximum due per period (before carry-forward)", default=None)
+    carry_forward: bool = describe("Unpaid amounts are owed in later periods", default=True)
+
+
+# --------------------------------------------------------------------------- tranches
+
+
+class FixedCoupon(Model):
+    kind: Literal["fixed"] = "fixed"
+    rate: Rate = describe("Coupon rate, decimal p.a.")
+
+
+class FloatingCoupon(Model):
+    kind: Literal["floating"] = "floating"
+    index: str = describe("Reference rate name, e.g. LPR1Y (value from the scenario or header)")
+    spread: Rate = describe("Spread over the index, decimal p.a.")
+    floor: Rate | None = describe("Minimum coupon, decimal p.a.", default=None)
+    cap: Rate | None = describe("Maximum coupon, decimal p.a.", default=None)
+
+
+class NoCoupon(Model):
+    kind: Literal["none"] = "none"
+
+
+Coupon = Annotated[FixedCoupon | FloatingCoupon | NoCoupon, Field(discriminator="kind")]
+
+
+class ScheduleRow(Model):
+    date: dt.date = describe("Payment date (unadjusted) of the scheduled balance")
+    balance: Money = describe("Target balance after that payment date")
+
+
+class Principal(Model):
+    """How a tranche's principal is scheduled.
+
+    pass_through: any principal available may be paid; scheduled: not below the
+    schedule's target balance; bullet: nothing before the expected maturity.
+    """
+
+    style: Literal["pass_through", "scheduled", "bullet"] = "pass_through"
+    schedule: list[ScheduleRow] = describe("Target balances (style: scheduled)", default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> Principal:
+        if self.style == "scheduled" and not self.schedule:
+            raise ValueError("style 'scheduled' needs a schedule")
+        if self.style != "scheduled" and self.schedule:
+            raise ValueError(f"a schedule is only used with style 'scheduled', not '{self.style}'")
+        dates = [r.date for r in self.schedule]
+        if dates != sorted(dates) or len(set(dates)) != len(dates):
+            raise ValueError("schedule dates must be strictly increasing")
+        return self
+
+
+class Tranche(Model):
+    """A class of notes (优先级 / 中间级 / 次级)."""
+
+    name: str = describe("Tranche name (e.g. A1, B, SUB)")
+    rank: int = describe("Seniority: 1 is the most senior; equal ranks are pari passu", ge=1)
+    kind: Literal["senior", "mezzanine", "subordinate"] = describe("Class shown in term sheets", default="senior")
+    balance: Money = describe("Original balance at closing")
+    coupon: Coupon = describe("Coupon", default_factory=NoCoupon)
+    day_count: DayCount | None = describe("Day count for interest; default: the deal's", default=None)
+    principal: Principal = describe("Principal schedule style", default_factory=Principal)
+    rating: str | None = describe("Rating as stated in the offering documents", default=None)
+    expected_maturity: dt.date | None = describe("Expected maturity; default: the deal's", default=None)
+    legal_maturity: dt.date | None = describe("Legal maturity; default: the deal's", default=None)
+
+
+# --------------------------------------------------------------------------- triggers
+
+
+class Trigger(Model):
+    """A test run at the start of every period; when it fires the deal changes state.
+
+    Metrics: cumulative_default_ratio (cumulative defaults / original pool balance),
+    oc_ratio (pool balance at period end / balance of `tranches`), interest_coverage
+    (collections deposited into `account` this period / interest due on `tranches`),
+    interest_shortfall (unpaid interest carried on `tranches` from the last period).
+    """
+
+    name: str = describe("Trigger name")
+    metric: Literal["cumulative_default_ratio", "oc_ratio", "interest_coverage", "interest_shortfall"]
+    above: float | None = describe("Fires when the metric is above this value", default=None)
+    below: float | None = describe("Fires when the metric is below this value", default=None)
+    tranches: list[str] = describe("Tranches the metric looks at (oc_ratio, interest_coverage, interest_shortfall)", default_factory=list)
+    account: str | None = describe("Account whose deposits count as income (interest_coverage)", default=None)
+    consecutive: int = describe("Fires after this many consecutive breaches", default=1, ge=1)
+    curable: bool = describe("Cures when the breach ends (otherwise it stays fired)", default=False)
+    effect: Literal["accelerate", "event_of_default"] = describe(
+        "State the deal moves to: accelerated (加速清偿) or event_of_default (违约事件)", default="accelerate"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Trigger:
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give exactly one of 'above' or 'below'")
+        if self.metric in ("oc_ratio", "interest_coverage", "interest_shortfall") and not self.tranches:
+            raise ValueError(f"metric '{self.metric}' needs 'tranches'")
+        if self.metric == "interest_coverage" and self.account is None:
+            raise ValueError("metric 'interest_coverage' needs 'account'")
+        return self
+
+
+# --------------------------------------------------------------------------- waterfall
+
+
+class Limit(Model):
+    """Caps the amount a step moves: a fixed amount and/or a fraction of what is available."""
+
+    amount: Money | None = describe("At most this amount", default=None)
+    fraction: Fraction | None = describe("At most this share of the cash available at the step", default=None)
+
+    @model_validator(mode="after")
+    def _check(self) -> Limit:
+        if self.amount is None and self.fraction is None:
+            raise ValueError("give 'amount' or 'fraction'")
+        return self
+
+
+class When(Model):
+    """Runs a step only when all the given conditions hold."""
+
+    trigger: str | None = describe("Only while this trigger has fired", default=None)
+    not_trigger: str | None = describe("Only while this trigger has not fired", default=None)
+    on_or_after: dt.date | None = describe("Only on payment dates on or after this date", default=None)
+    before: dt.date | None = describe("Only on payment dates before this date", default=None)
+
+
+class _Step(Model):
+    when: When | None = describe("Condition for the step to run", default=None)
+    limit: Limit | None = describe("Cap on the amount the step moves", default=None)
+    comment: str | None = describe("Free text", default=None)
+
+
+class _PayStep(_Step):
+    from_: str = Field(alias="from", description="Account paid from")
+    support: list[str] = describe(
+        "Accounts drawn in order when `from` cannot pay in full", default_factory=list
+    )
+
+
+class PayFee(_PayStep):
+    """Pay fees due (current and carried forward), pro rata among `to` if short."""
+
+    action: Literal["pay_fee"]
+    to: list[str] = describe("Fees paid, pro rata")
+
+
+class PayInterest(_PayStep):
+    """Pay interest due, pro rata within the group `to` if short."""
+
+    action: Literal["pay_interest"]
+    to: list[str] = describe("Tranches paid, pro rata")
+    carry_shortfall: bool = describe("Unpaid interest is owed in later periods", default=True)
+    interest_on_shortfall: bool = describe("Carried unpaid interest accrues at the coupon rate", default=False)
+
+
+class PayPrincipal(_PayStep):
+    """Pay principal to `to`, sequentially or pro rata."""
+
+    action: Literal["pay_principal"]
+    to: list[str] = describe("Tranches paid")
+    mode: Literal["sequential", "pro_rata"] = describe("Order among `to`", default="sequential")
+    follow_schedule: bool = describe(
+        "Respect each tranche's principal style (scheduled / bullet); false pays down as fast as cash allows",
+        default=True,
+    )
+    target_percent_of_pool: Fraction | None = describe(
+        "Pay the group down only to this share of the pool balance at period end (OC target)",
+        default=None,
+    )
+
+
+class FundReserve(_Step):
+    """Top a reserve account up to its target."""
+
+    action: Literal["fund_reserve"]
+    from_: str = Field(alias="from", description="Account paid from")
+    to: str = describe("Reserve account")
+
+
+class ReleaseReserve(_Step):
+    """Move a reserve's excess over its target (all of it once the notes are repaid or at
+    the last period) to another account."""
+
+    action: Literal["release_reserve"]
+    from_: str = Field(alias="from", description="Reserve account")
+    to: str = describe("Receiving account")
+
+
+class Cover(Model):
+    fees: list[str] = describe("Fees whose dues count", default_factory=list)
+    interest: list[str] = describe("Tranches whose interest due counts", default_factory=list)
+    principal: list[str] = describe("Tranches whose scheduled principal due counts", default_factory=list)
+
+
+class DrawReserve(_Step):
+    """Draw from a reserve what `to` lacks to cover the named dues."""
+
+    action: Literal["draw_reserve"]
+    from_: str = Field(alias="from", description="Reserve account")
+    to: str = describe("Account topped up")
+    cover: Cover = describe("Dues the draw covers")
+
+
+class Transfer(_Step):
+    """Move cash between accounts (all available, or as limited)."""
+
+    action: Literal["transfer"]
+    from_: str = Field(alias="from", description="Account paid from")
+    to: str = describe("Receiving account")
+
+
+class PayResidual(_Step):
+    """Pay what is left (excess spread, 超额收益) to a tranche or a named party."""
+
+    action: Literal["pay_residual"]
+    from_: str = Field(alias="from", description="Account paid from")
+    to: str = describe("A tranche name, or a party such as 'originator'")
+    share: Fraction = describe("Share of the residual paid to `to`; the rest stays in `from`", default=1.0)
+
+
+Step = Annotated[
+    PayFee | PayInterest | PayPrincipal | FundReserve | ReleaseReserve | DrawReserve | Transfer | PayResidual,
+    Field(discriminator="action"),
+]
+
+#: Deal states, in order of severity; a state's waterfall runs while it is the deal's state.
+STATES = ("normal", "accelerated", "event_of_default")
+
+
+class Waterfalls(Model):
+    """One ordered list of steps per deal state."""
+
+    normal: list[Step] = describe("Priority of payments in normal times")
+    accelerated: list[Step] | None = describe("After an `accelerate` trigger (加速清偿)", default=None)
+    event_of_default: list[Step] | None = describe("After an event of default (违约事件)", default=None)
+
+
+class CleanUpCall(Model):
+    """Clean-up call (清仓回购): when the pool balance falls to `threshold` of its cut-off
+    balance, the originator buys the remaining performing loans at `price` x balance."""
+
+    threshold: Fraction = describe("Pool balance / cut-off pool balance at which the call is exercised")
+    price: Fraction = describe("Price as a share of the performing balance", default=1.0)
+
+
+class Deal(Model):
+    """A whole deal file."""
+
+    deal: Header
+    pools: list[Pool] = describe("Collateral pools", min_length=1)
+    accounts: list[Account] = describe(
+        "Trust accounts", default_factory=lambda: [Account(name="collection")]
+    )
+    fees: list[Fee] = describe("Senior expenses", default_factory=list)
+    tranches: list[Tranche] = describe("Classes of notes", min_length=1)
+    triggers: list[Trigger] = describe("Triggers", default_factory=list)
+    waterfalls: Waterfalls = describe("Priority of payments per deal state")
+    cleanup_call: CleanUpCall | None = describe("Clean-up call", default=None)
+
+    @property
+    def name(self) -> str:
+        return self.deal.name
+
+    def tranche(self, name: str) -> Tranche:
+        return next(t for t in self.tranches if t.name == name)

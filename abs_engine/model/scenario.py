@@ -1,0 +1,73 @@
+"""Scenario files (scenarios/*.yaml): the assumptions a projection runs under.
+
+Annual rates (CDR, CPR) are decimals; a vector gives one value per projection month
+starting with the first month after the cut-off date, and its last value holds after
+its end. Monthly rates derive from annual ones as 1 - (1 - annual)^(1/12).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+from .common import Fraction, Model, Rate, describe
+
+
+def _check_vector(v: list[float]) -> list[float]:
+    if not v:
+        raise ValueError("a vector needs at least one value")
+    for i, x in enumerate(v):
+        if x != x or not 0.0 <= x <= 1.0:
+            hint = f"; {x} looks like a percentage (write {x / 100:g})" if x == x and 1 < x <= 100 else ""
+            raise ValueError(f"value [{i}] = {x} must be between 0 and 1{hint}")
+    return v
+
+
+#: An annual rate as a constant or a per-month vector.
+AnnualRate = Fraction | Annotated[list[float], AfterValidator(_check_vector)]
+
+
+class Defaults(Model):
+    cdr: AnnualRate = describe("Constant default rate p.a. (CDR), or a per-month vector of CDRs", default=0.0)
+    loans: dict[str, dt.date] = describe(
+        "Loan-level default events: loan id -> default date (the whole loan defaults then)",
+        default_factory=dict,
+    )
+
+
+class Prepayment(Model):
+    cpr: AnnualRate = describe("Constant prepayment rate p.a. (CPR), or a per-month vector", default=0.0)
+
+
+class Recovery(Model):
+    """Recovery from disposing of the pledged IP (处置): collateral value at disposal x
+    (1 - haircut), capped at the defaulted balance, received `lag_months` after default."""
+
+    haircut: Fraction = describe("Haircut on the collateral value at disposal", default=0.5)
+    lag_months: int = describe("Months from default to disposal proceeds", default=12, ge=0, le=240)
+    value_decay: Fraction = describe("Annual decline of the collateral value from the cut-off date", default=0.0)
+    rate: Fraction | None = describe(
+        "If given, recover this share of the defaulted balance instead of using collateral values",
+        default=None,
+    )
+
+
+class Scenario(Model):
+    """A named set of assumptions."""
+
+    name: str = describe("Scenario name")
+    description: str | None = describe("What the scenario represents", default=None)
+    defaults: Defaults = describe("Default assumptions", default_factory=Defaults)
+    prepayment: Prepayment = describe("Prepayment assumptions", default_factory=Prepayment)
+    recovery: Recovery = describe("Recovery assumptions", default_factory=Recovery)
+    reference_rates: dict[str, Rate | list[Rate]] = describe(
+        "Reference-rate paths (name -> constant or per-payment-period vector, decimal p.a.); "
+        "missing names use the deal header's values",
+        default_factory=dict,
+    )
+
+
+#: The scenario used when none is given: no defaults, no prepayment.
+BASE = Scenario(name="base", description="No defaults, no prepayments")

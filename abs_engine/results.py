@@ -1,0 +1,170 @@
+"""Kernel arrays -> tidy pandas DataFrames; the conservation check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from ._program import KernelArgs
+from .compile import PeriodFlows
+from .dates import Schedule
+from .errors import AbsEngineError
+from .io.deal_file import PARTIES
+from .model.deal import STATES, Deal
+from .model.scenario import Scenario
+from .pools.base import SERIES
+
+#: Largest imbalance tolerated by :meth:`Result.check_conservation`, in currency units.
+CONSERVATION_TOLERANCE = 1e-6
+
+
+class ConservationError(AbsEngineError):
+    """Cash was created or lost in some period (a bug, never a user mistake)."""
+
+
+def _frame(
+    sched: Schedule, scen: list[str], names: list[str], label: str, cols: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """Arrays ``(S, T, N)`` -> long frame with one row per scenario, name and period."""
+    S, T, N = next(iter(cols.values())).shape
+    idx_s, idx_n, idx_t = np.meshgrid(np.arange(S), np.arange(N), np.arange(T), indexing="ij")
+    data: dict[str, object] = {
+        "scenario": np.asarray(scen, dtype=object)[idx_s.ravel()],
+        label: np.asarray(names, dtype=object)[idx_n.ravel()],
+        "period": idx_t.ravel() + 1,
+        "payment_date": pd.to_datetime(np.asarray(sched.payment_dates, dtype="datetime64[D]")[idx_t.ravel()]),
+    }
+    for k, arr in cols.items():
+        data[k] = np.transpose(arr, (0, 2, 1)).ravel()
+    return pd.DataFrame(data)
+
+
+@dataclass
+class Result:
+    """The outcome of :func:`abs_engine.run`: tidy DataFrames over the kernel's arrays."""
+
+    deal: Deal
+    scenarios: list[Scenario]
+    schedule: Schedule
+    pools: list[PeriodFlows]
+    args: KernelArgs
+    cleanup_period: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def scenario_names(self) -> list[str]:
+        return [s.name for s in self.scenarios]
+
+    @cached_property
+    def tranches(self) -> pd.DataFrame:
+        """One row per scenario, tranche and period. Money in deal currency units;
+        ``coupon_rate`` decimal p.a.; ``residual_paid`` is excess return (超额收益)."""
+        a = self.args
+        df = _frame(
+            self.schedule,
+            self.scenario_names,
+            [t.name for t in self.deal.tranches],
+            "tranche",
+            {
+                "balance_start": a.t_bal_start,
+                "coupon_rate": a.rate,
+                "interest_due": a.t_int_due,
+                "interest_paid": a.t_int_paid,
+                "interest_shortfall": a.t_int_short,
+                "principal_paid": a.t_prin,
+                "residual_paid": a.t_resid,
+                "writedown": a.t_wd,
+                "balance_end": a.t_bal_end,
+            },
+        )
+        return df
+
+    @cached_property
+    def pool(self) -> pd.DataFrame:
+        """One row per scenario, pool and period (money in deal currency units)."""
+        cols = {k: np.stack([p.series[k] for p in self.pools], axis=2) for k in SERIES}
+        return _frame(self.schedule, self.scenario_names, [p.name for p in self.pools], "pool", cols)
+
+    @cached_property
+    def accounts(self) -> pd.DataFrame:
+        a = self.args
+        return _frame(
+            self.schedule, self.scenario_names, [x.name for x in self.deal.accounts], "account",
+            {"balance_start": a.a_start, "deposits": a.a_in, "balance_end": a.a_end},
+        )
+
+    @cached_property
+    def fees(self) -> pd.DataFrame:
+        a = self.args
+        return _frame(
+            self.schedule, self.scenario_names, [f.name for f in self.deal.fees], "fee",
+            {"due": a.f_due, "paid": a.f_paid, "unpaid": a.f_unpaid},
+        )
+
+    @cached_property
+    def parties(self) -> pd.DataFrame:
+        """Residual payments to parties other than noteholders (e.g. the originator)."""
+        return _frame(self.schedule, self.scenario_names, list(PARTIES), "party", {"paid": self.args.party})
+
+    @cached_property
+    def states(self) -> pd.DataFrame:
+        """Deal state and trigger status per scenario and period."""
+        a = self.args
+        S, T = a.state.shape
+        data: dict[str, object] = {
+            "scenario": np.repeat(self.scenario_names, T),
+            "period": np.tile(np.arange(1, T + 1), S),
+            "payment_date": pd.to_datetime(np.tile(np.asarray(self.schedule.payment_dates, dtype="datetime64[D]"), S)),
+            "state": np.asarray(STATES, dtype=object)[a.state.ravel()],
+        }
+        for j, tg in enumerate(self.deal.triggers):
+            data[f"trigger:{tg.name}"] = a.fired[:, :, j].ravel().astype(bool)
+        return pd.DataFrame(data)
+
+    def summary(self) -> pd.DataFrame:
+        """Per scenario and tranche: totals, WAL (years from closing) and loss."""
+        df = self.tranches
+        closing = pd.Timestamp(self.deal.deal.closing_date)
+        years = (df["payment_date"] - closing).dt.days / 365.0
+        df = df.assign(_w=df["principal_paid"] * years)
+        g = df.groupby(["scenario", "tranche"], sort=False)
+        out = g.agg(
+            balance=("balance_start", "first"),
+            interest=("interest_paid", "sum"),
+            principal=("principal_paid", "sum"),
+            residual=("residual_paid", "sum"),
+            writedown=("writedown", "sum"),
+            _w=("_w", "sum"),
+        )
+        out["wal_years"] = np.where(out["principal"] > 0, out["_w"] / out["principal"].where(out["principal"] > 0, 1), np.nan)
+        out = out.drop(columns="_w").reset_index()
+        return out
+
+    def imbalance(self) -> np.ndarray:
+        """Per scenario and period: (opening cash + collections) - (payments + closing cash)."""
+        a = self.args
+        cash_in = a.a_start.sum(axis=2) + a.coll.sum(axis=2)
+        paid = (
+            a.f_paid.sum(axis=2) + a.t_int_paid.sum(axis=2) + a.t_prin.sum(axis=2)
+            + a.t_resid.sum(axis=2) + a.party.sum(axis=2)
+        )
+        return cash_in - paid - a.a_end.sum(axis=2)
+
+    def check_conservation(self, tol: float = CONSERVATION_TOLERANCE) -> None:
+        """Raise :class:`ConservationError` if any period's cash does not balance, or a
+        note balance does not roll forward (start - principal - writedown = end)."""
+        gap = self.imbalance()
+        worst = float(np.abs(gap).max(initial=0.0))
+        if worst > tol:
+            s, t = np.unravel_index(np.abs(gap).argmax(), gap.shape)
+            raise ConservationError(
+                f"cash not conserved: scenario '{self.scenario_names[s]}', period {t + 1}: imbalance {gap[s, t]:.6f}"
+            )
+        a = self.args
+        roll = a.t_bal_start - a.t_prin - a.t_wd - a.t_bal_end
+        if np.abs(roll).max(initial=0.0) > tol:
+            raise ConservationError("note balances do not roll forward")
+        if np.any(a.a_end < -tol) or np.any(a.t_bal_end < -tol):
+            raise ConservationError("a balance went negative")
