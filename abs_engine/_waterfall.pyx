@@ -417,7 +417,8 @@ cdef class _Kernel:
                         base = n
                     elif self.fee_base[f] == BASE_ORIGINAL_NOTES:
                         base = self.orig_notes
-                    cur = dmin(self.fee_fixed[f] + self.fee_rate[f] * base * self.yf[t], self.fee_cap[f])
+                    # fees accrue only while notes are outstanding (the trust winds up after)
+                    cur = dmin(self.fee_fixed[f] + self.fee_rate[f] * base * self.yf[t], self.fee_cap[f]) if n > 0.0 else 0.0
                     self.fee_due[f] = cur + self.fee_carry_amt[f]
                     self.f_due[s, t, f] = self.fee_due[f]
                 state = 0

@@ -8,7 +8,8 @@ Each period ``t`` of each scenario ``s``:
 1. record opening balances; deposit the period's collections into their accounts;
 2. compute what is due: tranche interest ``balance * coupon * accrual`` plus unpaid
    interest carried from earlier periods (plus interest on it where enabled); fees
-   ``min(cap, fixed + rate * base * year_fraction)`` plus unpaid carried fees;
+   ``min(cap, fixed + rate * base * year_fraction)`` (only while notes are outstanding)
+   plus unpaid carried fees;
 3. test the triggers (consecutive breaches, curable or not); the deal state is the most
    severe effect of the fired triggers (0 normal, 1 accelerated, 2 event of default);
 4. run the steps of that state's waterfall in order (a step whose ``when`` does not hold
@@ -258,7 +259,8 @@ def run(a: KernelArgs) -> int:
                     base = notes
                 elif a.fee_base[f] == BASE_ORIGINAL_NOTES:
                     base = orig_notes
-                cur = min(a.fee_fixed[f] + a.fee_rate[f] * base * a.yf[t], a.fee_cap[f])
+                # fees accrue only while notes are outstanding (the trust winds up after)
+                cur = min(a.fee_fixed[f] + a.fee_rate[f] * base * a.yf[t], a.fee_cap[f]) if notes > 0.0 else 0.0
                 st.fee_due[f] = cur + st.fee_carry[f]
                 a.f_due[s, t, f] = st.fee_due[f]
             # triggers and the deal state

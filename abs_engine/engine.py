@@ -13,6 +13,7 @@ from ._program import KernelArgs
 from .compile import PeriodFlows, aggregate, apply_cleanup_call, compile_deal, reference_paths
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
+from .io.deal_file import check_references
 from .model.deal import Deal, PledgeLoanPool
 from .model.scenario import BASE, Scenario
 from .pools.pledge import grid_months_needed, loan_arrays, project_pledge_pool
@@ -108,6 +109,9 @@ def run(
         scenarios = list(scenario)
     if not scenarios:
         raise InputError([Problem("", "scenario", "no scenario given")])
+    problems = check_references(deal, "<deal>")
+    if problems:
+        raise InputError(problems)
     _check_scenarios(deal, scenarios)
     sched, pools = project(deal, scenarios)
     cleanup = apply_cleanup_call(deal, pools)

@@ -86,6 +86,9 @@ def check_references(deal: Deal, file: str) -> list[Problem]:
                 ref(f"{at}.from", "reserve account", s.from_, reserves)
             for j, n in enumerate(getattr(s, "support", [])):
                 ref(f"{at}.support[{j}]", "account", n, accounts)
+            to_list = getattr(s, "to", None)
+            if isinstance(to_list, list) and len(set(to_list)) != len(to_list):
+                problems.append(Problem(file, f"{at}.to", "a name appears twice in the list"))
             if act == "pay_fee":
                 for j, n in enumerate(s.to):
                     ref(f"{at}.to[{j}]", "fee", n, fees)

@@ -1,0 +1,122 @@
+"""The ``abs-engine`` command line.
+
+User mistakes (bad deal files, tapes, scenarios) print one line per problem and exit
+with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cash-flow engine for IP-backed securitization (知识产权证券化).")
+# wide enough for the summary table when the output is a file or a pipe
+out = Console(width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+DealArg = Annotated[Path, typer.Argument(help="Deal file (YAML)", show_default=False)]
+ScenarioOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--scenario", "-s", help="Scenario file (YAML); repeat for several"),
+]
+
+
+def _fail(exc: InputError) -> None:
+    for p in exc.problems:
+        err.print(f"[red]error[/red] {p}", highlight=False, markup=True, soft_wrap=True)
+    err.print(f"{len(exc.problems)} problem(s) found.")
+    raise typer.Exit(2)
+
+
+@app.command()
+def validate(deal: DealArg, scenario: ScenarioOpt = None) -> None:
+    """Check a deal file (and its tapes and scenarios); list every problem."""
+    from .engine import _check_scenarios
+    from .io import load_deal, load_scenario
+
+    try:
+        d = load_deal(deal)
+        scs = [load_scenario(s) for s in scenario or []]
+        _check_scenarios(d, scs)
+    except InputError as exc:
+        _fail(exc)
+        return
+    n_assets = sum(len(p.assets) for p in d.pools)
+    out.print(f"[green]ok[/green] {deal}: deal '{d.name}', {len(d.pools)} pool(s), {n_assets} assets, "
+              f"{len(d.tranches)} tranches, {len(scs)} scenario(s)")
+
+
+@app.command()
+def schema(kind: Annotated[str, typer.Argument(help="deal or scenario")] = "deal") -> None:
+    """Print the JSON Schema of deal (or scenario) files, for editor autocompletion."""
+    from .model import Deal, Scenario
+
+    models = {"deal": Deal, "scenario": Scenario}
+    if kind not in models:
+        err.print(f"[red]error[/red] unknown schema '{kind}' (deal, scenario)")
+        raise typer.Exit(2)
+    sys.stdout.write(json.dumps(models[kind].model_json_schema(by_alias=True), indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def run(
+    deal: DealArg,
+    scenario: ScenarioOpt = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory (default out/<deal name>)")] = None,
+    backend: Annotated[str, typer.Option(help="cython or reference")] = "cython",
+) -> None:
+    """Project a deal under its scenarios, print a summary and write the cash flows."""
+    from .engine import run as run_deal
+    from .io import load_deal, load_scenario
+    from .io.outputs import manifest, write_csv, write_manifest
+
+    try:
+        d = load_deal(deal)
+        scs = [load_scenario(s) for s in scenario or []] or None
+        if backend not in ("cython", "reference"):
+            raise InputError.single("", "--backend", f"unknown backend '{backend}' (cython, reference)")
+        result = run_deal(d, scs, backend=backend)  # type: ignore[arg-type]
+    except InputError as exc:
+        _fail(exc)
+        return
+    result.check_conservation()
+    target = out_dir or Path("out") / d.name
+    written = [
+        write_csv(result.tranches, target / "tranches.csv"),
+        write_csv(result.pool, target / "pool.csv"),
+        write_csv(result.accounts, target / "accounts.csv"),
+        write_csv(result.fees, target / "fees.csv"),
+        write_csv(result.states, target / "states.csv"),
+        write_csv(result.summary(), target / "summary.csv"),
+    ]
+    inputs = {"deal": deal, **{f"scenario:{p.name}": p for p in scenario or []}}
+    for i, pool in enumerate(d.pools):
+        if pool.tape:
+            inputs[f"tape:{i}"] = (deal.parent / pool.tape).resolve()
+    written.append(write_manifest(target / "manifest.json", manifest(inputs, written, command=sys.argv)))
+
+    table = Table(title=f"{d.name} — tranche summary")
+    for col in ("scenario", "tranche", "balance", "interest", "principal", "residual", "writedown", "WAL (y)"):
+        table.add_column(col, justify="right" if col not in ("scenario", "tranche") else "left")
+    for row in result.summary().itertuples():
+        table.add_row(row.scenario, row.tranche, f"{row.balance:,.2f}", f"{row.interest:,.2f}", f"{row.principal:,.2f}",
+                      f"{row.residual:,.2f}", f"{row.writedown:,.2f}", "" if row.wal_years != row.wal_years else f"{row.wal_years:.3f}")
+    out.print(table)
+    for p in written:
+        out.print(f"wrote {p}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Writing outputs: atomically (temp file + rename), reproducibly, with a run manifest."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Iterator
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` on success,
+    delete it on failure, so ``target`` is never half-written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_open(target: Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
+    """Open a temporary file for writing that replaces ``target`` only when closed cleanly."""
+    with atomic_path(target) as tmp, open(tmp, mode, encoding=encoding, newline="" if "b" not in mode else None) as fh:
+        yield fh
+
+
+def write_csv(df: pd.DataFrame, target: Path) -> Path:
+    """Write ``df`` as CSV atomically, with a fixed float format so identical inputs give
+    byte-identical files."""
+    with atomic_open(target) as fh:
+        df.to_csv(fh, index=False, float_format="%.6f", date_format="%Y-%m-%d", lineterminator="\n")
+    return target
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _version(pkg: str) -> str:
+    try:
+        return version(pkg)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def manifest(inputs: dict[str, Path], outputs: list[Path], *, command: list[str], seed: int | None = None) -> dict[str, Any]:
+    """What produced a set of outputs: versions, input hashes, output hashes, command."""
+    return {
+        "engine": "abs_engine",
+        "engine_version": _version("abs_engine"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "libraries": {p: _version(p) for p in ("numpy", "pandas", "QuantLib", "openpyxl", "pydantic", "PyYAML")},
+        "inputs": {k: {"path": str(v), "sha256": sha256(v)} for k, v in inputs.items()},
+        "outputs": {p.name: sha256(p) for p in outputs},
+        "seed": seed,
+        "command": command,
+    }
+
+
+def write_manifest(target: Path, data: dict[str, Any]) -> Path:
+    with atomic_open(target) as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False, sort_keys=True)
+        fh.write("\n")
+    return target

@@ -1,0 +1,30 @@
+"""The public surface, and the constants the kernel shares with Python."""
+
+from __future__ import annotations
+
+import re
+
+import abs_engine
+from abs_engine import _program as P
+from conftest import ROOT
+
+
+def test_public_api_is_pinned():
+    assert sorted(abs_engine.__all__) == sorted([
+        "AbsEngineError", "Deal", "InputError", "Result", "Scenario", "__version__", "load_deal", "load_scenario", "run",
+    ])
+
+
+def test_kernel_constants_match_program_layout():
+    """The enum at the top of _waterfall.pyx must equal abs_engine/_program.py."""
+    text = (ROOT / "abs_engine" / "_waterfall.pyx").read_text(encoding="utf-8")
+    enum = dict(re.findall(r"^    ([A-Z][A-Z_]+) = (\d+)$", text, flags=re.M))
+    assert len(enum) > 30
+    for name, value in enum.items():
+        assert getattr(P, name) == int(value), name
+
+
+def test_both_backends_available():
+    from abs_engine.engine import kernel
+
+    assert kernel("reference") is not kernel("cython")

@@ -1,0 +1,152 @@
+"""Deal, tape and scenario loading: the example loads; every mistake is reported at once,
+with file, field path and reason."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import DEALS
+
+import abs_engine as ae
+from abs_engine.errors import InputError
+
+EXAMPLE = DEALS / "sz_pledge_2026_1.yaml"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copytree(DEALS / "tapes", tmp_path / "tapes")
+    return tmp_path
+
+
+def write_deal(workdir: Path, mutate) -> Path:
+    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    mutate(data)
+    p = workdir / "deal.yaml"
+    p.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return p
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(InputError) as exc:
+        ae.load_deal(path)
+    return [str(p) for p in exc.value.problems]
+
+
+def test_example_loads(example_deal):
+    assert example_deal.name == "SZ-IP-PLEDGE-2026-1"
+    assert len(example_deal.pools[0].assets) == 12
+    assert sum(a.balance for a in example_deal.pools[0].assets) == pytest.approx(200_000_000)
+
+
+def test_many_problems_reported_at_once(workdir):
+    def mutate(d):
+        d["deal"]["cuttoff_date"] = d["deal"].pop("cutoff_date")
+        d["tranches"][0]["coupon"]["rate"] = 3.8
+        d["waterfalls"]["normal"][1]["action"] = "pay_fees"
+        d["accounts"][1]["target"]["percent_of_notes"] = 1.5
+
+    msgs = problems(write_deal(workdir, mutate))
+    joined = "\n".join(msgs)
+    assert "deal: unknown field 'cuttoff_date'; did you mean 'cutoff_date'?" in joined
+    assert "deal.cutoff_date: missing required field" in joined
+    assert "tranches[0].coupon.rate: 3.8 looks like a percentage; rates are decimals (write 0.038 for 3.8%)" in joined
+    assert "waterfalls.normal[1]: unknown action 'pay_fees'" in joined
+    assert "accounts[1].target.percent_of_notes: 1.5 looks like a percentage" in joined
+    assert all(m.startswith(str(workdir / "deal.yaml")) for m in msgs)
+
+
+def test_unknown_reference_with_suggestion(workdir):
+    def mutate(d):
+        d["waterfalls"]["normal"][2]["to"] = ["A3"]
+        d["waterfalls"]["accelerated"][1]["to"].append("custodain")
+
+    msgs = problems(write_deal(workdir, mutate))
+    assert any("waterfalls.normal[2].to[0]: unknown tranche 'A3'; did you mean 'A'? (known: A, SUB)" in m for m in msgs)
+    assert any("waterfalls.accelerated[1].to[5]: unknown fee 'custodain'; did you mean 'custodian'?" in m for m in msgs)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda d: d["deal"].update(closing_date="2026-12-01"), "dates out of order"),
+        (lambda d: d["tranches"][0].update(balance=-5), "must not be negative"),
+        (lambda d: d["deal"].update(total_notes=210000000), "tranche balances add up to 200,000,000.00 but deal.total_notes is 210,000,000.00"),
+        (lambda d: d["tranches"].append(dict(d["tranches"][1])), "duplicate tranche name 'SUB'"),
+        (lambda d: d["triggers"][0].update(effect="event_of_default") or d["waterfalls"].pop("event_of_default"),
+         "moves the deal to 'event_of_default' but waterfalls.event_of_default is not defined"),
+        (lambda d: d["pools"][0].update(tape="tapes/missing.csv"), "tape file not found"),
+        (lambda d: d["waterfalls"]["normal"].append({"action": "pay_residual", "from": "collection", "to": "originatr"}),
+         "unknown tranche or party 'originatr'; did you mean 'originator'?"),
+        (lambda d: d["waterfalls"]["normal"].append({"action": "pay_interest", "from": "collection", "to": ["SUB"]}),
+         "tranche 'SUB' has no coupon"),
+        (lambda d: d["tranches"][0].update(coupon={"kind": "floating", "index": "SHIBOR", "spread": 0.01}),
+         "unknown reference rate 'SHIBOR'"),
+        (lambda d: d["deal"].update(calendar="NYSE"), "deal.calendar: Input should be 'SSE', 'IB', 'WEEKENDS' or 'NONE'"),
+    ],
+)
+def test_single_mistakes(workdir, mutate, expected):
+    msgs = problems(write_deal(workdir, mutate))
+    assert any(expected in m for m in msgs), msgs
+
+
+def test_tape_rows_reported_with_row_numbers(workdir):
+    tape = workdir / "tapes" / "sz_pledge_2026_1.csv"
+    lines = tape.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace("0.052", "5.2")  # row 3: rate in percent
+    lines[4] = lines[4].replace("2027-06-25", "2025-06-25")  # row 5: matures before origination
+    lines.append(lines[1])  # duplicate id at row 14
+    tape.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    msgs = problems(write_deal(workdir, lambda d: None))
+    joined = "\n".join(msgs)
+    assert "row 3: rate: 5.2 looks like a percentage" in joined
+    assert "row 5: maturity_date (2025-06-25) must be after origination_date (2026-06-25)" in joined
+    assert "row 14: loan_id: duplicate id 'SZ-001' (first at row 2)" in joined
+
+
+def test_tape_header_typo_and_gbk_encoding(workdir):
+    tape = workdir / "tapes" / "sz_pledge_2026_1.csv"
+    text = tape.read_text(encoding="utf-8").replace("industry", "industy", 1).replace("Shenzhen Photonics Co.", "深圳光子科技")
+    tape.write_bytes(text.encode("gb18030"))
+    msgs = problems(write_deal(workdir, lambda d: None))
+    assert any("unknown column 'industy'; did you mean 'industry'?" in m for m in msgs)
+
+
+def test_xlsx_tape(workdir):
+    import pandas as pd
+
+    df = pd.read_csv(workdir / "tapes" / "sz_pledge_2026_1.csv")
+    df.to_excel(workdir / "tapes" / "tape.xlsx", index=False)
+    d = ae.load_deal(write_deal(workdir, lambda d: d["pools"][0].update(tape="tapes/tape.xlsx")))
+    assert len(d.pools[0].assets) == 12
+    assert d.pools[0].assets[0].maturity_date.isoformat() == "2027-06-28"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "empty deal file"),
+        (b"deal: [unclosed", "YAML syntax error"),
+        (b"- a\n- b\n", "must be a mapping"),
+        (b"deal: {name: x}\ndeal: {name: y}\n", "duplicate key 'deal'"),
+        ("deal: {name: 测试}".encode("gb18030"), "not valid UTF-8"),
+    ],
+)
+def test_malformed_files(tmp_path, content, expected):
+    p = tmp_path / "bad.yaml"
+    p.write_bytes(content)
+    msgs = problems(p)
+    assert any(expected in m for m in msgs), msgs
+
+
+def test_scenario_errors(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("defaults: {cdr: 15}\nrecovery: {lag_month: 3}\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        ae.load_scenario(p)
+    msgs = [str(x) for x in exc.value.problems]
+    assert any("defaults.cdr" in m and "looks like a percentage" in m for m in msgs), msgs
+    assert any("recovery: unknown field 'lag_month'; did you mean 'lag_months'?" in m for m in msgs), msgs

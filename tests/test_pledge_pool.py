@@ -1,0 +1,141 @@
+"""Pledge-loan projection against closed forms (等额本息, 等额本金, bullet, IO-balloon),
+defaults, prepayments and recoveries. Expected values are written as formulas."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from builders import deal, loan
+
+import abs_engine as ae
+from abs_engine.engine import project
+from abs_engine.model.scenario import Scenario
+from abs_engine.pools.pledge import monthly_rate
+
+P, R = 1_000_000.0, 0.06
+
+
+def pool_of(d, scenarios=None):
+    sched, pools = project(d, scenarios or [Scenario(name="zero")])
+    return sched, pools[0].series
+
+
+def monthly(d, scenarios=None):
+    """Unaggregated monthly flows (monthly deals map month m to period m-1)."""
+    return pool_of(d, scenarios)[1]
+
+
+def test_annuity_level_payment_matches_closed_form():
+    s = monthly(deal([loan(1, amortization="annuity")]))
+    r = R / 12
+    payment = P * r / (1 - (1 + r) ** -12)
+    paid = s["interest_collected"][0] + s["scheduled_principal"][0]
+    # 12 level payments, the first on 2026-02-15 (period 1), the last on 2027-01-15
+    np.testing.assert_allclose(paid[:12], payment, rtol=1e-12)
+    assert s["scheduled_principal"][0].sum() == pytest.approx(P, abs=1e-6)
+    assert s["interest_collected"][0].sum() == pytest.approx(12 * payment - P, abs=1e-6)
+    assert payment == pytest.approx(86_066.43, abs=0.005)  # the familiar 等额本息 figure
+
+
+def test_equal_principal():
+    s = monthly(deal([loan(1, amortization="equal_principal")]))
+    np.testing.assert_allclose(s["scheduled_principal"][0][:12], P / 12, rtol=1e-12)
+    expected_interest = [(P - k * P / 12) * R / 12 for k in range(12)]
+    np.testing.assert_allclose(s["interest_collected"][0][:12], expected_interest, rtol=1e-12)
+    assert s["interest_collected"][0].sum() == pytest.approx(P * R / 12 * 13 / 2, abs=1e-6)
+
+
+def test_bullet_quarterly_interest():
+    s = monthly(deal([loan(1, amortization="bullet", payment_frequency="quarterly")]))
+    interest = s["interest_collected"][0]
+    # payments on 2026-04-15, 07-15, 10-15 and 2027-01-15: periods 3, 6, 9, 12
+    assert list(np.nonzero(interest)[0]) == [2, 5, 8, 11]
+    np.testing.assert_allclose(interest[[2, 5, 8, 11]], P * R * 3 / 12)
+    assert s["scheduled_principal"][0][11] == pytest.approx(P)
+    assert s["scheduled_principal"][0][:11].sum() == 0
+
+
+def test_interest_only_then_balloon():
+    d = deal([loan(1, amortization="interest_only_balloon", io_periods=6, amortization_term_months=24)])
+    s = monthly(d)
+    r = R / 12
+    np.testing.assert_allclose(s["interest_collected"][0][:6], P * r)
+    assert s["scheduled_principal"][0][:6].sum() == 0
+    # the 7th payment amortises on a 24-payment basis: principal = B r / ((1+r)^24 - 1)
+    assert s["scheduled_principal"][0][6] == pytest.approx(P * r / ((1 + r) ** 24 - 1), rel=1e-12)
+    # the 12th payment repays the balloon
+    assert s["balance_end"][0][11] == 0
+    assert s["scheduled_principal"][0][:12].sum() == pytest.approx(P)
+
+
+def test_zero_rate_annuity_is_straight_line():
+    s = monthly(deal([loan(1, rate=0.0)], tranches=[{"name": "A", "rank": 1, "balance": P}]))
+    np.testing.assert_allclose(s["scheduled_principal"][0][:12], P / 12, rtol=1e-12)
+
+
+def test_monthly_rate_conversion():
+    m = monthly_rate(0.2, 12)
+    assert (1 - m[1]) ** 12 == pytest.approx(0.8)
+    v = monthly_rate([0.1, 0.2], 4)
+    assert v[1] == pytest.approx(1 - 0.9 ** (1 / 12)) and v[4] == pytest.approx(1 - 0.8 ** (1 / 12))
+
+
+def test_defaults_and_prepayments_first_month():
+    sc = Scenario(name="x", defaults={"cdr": 0.12}, prepayment={"cpr": 0.06}, recovery={"rate": 0.4, "lag_months": 0})
+    s = monthly(deal([loan(1, amortization="bullet")]), [sc])
+    mdr, smm = 1 - 0.88 ** (1 / 12), 1 - 0.94 ** (1 / 12)
+    d1 = P * mdr
+    assert s["default_amount"][0][0] == pytest.approx(d1, rel=1e-12)
+    assert s["interest_collected"][0][0] == pytest.approx((P - d1) * R / 12, rel=1e-12)
+    assert s["prepayment"][0][0] == pytest.approx((P - d1) * smm, rel=1e-12)
+    assert s["recovery"][0][0] == pytest.approx(0.4 * d1, rel=1e-12)
+    assert s["loss"][0][0] == pytest.approx(0.6 * d1, rel=1e-12)
+
+
+def test_recovery_from_collateral_after_lag_with_decay_and_cap():
+    sc = Scenario(name="x", defaults={"loans": {"L001": dt.date(2026, 3, 31)}},
+                  recovery={"haircut": 0.5, "lag_months": 6, "value_decay": 0.2})
+    # collateral 1.2M -> value at disposal (month 2 + 6 = 8) 1.2M * 0.8^(8/12) * 0.5 < balance
+    d = deal([loan(1, amortization="bullet", collateral_value=1_200_000.0)])
+    s = monthly(d, [sc])
+    assert s["default_amount"][0][1] == pytest.approx(P)
+    expected = 1_200_000 * 0.8 ** (8 / 12) * 0.5
+    assert s["recovery"][0][7] == pytest.approx(expected, rel=1e-12)
+    assert s["loss"][0][7] == pytest.approx(P - expected, rel=1e-12)
+    # rich collateral: recovery capped at the defaulted balance
+    s2 = monthly(deal([loan(1, amortization="bullet", collateral_value=10_000_000.0)]), [sc])
+    assert s2["recovery"][0][7] == pytest.approx(P) and s2["loss"][0].sum() == pytest.approx(0, abs=1e-9)
+
+
+def test_pool_balance_rolls_forward():
+    sc = Scenario(name="x", defaults={"cdr": 0.1}, prepayment={"cpr": 0.1}, recovery={"lag_months": 3})
+    loans = [loan(i, amortization=a, payment_frequency=f) for i, (a, f) in enumerate(
+        [("annuity", "monthly"), ("equal_principal", "quarterly"), ("bullet", "monthly"), ("bullet", "semiannual")], 1)]
+    s = monthly(deal(loans), [sc])
+    out = s["scheduled_principal"] + s["prepayment"] + s["default_amount"]
+    np.testing.assert_allclose(s["balance_start"] - out, s["balance_end"], atol=1e-6)
+    assert (s["recovery"] + s["loss"]).sum() == pytest.approx(s["default_amount"].sum(), rel=1e-12)
+
+
+def test_collection_lag_moves_cash_to_next_payment_date():
+    d = deal([loan(1)], header={"collection_to_payment_days": 15})
+    sched, s = pool_of(d)
+    # the collection period ending 2026-02-28 is paid on 2026-04-10 (03-10 is too early)
+    assert s["interest_collected"][0][0] == 0
+    assert s["interest_collected"][0][1] == pytest.approx(P * R / 12)
+
+
+def test_floating_loan_uses_reference_path():
+    d = deal([loan(1, amortization="bullet", reference="LPR1Y", rate=0.0, spread=0.01)],
+             header={"reference_rates": {"LPR1Y": 0.03}})
+    base = monthly(d)
+    assert base["interest_collected"][0][0] == pytest.approx(P * 0.04 / 12)
+    up = monthly(d, [Scenario(name="up", reference_rates={"LPR1Y": [0.05]})])
+    assert up["interest_collected"][0][0] == pytest.approx(P * 0.06 / 12)
+
+
+def test_run_rejects_unknown_loan_in_scenario():
+    with pytest.raises(ae.InputError, match="unknown loan id 'NOPE'"):
+        ae.run(deal(), Scenario(name="x", defaults={"loans": {"NOPE": dt.date(2026, 5, 1)}}))

@@ -1,0 +1,252 @@
+"""Each waterfall action on hand-built programs, hand-computed, on both backends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from abs_engine import _program as P
+from abs_engine.engine import run_kernel
+
+INF = float("inf")
+
+
+def step(op, src=0, dst=0, a=(), b=(), c=(), mode=0, follow=1, when=(-1, -1, 0, 10_000),
+         limit=INF, fraction=1.0, target=-1.0, share=1.0, lists=None):
+    ia = [0] * P.N_IARG
+    ia[P.I_SRC], ia[P.I_DST], ia[P.I_MODE], ia[P.I_FOLLOW] = src, dst, mode, follow
+    for (off, ln), items in (((P.I_A_OFF, P.I_A_LEN), a), ((P.I_B_OFF, P.I_B_LEN), b), ((P.I_C_OFF, P.I_C_LEN), c)):
+        ia[off], ia[ln] = len(lists), len(items)
+        lists.extend(items)
+    ia[P.I_WHEN_TRIG], ia[P.I_WHEN_NOT_TRIG], ia[P.I_WHEN_FROM], ia[P.I_WHEN_BEFORE] = when
+    return P.OPCODES[op], ia, [limit, fraction, target, share]
+
+
+def make(steps, *, T=1, coll=None, bal0=(100.0,), rate=0.0, accr=1.0, fees=(), acct0=(0.0,), res=None,
+         triggers=(), ext=None, sched=None, carry=None, sfint=None, pool_end=None, pool_start=None,
+         states=None):
+    """Build KernelArgs for one scenario. ``steps`` is a list of (op, kwargs);
+    ``states`` optionally gives the step lists of states 1 and 2."""
+    lists: list[int] = []
+    ops, ias, fas, seg = [], [], [], [0]
+    for group in [steps, *(states or [steps, steps])]:
+        for op, kw in group:
+            o, ia, fa = step(op, lists=lists, **kw)
+            ops.append(o), ias.append(ia), fas.append(fa)
+        seg.append(len(ops))
+    K, A = len(bal0), len(acct0)
+    F = len(fees)
+    coll = np.zeros((1, T, 1)) if coll is None else np.asarray(coll, dtype=float).reshape(1, T, -1)
+    trg_i = np.zeros((len(triggers), P.N_TRG), dtype=np.int32)
+    thr = np.zeros(len(triggers))
+    for j, (metric, tranches, above, t_thr, consec, curable, effect) in enumerate(triggers):
+        trg_i[j] = [metric, len(lists), len(tranches), 0, above, consec, curable, effect]
+        lists.extend(tranches)
+        thr[j] = t_thr
+    res_par = np.zeros((A, P.N_RES))
+    res_par[:, P.R_CAP] = INF
+    for acc, par in (res or {}).items():
+        res_par[acc] = par
+    args = P.KernelArgs(
+        op=np.array(ops, dtype=np.int32), iarg=np.array(ias, dtype=np.int32).reshape(-1, P.N_IARG), farg=np.array(fas, dtype=float).reshape(-1, P.N_FARG),
+        ilist=np.array(lists or [0], dtype=np.int32), seg=np.array(seg, dtype=np.int32),
+        bal0=np.array(bal0, dtype=float),
+        carry=np.array(carry if carry is not None else [1] * K, dtype=np.int32),
+        sfint=np.array(sfint if sfint is not None else [0] * K, dtype=np.int32),
+        rate=np.full((1, T, K), rate), accr=np.full((T, K), accr),
+        sched=np.zeros((T, K)) if sched is None else np.asarray(sched, dtype=float),
+        fee_fixed=np.array([f[0] for f in fees], dtype=float), fee_rate=np.array([f[1] for f in fees], dtype=float),
+        fee_cap=np.array([f[2] if len(f) > 2 else INF for f in fees], dtype=float),
+        fee_base=np.array([f[3] if len(f) > 3 else 0 for f in fees], dtype=np.int32),
+        fee_carry=np.array([f[4] if len(f) > 4 else 1 for f in fees], dtype=np.int32),
+        yf=np.full(T, accr), acct0=np.array(acct0, dtype=float), res_par=res_par,
+        coll=np.ascontiguousarray(coll), src_acct=np.zeros(coll.shape[2], dtype=np.int32),
+        pool_start=np.full((1, T), 0.0) if pool_start is None else np.asarray(pool_start, dtype=float).reshape(1, T),
+        pool_end=np.full((1, T), 0.0) if pool_end is None else np.asarray(pool_end, dtype=float).reshape(1, T),
+        trg_i=trg_i, trg_thr=thr, ext=np.zeros((1, T, len(triggers))) if ext is None else np.asarray(ext, dtype=float).reshape(1, T, -1),
+    )
+    return args.allocate_outputs()
+
+
+def test_fees_pro_rata_when_short_and_carried(backend):
+    a = make([("pay_fee", dict(a=[0, 1]))], T=2, coll=[200.0, 1000.0], fees=[(100.0, 0.0), (300.0, 0.0)])
+    run_kernel(a, backend)
+    np.testing.assert_allclose(a.f_paid[0, 0], [50.0, 150.0])
+    np.testing.assert_allclose(a.f_unpaid[0, 0], [50.0, 150.0])
+    # period 2: current 100/300 plus carried 50/150
+    np.testing.assert_allclose(a.f_due[0, 1], [150.0, 450.0])
+    np.testing.assert_allclose(a.f_paid[0, 1], [150.0, 450.0])
+    assert a.a_end[0, 1, 0] == pytest.approx(1200 - 800)
+
+
+def test_fee_cap_and_forfeit(backend):
+    a = make([("pay_fee", dict(a=[0]))], T=2, coll=[0.0, 1000.0], fees=[(0.0, 0.01, 40.0, 0, 0)],
+             pool_start=[5000.0, 5000.0])
+    run_kernel(a, backend)
+    assert a.f_due[0, 0, 0] == pytest.approx(40.0)  # min(cap 40, 1% x 5000 = 50)
+    assert a.f_due[0, 1, 0] == pytest.approx(40.0)  # not carried: forfeited
+    assert a.f_paid[0, 1, 0] == pytest.approx(40.0)
+
+
+def test_fees_stop_once_notes_are_repaid(backend):
+    a = make([("pay_fee", dict(a=[0])), ("pay_principal", dict(a=[0]))], T=3, coll=[150.0, 80.0, 80.0],
+             bal0=(100.0,), fees=[(10.0, 0.0)])
+    run_kernel(a, backend)
+    np.testing.assert_allclose(a.f_due[0, :, 0], [10.0, 0.0, 0.0])
+    assert a.a_end[0, 2, 0] == pytest.approx(40.0 + 80.0 + 80.0)
+
+
+def test_interest_shortfall_carried_with_interest(backend):
+    # balance 1000 at 10% with accrual 0.5 -> 50 due; only 20 collected in period 1
+    a = make([("pay_interest", dict(a=[0]))], T=2, coll=[20.0, 500.0], bal0=(1000.0,), rate=0.10, accr=0.5,
+             sfint=[1])
+    run_kernel(a, backend)
+    assert a.t_int_short[0, 0, 0] == pytest.approx(30.0)
+    assert a.t_int_due[0, 1, 0] == pytest.approx(50.0 + 30.0 + 30.0 * 0.05)
+    assert a.t_int_paid[0, 1, 0] == pytest.approx(81.5)
+
+
+def test_interest_shortfall_not_carried(backend):
+    a = make([("pay_interest", dict(a=[0]))], T=2, coll=[20.0, 500.0], bal0=(1000.0,), rate=0.10, accr=0.5,
+             carry=[0])
+    run_kernel(a, backend)
+    assert a.t_int_due[0, 1, 0] == pytest.approx(50.0)
+
+
+def test_interest_pro_rata_within_group(backend):
+    a = make([("pay_interest", dict(a=[0, 1]))], coll=[30.0], bal0=(1000.0, 500.0), rate=0.04, accr=1.0)
+    run_kernel(a, backend)
+    np.testing.assert_allclose(a.t_int_paid[0, 0], [20.0, 10.0])  # 40:20 due, 30 available
+
+
+def test_sequential_principal_and_writedown_at_end(backend):
+    a = make([("pay_principal", dict(a=[0, 1]))], T=2, coll=[120.0, 30.0], bal0=(100.0, 100.0))
+    run_kernel(a, backend)
+    np.testing.assert_allclose(a.t_prin[0, 0], [100.0, 20.0])
+    np.testing.assert_allclose(a.t_prin[0, 1], [0.0, 30.0])
+    np.testing.assert_allclose(a.t_wd[0, 1], [0.0, 50.0])
+    np.testing.assert_allclose(a.t_bal_end[0, 1], [0.0, 0.0])
+
+
+def test_pro_rata_principal(backend):
+    a = make([("pay_principal", dict(a=[0, 1], mode=1))], coll=[60.0], bal0=(100.0, 50.0))
+    run_kernel(a, backend)
+    np.testing.assert_allclose(a.t_prin[0, 0], [40.0, 20.0])
+
+
+def test_principal_follows_schedule_and_target(backend):
+    # bullet-style floor on tranche 0 in period 1; OC target keeps the group at 50% of pool
+    a = make([("pay_principal", dict(a=[0, 1]))], T=2, coll=[500.0, 500.0], bal0=(100.0, 100.0),
+             sched=[[100.0, 0.0], [0.0, 0.0]])
+    run_kernel(a, backend)
+    np.testing.assert_allclose(a.t_prin[0, 0], [0.0, 100.0])
+    np.testing.assert_allclose(a.t_prin[0, 1], [100.0, 0.0])
+    b = make([("pay_principal", dict(a=[0], target=0.5))], coll=[500.0], bal0=(100.0,), pool_end=[120.0])
+    run_kernel(b, backend)
+    assert b.t_prin[0, 0, 0] == pytest.approx(100.0 - 60.0)
+
+
+def test_limits(backend):
+    a = make([("transfer", dict(src=0, dst=1, limit=30.0)), ("transfer", dict(src=0, dst=2, fraction=0.25))],
+             coll=[100.0], acct0=(0.0, 0.0, 0.0))
+    run_kernel(a, backend)
+    np.testing.assert_allclose(a.a_end[0, 0], [52.5, 30.0, 17.5])
+
+
+def test_reserve_fund_draw_release(backend):
+    # reserve target 10% of notes (floor 0); notes 1000 -> target 100
+    res = {1: [1, 0, 0, 0.10, 0, INF]}
+    steps = [
+        ("draw_reserve", dict(src=1, dst=0, b=[0])),
+        ("pay_interest", dict(a=[0])),
+        ("fund_reserve", dict(src=0, dst=1)),
+        ("release_reserve", dict(src=1, dst=0)),
+        ("pay_residual", dict(src=0, dst=0, mode=1)),
+    ]
+    a = make(steps, T=3, coll=[200.0, 0.0, 0.0], bal0=(1000.0,), rate=0.05, accr=1.0, acct0=(0.0, 0.0), res=res)
+    run_kernel(a, backend)
+    # t1: 50 interest paid from collections, reserve funded to 100, 50 residual
+    assert a.t_int_paid[0, 0, 0] == pytest.approx(50.0)
+    assert a.a_end[0, 0, 1] == pytest.approx(100.0)
+    assert a.party[0, 0, 0] == pytest.approx(50.0)
+    # t2: no collections -> reserve draws 50 for interest, then refunded? no cash: stays 50
+    assert a.t_int_paid[0, 1, 0] == pytest.approx(50.0)
+    assert a.a_end[0, 1, 1] == pytest.approx(50.0)
+    # t3 (last): the target is zero, so the draw covers interest and the rest is released
+    assert a.t_int_paid[0, 2, 0] == pytest.approx(50.0)
+    assert a.a_end[0, 2, 1] == pytest.approx(0.0)
+    assert a.party[0, 2, 0] == pytest.approx(0.0)
+
+
+def test_support_accounts_pay_shortfall(backend):
+    a = make([("pay_interest", dict(a=[0], b=[1]))], coll=[10.0], bal0=(1000.0,), rate=0.05, accr=1.0,
+             acct0=(0.0, 100.0))
+    run_kernel(a, backend)
+    assert a.t_int_paid[0, 0, 0] == pytest.approx(50.0)
+    np.testing.assert_allclose(a.a_end[0, 0], [0.0, 60.0])
+
+
+def test_residual_share_and_party(backend):
+    a = make([("pay_residual", dict(dst=0, share=0.8)), ("pay_residual", dict(dst=0, mode=1))], coll=[100.0])
+    run_kernel(a, backend)
+    assert a.t_resid[0, 0, 0] == pytest.approx(80.0)
+    assert a.party[0, 0, 0] == pytest.approx(20.0)
+
+
+def test_when_conditions(backend):
+    a = make([("pay_residual", dict(dst=0, when=(-1, -1, 1, 2)))], T=3, coll=[10.0, 10.0, 10.0])
+    run_kernel(a, backend)
+    np.testing.assert_allclose(a.t_resid[0, :, 0], [0.0, 20.0, 0.0])
+
+
+def test_trigger_consecutive_sticky_and_curable(backend):
+    # external metric breaches in periods 2, 3, 5; needs 2 consecutive
+    ext = [[0.0], [1.0], [1.0], [0.0], [1.0]]
+    sticky = make([], T=5, triggers=[(P.M_EXTERNAL, [], 1, 0.5, 2, 0, 1)], ext=ext)
+    run_kernel(sticky, backend)
+    assert list(sticky.fired[0, :, 0]) == [0, 0, 1, 1, 1]
+    assert list(sticky.state[0]) == [0, 0, 1, 1, 1]
+    curable = make([], T=5, triggers=[(P.M_EXTERNAL, [], 1, 0.5, 2, 1, 2)], ext=ext)
+    run_kernel(curable, backend)
+    assert list(curable.fired[0, :, 0]) == [0, 0, 1, 0, 0]
+    assert list(curable.state[0]) == [0, 0, 2, 0, 0]
+
+
+def test_state_selects_waterfall(backend):
+    normal = [("pay_residual", dict(dst=0))]
+    accel = [("pay_principal", dict(a=[0]))]
+    a = make(normal, T=2, coll=[10.0, 10.0], triggers=[(P.M_EXTERNAL, [], 1, 0.5, 1, 0, 1)],
+             ext=[[0.0], [1.0]], states=[accel, accel])
+    run_kernel(a, backend)
+    assert a.t_resid[0, 0, 0] == pytest.approx(10.0) and a.t_prin[0, 0, 0] == 0
+    assert a.t_prin[0, 1, 0] == pytest.approx(10.0) and a.t_resid[0, 1, 0] == 0
+
+
+def test_oc_and_shortfall_metrics(backend):
+    oc = make([("pay_principal", dict(a=[0]))], T=2, coll=[0.0, 0.0], bal0=(100.0,), pool_end=[90.0, 90.0],
+              triggers=[(P.M_OC, [0], 0, 1.0, 1, 0, 1)])
+    run_kernel(oc, backend)
+    assert list(oc.fired[0, :, 0]) == [1, 1]
+    sf = make([("pay_interest", dict(a=[0]))], T=3, coll=[0.0, 0.0, 0.0], bal0=(100.0,), rate=0.1,
+              triggers=[(P.M_SHORTFALL, [0], 1, 0.0, 1, 0, 2)])
+    run_kernel(sf, backend)
+    assert list(sf.fired[0, :, 0]) == [0, 1, 1]
+
+
+def test_chunked_run_equals_single_call(backend, monkeypatch):
+    import abs_engine.engine as eng
+
+    S, T = 7, 4
+    base = make([("pay_interest", dict(a=[0])), ("pay_principal", dict(a=[0, 1]))], T=T, bal0=(100.0, 50.0),
+                rate=0.05)
+    rng = np.random.default_rng(1)
+    base.coll = rng.uniform(0, 80, size=(S, T, 1))
+    base.rate = np.full((S, T, 2), 0.05)
+    base.pool_start, base.pool_end, base.ext = np.zeros((S, T)), np.zeros((S, T)), np.zeros((S, T, 0))
+    one = base.copy_inputs()
+    run_kernel(one, backend)
+    monkeypatch.setattr(eng, "CHUNK", 3)
+    chunked = base.copy_inputs()
+    run_kernel(chunked, backend)
+    for name in P.KernelArgs.OUTPUTS:
+        np.testing.assert_array_equal(getattr(one, name), getattr(chunked, name))
