@@ -23,16 +23,53 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ._program import (
-    F_LIMIT_AMOUNT, F_LIMIT_FRACTION, F_SHARE, F_TARGET_POOL, G_ABOVE, G_ACCOUNT, G_CONSECUTIVE,
-    G_CURABLE, G_EFFECT, G_LIST_LEN, G_LIST_OFF, G_METRIC, I_A_LEN, I_A_OFF, I_B_LEN, I_B_OFF,
-    I_C_LEN, I_C_OFF, I_DST, I_FOLLOW, I_MODE, I_SRC, I_WHEN_BEFORE, I_WHEN_FROM, I_WHEN_NOT_TRIG,
-    I_WHEN_TRIG, M_COVERAGE, M_EXTERNAL, M_OC, M_SHORTFALL, OP_DRAW_RESERVE, OP_FUND_RESERVE,
-    OP_PAY_FEE, OP_PAY_INTEREST, OP_PAY_PRINCIPAL, OP_PAY_RESIDUAL, OP_RELEASE_RESERVE,
-    OP_TRANSFER, R_AMOUNT, R_CAP, R_FLOOR, R_PCT_NOTES, R_PCT_POOL, BASE_NOTES,
-    BASE_ORIGINAL_NOTES, KernelArgs,
+    BASE_NOTES,
+    BASE_ORIGINAL_NOTES,
+    F_LIMIT_AMOUNT,
+    F_LIMIT_FRACTION,
+    F_SHARE,
+    F_TARGET_POOL,
+    G_ABOVE,
+    G_ACCOUNT,
+    G_CONSECUTIVE,
+    G_CURABLE,
+    G_EFFECT,
+    G_LIST_LEN,
+    G_LIST_OFF,
+    G_METRIC,
+    I_A_LEN,
+    I_A_OFF,
+    I_B_LEN,
+    I_B_OFF,
+    I_C_LEN,
+    I_C_OFF,
+    I_DST,
+    I_FOLLOW,
+    I_MODE,
+    I_SRC,
+    I_WHEN_BEFORE,
+    I_WHEN_FROM,
+    I_WHEN_NOT_TRIG,
+    I_WHEN_TRIG,
+    M_COVERAGE,
+    M_EXTERNAL,
+    M_OC,
+    M_SHORTFALL,
+    OP_DRAW_RESERVE,
+    OP_FUND_RESERVE,
+    OP_PAY_FEE,
+    OP_PAY_INTEREST,
+    OP_PAY_PRINCIPAL,
+    OP_PAY_RESIDUAL,
+    OP_RELEASE_RESERVE,
+    OP_TRANSFER,
+    R_AMOUNT,
+    R_CAP,
+    R_FLOOR,
+    R_PCT_NOTES,
+    R_PCT_POOL,
+    KernelArgs,
 )
 
 
@@ -110,7 +147,7 @@ def _run_step(a: KernelArgs, st: _State, step: int, s: int, t: int, T: int) -> N
     lc = [int(x) for x in a.ilist[ia[I_C_OFF]: ia[I_C_OFF] + ia[I_C_LEN]]]
     last = t == T - 1
 
-    if op == OP_PAY_FEE or op == OP_PAY_INTEREST:
+    if op in (OP_PAY_FEE, OP_PAY_INTEREST):
         # pro rata among the list if short
         dues = st.fee_due if op == OP_PAY_FEE else st.int_due
         paid_out = a.f_paid if op == OP_PAY_FEE else a.t_int_paid

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+from conftest import ROOT
+
 import abs_engine
 from abs_engine import _program as P
-from conftest import ROOT
 
 
 def test_public_api_is_pinned():

@@ -35,7 +35,6 @@ def make(steps, *, T=1, coll=None, bal0=(100.0,), rate=0.0, accr=1.0, fees=(), a
             ops.append(o), ias.append(ia), fas.append(fa)
         seg.append(len(ops))
     K, A = len(bal0), len(acct0)
-    F = len(fees)
     coll = np.zeros((1, T, 1)) if coll is None else np.asarray(coll, dtype=float).reshape(1, T, -1)
     trg_i = np.zeros((len(triggers), P.N_TRG), dtype=np.int32)
     thr = np.zeros(len(triggers))

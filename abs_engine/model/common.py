@@ -6,7 +6,7 @@ Units, stated once (see docs/conventions.md): rates are decimals per annum (0.03
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -57,7 +57,7 @@ Money = Annotated[float, AfterValidator(_check_money)]
 Fraction = Annotated[float, AfterValidator(_check_fraction)]
 
 
-class Frequency(str, Enum):
+class Frequency(StrEnum):
     """How often something happens; the value is the number of months per period."""
 
     monthly = "monthly"
@@ -70,7 +70,7 @@ class Frequency(str, Enum):
         return {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}[self.value]
 
 
-class DayCount(str, Enum):
+class DayCount(StrEnum):
     """Day-count conventions for accrual fractions."""
 
     act365f = "ACT/365F"

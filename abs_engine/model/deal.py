@@ -8,7 +8,7 @@ the exact field path and list the known names.
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -18,7 +18,7 @@ from .common import DayCount, Fraction, Frequency, Model, Money, Rate, describe
 # --------------------------------------------------------------------------- header
 
 
-class BusinessDayConvention(str, Enum):
+class BusinessDayConvention(StrEnum):
     following = "following"
     modified_following = "modified_following"
     preceding = "preceding"

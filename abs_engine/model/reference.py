@@ -15,10 +15,34 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from .deal import (
-    Account, CleanUpCall, Cover, Deal, DrawReserve, Fee, FixedCoupon, FloatingCoupon, FundReserve, Header,
-    Limit, NoCoupon, Parties, PayFee, PayInterest, PayPrincipal, PayResidual, PledgeLoanAsset,
-    PledgeLoanPool, Principal, ReleaseReserve, ReserveTarget, ScheduleRow, Tranche, Transfer, Trigger,
-    Waterfalls, When,
+    Account,
+    CleanUpCall,
+    Cover,
+    Deal,
+    DrawReserve,
+    Fee,
+    FixedCoupon,
+    FloatingCoupon,
+    FundReserve,
+    Header,
+    Limit,
+    NoCoupon,
+    Parties,
+    PayFee,
+    PayInterest,
+    PayPrincipal,
+    PayResidual,
+    PledgeLoanAsset,
+    PledgeLoanPool,
+    Principal,
+    ReleaseReserve,
+    ReserveTarget,
+    ScheduleRow,
+    Tranche,
+    Transfer,
+    Trigger,
+    Waterfalls,
+    When,
 )
 from .scenario import Defaults, Prepayment, Recovery, Scenario
 
