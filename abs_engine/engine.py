@@ -13,10 +13,12 @@ from ._program import KernelArgs
 from .compile import PeriodFlows, aggregate, apply_cleanup_call, compile_deal, reference_paths
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
-from .io.deal_file import check_references
-from .model.deal import Deal, PledgeLoanPool
+from .io.deal_file import check_assets, check_references
+from .model.deal import Deal, PledgeLoanPool, Pool, asset_id
 from .model.scenario import BASE, Scenario
 from .pools.pledge import grid_months_needed, loan_arrays, project_pledge_pool
+from .pools.receivables import project_receivable_pool, receivable_arrays
+from .pools.receivables import months_needed as receivable_months
 from .results import Result
 
 Backend = Literal["cython", "reference"]
@@ -45,9 +47,16 @@ def kernel(backend: Backend):  # type: ignore[no-untyped-def]
     raise ValueError(f"unknown backend {backend!r} (cython, reference)")
 
 
+def months_needed(pool: Pool, cutoff: dt.date) -> int:
+    """Grid months from the cut-off date to the pool's last scheduled cash flow."""
+    if isinstance(pool, PledgeLoanPool):
+        return grid_months_needed(pool, cutoff)
+    return receivable_months(pool, cutoff)
+
+
 def _check_scenarios(deal: Deal, scenarios: Sequence[Scenario]) -> None:
     problems: list[Problem] = []
-    ids = {a.loan_id for p in deal.pools for a in p.assets}
+    ids = {asset_id(a) for p in deal.pools for a in p.assets}
     names: set[str] = set()
     for sc in scenarios:
         if sc.name in names:
@@ -67,8 +76,8 @@ def _check_scenarios(deal: Deal, scenarios: Sequence[Scenario]) -> None:
 def project(deal: Deal, scenarios: Sequence[Scenario]) -> tuple[Schedule, list[PeriodFlows]]:
     """Project every pool under every scenario and aggregate to payment periods."""
     h = deal.deal
-    max_lag = max(sc.recovery.lag_months for sc in scenarios)
-    need = max(grid_months_needed(p, h.cutoff_date) for p in deal.pools)
+    max_lag = max(max(sc.recovery.lag_months, sc.receivables.recovery_lag_months) for sc in scenarios)
+    need = max(months_needed(p, h.cutoff_date) for p in deal.pools)
     grid_months = max(need, _months(h.cutoff_date, h.legal_maturity)) + max_lag
     sched = build_schedule(h, grid_months)
     ref_names, refs_period = reference_paths(deal, list(scenarios), sched.n_periods)
@@ -77,9 +86,12 @@ def project(deal: Deal, scenarios: Sequence[Scenario]) -> tuple[Schedule, list[P
     refs_month = refs_period[:, :, mp]
     out = []
     for pool in deal.pools:
-        assert isinstance(pool, PledgeLoanPool)
-        loans = loan_arrays(pool, h.cutoff_date, grid_months, ref_names)
-        flows = project_pledge_pool(pool, loans, list(scenarios), sched.grid, refs_month)
+        if isinstance(pool, PledgeLoanPool):
+            loans = loan_arrays(pool, h.cutoff_date, grid_months, ref_names)
+            flows = project_pledge_pool(pool, loans, list(scenarios), sched.grid, refs_month)
+        else:
+            arrays = receivable_arrays(pool, h.cutoff_date, grid_months)
+            flows = project_receivable_pool(pool, arrays, list(scenarios), sched.grid)
         out.append(aggregate(flows, sched))
     return sched, out
 
@@ -109,7 +121,7 @@ def run(
         scenarios = list(scenario)
     if not scenarios:
         raise InputError([Problem("", "scenario", "no scenario given")])
-    problems = check_references(deal, "<deal>")
+    problems = check_assets(deal, "<deal>") + check_references(deal, "<deal>")
     if problems:
         raise InputError(problems)
     _check_scenarios(deal, scenarios)

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import InputError, Problem
-from ..model.deal import Deal, Parties, PledgeLoanAsset, PledgeLoanPool
+from ..model.deal import TAPES, Deal, LicencePool, Parties, PledgeLoanPool, TransferPool, asset_id
 from .tape import parse_rows, read_table
 from .validation import problems_from_validation
 from .yamlio import load_yaml
@@ -23,6 +23,41 @@ def _unknown(kind: str, name: str, known: list[str]) -> str:
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return f"unknown {kind} '{name}'{hint} (known: {', '.join(known) or 'none'})"
+
+
+def check_assets(deal: Deal, file: str) -> list[Problem]:
+    """Every pool has assets; ids are unique; dates and reference rates make sense."""
+    problems: list[Problem] = []
+    cutoff = deal.deal.cutoff_date
+    ids: dict[str, str] = {}
+    for i, pool in enumerate(deal.pools):
+        at = f"pools[{i}]"
+        if not pool.assets:
+            problems.append(Problem(file, at, "the pool has no assets (give a tape or inline assets)"))
+        for a in pool.assets:
+            aid = asset_id(a)
+            if aid in ids:
+                problems.append(Problem(file, f"{at} asset '{aid}'", f"duplicate asset id (also in {ids[aid]})"))
+            ids.setdefault(aid, at)
+        if isinstance(pool, PledgeLoanPool):
+            for a in pool.assets:
+                if a.maturity_date <= cutoff:
+                    problems.append(Problem(file, f"{at} loan '{a.loan_id}'", f"matures on {a.maturity_date}, on or before the cut-off date {cutoff}"))
+                if a.reference is not None and a.reference not in deal.deal.reference_rates:
+                    problems.append(Problem(file, f"{at} loan '{a.loan_id}'", _unknown("reference rate", a.reference, list(deal.deal.reference_rates))))
+        elif isinstance(pool, LicencePool):
+            problems.extend(_check_licence_pool(pool, at, file))
+            for a in pool.licences:
+                if a.last_fee_date <= cutoff:
+                    problems.append(Problem(file, f"{at} licence '{a.licence_id}'", f"last fee on {a.last_fee_date}, on or before the cut-off date {cutoff}"))
+        elif isinstance(pool, TransferPool):
+            for a in pool.assets:
+                if a.last_date <= cutoff:
+                    problems.append(Problem(file, f"{at} receivable '{a.receivable_id}'", f"last instalment on {a.last_date}, on or before the cut-off date {cutoff}"))
+    for i, t in enumerate(deal.tranches):
+        if t.coupon.kind == "floating" and t.coupon.index not in deal.deal.reference_rates:
+            problems.append(Problem(file, f"tranches[{i}].coupon.index", _unknown("reference rate", t.coupon.index, list(deal.deal.reference_rates))))
+    return problems
 
 
 def check_references(deal: Deal, file: str) -> list[Problem]:
@@ -129,25 +164,66 @@ def check_references(deal: Deal, file: str) -> list[Problem]:
 
 
 def _load_tapes(raw: dict[str, Any], base: Path, file: str) -> list[Problem]:
-    """Read each pool's tape into its inline asset list (in ``raw``), collecting problems."""
+    """Read every tape a pool names into its inline list (in ``raw``), collecting problems.
+
+    Rows read from tapes are kept as validated models under ``_tape_<field>`` keys, moved
+    into the pool models after the deal itself validates.
+    """
     problems: list[Problem] = []
     pools = raw.get("pools")
     if not isinstance(pools, list):
         return problems
     for i, pool in enumerate(pools):
-        if not isinstance(pool, dict) or not pool.get("tape"):
+        if not isinstance(pool, dict):
             continue
-        if pool.get("kind", "pledge_loan") != "pledge_loan":
-            continue
-        path = (base / str(pool["tape"])).resolve()
-        try:
-            df = read_table(path)
-            assets = parse_rows(df, PledgeLoanAsset, str(path), "loan_id")
-        except InputError as exc:
-            for p in exc.problems:
-                problems.append(p if p.file else Problem(file, f"pools[{i}].tape", p.message))
-            continue
-        pool["_tape_assets"] = assets
+        for path_field, list_field, model, id_field in TAPES.get(str(pool.get("kind", "pledge_loan")), []):
+            if not pool.get(path_field):
+                continue
+            path = (base / str(pool[path_field])).resolve()
+            try:
+                df = read_table(path)
+                rows = parse_rows(df, model, str(path), id_field)
+            except InputError as exc:
+                for p in exc.problems:
+                    problems.append(p if p.file else Problem(file, f"pools[{i}].{path_field}", p.message))
+                continue
+            pool[f"_tape_{list_field}"] = rows
+    return problems
+
+
+def _check_licence_pool(pool: LicencePool, at: str, file: str) -> list[Problem]:
+    """The joins of a licence pool: ids exist, shares sum to 1, no fee after expiry."""
+    problems: list[Problem] = []
+    lic = {x.licence_id: x for x in pool.licences}
+    pat = {x.patent_id: x for x in pool.patents}
+    for kind, items, key in (("licence", pool.licences, "licence_id"), ("patent", pool.patents, "patent_id")):
+        seen: set[str] = set()
+        for x in items:
+            v = getattr(x, key)
+            if v in seen:
+                problems.append(Problem(file, f"{at} {kind} '{v}'", f"duplicate {kind} id"))
+            seen.add(v)
+    shares: dict[str, float] = {}
+    for j, link in enumerate(pool.links):
+        where = f"{at}.links[{j}]"
+        if link.licence_id not in lic:
+            problems.append(Problem(file, where, _unknown("licence", link.licence_id, list(lic)[:20])))
+        if link.patent_id not in pat:
+            problems.append(Problem(file, where, _unknown("patent", link.patent_id, list(pat)[:20])))
+        shares[link.licence_id] = shares.get(link.licence_id, 0.0) + link.share
+        p = pat.get(link.patent_id)
+        l = lic.get(link.licence_id)
+        if p is not None and l is not None and l.last_fee_date > p.expiry_date and not pool.allow_fees_after_expiry:
+            problems.append(Problem(
+                file, f"{at} licence '{l.licence_id}'",
+                f"fees run to {l.last_fee_date} but patent '{p.patent_id}' expires on {p.expiry_date} "
+                "(set allow_fees_after_expiry: true to stop that share at expiry)"))
+    for lid in lic:
+        total = shares.get(lid)
+        if total is None:
+            problems.append(Problem(file, f"{at} licence '{lid}'", "rests on no patent (no row in the licence-patent table)"))
+        elif abs(total - 1.0) > 1e-6:
+            problems.append(Problem(file, f"{at} licence '{lid}'", f"patent shares sum to {total:.6g}, not 1"))
     return problems
 
 
@@ -160,37 +236,22 @@ def load_deal(path: str | Path) -> Deal:
     file = str(path)
     raw = load_yaml(p, "deal")
     problems = _load_tapes(raw, p.parent, file)
-    tape_assets: dict[int, list[PledgeLoanAsset]] = {}
+    from_tapes: dict[int, dict[str, list[Any]]] = {}
     for i, pool in enumerate(raw.get("pools") or []):
-        if isinstance(pool, dict) and "_tape_assets" in pool:
-            tape_assets[i] = pool.pop("_tape_assets")
+        if isinstance(pool, dict):
+            for key in [k for k in pool if k.startswith("_tape_")]:
+                from_tapes.setdefault(i, {})[key[len("_tape_"):]] = pool.pop(key)
     try:
         deal = Deal.model_validate(raw)
     except ValidationError as exc:
         problems.extend(problems_from_validation(exc, Deal, file))
         raise InputError(problems) from None
-    if tape_assets:
+    if from_tapes:
         pools = list(deal.pools)
-        for i, assets in tape_assets.items():
-            pool = pools[i]
-            assert isinstance(pool, PledgeLoanPool)
-            pools[i] = pool.model_copy(update={"assets": [*pool.assets, *assets]})
+        for i, lists in from_tapes.items():
+            pools[i] = pools[i].model_copy(update={k: [*getattr(pools[i], k), *v] for k, v in lists.items()})
         deal = deal.model_copy(update={"pools": pools})
-    for i, pool in enumerate(deal.pools):
-        if not pool.assets and not problems:
-            problems.append(Problem(file, f"pools[{i}]", "the pool has no assets (give a tape or inline assets)"))
-        ids: dict[str, int] = {}
-        for j, a in enumerate(pool.assets):
-            if a.loan_id in ids:
-                problems.append(Problem(file, f"pools[{i}].assets[{j}].loan_id", f"duplicate loan id '{a.loan_id}'"))
-            ids.setdefault(a.loan_id, j)
-            if a.maturity_date <= deal.deal.cutoff_date:
-                problems.append(Problem(file, f"pools[{i}] loan '{a.loan_id}'", f"matures on {a.maturity_date}, on or before the cut-off date {deal.deal.cutoff_date}"))
-            if a.reference is not None and a.reference not in deal.deal.reference_rates:
-                problems.append(Problem(file, f"pools[{i}] loan '{a.loan_id}'", _unknown("reference rate", a.reference, list(deal.deal.reference_rates))))
-    for i, t in enumerate(deal.tranches):
-        if t.coupon.kind == "floating" and t.coupon.index not in deal.deal.reference_rates:
-            problems.append(Problem(file, f"tranches[{i}].coupon.index", _unknown("reference rate", t.coupon.index, list(deal.deal.reference_rates))))
+    problems.extend(check_assets(deal, file))
     problems.extend(check_references(deal, file))
     if problems:
         raise InputError(problems)

@@ -103,8 +103,10 @@ def parse_rows(df: pd.DataFrame, model: type[BaseModel], file: str, id_field: st
             for p in problems_from_validation(exc, model, file):
                 problems.append(Problem(file, f"row {row}" + (f": {p.path}" if p.path else ""), p.message))
             continue
-        key = str(getattr(obj, id_field))
-        if key in seen:
+        key = str(getattr(obj, id_field)) if id_field else ""
+        if not id_field:
+            pass
+        elif key in seen:
             problems.append(Problem(file, f"row {row}: {id_field}", f"duplicate id '{key}' (first at row {seen[key]})"))
         else:
             seen[key] = row

@@ -169,7 +169,136 @@ class PledgeLoanPool(Model):
     )
 
 
-Pool = Annotated[PledgeLoanPool, Field(discriminator="kind")]
+class LicenceAsset(Model):
+    """One licence-fee receivable (知识产权许可应收许可费): a licensee's schedule of fees
+    under a (sub-)licence of one or more patents; the columns of a licence tape."""
+
+    licence_id: str = describe("Unique licence identifier")
+    licensee: str = describe("Licensee (obligor) name or id")
+    fee: Money = describe("Fee per fee period at the first fee date (before escalation)")
+    fee_frequency: Frequency = describe("Fee frequency", default=Frequency.quarterly)
+    first_fee_date: dt.date = describe("Date of the first scheduled fee")
+    last_fee_date: dt.date = describe("Date of the last scheduled fee")
+    escalation: Rate = describe("Annual fee escalation, decimal (fees step up each 12 months)", default=0.0)
+    upfront_fee: Money = describe("One-off fee due on the first fee date, besides the periodic fee", default=0.0)
+    industry: str = describe("Licensee industry", default="unknown")
+    region: str = describe("Licensee region", default="unknown")
+    pd: Fraction | None = describe("Licensee annual default probability (used when the scenario asks for tape PDs)", default=None)
+    credit_score: float | None = describe("Licensee credit score (informative)", default=None)
+
+    @model_validator(mode="after")
+    def _check(self) -> LicenceAsset:
+        if self.last_fee_date < self.first_fee_date:
+            raise ValueError(f"last_fee_date ({self.last_fee_date}) is before first_fee_date ({self.first_fee_date})")
+        return self
+
+
+class PatentAsset(Model):
+    """A patent (or trademark / copyright) on which licences rest; the columns of a patent tape."""
+
+    patent_id: str = describe("Unique patent identifier (e.g. the CNIPA number)")
+    type: Literal["invention", "utility_model", "design", "trademark", "copyright"] = describe(
+        "发明 invention / 实用新型 utility model / 外观设计 design / 商标 trademark / 著作权 copyright",
+        default="invention",
+    )
+    expiry_date: dt.date = describe("Date the right expires (term end)")
+    appraised_value: Money = describe("Appraised value", default=0.0)
+    annual_fee_status: Literal["paid", "prepaid", "unpaid", "not_applicable"] = describe(
+        "Status of the annual fee (年费) that keeps a patent alive", default="paid"
+    )
+
+
+class LicencePatentLink(Model):
+    """How much of a licence's fee rests on a patent; the columns of a licence-patent table."""
+
+    licence_id: str = describe("Licence id")
+    patent_id: str = describe("Patent id")
+    share: Fraction = describe("Share of the licence's fee resting on this patent; a licence's shares sum to 1")
+
+
+class LicencePool(Model):
+    """A pool of licence-fee receivables resting on a set of patents (专利许可-再许可)."""
+
+    name: str = describe("Pool name")
+    kind: Literal["licence"] = "licence"
+    licence_tape: str | None = describe("Licence tape (CSV/XLSX), relative to the deal file", default=None)
+    patent_tape: str | None = describe("Patent tape (CSV/XLSX), relative to the deal file", default=None)
+    link_tape: str | None = describe("Licence-patent table (CSV/XLSX), relative to the deal file", default=None)
+    licences: list[LicenceAsset] = describe("Inline licences", default_factory=list)
+    patents: list[PatentAsset] = describe("Inline patents", default_factory=list)
+    links: list[LicencePatentLink] = describe("Inline licence-patent links", default_factory=list)
+    deposit_interest_to: str = describe("Unused for receivables (fees are principal collections)", default="collection")
+    deposit_principal_to: str = describe("Account that receives fee collections and recoveries", default="collection")
+    allow_fees_after_expiry: bool = describe(
+        "Accept fees scheduled after a supporting patent expires (that share then stops at expiry); "
+        "otherwise such fees are an input error",
+        default=False,
+    )
+
+    @property
+    def assets(self) -> list[LicenceAsset]:
+        return self.licences
+
+
+class TransferAsset(Model):
+    """An IP transfer receivable (知识产权转让应收账款): instalments owed by the buyer of an IP right."""
+
+    receivable_id: str = describe("Unique receivable identifier")
+    buyer: str = describe("Buyer (obligor) name or id")
+    instalment: Money = describe("Amount of each instalment")
+    frequency: Frequency = describe("Instalment frequency", default=Frequency.quarterly)
+    first_date: dt.date = describe("Date of the first instalment")
+    last_date: dt.date = describe("Date of the last instalment")
+    ip_type: Literal["patent", "trademark", "copyright", "mixed", "other"] = describe("Type of the IP sold", default="patent")
+    industry: str = describe("Buyer industry", default="unknown")
+    region: str = describe("Buyer region", default="unknown")
+    pd: Fraction | None = describe("Buyer annual default probability (used when the scenario asks for tape PDs)", default=None)
+
+    @model_validator(mode="after")
+    def _check(self) -> TransferAsset:
+        if self.last_date < self.first_date:
+            raise ValueError(f"last_date ({self.last_date}) is before first_date ({self.first_date})")
+        return self
+
+
+class TransferPool(Model):
+    """A pool of IP transfer receivables."""
+
+    name: str = describe("Pool name")
+    kind: Literal["transfer"] = "transfer"
+    tape: str | None = describe("Receivable tape (CSV/XLSX), relative to the deal file", default=None)
+    assets: list[TransferAsset] = describe("Inline receivables", default_factory=list)
+    deposit_interest_to: str = describe("Unused for receivables (instalments are principal collections)", default="collection")
+    deposit_principal_to: str = describe("Account that receives instalments and recoveries", default="collection")
+
+
+Pool = Annotated[PledgeLoanPool | LicencePool | TransferPool, Field(discriminator="kind")]
+
+#: For each pool kind: (tape path field, inline list field, row model, id column) per tape.
+TAPES: dict[str, list[tuple[str, str, type[Model], str]]] = {
+    "pledge_loan": [("tape", "assets", PledgeLoanAsset, "loan_id")],
+    "licence": [
+        ("licence_tape", "licences", LicenceAsset, "licence_id"),
+        ("patent_tape", "patents", PatentAsset, "patent_id"),
+        ("link_tape", "links", LicencePatentLink, ""),
+    ],
+    "transfer": [("tape", "assets", TransferAsset, "receivable_id")],
+}
+
+
+def asset_id(asset: Model) -> str:
+    """The identifier of any asset row."""
+    for key in ("loan_id", "licence_id", "receivable_id"):
+        if hasattr(asset, key):
+            return str(getattr(asset, key))
+    raise AttributeError(type(asset).__name__)
+
+
+def obligor(asset: Model) -> str:
+    for key in ("borrower", "licensee", "buyer"):
+        if hasattr(asset, key):
+            return str(getattr(asset, key))
+    raise AttributeError(type(asset).__name__)
 
 # --------------------------------------------------------------------------- accounts
 

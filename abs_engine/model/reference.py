@@ -25,9 +25,13 @@ from .deal import (
     FloatingCoupon,
     FundReserve,
     Header,
+    LicenceAsset,
+    LicencePatentLink,
+    LicencePool,
     Limit,
     NoCoupon,
     Parties,
+    PatentAsset,
     PayFee,
     PayInterest,
     PayPrincipal,
@@ -40,15 +44,18 @@ from .deal import (
     ScheduleRow,
     Tranche,
     Transfer,
+    TransferAsset,
+    TransferPool,
     Trigger,
     Waterfalls,
     When,
 )
-from .scenario import Defaults, Prepayment, Recovery, Scenario
+from .scenario import Defaults, PatentEvent, Patents, Prepayment, Receivables, Recovery, Scenario
 
 SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("Deal file", [Deal, Header, Parties]),
-    ("Pools", [PledgeLoanPool, PledgeLoanAsset]),
+    ("Pools", [PledgeLoanPool, PledgeLoanAsset, LicencePool, LicenceAsset, PatentAsset, LicencePatentLink,
+               TransferPool, TransferAsset]),
     ("Accounts and fees", [Account, ReserveTarget, Fee]),
     ("Tranches", [Tranche, FixedCoupon, FloatingCoupon, NoCoupon, Principal, ScheduleRow]),
     ("Triggers", [Trigger]),
@@ -56,7 +63,7 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("Waterfall actions", [PayFee, PayInterest, PayPrincipal, FundReserve, ReleaseReserve, DrawReserve, Cover,
                            Transfer, PayResidual]),
     ("Clean-up call", [CleanUpCall]),
-    ("Scenario file", [Scenario, Defaults, Prepayment, Recovery]),
+    ("Scenario file", [Scenario, Defaults, Prepayment, Recovery, Patents, PatentEvent, Receivables]),
 ]
 
 

@@ -8,7 +8,7 @@ its end. Monthly rates derive from annual ones as 1 - (1 - annual)^(1/12).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator
 
@@ -32,7 +32,8 @@ AnnualRate = Fraction | Annotated[list[float], AfterValidator(_check_vector)]
 class Defaults(Model):
     cdr: AnnualRate = describe("Constant default rate p.a. (CDR), or a per-month vector of CDRs", default=0.0)
     loans: dict[str, dt.date] = describe(
-        "Loan-level default events: loan id -> default date (the whole loan defaults then)",
+        "Asset-level default events: asset id (loan, licence or receivable id) -> default date "
+        "(the whole asset defaults then)",
         default_factory=dict,
     )
 
@@ -54,6 +55,40 @@ class Recovery(Model):
     )
 
 
+class PatentEvent(Model):
+    """A named event on a patent: from the month containing ``date`` on, an invalidated
+    patent (无效) carries no fee; an obsolete one carries its fee less the renegotiation haircut."""
+
+    patent: str = describe("Patent id")
+    date: dt.date = describe("Date of the event")
+    kind: Literal["invalidation", "obsolescence"] = describe("What happens to the patent", default="invalidation")
+
+
+class Patents(Model):
+    """Patent-level risks of licence pools: they hit every licence resting on the patent."""
+
+    invalidation_hazard: Fraction | dict[str, Fraction] = describe(
+        "Annual invalidation probability per patent (expected-value projection), or a mapping "
+        "from patent type (invention, utility_model, design, trademark, copyright) to it",
+        default=0.0,
+    )
+    events: list[PatentEvent] = describe("Named invalidation / obsolescence events", default_factory=list)
+    renegotiation_haircut: Fraction = describe(
+        "Cut of the fee share resting on a patent after it becomes obsolete (fee renegotiation)", default=0.0
+    )
+
+
+class Receivables(Model):
+    """Obligor risks of receivable pools (licensees, IP buyers). Defaults use `defaults`."""
+
+    use_tape_pd: bool = describe("Use each obligor's `pd` from the tape instead of `defaults.cdr`", default=False)
+    termination_rate: AnnualRate = describe(
+        "Annual rate at which licences terminate: fees stop, with no recovery", default=0.0
+    )
+    recovery_rate: Fraction = describe("Share of a defaulted receivable's remaining fees recovered", default=0.0)
+    recovery_lag_months: int = describe("Months from default to recovery", default=6, ge=0, le=240)
+
+
 class Scenario(Model):
     """A named set of assumptions."""
 
@@ -62,6 +97,8 @@ class Scenario(Model):
     defaults: Defaults = describe("Default assumptions", default_factory=Defaults)
     prepayment: Prepayment = describe("Prepayment assumptions", default_factory=Prepayment)
     recovery: Recovery = describe("Recovery assumptions", default_factory=Recovery)
+    patents: Patents = describe("Patent invalidation and obsolescence (licence pools)", default_factory=Patents)
+    receivables: Receivables = describe("Licensee / buyer risks (receivable pools)", default_factory=Receivables)
     reference_rates: dict[str, Rate | list[Rate]] = describe(
         "Reference-rate paths (name -> constant or per-payment-period vector, decimal p.a.); "
         "missing names use the deal header's values",

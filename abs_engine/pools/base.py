@@ -16,6 +16,10 @@ SERIES = (
     "loss",
     "interest_collected",
     "balance_end",
+    "fees_due",
+    "fees_lost_default",
+    "fees_lost_invalidation",
+    "patent_writedown",
 )
 
 
@@ -34,10 +38,18 @@ class PoolFlows:
     loss: np.ndarray
     interest_collected: np.ndarray
     balance_end: np.ndarray
+    # receivable pools only (zeros for loans): fees due under the original schedule, and
+    # the parts of them lost to obligor default and to patent events; the remaining
+    # balance written off by patent events
+    fees_due: np.ndarray | None = None
+    fees_lost_default: np.ndarray | None = None
+    fees_lost_invalidation: np.ndarray | None = None
+    patent_writedown: np.ndarray | None = None
 
     @property
     def principal_collected(self) -> np.ndarray:
         return self.scheduled_principal + self.prepayment + self.recovery
 
     def series(self) -> dict[str, np.ndarray]:
-        return {k: getattr(self, k) for k in SERIES}
+        zero = np.zeros_like(self.balance_end)
+        return {k: zero if getattr(self, k) is None else getattr(self, k) for k in SERIES}
