@@ -33,7 +33,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache, wraps
+from functools import cache, lru_cache, wraps
 from typing import Any, TypeVar
 
 import numpy as np
@@ -130,7 +130,7 @@ def _day_count_name(name: str) -> str:
     return _DAY_COUNT_ALIASES[key]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _day_counter(name: str) -> ql.DayCounter:
     key = _day_count_name(name)
     if key == "ACT/365F":
@@ -229,6 +229,7 @@ class CashFlows:
     accrual_start: _dt.date | None = None
     day_count: str = "ACT/365F"
     _ords: np.ndarray = field(init=False, repr=False)
+    _qdates: list[ql.Date] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         dates = tuple(_as_date(d, "cash flow date") for d in self.dates)
@@ -266,6 +267,30 @@ class CashFlows:
             object.__setattr__(self, "accrual_start", _as_date(self.accrual_start, "accrual_start"))
         ords = np.fromiter((d.toordinal() for d in dates), dtype=np.int64, count=len(dates))
         object.__setattr__(self, "_ords", ords)
+        object.__setattr__(self, "_qdates", [_qd(d) for d in dates])
+
+    @classmethod
+    def _trusted(
+        cls,
+        dates: tuple[_dt.date, ...],
+        qdates: list[ql.Date],
+        ords: np.ndarray,
+        interest: np.ndarray,
+        principal: np.ndarray,
+        face: float,
+        coupon_rate: float | None,
+        accrual_start: _dt.date | None,
+        day_count: str,
+    ) -> CashFlows:
+        """Build without validation, from inputs the caller has already checked."""
+        self = object.__new__(cls)
+        for name, value in (
+            ("dates", dates), ("interest", interest), ("principal", principal),
+            ("face", face), ("coupon_rate", coupon_rate), ("accrual_start", accrual_start),
+            ("day_count", day_count), ("_ords", ords), ("_qdates", qdates),
+        ):
+            object.__setattr__(self, name, value)
+        return self
 
     @classmethod
     def level_coupon(
@@ -356,26 +381,25 @@ def _leg(cf: CashFlows, settlement: _dt.date, i: int, scale: float) -> ql.Leg:
     The first interest payment is a coupon carrying its accrual period, so that QuantLib
     measures the broken first period as *full period minus accrued period* in the yield's
     day count (the market convention; it differs from settlement-to-payment only for
-    30/360 and ACT/ACT ICMA). Every other amount is a plain cash flow.
+    30/360 and ACT/ACT ICMA). Every other date pays one plain cash flow (interest plus
+    principal: both are discounted alike).
     """
+    qdates = cf._qdates[i:]
+    totals = ((cf.interest[i:] + cf.principal[i:]) * scale).tolist()
     flows: list[ql.CashFlow] = []
     start = cf._period_start(i)
-    for k in range(i, len(cf.dates)):
-        d = _qd(cf.dates[k])
-        interest = float(cf.interest[k]) * scale
-        if k == i and start is not None and start < cf.dates[k]:
-            qs = _qd(start)
-            days = cf.dates[k].toordinal() - start.toordinal()
-            # nominal * rate * days/365 == interest: the amount is exact, the accrual dates
-            # only tell QuantLib how to measure the first period.
-            flows.append(
-                ql.FixedRateCoupon(d, interest, 365.0 / days, _ACT365, qs, d, qs, d)
-            )
-        elif interest != 0.0:
-            flows.append(ql.SimpleCashFlow(interest, d))
-        principal = float(cf.principal[k]) * scale
+    if start is not None and start < cf.dates[i]:
+        qs, d = _qd(start), qdates[0]
+        interest = float(cf.interest[i]) * scale
+        days = cf.dates[i].toordinal() - start.toordinal()
+        # nominal * rate * days/365 == interest: the amount is exact, the accrual dates only
+        # tell QuantLib how to measure the first period.
+        flows.append(ql.FixedRateCoupon(d, interest, 365.0 / days, _ACT365, qs, d, qs, d))
+        principal = float(cf.principal[i]) * scale
         if principal != 0.0:
             flows.append(ql.SimpleCashFlow(principal, d))
+        qdates, totals = qdates[1:], totals[1:]
+    flows.extend([ql.SimpleCashFlow(a, d) for a, d in zip(totals, qdates, strict=True) if a != 0.0])
     return ql.Leg(flows)
 
 
@@ -388,7 +412,7 @@ def _rate(yld: float, compounding: str, day_count: str) -> ql.InterestRate:
 
 
 def _check_yield(yld: float, what: str = "yield") -> float:
-    if isinstance(yld, bool) or not isinstance(yld, (int, float, np.floating)):
+    if isinstance(yld, bool) or not isinstance(yld, (int, float, np.floating, np.integer)):
         raise AnalyticsError(f"{what} {yld!r} must be a number (decimal, 0.038 for 3.8%)")
     y = float(yld)
     if not math.isfinite(y):
@@ -402,7 +426,7 @@ def _check_yield(yld: float, what: str = "yield") -> float:
 
 
 def _check_price(price: float, what: str = "price") -> float:
-    if isinstance(price, bool) or not isinstance(price, (int, float, np.floating)):
+    if isinstance(price, bool) or not isinstance(price, (int, float, np.floating, np.integer)):
         raise AnalyticsError(f"{what} {price!r} must be a number per 100 of face")
     p = float(price)
     if not math.isfinite(p) or p <= 0.0:
@@ -558,9 +582,16 @@ def yield_from_price(
 
 
 def _risk(
-    cf: CashFlows, y: float, settlement: _dt.date, i: int, compounding: str, day_count: str
+    cf: CashFlows,
+    y: float,
+    settlement: _dt.date,
+    i: int,
+    compounding: str,
+    day_count: str,
+    leg: ql.Leg | None = None,
 ) -> dict[str, float]:
-    leg = _leg(cf, settlement, i, 100.0 / cf.face)
+    if leg is None:
+        leg = _leg(cf, settlement, i, 100.0 / cf.face)
     rate = _rate(y, compounding, day_count)
     qs = _qd(settlement)
     dirty = _npv(leg, rate, qs)
@@ -800,19 +831,8 @@ def irr(cf: CashFlows, price: float, settlement: _dt.date) -> float:
     i = _check_settlement(cf, settlement)
     if float(cf.total[i:].sum()) <= 0.0:
         raise AnalyticsError("no cash is received after settlement: the IRR is undefined")
-    leg = _cash_leg(cf, i, 100.0 / cf.face)
+    leg = _leg(cf, settlement, i, 100.0 / cf.face)
     return _solve_yield(leg, p, "annual", "ACT/365F", _qd(settlement))
-
-
-def _cash_leg(cf: CashFlows, i: int, scale: float) -> ql.Leg:
-    total = cf.total
-    return ql.Leg(
-        [
-            ql.SimpleCashFlow(float(total[k]) * scale, _qd(cf.dates[k]))
-            for k in range(i, len(cf.dates))
-            if total[k] != 0.0
-        ]
-    )
 
 
 def cash_multiple(cf: CashFlows, price: float, settlement: _dt.date) -> float:
@@ -919,8 +939,8 @@ class Curve:
         The rates are in ``compounding`` and ``day_count``. Before the first point the
         first rate applies; between points QuantLib's ``ZeroCurve`` interpolates linearly
         in the continuously compounded equivalent of each rate (the curve reproduces every
-        input rate exactly at its date); after the last point the last zero rate is held
-        (see docs/analytics.md).
+        input rate exactly at its date); after the last point the instantaneous forward
+        rate at that point is held (QuantLib's extrapolation; see docs/analytics.md).
 
         Examples
         --------
@@ -1127,7 +1147,7 @@ def _point_dict(p: tuple[_dt.date | str, float]) -> dict[str, Any]:
 
 
 def _check_curve_rate(rate: Any, where: str) -> list[str]:
-    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)):
+    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating, np.integer)):
         return [f"{where} = {rate!r} must be a number (decimal)"]
     r = float(rate)
     if not math.isfinite(r):
@@ -1594,6 +1614,7 @@ class _Group:
     scenario: Any
     tranche: str
     dates: tuple[_dt.date, ...]
+    qdates: list[ql.Date]
     ords: np.ndarray
     interest: np.ndarray
     principal: np.ndarray
@@ -1607,12 +1628,16 @@ class _Group:
 def _groups(tranches: pd.DataFrame, extra_cash: str | None) -> Iterable[_Group]:
     """Split the tidy frame into (scenario, tranche) groups of numpy arrays, once."""
     df = tranches.sort_values(["scenario", "tranche", "payment_date"], kind="stable")
+    n = len(df)
+    if n == 0:
+        return
     scen = df["scenario"].to_numpy()
     tr = df["tranche"].astype(str).to_numpy()
     pay = pd.to_datetime(df["payment_date"]).to_numpy(dtype="datetime64[D]")
     ords_all = pay.astype(np.int64) + _dt.date(1970, 1, 1).toordinal()
     uniq, inv = np.unique(ords_all, return_inverse=True)
     uniq_dates = [_dt.date.fromordinal(int(o)) for o in uniq]
+    uniq_q = [_qd(d) for d in uniq_dates]
     interest = df["interest_paid"].to_numpy(dtype=np.float64)
     extra = None if extra_cash is None else df[extra_cash].fillna(0.0).to_numpy(dtype=np.float64)
     principal = df["principal_paid"].to_numpy(dtype=np.float64)
@@ -1620,18 +1645,16 @@ def _groups(tranches: pd.DataFrame, extra_cash: str | None) -> Iterable[_Group]:
     bstart = df["balance_start"].to_numpy(dtype=np.float64)
     bend = df["balance_end"].to_numpy(dtype=np.float64)
     coupon = pd.to_numeric(df["coupon_rate"], errors="coerce").to_numpy(dtype=np.float64)
-    n = len(df)
-    if n == 0:
-        return
     change = np.ones(n, dtype=bool)
     change[1:] = (scen[1:] != scen[:-1]) | (tr[1:] != tr[:-1])
     starts = np.flatnonzero(change)
     ends = np.append(starts[1:], n)
-    for a, b in zip(starts, ends, strict=True):
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        idx = inv[a:b].tolist()
         yield _Group(
-            scen[a], tr[a], tuple(uniq_dates[k] for k in inv[a:b]), ords_all[a:b],
-            interest[a:b], principal[a:b], writedown[a:b], bstart[a:b], bend[a:b], coupon[a:b],
-            None if extra is None else extra[a:b],
+            scen[a], tr[a], tuple([uniq_dates[k] for k in idx]), [uniq_q[k] for k in idx],
+            ords_all[a:b], interest[a:b], principal[a:b], writedown[a:b], bstart[a:b],
+            bend[a:b], coupon[a:b], None if extra is None else extra[a:b],
         )
 
 
@@ -1645,25 +1668,32 @@ def _group_cashflows(
     g: _Group, info: Mapping[str, Any], settlement: _dt.date
 ) -> tuple[CashFlows | None, int, str]:
     """CashFlows of a group; (None, i, reason) when there is nothing to analyse."""
-    s_ord = settlement.toordinal()
-    i = int(np.searchsorted(g.ords, s_ord, side="right"))
+    i = int(np.searchsorted(g.ords, settlement.toordinal(), side="right"))
     if i >= len(g.dates):
         return None, i, "settlement is on or after the last payment date"
-    face = float(g.balance_start[i])
-    if not face > 0.0:
-        face = float(info.get("original_balance", 0.0)) if i == 0 else float(g.balance_end[i - 1])
-    if not face > 0.0:
-        return None, i, "no face outstanding at settlement"
     if np.any(np.diff(g.ords) <= 0):
         return None, i, "payment dates are not strictly increasing"
-    coupon = g.coupon[i]
-    rate = info.get("coupon_rate") if not math.isfinite(coupon) else float(coupon)
-    accrual_start = info.get("accrual_start")
-    cf = CashFlows(
-        g.dates, g.interest, g.principal, face,
-        coupon_rate=None if rate is None or info.get("kind") == "subordinate" else float(rate),
-        accrual_start=None if accrual_start is None else _as_date(accrual_start, "accrual_start"),
-        day_count=info.get("day_count", "ACT/365F"),
+    face = float(g.balance_start[i])
+    if not face > 0.0:
+        return None, i, "no face outstanding at settlement"
+    interest, principal = g.interest, g.principal
+    if not (np.all(np.isfinite(interest)) and np.all(np.isfinite(principal))):
+        return None, i, "cash flows are not finite"
+    lowest = min(float(interest.min()), float(principal.min()))
+    if lowest < 0.0:
+        if lowest < -1e-9 * max(face, 1.0):
+            return None, i, "negative cash flows"
+        interest, principal = np.maximum(interest, 0.0), np.maximum(principal, 0.0)
+    coupon = float(g.coupon[i])
+    rate = info.get("coupon_rate") if not math.isfinite(coupon) else coupon
+    if info.get("kind") == "subordinate" or rate is None:
+        rate = None
+    start = info.get("accrual_start")
+    cf = CashFlows._trusted(
+        g.dates, g.qdates, g.ords, interest, principal, face,
+        None if rate is None else float(rate),
+        None if start is None else _as_date(start, "accrual_start"),
+        _day_count_name(info.get("day_count", "ACT/365F")),
     )
     return cf, i, ""
 
@@ -1678,8 +1708,7 @@ def _analyse(
     row = _nan_row()
     kind = info.get("kind", "senior")
     row.update(scenario=g.scenario, tranche=g.tranche, kind=kind)
-    s_ord = settlement.toordinal()
-    fut = g.ords > s_ord
+    fut = g.ords > settlement.toordinal()
     row["total_interest"] = float(g.interest[fut].sum())
     row["total_principal"] = float(g.principal[fut].sum())
     row["loss"] = float(g.writedown[fut].sum())
@@ -1688,12 +1717,13 @@ def _analyse(
         row["note"] = reason
         return row
     row["face"] = cf.face
-    paid = [k for k in range(i, len(cf.dates)) if cf.principal[k] > 0.0]
-    if paid:
-        first, last = cf.dates[paid[0]], cf.dates[paid[-1]]
+    paid = np.flatnonzero(cf.principal[i:] > 0.0)
+    if paid.size:
+        first, last = cf.dates[i + int(paid[0])], cf.dates[i + int(paid[-1])]
         row.update(first_principal_date=first, last_principal_date=last,
                    principal_window_months=_months_between(first, last))
-    if float(cf.total[i:].sum()) <= 0.0:
+    cash = float(cf.interest[i:].sum() + cf.principal[i:].sum())
+    if cash <= 0.0:
         row["note"] = "receives no cash after settlement"
         if kind == "subordinate":
             row["cash_multiple"] = 0.0
@@ -1702,31 +1732,22 @@ def _analyse(
     if comp == "auto":
         comp = "annual" if kind == "subordinate" else _auto_compounding(settlement, cf.dates[-1])
     row["compounding"] = comp
+    qs = _qd(settlement)
+    leg = _leg(cf, settlement, i, 100.0 / cf.face)
     try:
-        if kind == "subordinate":
-            price = float(quote.get("price", 100.0))
-            if "yield" in quote:
-                y = float(quote["yield"])
-                price = _risk(cf, y, settlement, i, comp, "ACT/365F")["dirty_price"]
-            leg = _cash_leg(cf, i, 100.0 / cf.face)
-            r = _solve_yield(leg, price, "annual", "ACT/365F", _qd(settlement))
-            row["irr"] = r
-            row["cash_multiple"] = float(cf.total[i:].sum()) / (price * cf.face / 100.0)
-            y = r if comp == "annual" else _solve_yield(
-                _leg(cf, settlement, i, 100.0 / cf.face), price, comp, "ACT/365F", _qd(settlement)
-            )
-        elif "yield" in quote:
+        accrued = _accrued(cf, settlement, i)
+        if "yield" in quote:
             y = float(quote["yield"])
+            dirty = _npv(leg, _rate(y, comp, "ACT/365F"), qs)
         else:
-            price = float(quote.get("price", 100.0))
-            dirty = price + _accrued(cf, settlement, i)
-            y = _solve_yield(_leg(cf, settlement, i, 100.0 / cf.face), dirty, comp, "ACT/365F",
-                             _qd(settlement))
-        risk = _risk(cf, y, settlement, i, comp, "ACT/365F")
+            dirty = float(quote.get("price", 100.0)) + accrued
+            y = _solve_yield(leg, dirty, comp, "ACT/365F", qs)
+        if kind == "subordinate":
+            row["irr"] = y if comp == "annual" else _solve_yield(leg, dirty, "annual", "ACT/365F", qs)
+            row["cash_multiple"] = cash / (dirty * cf.face / 100.0)
+        risk = _risk(cf, y, settlement, i, comp, "ACT/365F", leg)
         row.update(risk)
         if curve is not None:
-            leg = _leg(cf, settlement, i, 100.0 / cf.face)
-            qs = _qd(settlement)
             z = _solve_z(leg, risk["dirty_price"], curve, qs)
             row["z_spread"] = z
             h = 10.0 * 1e-4
@@ -1923,8 +1944,10 @@ def yield_table(
         cf, i, _ = _group_cashflows(g, info, settlement)
         values = [math.nan] * len(grid)
         if cf is not None and float(cf.total[i:].sum()) > 0.0:
-            comp = (_auto_compounding(settlement, cf.dates[-1])
-                    if compounding == "auto" else compounding)
+            comp = compounding
+            if comp == "auto":
+                comp = ("annual" if info.get("kind") == "subordinate"
+                        else _auto_compounding(settlement, cf.dates[-1]))
             leg = _leg(cf, settlement, i, 100.0 / cf.face)
             accrued = _accrued(cf, settlement, i)
             qs = _qd(settlement)
