@@ -96,6 +96,7 @@ def run(
         write_csv(result.fees, target / "fees.csv"),
         write_csv(result.states, target / "states.csv"),
         write_csv(result.summary(), target / "summary.csv"),
+        write_csv(result.analytics(), target / "analytics.csv"),
     ]
     inputs = {"deal": deal, **{f"scenario:{p.name}": p for p in scenario or []}}
     for i, pool in enumerate(d.pools):

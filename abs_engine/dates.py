@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import QuantLib as ql
 
-from .calendars import get_calendar
+from .calendars import payment_calendar
 from .model.common import DayCount
 from .model.deal import BusinessDayConvention, Header
 
@@ -105,7 +105,7 @@ class Schedule:
 
 def build_schedule(h: Header, grid_months: int) -> Schedule:
     """Build the payment schedule and map a ``grid_months``-month projection grid onto it."""
-    cal = get_calendar(h.calendar)
+    cal = payment_calendar(h.calendar)
     bdc = _BDC[h.business_day_convention]
     step = h.payment_frequency.months
     eom = is_month_end(h.first_payment_date)

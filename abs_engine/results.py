@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -122,6 +123,42 @@ class Result:
         for j, tg in enumerate(self.deal.triggers):
             data[f"trigger:{tg.name}"] = a.fired[:, :, j].ravel().astype(bool)
         return pd.DataFrame(data)
+
+    def tranche_info(self) -> dict[str, dict[str, object]]:
+        """What analytics need to know of each tranche."""
+        h = self.deal.deal
+        return {
+            t.name: {
+                "original_balance": t.balance,
+                "coupon_rate": t.coupon.rate if t.coupon.kind == "fixed" else None,
+                "day_count": (t.day_count or h.day_count).value,
+                "accrual_start": h.closing_date,
+                "kind": t.kind,
+            }
+            for t in self.deal.tranches
+        }
+
+    def analytics(
+        self,
+        *,
+        settlement: dt.date | None = None,
+        pricing: dict[str, dict[str, float]] | None = None,
+        curve: object | None = None,
+    ) -> pd.DataFrame:
+        """Price, yield, WAL, durations, convexity (and spreads with a curve) of every
+        tranche in every scenario: one row per (scenario, tranche); see docs/analytics.md.
+
+        Settlement defaults to the closing date, prices to par (100 per 100 of face).
+        """
+        from .analytics import tranche_analytics
+
+        return tranche_analytics(
+            self.tranches,
+            self.tranche_info(),
+            settlement=settlement or self.deal.deal.closing_date,
+            pricing=pricing,
+            curve=curve,  # type: ignore[arg-type]
+        )
 
     def summary(self) -> pd.DataFrame:
         """Per scenario and tranche: totals, WAL (years from closing) and loss."""
