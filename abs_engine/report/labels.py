@@ -1,0 +1,220 @@
+"""Bilingual labels of the term sheets (中文 / English).
+
+Every piece of fixed text a term sheet shows comes from :data:`LABELS`, so a translation
+is fixed in one place. :func:`label` renders a key in one language or both; ``sep`` says
+how the two are joined (``" / "`` in running text, ``"\\n"`` in table headers).
+
+>>> label("originator", "both")
+'原始权益人 / Originator'
+>>> label("originator", "en"), label("originator", "zh")
+('Originator', '原始权益人')
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["zh", "en", "both"]
+LANGS: tuple[str, ...] = ("zh", "en", "both")
+
+#: key -> (中文, English)
+LABELS: dict[str, tuple[str, str]] = {
+    # workbooks and sheets (sheet names: no / \ ? * [ ] :, at most 31 characters)
+    "termsheet": ("条款摘要", "Term sheet"),
+    "senior": ("优先级", "Senior"),
+    "mezzanine": ("中间级", "Mezzanine"),
+    "subordinate": ("次级", "Subordinate"),
+    "senior_notes": ("优先级资产支持证券", "Senior notes"),
+    "mezzanine_notes": ("中间级资产支持证券", "Mezzanine notes"),
+    "subordinate_notes": ("次级资产支持证券", "Subordinate notes"),
+    "sheet_summary": ("概要", "Summary"),
+    "sheet_collateral": ("资产池", "Collateral"),
+    "sheet_schedule": ("偿付计划", "Schedule"),
+    "sheet_sensitivity": ("敏感性", "Sensitivity"),
+    "sheet_charts": ("图表", "Charts"),
+    "sheet_chart_data": ("图表数据", "Chart data"),
+    # deal information
+    "deal_info": ("项目信息", "Deal information"),
+    "deal_name": ("项目名称", "Deal name"),
+    "deal_name_zh": ("中文名称", "Chinese name"),
+    "asset_type": ("基础资产类型", "Asset type"),
+    "currency": ("币种", "Currency"),
+    "parties": ("参与机构", "Parties"),
+    "originator": ("原始权益人", "Originator"),
+    "manager": ("计划管理人", "Manager"),
+    "servicer": ("资产服务机构", "Servicer"),
+    "custodian": ("托管人", "Custodian"),
+    "guarantor": ("担保人", "Guarantor"),
+    "shortfall_undertaker": ("差额支付承诺人", "Shortfall undertaker"),
+    "key_dates": ("重要日期", "Key dates"),
+    "cutoff_date": ("封包日", "Cut-off date"),
+    "closing_date": ("设立日", "Closing date"),
+    "first_payment_date": ("首个兑付日", "First payment date"),
+    "expected_maturity": ("预期到期日", "Expected maturity"),
+    "legal_maturity": ("法定到期日", "Legal maturity"),
+    "payment_frequency": ("兑付频率", "Payment frequency"),
+    "day_count": ("计息基准", "Day count"),
+    "calendar": ("工作日历", "Calendar"),
+    # asset types
+    "asset_pledge_loan": ("知识产权质押贷款", "IP-pledge loans"),
+    "asset_licence": ("知识产权许可应收许可费", "IP licence-fee receivables"),
+    "asset_transfer": ("知识产权转让应收账款", "IP transfer receivables"),
+    "asset_mixed": ("混合", "Mixed"),
+    # frequencies
+    "freq_monthly": ("按月", "Monthly"),
+    "freq_quarterly": ("按季", "Quarterly"),
+    "freq_semiannual": ("按半年", "Semi-annual"),
+    "freq_annual": ("按年", "Annual"),
+    # capital structure
+    "capital_structure": ("资本结构", "Capital structure"),
+    "class": ("证券", "Class"),
+    "kind": ("类别", "Kind"),
+    "rank": ("偿付顺序", "Rank"),
+    "size_yuan": ("发行规模（元）", "Size (CNY)"),
+    "size_wan": ("发行规模（万元）", "Size (CNY 10k)"),
+    "share_of_notes": ("占比", "Share of notes"),
+    "coupon": ("票面利率", "Coupon"),
+    "coupon_none": ("无", "none"),
+    "credit_enhancement": ("信用增级", "Credit enhancement"),
+    "wal_scenario": ("加权平均期限（年）", "WAL (years)"),
+    "rating": ("评级", "Rating"),
+    "principal_style": ("还本方式", "Principal"),
+    "style_pass_through": ("过手摊还", "Pass-through"),
+    "style_scheduled": ("计划摊还", "Scheduled"),
+    "style_bullet": ("到期一次还本", "Bullet"),
+    "total": ("合计", "Total"),
+    "cs_note_ce": (
+        "信用增级 = 劣后于该级的证券占证券总额的比例",
+        "Credit enhancement = share of notes junior to the class",
+    ),
+    "cs_note_wal_result": (
+        "加权平均期限自设立日起算（引擎结果）",
+        "WAL in years from the closing date (engine result)",
+    ),
+    "cs_note_wal_analytics": (
+        "加权平均期限自结算日起算（定价分析）",
+        "WAL in years from the settlement date (pricing analytics)",
+    ),
+    # scenarios
+    "scenarios": ("情景", "Scenarios"),
+    "scenario": ("情景", "Scenario"),
+    "description": ("说明", "Description"),
+    "cdr": ("年违约率", "CDR"),
+    "cpr": ("年早偿率", "CPR"),
+    "recovery_haircut": ("处置折扣", "Disposal haircut"),
+    "recovery_lag": ("处置周期（月）", "Disposal lag (months)"),
+    "vector": ("按月向量", "monthly vector"),
+    # key figures
+    "key_figures": ("关键指标", "Key figures"),
+    "tranche": ("证券", "Tranche"),
+    "price": ("净价", "Clean price"),
+    "dirty_price": ("全价", "Dirty price"),
+    "accrued": ("应计利息", "Accrued"),
+    "yield": ("收益率", "Yield"),
+    "compounding": ("复利方式", "Compounding"),
+    "wal_years": ("加权平均期限（年）", "WAL (years)"),
+    "macaulay_duration": ("麦考利久期", "Macaulay duration"),
+    "modified_duration": ("修正久期", "Modified duration"),
+    "convexity": ("凸性", "Convexity"),
+    "z_spread": ("Z利差", "Z-spread"),
+    "effective_duration": ("有效久期", "Effective duration"),
+    "first_principal_date": ("首次还本日", "First principal date"),
+    "last_principal_date": ("末次还本日", "Last principal date"),
+    "principal_window_months": ("还本窗口（月）", "Principal window (months)"),
+    "total_interest": ("利息合计（元）", "Total interest (CNY)"),
+    "total_principal": ("本金合计（元）", "Total principal (CNY)"),
+    "total_residual": ("剩余收益合计（元）", "Total residual (CNY)"),
+    "loss": ("本金损失（元）", "Loss (CNY)"),
+    "loss_share": ("损失率", "Loss (% of size)"),
+    "irr": ("内部收益率", "IRR"),
+    "cash_multiple": ("现金回报倍数", "Cash multiple"),
+    "note": ("备注", "Note"),
+    "balance": ("初始本金（元）", "Original balance (CNY)"),
+    "no_analytics": (
+        "未提供定价分析（abs_engine.analytics.tranche_analytics）；仅列示引擎结果",
+        "Pricing analytics not supplied (abs_engine.analytics.tranche_analytics); engine results only",
+    ),
+    # collateral
+    "pool_statistics": ("资产池统计", "Pool statistics"),
+    "pool": ("资产池", "Pool"),
+    "pool_kinds": ("资产类型", "Asset kinds"),
+    "n_assets": ("资产笔数", "Number of assets"),
+    "n_obligors": ("借款人户数", "Number of obligors"),
+    "total_balance": ("未偿本金余额（元）", "Outstanding balance (CNY)"),
+    "total_balance_wan": ("未偿本金余额（万元）", "Outstanding balance (CNY 10k)"),
+    "average_balance": ("单笔平均余额（元）", "Average balance per asset (CNY)"),
+    "average_obligor_balance": ("单户平均余额（元）", "Average balance per obligor (CNY)"),
+    "max_obligor_balance": ("单户最大余额（元）", "Largest obligor balance (CNY)"),
+    "wa_rate": ("加权平均利率", "WA interest rate"),
+    "wa_remaining_term_months": ("加权平均剩余期限（月）", "WA remaining term (months)"),
+    "wa_seasoning_months": ("加权平均账龄（月）", "WA seasoning (months)"),
+    "wa_ltv": ("加权平均质押率", "WA loan-to-value"),
+    "ltv_coverage": ("有评估价值的余额占比", "Balance with an appraised value"),
+    "top1_share": ("最大借款人集中度", "Top-1 obligor concentration"),
+    "top5_share": ("前五大借款人集中度", "Top-5 obligor concentration"),
+    "top10_share": ("前十大借款人集中度", "Top-10 obligor concentration"),
+    "strata": ("资产池分布", "Stratification"),
+    "bucket": ("分布", "Bucket"),
+    "count": ("笔数", "Assets"),
+    "obligors": ("户数", "Obligors"),
+    "strata_balance": ("未偿本金余额（元）", "Balance (CNY)"),
+    "share": ("余额占比", "Share of balance"),
+    "strata_ip_type": ("按质押知识产权类型", "By type of pledged IP"),
+    "strata_industry": ("按行业", "By industry"),
+    "strata_region": ("按地区", "By region"),
+    "strata_obligor_size": ("按借款人未偿本金余额", "By obligor size"),
+    "strata_remaining_term": ("按剩余期限", "By remaining term"),
+    "strata_rate": ("按贷款利率", "By interest rate"),
+    "strata_ltv": ("按质押率", "By loan-to-value"),
+    "top_obligors": ("前十大借款人", "Top obligors"),
+    "obligor": ("借款人", "Obligor"),
+    "cumulative_share": ("累计占比", "Cumulative share"),
+    "stats_unavailable": ("该类资产池暂无统计", "Pool statistics not available for this pool kind"),
+    "ip_patent": ("专利", "patent"),
+    "ip_trademark": ("商标", "trademark"),
+    "ip_copyright": ("著作权", "copyright"),
+    "ip_mixed": ("混合", "mixed"),
+    "ip_other": ("其他", "other"),
+    # schedule
+    "period": ("期次", "Period"),
+    "payment_date": ("兑付日", "Payment date"),
+    "opening_balance": ("期初本金余额（元）", "Opening balance (CNY)"),
+    "interest": ("利息（元）", "Interest (CNY)"),
+    "principal": ("本金（元）", "Principal (CNY)"),
+    "residual": ("剩余收益（元）", "Residual (CNY)"),
+    "closing_balance": ("期末本金余额（元）", "Closing balance (CNY)"),
+    "interest_shortfall": ("利息短缺（元）", "Interest shortfall (CNY)"),
+    "writedown": ("本金减记（元）", "Writedown (CNY)"),
+    "deal_state": ("项目状态", "Deal state"),
+    "state_normal": ("正常", "normal"),
+    "state_accelerated": ("加速清偿", "accelerated"),
+    "state_event_of_default": ("违约事件", "event of default"),
+    "schedule_of": ("偿付计划", "Payment schedule"),
+    # sensitivity
+    "sensitivity": ("情景敏感性分析", "Scenario sensitivity"),
+    # charts
+    "chart_balance": ("本金余额", "Outstanding balance"),
+    "chart_pool_loss": ("资产池累计损失", "Cumulative pool loss"),
+    "chart_date": ("日期", "Date"),
+    "chart_yuan": ("元", "CNY"),
+    "chart_data_note": ("图表数据（期末余额与资产池累计损失）", "Chart data (closing balances and cumulative pool loss)"),
+    # footer
+    "generated_by": ("由 abs_engine 生成", "Generated by abs_engine"),
+}
+
+
+def label(key: str, lang: str, sep: str = " / ") -> str:
+    """The label of ``key`` in ``lang`` (``zh``, ``en`` or ``both``, joined by ``sep``)."""
+    zh, en = LABELS[key]
+    if lang == "zh":
+        return zh
+    if lang == "en":
+        return en
+    if lang == "both":
+        return f"{zh}{sep}{en}"
+    raise ValueError(f"unknown language {lang!r} (zh, en, both)")
+
+
+def sheet_title(key: str, lang: str, suffix: str = "") -> str:
+    """A sheet name from a label: languages joined by a space (``/`` is not allowed)."""
+    return label(key, lang, sep=" ") + (f" {suffix}" if suffix else "")

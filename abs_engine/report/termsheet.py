@@ -1,0 +1,729 @@
+"""Excel term sheets (条款摘要) for the senior, mezzanine and subordinate classes of a run.
+
+Layout only: every figure comes from a :class:`~abs_engine.results.Result` (cash flows,
+``summary()``), from :func:`abs_engine.pools.stats.deal_pool_stats` (collateral) or from
+an ``analytics`` frame made by :func:`abs_engine.analytics.tranche_analytics`. The only
+arithmetic here is presentation: shares of the note total and credit enhancement (share
+of notes junior to a class), 万元 conversions, column totals of the schedule, loss as a
+share of a tranche's size and the running sum of pool losses for a chart.
+
+docs/termsheets.md describes each sheet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.chart import LineChart, Reference
+from openpyxl.chart.axis import DateAxis
+from openpyxl.packaging.custom import StringProperty
+
+from ..io.outputs import sha256
+from ..model.deal import Tranche
+from ..pools.stats import PoolStats, deal_pool_stats, pool_stats
+from ..results import Result
+from .atomic import save_workbook
+from .labels import LABELS, LANGS, label
+from .xl import (
+    BOLD,
+    BOX,
+    DATE,
+    DEC2,
+    DEC4,
+    HEADER_FILL,
+    HIGHLIGHT_FILL,
+    INT,
+    PCT2,
+    PCT4,
+    SUBTITLE,
+    TOTAL_FILL,
+    WAN,
+    WRAP_CENTER,
+    WRAP_TOP,
+    YEARS,
+    YUAN,
+    Sheet,
+    display_width,
+    file_stem,
+    sheet_name,
+)
+
+__all__ = ["CLASSES", "write_term_sheets", "term_sheet_workbooks"]
+
+#: Tranche kinds that get a workbook, in the order they are written.
+CLASSES: tuple[str, ...] = ("senior", "mezzanine", "subordinate")
+
+#: Analytics columns shown among a tranche's key figures, with their number format;
+#: columns missing from the frame, or empty for every tranche of the workbook, are left out.
+ANALYTICS_FIGURES: tuple[tuple[str, str | None], ...] = (
+    ("price", DEC4),
+    ("dirty_price", DEC4),
+    ("accrued", DEC4),
+    ("yield", PCT4),
+    ("compounding", None),
+    ("wal_years", DEC4),
+    ("macaulay_duration", DEC4),
+    ("modified_duration", DEC4),
+    ("convexity", DEC4),
+    ("z_spread", PCT4),
+    ("effective_duration", DEC4),
+    ("first_principal_date", DATE),
+    ("last_principal_date", DATE),
+    ("principal_window_months", INT),
+    ("total_interest", YUAN),
+    ("total_principal", YUAN),
+    ("loss", YUAN),
+    ("irr", PCT4),
+    ("cash_multiple", DEC4),
+    ("note", None),
+)
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass
+class _Ctx:
+    """What every sheet of every workbook of one call shares."""
+
+    result: Result
+    lang: str
+    analytics: pd.DataFrame | None
+    summary: pd.DataFrame
+    stats: PoolStats | None
+    pool_stats: list[tuple[str, PoolStats | None]]
+    written_at: dt.datetime
+    deal_sha256: str | None
+    deal_path: Path | None
+
+    def L(self, key: str, sep: str = " / ") -> str:  # noqa: N802 - short on purpose
+        return label(key, self.lang, sep)
+
+    def H(self, key: str) -> str:  # noqa: N802
+        """A table-header label (languages on two lines)."""
+        return label(key, self.lang, "\n")
+
+    @property
+    def scenarios(self) -> list[str]:
+        return self.result.scenario_names
+
+
+def _check_analytics(analytics: pd.DataFrame | None, result: Result) -> pd.DataFrame | None:
+    if analytics is None:
+        return None
+    if not isinstance(analytics, pd.DataFrame):
+        raise TypeError(f"analytics must be a pandas DataFrame (got {type(analytics).__name__})")
+    missing = [c for c in ("scenario", "tranche") if c not in analytics.columns]
+    if missing:
+        raise ValueError(f"analytics lacks the column(s) {missing}; expected one row per (scenario, tranche)")
+    scen = set(result.scenario_names)
+    tr = {t.name for t in result.deal.tranches}
+    bad_s = sorted(set(map(str, analytics["scenario"])) - scen)
+    bad_t = sorted(set(map(str, analytics["tranche"])) - tr)
+    if bad_s or bad_t:
+        raise ValueError(
+            "analytics does not belong to this result: "
+            + "; ".join(
+                x for x in (
+                    f"unknown scenario(s) {bad_s} (run has {sorted(scen)})" if bad_s else "",
+                    f"unknown tranche(s) {bad_t} (deal has {sorted(tr)})" if bad_t else "",
+                ) if x
+            )
+        )
+    dup = analytics.duplicated(["scenario", "tranche"])
+    if dup.any():
+        first = analytics.loc[dup, ["scenario", "tranche"]].iloc[0].tolist()
+        raise ValueError(f"analytics has more than one row for (scenario, tranche) = {tuple(first)}")
+    return analytics
+
+
+def _stats(result: Result) -> tuple[PoolStats | None, list[tuple[str, PoolStats | None]]]:
+    deal = result.deal
+    per_pool: list[tuple[str, PoolStats | None]] = []
+    for p in deal.pools:
+        try:
+            per_pool.append((p.name, pool_stats(p, deal.deal)))
+        except NotImplementedError:
+            per_pool.append((p.name, None))
+    try:
+        whole: PoolStats | None = deal_pool_stats(deal)
+    except NotImplementedError:
+        whole = None
+    return whole, per_pool
+
+
+# --------------------------------------------------------------------------- summary sheet
+
+
+def _coupon(t: Tranche, ctx: _Ctx) -> tuple[Any, str | None]:
+    c = t.coupon
+    if c.kind == "fixed":
+        return c.rate, PCT2
+    if c.kind == "floating":
+        text = f"{c.index} + {c.spread * 100:.2f}%"
+        if c.floor is not None:
+            text += f", floor {c.floor * 100:.2f}%"
+        if c.cap is not None:
+            text += f", cap {c.cap * 100:.2f}%"
+        return text, None
+    return ctx.L("coupon_none"), None
+
+
+def _frequency(value: str, ctx: _Ctx) -> str:
+    key = f"freq_{value}"
+    return ctx.L(key) if key in LABELS else value
+
+
+def _summary_sheet(s: Sheet, ctx: _Ctx, cls: str, mine: list[Tranche]) -> None:
+    h = ctx.result.deal.deal
+    r = 1
+    r = s.title(r, h.name_zh if (h.name_zh and ctx.lang != "en") else h.name)
+    r = s.title(r, f"{ctx.L(f'{cls}_notes', ' ')} {ctx.L('termsheet', ' ')} — {', '.join(t.name for t in mine)}", SUBTITLE)
+    r = _stamp(s, r, ctx)
+    r += 1
+
+    r = s.title(r, ctx.L("deal_info"), SUBTITLE)
+    r = s.kv(r, ctx.L("deal_name"), h.name)
+    if h.name_zh:
+        r = s.kv(r, ctx.L("deal_name_zh"), h.name_zh)
+    r = s.kv(r, ctx.L("asset_type"), ctx.L(f"asset_{h.asset_type}"))
+    r = s.kv(r, ctx.L("currency"), h.currency)
+    for key in ("originator", "manager", "servicer", "custodian", "guarantor", "shortfall_undertaker"):
+        r = s.kv(r, ctx.L(key), getattr(h.parties, key) or "—")
+    r += 1
+    r = s.title(r, ctx.L("key_dates"), SUBTITLE)
+    for key in ("cutoff_date", "closing_date", "first_payment_date", "expected_maturity", "legal_maturity"):
+        r = s.kv(r, ctx.L(key), getattr(h, key))
+    r = s.kv(r, ctx.L("payment_frequency"), _frequency(h.payment_frequency.value, ctx))
+    r = s.kv(r, ctx.L("day_count"), h.day_count.value)
+    r = s.kv(r, ctx.L("calendar"), h.calendar)
+    r += 1
+
+    r = _capital_structure(s, r, ctx, mine)
+    r += 1
+    r = _scenario_table(s, r, ctx)
+    r += 1
+    _key_figures(s, r, ctx, mine)
+    s.finish(freeze=None, title_rows=None)
+
+
+def _stamp(s: Sheet, r: int, ctx: _Ctx) -> int:
+    from .. import __version__
+
+    text = (
+        f"{ctx.L('generated_by')} {__version__} · {ctx.written_at:%Y-%m-%d %H:%M} UTC · "
+        f"{ctx.L('scenarios')}: {', '.join(ctx.scenarios)}"
+    )
+    return s.note(r, text)
+
+
+def _wal_by_scenario(ctx: _Ctx) -> tuple[dict[tuple[str, str], float], str]:
+    """WAL per (scenario, tranche): from analytics when given, else from the result."""
+    if ctx.analytics is not None and "wal_years" in ctx.analytics.columns:
+        a = ctx.analytics
+        return {(str(sc), str(t)): w for sc, t, w in zip(a["scenario"], a["tranche"], a["wal_years"], strict=True)}, "cs_note_wal_analytics"
+    sm = ctx.summary
+    return {(str(sc), str(t)): w for sc, t, w in zip(sm["scenario"], sm["tranche"], sm["wal_years"], strict=True)}, "cs_note_wal_result"
+
+
+def _capital_structure(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
+    """One column per tranche (rank order) and a total column; one row per attribute,
+    with a WAL row per scenario (so the table grows down, not across, with scenarios)."""
+    deal, h = ctx.result.deal, ctx.result.deal.deal
+    r = s.title(r, ctx.L("capital_structure"), SUBTITLE)
+    wal, wal_note = _wal_by_scenario(ctx)
+    tranches = sorted(deal.tranches, key=lambda x: x.rank)
+    names = {t.name for t in mine}
+    total = sum(t.balance for t in deal.tranches)
+    header_row = r
+    r = s.header(r, 1, [ctx.H("class"), *[t.name for t in tranches], ctx.H("total")])
+    for j, t in enumerate(tranches):
+        if t.name in names:
+            s.ws.cell(row=header_row, column=2 + j).fill = HIGHLIGHT_FILL
+
+    def line(key: str, values: list[Any], fmts: list[str | None], total_value: Any = None,
+             total_fmt: str | None = None, text: str | None = None) -> None:
+        nonlocal r
+        s.put(r, 1, text if text is not None else ctx.L(key), font=BOLD, border=BOX)
+        for j, (v, f) in enumerate(zip(values, fmts, strict=True)):
+            s.put(r, 2 + j, v, f, border=BOX, fill=HIGHLIGHT_FILL if tranches[j].name in names else None)
+        s.put(r, 2 + len(values), total_value, total_fmt, border=BOX, font=BOLD, fill=TOTAL_FILL)
+        r += 1
+
+    n = len(tranches)
+    line("kind", [ctx.L(t.kind) for t in tranches], [None] * n)
+    line("rank", [t.rank for t in tranches], [INT] * n)
+    line("size_yuan", [t.balance for t in tranches], [YUAN] * n, total, YUAN)
+    line("size_wan", [t.balance / 1e4 for t in tranches], [WAN] * n, total / 1e4, WAN)
+    line("share_of_notes", [t.balance / total if total else None for t in tranches], [PCT2] * n,
+         1.0 if total else None, PCT2)
+    cpns = [_coupon(t, ctx) for t in tranches]
+    line("coupon", [c for c, _ in cpns], [f for _, f in cpns])
+    line("credit_enhancement",
+         [sum(x.balance for x in deal.tranches if x.rank > t.rank) / total if total else None for t in tranches],
+         [PCT2] * n)
+    for sc in ctx.scenarios:
+        line("wal_scenario", [wal.get((sc, t.name)) for t in tranches], [YEARS] * n,
+             text=f"{ctx.L('wal_scenario')} — {sc}")
+    line("expected_maturity", [t.expected_maturity or h.expected_maturity for t in tranches], [DATE] * n)
+    line("legal_maturity", [t.legal_maturity or h.legal_maturity for t in tranches], [DATE] * n)
+    line("rating", [t.rating or "—" for t in tranches], [None] * n)
+    line("principal_style", [ctx.L(f"style_{t.principal.style}") for t in tranches], [None] * n)
+    r = s.note(r, ctx.L("cs_note_ce"))
+    r = s.note(r, ctx.L(wal_note))
+    return r
+
+
+def _scenario_table(s: Sheet, r: int, ctx: _Ctx) -> int:
+    """Scenario assumptions; the description spans six merged, wrapped cells."""
+    span = 6
+    r = s.title(r, ctx.L("scenarios"), SUBTITLE)
+    r = s.header(r, 1, [ctx.H("scenario"), ctx.H("cdr"), ctx.H("cpr"), ctx.H("recovery_haircut"),
+                        ctx.H("recovery_lag")])
+    s.put(r - 1, 6, ctx.H("description"), font=BOLD, fill=HEADER_FILL, border=BOX, align=WRAP_CENTER, fit=False)
+    s.ws.merge_cells(start_row=r - 1, start_column=6, end_row=r - 1, end_column=5 + span)
+    vec = ctx.L("vector")
+    for sc in ctx.result.scenarios:
+        cdr, cpr = sc.defaults.cdr, sc.prepayment.cpr
+        row = [sc.name, cdr if not isinstance(cdr, list) else vec, cpr if not isinstance(cpr, list) else vec,
+               sc.recovery.haircut, sc.recovery.lag_months]
+        s.rows(r, 1, [row], [None, PCT2, PCT2, PCT2, INT])
+        desc = sc.description or ""
+        s.put(r, 6, desc, border=BOX, fit=False, align=WRAP_TOP)
+        s.ws.merge_cells(start_row=r, start_column=6, end_row=r, end_column=5 + span)
+        lines = max(1, -(-display_width(desc) // (12 * span)))
+        if lines > 1:
+            s.ws.row_dimensions[r].height = 15 * lines
+        r += 1
+    return r
+
+
+#: Key figures in two tables (price and risk; cash flows), each at most a dozen columns wide.
+_KEY_TABLES: tuple[tuple[str, ...], ...] = (
+    ("price", "dirty_price", "accrued", "yield", "compounding", "wal_years", "macaulay_duration",
+     "modified_duration", "convexity", "z_spread", "effective_duration"),
+    ("first_principal_date", "last_principal_date", "principal_window_months", "total_interest",
+     "total_principal", "loss", "irr", "cash_multiple", "note"),
+)
+
+
+def _empty(v: Any) -> bool:
+    return v is None or v is pd.NaT or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
+
+
+def _key_figures(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
+    """One row per (tranche, scenario); columns are the figures (bounded width)."""
+    r = s.title(r, ctx.L("key_figures"), SUBTITLE)
+    pairs = [(t.name, sc) for t in mine for sc in ctx.scenarios]
+    if ctx.analytics is not None:
+        a = ctx.analytics.assign(_s=ctx.analytics["scenario"].astype(str), _t=ctx.analytics["tranche"].astype(str))
+        a = a.set_index(["_t", "_s"])
+        fmt_of = dict(ANALYTICS_FIGURES)
+        for keys in _KEY_TABLES:
+            cols = [k for k in keys if k in a.columns
+                    and not all(_empty(a[k].get(p)) for p in pairs if p in a.index)]
+            if not cols:
+                continue
+            r = s.header(r, 1, [ctx.H("tranche"), ctx.H("scenario"), *[ctx.H(k) for k in cols]])
+            rows = [[t, sc, *[(a.at[(t, sc), k] if (t, sc) in a.index else None) for k in cols]] for t, sc in pairs]
+            r = s.rows(r, 1, rows, [None, None, *[fmt_of[k] for k in cols]])
+            r += 1
+        return r
+    sm = ctx.summary.assign(_s=ctx.summary["scenario"].astype(str), _t=ctx.summary["tranche"].astype(str))
+    sm = sm.set_index(["_t", "_s"])
+    items = [("balance", "balance", YUAN), ("total_interest", "interest", YUAN), ("total_principal", "principal", YUAN)]
+    if any(t.kind == "subordinate" for t in mine):
+        items.append(("total_residual", "residual", YUAN))
+    items += [("loss", "writedown", YUAN), ("wal_years", "wal_years", YEARS)]
+    r = s.header(r, 1, [ctx.H("tranche"), ctx.H("scenario"), *[ctx.H(k) for k, _, _ in items]])
+    rows = [[t, sc, *[sm.at[(t, sc), c] for _, c, _ in items]] for t, sc in pairs]
+    r = s.rows(r, 1, rows, [None, None, *[f for _, _, f in items]])
+    r = s.note(r, ctx.L("no_analytics"))
+    return r
+
+
+# --------------------------------------------------------------------------- collateral
+
+
+def _ip_label(v: str, ctx: _Ctx) -> str:
+    key = f"ip_{v}"
+    return ctx.L(key, " ") if key in LABELS else v
+
+
+STAT_ROWS: tuple[tuple[str, str], ...] = (
+    ("n_assets", INT),
+    ("n_obligors", INT),
+    ("total_balance", YUAN),
+    ("total_balance_wan", WAN),
+    ("average_balance", YUAN),
+    ("average_obligor_balance", YUAN),
+    ("max_obligor_balance", YUAN),
+    ("wa_rate", PCT4),
+    ("wa_remaining_term_months", DEC2),
+    ("wa_seasoning_months", DEC2),
+    ("wa_ltv", PCT2),
+    ("ltv_coverage", PCT2),
+    ("top1_share", PCT2),
+    ("top5_share", PCT2),
+    ("top10_share", PCT2),
+)
+
+
+def _stat_value(st: PoolStats, key: str) -> Any:
+    if key == "total_balance_wan":
+        return st.total_balance / 1e4
+    return getattr(st, key)
+
+
+def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
+    h = ctx.result.deal.deal
+    r = s.title(1, f"{ctx.L('pool_statistics')} — {h.name}")
+    r = s.note(r, f"{ctx.L('cutoff_date')}: {h.cutoff_date:%Y-%m-%d}")
+    r += 1
+    columns: list[tuple[str, PoolStats | None]] = []
+    if len(ctx.pool_stats) > 1:
+        columns.append((ctx.L("total"), ctx.stats))
+    columns += ctx.pool_stats
+    r = s.header(r, 1, [ctx.H("pool")] + [name for name, _ in columns])
+    for key, fmt in STAT_ROWS:
+        vals = [(_stat_value(st, key) if st is not None else None) for _, st in columns]
+        r = s.rows(r, 1, [[ctx.L(key), *vals]], [None] + [fmt] * len(vals))
+    for name, st in columns:
+        if st is None:
+            r = s.note(r, f"{name}: {ctx.L('stats_unavailable')}")
+    st = ctx.stats
+    if st is None:
+        s.finish(freeze=None, title_rows=None)
+        return
+    r += 1
+    heads = [ctx.H("bucket"), ctx.H("count"), ctx.H("obligors"), ctx.H("strata_balance"), ctx.H("share")]
+    fmts: list[str | None] = [None, INT, INT, YUAN, PCT2]
+    for dim, table in st.strata.items():
+        key = f"strata_{dim}"
+        r = s.title(r, ctx.L(key) if key in LABELS else dim, SUBTITLE)
+        r = s.header(r, 1, heads)
+        rows = [
+            [_ip_label(b, ctx) if dim == "ip_type" else b, c, o, bal, sh]
+            for b, c, o, bal, sh in table[["bucket", "count", "obligors", "balance", "share"]].itertuples(index=False)
+        ]
+        r = s.rows(r, 1, rows, fmts)
+        tot = [ctx.L("total"), int(table["count"].sum()), st.n_obligors if dim == "obligor_size" else None,
+               float(table["balance"].sum()), float(table["share"].sum())]
+        r = s.rows(r, 1, [tot], fmts, font=BOLD, fill=TOTAL_FILL)
+        r += 1
+    r = s.title(r, ctx.L("top_obligors"), SUBTITLE)
+    r = s.header(r, 1, [ctx.H("rank"), ctx.H("obligor"), ctx.H("count"), ctx.H("strata_balance"),
+                        ctx.H("share"), ctx.H("cumulative_share")])
+    top = st.top_obligors[["rank", "obligor", "count", "balance", "share", "cumulative_share"]]
+    r = s.rows(r, 1, list(top.itertuples(index=False)), [INT, None, INT, YUAN, PCT2, PCT2])
+    s.finish(freeze=None, title_rows=None)
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+def _schedule_sheet(s: Sheet, ctx: _Ctx, t: Tranche) -> None:
+    res, h = ctx.result, ctx.result.deal.deal
+    r = s.title(1, f"{ctx.L('schedule_of')} — {t.name}")
+    cpn, _ = _coupon(t, ctx)
+    cpn_text = f"{cpn * 100:.2f}%" if isinstance(cpn, float) else cpn
+    r = s.note(r, f"{h.name} · {ctx.L('balance')}: {t.balance:,.2f} · {ctx.L('coupon')}: {cpn_text}")
+    show_resid = t.kind == "subordinate"
+    heads = [ctx.H("scenario"), ctx.H("period"), ctx.H("payment_date"), ctx.H("opening_balance"),
+             ctx.H("interest"), ctx.H("principal")]
+    cols = ["balance_start", "interest_paid", "principal_paid"]
+    if show_resid:
+        heads.append(ctx.H("residual"))
+        cols.append("residual_paid")
+    heads += [ctx.H("closing_balance"), ctx.H("interest_shortfall"), ctx.H("writedown"), ctx.H("deal_state")]
+    cols += ["balance_end", "interest_shortfall", "writedown"]
+    header_row = r
+    r = s.header(r, 1, heads)
+    fmts: list[str | None] = [None, INT, DATE] + [YUAN] * len(cols) + [None]
+    tr = res.tranches
+    tr = tr[tr["tranche"] == t.name]
+    states = res.states.set_index(["scenario", "period"])["state"]
+    flows = ["interest_paid", "principal_paid", "residual_paid", "writedown", "interest_shortfall"]
+    for sc in ctx.scenarios:
+        block = tr[tr["scenario"] == sc].sort_values("period")
+        active = (block["balance_start"] > 0) | (block[flows].abs().sum(axis=1) > 0)
+        last = int(block.loc[active, "period"].max()) if active.any() else 0
+        shown = block[block["period"] <= last]
+        rows = []
+        for rec in shown.itertuples(index=False):
+            st = states.get((sc, rec.period), "")
+            key = f"state_{st}"
+            rows.append([sc, rec.period, rec.payment_date, *[getattr(rec, c) for c in cols[:-1]],
+                         getattr(rec, cols[-1]), ctx.L(key, " ") if key in LABELS else st])
+        r = s.rows(r, 1, rows, fmts)
+        sums = {c: float(block[c].sum()) for c in cols}
+        tot = [sc, ctx.L("total"), None,
+               *[(None if c in ("balance_start", "balance_end") else sums[c]) for c in cols], None]
+        r = s.rows(r, 1, [tot], fmts, font=BOLD, fill=TOTAL_FILL)
+        r += 1
+    s.finish(freeze=f"D{header_row + 1}", title_rows=(header_row, header_row))
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+def _sensitivity_sheet(s: Sheet, ctx: _Ctx, mine: list[Tranche]) -> None:
+    r = s.title(1, f"{ctx.L('sensitivity')} — {', '.join(t.name for t in mine)}")
+    r = _stamp(s, r, ctx)
+    a = ctx.analytics
+    if a is not None:
+        a = a.assign(_s=a["scenario"].astype(str), _t=a["tranche"].astype(str)).set_index(["_s", "_t"])
+    sm = ctx.summary.assign(_s=ctx.summary["scenario"].astype(str), _t=ctx.summary["tranche"].astype(str))
+    sm = sm.set_index(["_s", "_t"])
+    heads = [ctx.H("scenario"), ctx.H("cdr"), ctx.H("cpr"), ctx.H("recovery_haircut"), ctx.H("recovery_lag")]
+    fmts: list[str | None] = [None, PCT2, PCT2, PCT2, INT]
+    getters: list[Any] = []
+    for t in mine:
+        measures: list[tuple[str, str, Any]] = []
+        if a is not None and "wal_years" in a.columns:
+            measures.append(("wal_years", YEARS, lambda sc, n=t.name: a.at[(sc, n), "wal_years"] if (sc, n) in a.index else None))
+        else:
+            measures.append(("wal_years", YEARS, lambda sc, n=t.name: sm.at[(sc, n), "wal_years"]))
+        if a is not None and "yield" in a.columns:
+            measures.append(("yield", PCT4, lambda sc, n=t.name: a.at[(sc, n), "yield"] if (sc, n) in a.index else None))
+        measures.append(("loss", YUAN, lambda sc, n=t.name: sm.at[(sc, n), "writedown"]))
+        measures.append(("loss_share", PCT2,
+                         lambda sc, n=t.name, b=t.balance: sm.at[(sc, n), "writedown"] / b if b else None))
+        if t.kind == "subordinate" and a is not None:
+            for key in ("irr", "cash_multiple"):
+                if key in a.columns:
+                    measures.append((key, PCT4 if key == "irr" else DEC4,
+                                     lambda sc, n=t.name, k=key: a.at[(sc, n), k] if (sc, n) in a.index else None))
+        for key, fmt, get in measures:
+            heads.append(f"{t.name}\n{ctx.H(key)}")
+            fmts.append(fmt)
+            getters.append(get)
+    header_row = r
+    r = s.header(r, 1, heads)
+    rows = []
+    vec = ctx.L("vector")
+    for sc in ctx.result.scenarios:
+        cdr, cpr = sc.defaults.cdr, sc.prepayment.cpr
+        row = [sc.name, cdr if not isinstance(cdr, list) else vec, cpr if not isinstance(cpr, list) else vec,
+               sc.recovery.haircut, sc.recovery.lag_months]
+        row += [g(sc.name) for g in getters]
+        rows.append(row)
+    r = s.rows(r, 1, rows, fmts)
+    if a is None:
+        r = s.note(r + 1, ctx.L("no_analytics"))
+    s.finish(freeze=f"B{header_row + 1}", title_rows=(header_row, header_row))
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def _chart_data(s: Sheet, ctx: _Ctx) -> list[tuple[str, int, int, int]]:
+    """Tables behind the charts; returns (title, header row, first data row, last data row)."""
+    res, deal, h = ctx.result, ctx.result.deal, ctx.result.deal.deal
+    r = s.title(1, ctx.L("chart_data_note"))
+    r += 1
+    scen = ctx.scenarios
+    dates = [pd.Timestamp(d) for d in res.schedule.payment_dates]
+    out = []
+    tr = res.tranches.pivot(index=["tranche", "period"], columns="scenario", values="balance_end")
+    for t in deal.tranches:
+        title = f"{ctx.L('chart_balance')} — {t.name}"
+        r = s.title(r, title, SUBTITLE)
+        hr = r
+        r = s.header(r, 1, [ctx.H("chart_date")] + list(scen))
+        first = r
+        rows = [[h.closing_date] + [t.balance] * len(scen)]
+        block = tr.loc[t.name]
+        for k, d in enumerate(dates):
+            rows.append([d] + [block.at[k + 1, sc] for sc in scen])
+        r = s.rows(r, 1, rows, [DATE] + [YUAN] * len(scen))
+        out.append((title, hr, first, r - 1))
+        r += 1
+    pool = res.pool.groupby(["scenario", "period"], sort=False)["loss"].sum().unstack("scenario")
+    cum = pool.sort_index().cumsum()
+    title = ctx.L("chart_pool_loss")
+    r = s.title(r, title, SUBTITLE)
+    hr = r
+    r = s.header(r, 1, [ctx.H("chart_date")] + list(scen))
+    first = r
+    rows = [[h.cutoff_date] + [0.0] * len(scen)]
+    for k, d in enumerate(dates):
+        rows.append([d] + [cum.at[k + 1, sc] for sc in scen])
+    r = s.rows(r, 1, rows, [DATE] + [YUAN] * len(scen))
+    out.append((title, hr, first, r - 1))
+    s.finish(freeze=None, title_rows=None)
+    return out
+
+
+def _charts_sheet(s: Sheet, data: Sheet, ctx: _Ctx, tables: list[tuple[str, int, int, int]]) -> None:
+    s.title(1, ctx.L("sheet_charts"))
+    n_scen = len(ctx.scenarios)
+    for i, (title, hr, first, last) in enumerate(tables):
+        ch = LineChart()
+        ch.title = title
+        ch.height, ch.width = 8.5, 16.0
+        ch.y_axis.title = ctx.L("chart_yuan")
+        ch.y_axis.number_format = "#,##0"
+        ch.y_axis.crossAx = 500
+        ch.x_axis = DateAxis(crossAx=100, axPos="b")
+        ch.x_axis.number_format = "yyyy-mm"
+        ch.x_axis.majorTimeUnit = "months"
+        ch.x_axis.majorUnit = 3
+        ch.x_axis.title = ctx.L("chart_date")
+        ch.x_axis.delete = False
+        ch.y_axis.delete = False
+        ch.legend.position = "b"
+        ref = Reference(data.ws, min_col=2, max_col=1 + n_scen, min_row=hr, max_row=last)
+        ch.add_data(ref, titles_from_data=True)
+        ch.set_categories(Reference(data.ws, min_col=1, min_row=first, max_row=last))
+        for ser in ch.series:
+            ser.smooth = False
+        col = 1 if i % 2 == 0 else 11
+        row = 3 + (i // 2) * 18
+        s.ws.add_chart(ch, f"{'A' if col == 1 else 'K'}{row}")
+    s.ws.sheet_view.showGridLines = False
+    s.finish(freeze=None, title_rows=None)
+
+
+# --------------------------------------------------------------------------- workbook
+
+
+def _properties(wb: Workbook, ctx: _Ctx, cls: str, mine: list[Tranche]) -> None:
+    from .. import __version__
+
+    h = ctx.result.deal.deal
+    scen = ", ".join(ctx.scenarios)
+    p = wb.properties
+    p.title = f"{h.name} — {LABELS[f'{cls}_notes'][1]} {LABELS['termsheet'][1].lower()}"
+    p.subject = f"{LABELS[f'{cls}_notes'][0]} {LABELS[f'{cls}_notes'][1]}: {', '.join(t.name for t in mine)}"
+    p.creator = "abs_engine"
+    p.lastModifiedBy = "abs_engine"
+    p.version = __version__
+    p.created = p.modified = ctx.written_at.replace(tzinfo=None)
+    parts = [f"abs_engine {__version__}", f"written {ctx.written_at:%Y-%m-%dT%H:%M:%SZ}", f"scenarios: {scen}"]
+    if ctx.deal_sha256:
+        parts.insert(1, f"deal {ctx.deal_path.name if ctx.deal_path else ''} sha256 {ctx.deal_sha256}")
+    p.description = "; ".join(parts)
+    p.keywords = "; ".join(["abs_engine", h.name, cls, *ctx.scenarios])
+    p.category = "term sheet"
+    custom = {
+        "engine_version": __version__,
+        "scenarios": scen,
+        "written_at": f"{ctx.written_at:%Y-%m-%dT%H:%M:%SZ}",
+        "deal_sha256": ctx.deal_sha256 or "",
+        "deal_file": str(ctx.deal_path.name) if ctx.deal_path else "",
+        "tranche_class": cls,
+    }
+    for k, v in custom.items():
+        wb.custom_doc_props.append(StringProperty(name=k, value=v))
+
+
+def _workbook(ctx: _Ctx, cls: str, mine: list[Tranche]) -> Workbook:
+    wb = Workbook()
+    taken: list[str] = []
+    styles: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def sheet(key: str, suffix: str = "") -> Sheet:
+        name = sheet_name(label(key, ctx.lang, " ") + (f" {suffix}" if suffix else ""), taken)
+        taken.append(name)
+        ws = wb.active if len(taken) == 1 else wb.create_sheet()
+        assert ws is not None
+        ws.title = name
+        return Sheet(ws, styles=styles)
+
+    _summary_sheet(sheet("sheet_summary"), ctx, cls, mine)
+    _collateral_sheet(sheet("sheet_collateral"), ctx)
+    for t in mine:
+        _schedule_sheet(sheet("sheet_schedule", t.name), ctx, t)
+    _sensitivity_sheet(sheet("sheet_sensitivity"), ctx, mine)
+    charts = sheet("sheet_charts")
+    data = sheet("sheet_chart_data")
+    _charts_sheet(charts, data, ctx, _chart_data(data, ctx))
+    _properties(wb, ctx, cls, mine)
+    wb.active = 0
+    return wb
+
+
+def _context(result: Result, lang: str, analytics: pd.DataFrame | None, deal_path: str | os.PathLike[str] | None) -> _Ctx:
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {', '.join(LANGS)} (got {lang!r})")
+    a = _check_analytics(analytics, result)
+    dp = Path(deal_path) if deal_path is not None else None
+    whole, per_pool = _stats(result)
+    return _Ctx(
+        result=result,
+        lang=lang,
+        analytics=a,
+        summary=result.summary(),
+        stats=whole,
+        pool_stats=per_pool,
+        written_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        deal_sha256=sha256(dp) if dp is not None else None,
+        deal_path=dp,
+    )
+
+
+def term_sheet_workbooks(
+    result: Result,
+    *,
+    lang: str = "both",
+    analytics: pd.DataFrame | None = None,
+    deal_path: str | os.PathLike[str] | None = None,
+) -> dict[str, Workbook]:
+    """Build (without saving) one workbook per tranche class present in the deal,
+    keyed by class (``senior``, ``mezzanine``, ``subordinate``)."""
+    ctx = _context(result, lang, analytics, deal_path)
+    out: dict[str, Workbook] = {}
+    for cls in CLASSES:
+        mine = [t for t in result.deal.tranches if t.kind == cls]
+        if mine:
+            out[cls] = _workbook(ctx, cls, sorted(mine, key=lambda t: t.rank))
+    return out
+
+
+def write_term_sheets(
+    result: Result,
+    out_dir: str | os.PathLike[str],
+    *,
+    lang: str = "both",
+    analytics: pd.DataFrame | None = None,
+    deal_path: str | os.PathLike[str] | None = None,
+) -> list[Path]:
+    """Write the term sheets of a run: ``<deal name>_<class>_termsheet.xlsx`` for the
+    senior tranches, the mezzanine tranches (if any) and the subordinate tranche.
+
+    Parameters
+    ----------
+    result : Result
+        A run (:func:`abs_engine.run`), one or several scenarios.
+    out_dir : path
+        Directory for the workbooks (created if missing).
+    lang : {"both", "zh", "en"}
+        Language of the labels (``both``: 中文 / English).
+    analytics : pandas.DataFrame, optional
+        One row per (scenario, tranche) from :func:`abs_engine.analytics.tranche_analytics`;
+        without it only the engine's own figures are shown (WAL from ``result.summary()``).
+    deal_path : path, optional
+        The deal file; its SHA-256 goes into the document properties.
+
+    Returns
+    -------
+    list of Path
+        The workbooks written, in the order senior, mezzanine, subordinate.
+
+    Every workbook is built in memory first, then each is saved atomically (temporary
+    file + ``os.replace``): an error leaves no partial workbook behind.
+    """
+    books = term_sheet_workbooks(result, lang=lang, analytics=analytics, deal_path=deal_path)
+    out = Path(out_dir)
+    stem = file_stem(result.deal.deal.name)
+    paths = []
+    for cls, wb in books.items():
+        paths.append(save_workbook(wb, out / f"{stem}_{cls}_termsheet.xlsx"))
+    return paths
