@@ -119,8 +119,11 @@ class KernelArgs:
     fee_carry: np.ndarray  # int32[F]
     yf: np.ndarray  # float64[T] deal day-count year fraction of each period
     # accounts
-    acct0: np.ndarray  # float64[A]
+    acct0: np.ndarray  # float64[A] (inf: a provider with unlimited capacity)
     res_par: np.ndarray  # float64[A, N_RES]
+    acct_ext: np.ndarray  # int32[A]: 1 = support provider outside the trust
+    acct_fail: np.ndarray  # int32[S, A]: from this period on the account pays nothing (T: never)
+    due: np.ndarray  # float64[T, K]: balance above which principal is due (inf: none due)
     # collections
     coll: np.ndarray  # float64[S, T, NS]
     src_acct: np.ndarray  # int32[NS]
@@ -149,10 +152,12 @@ class KernelArgs:
     party: np.ndarray = field(default=None)  # type: ignore[assignment]
     state: np.ndarray = field(default=None)  # type: ignore[assignment]
     fired: np.ndarray = field(default=None)  # type: ignore[assignment]
+    a_drawn: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     OUTPUTS = (
         "t_bal_start", "t_int_due", "t_int_paid", "t_int_short", "t_prin", "t_wd", "t_bal_end",
         "t_resid", "f_due", "f_paid", "f_unpaid", "a_start", "a_in", "a_end", "party", "state", "fired",
+        "a_drawn",
     )
 
     @property
@@ -164,7 +169,7 @@ class KernelArgs:
         K, F, A, J, P = len(self.bal0), len(self.fee_fixed), len(self.acct0), len(self.trg_thr), self.n_parties
         for name, n in (("t_bal_start", K), ("t_int_due", K), ("t_int_paid", K), ("t_int_short", K), ("t_prin", K),
                         ("t_wd", K), ("t_bal_end", K), ("t_resid", K), ("f_due", F), ("f_paid", F), ("f_unpaid", F),
-                        ("a_start", A), ("a_in", A), ("a_end", A), ("party", P)):
+                        ("a_start", A), ("a_in", A), ("a_end", A), ("party", P), ("a_drawn", A)):
             setattr(self, name, np.zeros((S, T, n)))
         self.state = np.zeros((S, T), dtype=np.int32)
         self.fired = np.zeros((S, T, J), dtype=np.int32)
@@ -178,6 +183,6 @@ class KernelArgs:
     def subset(self, s0: int, s1: int) -> KernelArgs:
         """The bundle restricted to scenarios s0..s1 (views; fresh outputs)."""
         kw = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.OUTPUTS}
-        for name in ("rate", "coll", "pool_start", "pool_end", "ext"):
+        for name in ("rate", "coll", "pool_start", "pool_end", "ext", "acct_fail"):
             kw[name] = np.ascontiguousarray(kw[name][s0:s1])
         return KernelArgs(**kw).allocate_outputs()

@@ -5,7 +5,8 @@ same numbers (to ~1e-9 currency units). Read this file to know what a step does.
 
 Each period ``t`` of each scenario ``s``:
 
-1. record opening balances; deposit the period's collections into their accounts;
+1. a support provider that has failed (scenario) is emptied; record opening balances;
+   deposit the period's collections into their accounts;
 2. compute what is due: tranche interest ``balance * coupon * accrual`` plus unpaid
    interest carried from earlier periods (plus interest on it where enabled); fees
    ``min(cap, fixed + rate * base * year_fraction)`` (only while notes are outstanding)
@@ -102,18 +103,32 @@ def _available(st: _State, src: int, support: list[int]) -> float:
     return total
 
 
-def _take(st: _State, src: int, support: list[int], amount: float) -> None:
+def _draw(a: KernelArgs, st: _State, acc: int, amount: float, s: int, t: int) -> None:
+    """Withdraw ``amount`` from account ``acc``; a support provider's draws are recorded
+    (they are cash coming into the trust from outside)."""
+    st.acct[acc] -= amount
+    if a.acct_ext[acc]:
+        a.a_drawn[s, t, acc] += amount
+
+
+def _take(a: KernelArgs, st: _State, src: int, support: list[int], amount: float, s: int, t: int) -> None:
     """Withdraw ``amount`` from ``src`` first, then from the support accounts in order."""
     left = amount
     use = min(left, st.acct[src])
-    st.acct[src] -= use
+    _draw(a, st, src, use, s, t)
     left -= use
     for acc in support:
         if left <= 0.0:
             break
         use = min(left, st.acct[acc])
-        st.acct[acc] -= use
+        _draw(a, st, acc, use, s, t)
         left -= use
+
+
+def _move(a: KernelArgs, st: _State, src: int, dst: int, amount: float, s: int, t: int) -> None:
+    """Move cash between accounts."""
+    _draw(a, st, src, amount, s, t)
+    st.acct[dst] += amount
 
 
 def _cap(a: KernelArgs, step: int, available: float) -> float:
@@ -157,7 +172,7 @@ def _run_step(a: KernelArgs, st: _State, step: int, s: int, t: int, T: int) -> N
         pay = min(total, _cap(a, step, _available(st, src, lb)))
         if pay <= 0.0:
             return
-        _take(st, src, lb, pay)
+        _take(a, st, src, lb, pay, s, t)
         for i in la:
             part = dues[i] if pay >= total else pay * dues[i] / total
             dues[i] -= part
@@ -175,7 +190,7 @@ def _run_step(a: KernelArgs, st: _State, step: int, s: int, t: int, T: int) -> N
         pay = min(total, _cap(a, step, _available(st, src, lb)))
         if pay <= 0.0:
             return
-        _take(st, src, lb, pay)
+        _take(a, st, src, lb, pay, s, t)
         if int(ia[I_MODE]) == 0:  # sequential
             left = pay
             for k in la:
@@ -195,13 +210,11 @@ def _run_step(a: KernelArgs, st: _State, step: int, s: int, t: int, T: int) -> N
     elif op == OP_FUND_RESERVE:
         need = max(_reserve_target(a, st, dst, s, t, last) - st.acct[dst], 0.0)
         move = min(need, _cap(a, step, st.acct[src]))
-        st.acct[src] -= move
-        st.acct[dst] += move
+        _move(a, st, src, dst, move, s, t)
     elif op == OP_RELEASE_RESERVE:
         excess = max(st.acct[src] - _reserve_target(a, st, src, s, t, last), 0.0)
         move = min(excess, _cap(a, step, st.acct[src]))
-        st.acct[src] -= move
-        st.acct[dst] += move
+        _move(a, st, src, dst, move, s, t)
     elif op == OP_DRAW_RESERVE:
         need = 0.0
         for f in la:
@@ -209,20 +222,18 @@ def _run_step(a: KernelArgs, st: _State, step: int, s: int, t: int, T: int) -> N
         for k in lb:
             need += st.int_due[k]
         for k in lc:
-            need += _principal_payable(a, st, k, t, 1)
+            need += max(st.bal[k] - a.due[t, k], 0.0)
         need = max(need - st.acct[dst], 0.0)
         move = min(need, _cap(a, step, st.acct[src]))
-        st.acct[src] -= move
-        st.acct[dst] += move
+        _move(a, st, src, dst, move, s, t)
     elif op == OP_TRANSFER:
         move = _cap(a, step, st.acct[src])
-        st.acct[src] -= move
-        st.acct[dst] += move
+        _move(a, st, src, dst, move, s, t)
     elif op == OP_PAY_RESIDUAL:
         pay = _cap(a, step, st.acct[src]) * a.farg[step, F_SHARE]
         if pay <= 0.0:
             return
-        st.acct[src] -= pay
+        _draw(a, st, src, pay, s, t)
         if int(ia[I_MODE]) == 0:
             a.t_resid[s, t, dst] += pay
         else:
@@ -274,6 +285,9 @@ def run(a: KernelArgs) -> int:
         st = _State(a)
         for t in range(T):
             notes = _notes(st)
+            for acc in range(A):
+                if t >= a.acct_fail[s, acc]:  # a failed provider pays nothing from now on
+                    st.acct[acc] = 0.0
             for k in range(K):
                 a.t_bal_start[s, t, k] = st.bal[k]
             for acc in range(A):

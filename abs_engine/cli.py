@@ -72,8 +72,11 @@ def run(
     scenario: ScenarioOpt = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory (default out/<deal name>)")] = None,
     backend: Annotated[str, typer.Option(help="cython or reference")] = "cython",
+    lang: Annotated[str, typer.Option(help="Term-sheet labels: zh, en or both")] = "both",
+    term_sheets: Annotated[bool, typer.Option("--term-sheets/--no-term-sheets", help="Write the Excel term sheets")] = True,
 ) -> None:
-    """Project a deal under its scenarios, print a summary and write the cash flows."""
+    """Project a deal under its scenarios, print a summary, write the cash flows, the
+    analytics and the Excel term sheets (senior, mezzanine if any, subordinate)."""
     from .engine import run as run_deal
     from .io import load_deal, load_scenario
     from .io.outputs import manifest, write_csv, write_manifest
@@ -83,12 +86,15 @@ def run(
         scs = [load_scenario(s) for s in scenario or []] or None
         if backend not in ("cython", "reference"):
             raise InputError.single("", "--backend", f"unknown backend '{backend}' (cython, reference)")
+        if lang not in ("zh", "en", "both"):
+            raise InputError.single("", "--lang", f"unknown language '{lang}' (zh, en, both)")
         result = run_deal(d, scs, backend=backend)  # type: ignore[arg-type]
     except InputError as exc:
         _fail(exc)
         return
     result.check_conservation()
     target = out_dir or Path("out") / d.name
+    analytics = result.analytics()
     written = [
         write_csv(result.tranches, target / "tranches.csv"),
         write_csv(result.pool, target / "pool.csv"),
@@ -96,8 +102,13 @@ def run(
         write_csv(result.fees, target / "fees.csv"),
         write_csv(result.states, target / "states.csv"),
         write_csv(result.summary(), target / "summary.csv"),
-        write_csv(result.analytics(), target / "analytics.csv"),
+        write_csv(analytics, target / "analytics.csv"),
+        write_csv(result.support, target / "support.csv"),
     ]
+    if term_sheets:
+        from .report import write_term_sheets
+
+        written += write_term_sheets(result, target, lang=lang, analytics=analytics, deal_path=deal)
     inputs = {"deal": deal, **{f"scenario:{p.name}": p for p in scenario or []}}
     for i, pool in enumerate(d.pools):
         if pool.tape:

@@ -225,8 +225,23 @@ def compile_deal(
     base_code = {"pool_balance": P.BASE_POOL, "note_balance": P.BASE_NOTES, "original_notes": P.BASE_ORIGINAL_NOTES}
     yf = accrual_fractions(sched, deal.deal.day_count)
 
+    # principal due (draw_reserve cover): a scheduled tranche above its schedule; a
+    # pass-through or bullet tranche's whole balance from its expected maturity on
+    due = np.empty((T, K))
+    for k, tr in enumerate(deal.tranches):
+        if tr.principal.style == "scheduled":
+            due[:, k] = sched_bal[:, k]
+        else:
+            em = _period_index(sched, tr.expected_maturity or deal.deal.expected_maturity)
+            due[:, k] = np.where(np.arange(T) >= em, 0.0, INF)
+
     # accounts
     A = len(deal.accounts)
+    acct_ext = np.array([int(a.external) for a in deal.accounts], dtype=np.int32)
+    acct_fail = np.full((S, A), T, dtype=np.int32)
+    for si, sc in enumerate(scenarios):
+        for name, when in sc.support_failures.items():
+            acct_fail[si, acc_idx[name]] = _period_index(sched, when)
     res_par = np.zeros((A, P.N_RES))
     res_par[:, P.R_CAP] = INF
     for i, acc in enumerate(deal.accounts):
@@ -282,8 +297,12 @@ def compile_deal(
         fee_base=np.array([base_code[f.base] for f in deal.fees], dtype=np.int32),
         fee_carry=np.array([int(f.carry_forward) for f in deal.fees], dtype=np.int32),
         yf=yf,
-        acct0=np.array([a.initial_balance for a in deal.accounts], dtype=np.float64),
+        acct0=np.array([(INF if a.capacity is None else a.capacity) if a.external else a.initial_balance
+                        for a in deal.accounts], dtype=np.float64),
         res_par=res_par,
+        acct_ext=acct_ext,
+        acct_fail=acct_fail,
+        due=np.ascontiguousarray(due),
         coll=np.ascontiguousarray(coll),
         src_acct=src_acct,
         pool_start=np.ascontiguousarray(pool_start),

@@ -17,8 +17,8 @@ from .io.deal_file import check_assets, check_references
 from .model.deal import Deal, PledgeLoanPool, Pool, asset_id
 from .model.scenario import BASE, Scenario
 from .pools.pledge import grid_months_needed, loan_arrays, project_pledge_pool
-from .pools.receivables import project_receivable_pool, receivable_arrays
 from .pools.receivables import months_needed as receivable_months
+from .pools.receivables import project_receivable_pool, receivable_arrays
 from .results import Result
 
 Backend = Literal["cython", "reference"]
@@ -65,6 +65,11 @@ def _check_scenarios(deal: Deal, scenarios: Sequence[Scenario]) -> None:
         for lid in sc.defaults.loans:
             if lid not in ids:
                 problems.append(Problem(f"scenario '{sc.name}'", f"defaults.loans.{lid}", f"unknown loan id '{lid}'"))
+        providers = [a.name for a in deal.accounts if a.external]
+        for name in sc.support_failures:
+            if name not in providers:
+                problems.append(Problem(f"scenario '{sc.name}'", f"support_failures.{name}",
+                                        f"not a support provider of the deal (known: {', '.join(providers) or 'none'})"))
         for ref in sc.reference_rates:
             if ref not in deal.deal.reference_rates:
                 known = ", ".join(deal.deal.reference_rates) or "none"

@@ -93,7 +93,20 @@ class Result:
         a = self.args
         return _frame(
             self.schedule, self.scenario_names, [x.name for x in self.deal.accounts], "account",
-            {"balance_start": a.a_start, "deposits": a.a_in, "balance_end": a.a_end},
+            {"balance_start": a.a_start, "deposits": a.a_in, "drawn": a.a_drawn, "balance_end": a.a_end},
+        )
+
+    @cached_property
+    def support(self) -> pd.DataFrame:
+        """Ledger of the deal-level support providers (shortfall undertakings, guarantees):
+        what each paid into the trust per period and the capacity it has left (inf:
+        unlimited; 0 after a failure)."""
+        a = self.args
+        idx = [i for i, x in enumerate(self.deal.accounts) if x.external]
+        names = [self.deal.accounts[i].name for i in idx]
+        return _frame(
+            self.schedule, self.scenario_names, names, "provider",
+            {"paid": a.a_drawn[:, :, idx], "capacity_remaining": a.a_end[:, :, idx]},
         )
 
     @cached_property
@@ -182,12 +195,14 @@ class Result:
     def imbalance(self) -> np.ndarray:
         """Per scenario and period: (opening cash + collections) - (payments + closing cash)."""
         a = self.args
-        cash_in = a.a_start.sum(axis=2) + a.coll.sum(axis=2)
+        trust = a.acct_ext == 0
+        # support providers stand outside the trust: what they pay in is an inflow
+        cash_in = a.a_start[:, :, trust].sum(axis=2) + a.coll.sum(axis=2) + a.a_drawn[:, :, ~trust].sum(axis=2)
         paid = (
             a.f_paid.sum(axis=2) + a.t_int_paid.sum(axis=2) + a.t_prin.sum(axis=2)
             + a.t_resid.sum(axis=2) + a.party.sum(axis=2)
         )
-        return cash_in - paid - a.a_end.sum(axis=2)
+        return cash_in - paid - a.a_end[:, :, trust].sum(axis=2)
 
     def check_conservation(self, tol: float = CONSERVATION_TOLERANCE) -> None:
         """Raise :class:`ConservationError` if any period's cash does not balance, or a
@@ -205,3 +220,5 @@ class Result:
             raise ConservationError("note balances do not roll forward")
         if np.any(a.a_end < -tol) or np.any(a.t_bal_end < -tol):
             raise ConservationError("a balance went negative")
+        if np.any(a.a_drawn[:, :, a.acct_ext == 1] > np.maximum(a.a_start[:, :, a.acct_ext == 1], 0.0) + tol):
+            raise ConservationError("a support provider paid beyond its capacity")

@@ -24,9 +24,12 @@ def step(op, src=0, dst=0, a=(), b=(), c=(), mode=0, follow=1, when=(-1, -1, 0, 
 
 def make(steps, *, T=1, coll=None, bal0=(100.0,), rate=0.0, accr=1.0, fees=(), acct0=(0.0,), res=None,
          triggers=(), ext=None, sched=None, carry=None, sfint=None, pool_end=None, pool_start=None,
-         states=None):
+         states=None, external=None, fail=None, due=None):
     """Build KernelArgs for one scenario. ``steps`` is a list of (op, kwargs);
-    ``states`` optionally gives the step lists of states 1 and 2."""
+    ``states`` optionally gives the step lists of states 1 and 2. ``external`` flags
+    support providers among the accounts, ``fail`` gives the period from which each
+    account pays nothing, ``due`` the balance above which principal is due (default:
+    the schedule)."""
     lists: list[int] = []
     ops, ias, fas, seg = [], [], [], [0]
     for group in [steps, *(states or [steps, steps])]:
@@ -59,6 +62,10 @@ def make(steps, *, T=1, coll=None, bal0=(100.0,), rate=0.0, accr=1.0, fees=(), a
         fee_base=np.array([f[3] if len(f) > 3 else 0 for f in fees], dtype=np.int32),
         fee_carry=np.array([f[4] if len(f) > 4 else 1 for f in fees], dtype=np.int32),
         yf=np.full(T, accr), acct0=np.array(acct0, dtype=float), res_par=res_par,
+        acct_ext=np.array(external if external is not None else [0] * A, dtype=np.int32),
+        acct_fail=np.array([fail if fail is not None else [T] * A], dtype=np.int32),
+        due=np.ascontiguousarray(np.zeros((T, K)) if due is None and sched is None
+                                 else np.asarray(due if due is not None else sched, dtype=float)),
         coll=np.ascontiguousarray(coll), src_acct=np.zeros(coll.shape[2], dtype=np.int32),
         pool_start=np.full((1, T), 0.0) if pool_start is None else np.asarray(pool_start, dtype=float).reshape(1, T),
         pool_end=np.full((1, T), 0.0) if pool_end is None else np.asarray(pool_end, dtype=float).reshape(1, T),
@@ -242,6 +249,7 @@ def test_chunked_run_equals_single_call(backend, monkeypatch):
     base.coll = rng.uniform(0, 80, size=(S, T, 1))
     base.rate = np.full((S, T, 2), 0.05)
     base.pool_start, base.pool_end, base.ext = np.zeros((S, T)), np.zeros((S, T)), np.zeros((S, T, 0))
+    base.acct_fail = np.full((S, 1), T, dtype=np.int32)
     one = base.copy_inputs()
     run_kernel(one, backend)
     monkeypatch.setattr(eng, "CHUNK", 3)

@@ -32,7 +32,8 @@ def check_assets(deal: Deal, file: str) -> list[Problem]:
     ids: dict[str, str] = {}
     for i, pool in enumerate(deal.pools):
         at = f"pools[{i}]"
-        if not pool.assets:
+        if not pool.assets and not any(getattr(pool, t[0], None) for t in TAPES.get(pool.kind, [])):
+            # (a pool whose tape failed to load has been reported already)
             problems.append(Problem(file, at, "the pool has no assets (give a tape or inline assets)"))
         for a in pool.assets:
             aid = asset_id(a)
@@ -89,9 +90,11 @@ def check_references(deal: Deal, file: str) -> list[Problem]:
         if name not in known:
             problems.append(Problem(file, path, _unknown(kind, name, known)))
 
+    providers = [a.name for a in deal.accounts if a.external]
+    trust_accounts = [a.name for a in deal.accounts if not a.external]
     for i, p in enumerate(deal.pools):
-        ref(f"pools[{i}].deposit_interest_to", "account", p.deposit_interest_to, accounts)
-        ref(f"pools[{i}].deposit_principal_to", "account", p.deposit_principal_to, accounts)
+        ref(f"pools[{i}].deposit_interest_to", "trust account", p.deposit_interest_to, trust_accounts)
+        ref(f"pools[{i}].deposit_principal_to", "trust account", p.deposit_principal_to, trust_accounts)
 
     for i, t in enumerate(deal.triggers):
         for j, n in enumerate(t.tranches):
@@ -116,11 +119,18 @@ def check_references(deal: Deal, file: str) -> list[Problem]:
                         ref(f"{at}.when.{key}", "trigger", n, triggers)
             act = s.action
             if act in ("pay_fee", "pay_interest", "pay_principal", "transfer", "pay_residual", "fund_reserve"):
-                ref(f"{at}.from", "account", s.from_, accounts)
-            if act in ("release_reserve", "draw_reserve"):
+                ref(f"{at}.from", "trust account", s.from_, trust_accounts)
+            if act == "release_reserve":
                 ref(f"{at}.from", "reserve account", s.from_, reserves)
+            if act == "draw_reserve":
+                ref(f"{at}.from", "reserve account or support provider", s.from_, reserves + providers)
             for j, n in enumerate(getattr(s, "support", [])):
                 ref(f"{at}.support[{j}]", "account", n, accounts)
+                if act == "pay_principal" and n in providers:
+                    problems.append(Problem(file, f"{at}.support[{j}]", f"support provider '{n}' cannot back a pay_principal step "
+                                            "(it would pay every principal payable); draw it with draw_reserve and cover.principal"))
+            if act in ("fund_reserve", "release_reserve", "draw_reserve", "transfer") and s.to in providers:
+                problems.append(Problem(file, f"{at}.to", f"cannot pay into support provider '{s.to}'"))
             to_list = getattr(s, "to", None)
             if isinstance(to_list, list) and len(set(to_list)) != len(to_list):
                 problems.append(Problem(file, f"{at}.to", "a name appears twice in the list"))
@@ -177,9 +187,13 @@ def _load_tapes(raw: dict[str, Any], base: Path, file: str) -> list[Problem]:
         if not isinstance(pool, dict):
             continue
         for path_field, list_field, model, id_field in TAPES.get(str(pool.get("kind", "pledge_loan")), []):
-            if not pool.get(path_field):
+            name = pool.get(path_field)
+            if not name or not isinstance(name, str):  # a wrong type is reported by the model
                 continue
-            path = (base / str(pool[path_field])).resolve()
+            try:
+                path = (base / name).resolve()
+            except (OSError, ValueError):  # e.g. a NUL in the name: read_table says so
+                path = base / name
             try:
                 df = read_table(path)
                 rows = parse_rows(df, model, str(path), id_field)
@@ -212,11 +226,11 @@ def _check_licence_pool(pool: LicencePool, at: str, file: str) -> list[Problem]:
             problems.append(Problem(file, where, _unknown("patent", link.patent_id, list(pat)[:20])))
         shares[link.licence_id] = shares.get(link.licence_id, 0.0) + link.share
         p = pat.get(link.patent_id)
-        l = lic.get(link.licence_id)
-        if p is not None and l is not None and l.last_fee_date > p.expiry_date and not pool.allow_fees_after_expiry:
+        lc = lic.get(link.licence_id)
+        if p is not None and lc is not None and lc.last_fee_date > p.expiry_date and not pool.allow_fees_after_expiry:
             problems.append(Problem(
-                file, f"{at} licence '{l.licence_id}'",
-                f"fees run to {l.last_fee_date} but patent '{p.patent_id}' expires on {p.expiry_date} "
+                file, f"{at} licence '{lc.licence_id}'",
+                f"fees run to {lc.last_fee_date} but patent '{p.patent_id}' expires on {p.expiry_date} "
                 "(set allow_fees_after_expiry: true to stop that share at expiry)"))
     for lid in lic:
         total = shares.get(lid)
@@ -237,9 +251,10 @@ def load_deal(path: str | Path) -> Deal:
     raw = load_yaml(p, "deal")
     problems = _load_tapes(raw, p.parent, file)
     from_tapes: dict[int, dict[str, list[Any]]] = {}
-    for i, pool in enumerate(raw.get("pools") or []):
+    pools = raw.get("pools")
+    for i, pool in enumerate(pools if isinstance(pools, list) else []):  # (a wrong type: the model says so)
         if isinstance(pool, dict):
-            for key in [k for k in pool if k.startswith("_tape_")]:
+            for key in [k for k in pool if isinstance(k, str) and k.startswith("_tape_")]:
                 from_tapes.setdefault(i, {})[key[len("_tape_"):]] = pool.pop(key)
     try:
         deal = Deal.model_validate(raw)

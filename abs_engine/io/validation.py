@@ -52,12 +52,35 @@ def _tag_of(model: type[BaseModel]) -> str | None:
     return None
 
 
-def _walk(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[list[Any], type[BaseModel] | None]:
-    """Follow ``loc`` through the model types. Returns the path without union tags and the
-    model that holds the last element."""
+def _union_members(tp: Any) -> list[Any]:
+    """The non-None alternatives of a (possibly Annotated) union, or [] if ``tp`` is no union."""
+    if get_origin(tp) is typing.Annotated:
+        return _union_members(get_args(tp)[0])
+    if get_origin(tp) in (typing.Union, types.UnionType):
+        return [t for t in _unwrap(tp) if t is not type(None)]
+    return []
+
+
+def _pick_member(members: list[Any], tag: str) -> Any:
+    """The alternative of a plain (not discriminated) union that pydantic's location tag
+    names: ``list[...]``, ``dict[...]``, a model's class name, or a scalar validator."""
+    for m in members:
+        if isinstance(m, type) and m.__name__ == tag:
+            return m
+    for origin in (list, dict):
+        if tag.startswith(origin.__name__ + "["):
+            return next((m for m in members if get_origin(m) is origin), Any)
+    return next((m for m in members if get_origin(m) not in (list, dict)), Any)
+
+
+def _walk_full(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[list[Any], type[BaseModel] | None, Any, int | None]:
+    """Follow ``loc`` through the model types. Returns the path without union tags, the
+    model that holds the last element, the type at the end of the path, and the length of
+    the clean path where the first plain-union tag was dropped (None if there was none)."""
     clean: list[Any] = []
     current: Any = root
     holder: type[BaseModel] | None = root
+    union_at: int | None = None
     i = 0
     while i < len(loc):
         part = loc[i]
@@ -69,6 +92,14 @@ def _walk(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[list[Any], type[
                 current = tagged[part]
                 i += 1
                 continue
+        members = _union_members(current)
+        if isinstance(part, str) and len(members) > 1 and len(models) <= 1:
+            # a plain union (e.g. a number or a list): pydantic names the alternative tried
+            current = _pick_member(members, part)
+            if union_at is None:
+                union_at = len(clean)
+            i += 1
+            continue
         if isinstance(part, int) or (isinstance(part, str) and not models):
             # list index or dict key
             args = [a for t in _unwrap(current) for a in get_args(t)] if get_origin(current) is None else get_args(current)
@@ -92,15 +123,85 @@ def _walk(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[list[Any], type[
             continue
         clean.append(part)
         i += 1
+    return clean, holder, current, union_at
+
+
+def _walk(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[list[Any], type[BaseModel] | None]:
+    """Follow ``loc`` through the model types. Returns the path without union tags and the
+    model that holds the last element."""
+    clean, holder, _, _ = _walk_full(root, loc)
     return clean, holder
 
 
+#: Error types meaning "the value has the wrong type", and how to name the expected type.
+_EXPECTED = {
+    "float_type": "a number", "float_parsing": "a number", "int_type": "an integer",
+    "int_parsing": "an integer", "int_from_float": "an integer", "list_type": "a list",
+    "dict_type": "a mapping (key: value)", "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)", "string_type": "text",
+    "bool_type": "true or false", "bool_parsing": "true or false", "date_type": "a date (YYYY-MM-DD)",
+    "date_parsing": "a date (YYYY-MM-DD)", "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+}
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _message(err: Any) -> str:
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        value = err.get("input")
+        got = "an empty value" if value is None else f"{type(value).__name__} {_shown(value)}"
+        msg = f"expected a mapping (key: value), got {got}"
+    value = err.get("input")
+    if err["type"] in ("float_parsing", "int_parsing") and isinstance(value, str):
+        msg += f" (got {_shown(value)})"
+        if "%" in value:
+            msg += "; rates are decimals without '%' (0.038 for 3.8%)"
+        elif "," in value:
+            msg += "; write numbers without thousands separators"
+    return msg
+
+
 def problems_from_validation(exc: ValidationError, root: type[BaseModel], file: str, prefix: tuple[Any, ...] = ()) -> list[Problem]:
-    """Convert every error in ``exc`` (raised validating ``root``) into a Problem."""
+    """Convert every error in ``exc`` (raised validating ``root``) into a Problem.
+
+    When a value may take one of several forms (a number or a list, say) pydantic reports
+    one error per form; those are merged into one problem: the specific reason when the
+    value had a form's type, else "should be a number or a list"."""
+    errors = exc.errors(include_url=False)
+    walked = [_walk_full(root, tuple(err["loc"])) for err in errors]
+    # plain unions: group the errors of the alternatives tried for the same value
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for k, (clean, _, _, union_at) in enumerate(walked):
+        if union_at is not None:
+            groups.setdefault(tuple(clean[:union_at]), []).append(k)
+    skip: set[int] = set()
+    merged: dict[int, Problem] = {}
+    for at, ks in groups.items():
+        def wrong_type(k: int, at: tuple[Any, ...] = at) -> bool:
+            return errors[k]["type"] in _EXPECTED and len(walked[k][0]) == len(at)
+
+        specific = [k for k in ks if not wrong_type(k)]
+        if specific:
+            skip.update(k for k in ks if k not in specific)
+        else:
+            wanted = list(dict.fromkeys(_EXPECTED[errors[k]["type"]] for k in ks))
+            merged[ks[0]] = Problem(file, format_path((*prefix, *at)), f"should be {' or '.join(wanted)} (got {_shown(errors[ks[0]]['input'])})")
+            skip.update(ks[1:])
     out: list[Problem] = []
-    for err in exc.errors(include_url=False):
+    for k, err in enumerate(errors):
+        if k in skip:
+            continue
+        if k in merged:
+            out.append(merged[k])
+            continue
         loc = tuple(err["loc"])
-        clean, holder = _walk(root, loc)
+        clean, _, current, _ = walked[k]
         path = format_path((*prefix, *clean))
         kind = err["type"]
         if kind == "extra_forbidden":
@@ -112,14 +213,21 @@ def problems_from_validation(exc: ValidationError, root: type[BaseModel], file: 
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
             hint = f"; did you mean '{close[0]}'?" if close else (f" (known: {', '.join(known)})" if known else "")
             out.append(Problem(file, parent, f"unknown field '{key}'{hint}"))
+        elif kind == "invalid_key" or (clean and clean[-1] == "[key]"):
+            # a mapping key of the wrong type (e.g. a number where a name is expected)
+            key = clean[-2] if clean and clean[-1] == "[key]" and len(clean) > 1 else (clean[-1] if clean else "?")
+            parent = format_path((*prefix, *clean[: -2 if clean and clean[-1] == "[key]" else -1]))
+            reason = f"must be text (quote it: '{key}')" if kind in ("invalid_key", "string_type") else _message(err)
+            out.append(Problem(file, parent, f"key {key!r} {reason}" if kind in ("invalid_key", "string_type") else f"key {key!r}: {reason}"))
         elif kind == "missing":
             out.append(Problem(file, path, "missing required field"))
         elif kind == "union_tag_invalid":
             ctx = err.get("ctx", {})
             out.append(Problem(file, path, f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"))
+        elif kind == "union_tag_not_found":
+            disc = str(err.get("ctx", {}).get("discriminator", "kind")).strip("'")
+            tags = [t for t in (_tag_of(m) for m in _models_in(current)) if t]
+            out.append(Problem(file, path, f"missing '{disc}'" + (f" (one of: {', '.join(tags)})" if tags else "")))
         else:
-            msg = err["msg"]
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, "):]
-            out.append(Problem(file, path, msg))
+            out.append(Problem(file, path, _message(err)))
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,18 @@ from ..errors import InputError, Problem
 
 #: Files larger than this are refused before parsing (a deal file is a few kB).
 MAX_YAML_BYTES = 20 * 1024 * 1024
+#: Deeper nesting of [ ] / { } is refused before parsing (PyYAML's scanner slows down with
+#: the depth of flow collections and its parser recurses; a deal file nests a few levels).
+MAX_FLOW_DEPTH = 100
+
+
+def _flow_depth(text: str) -> int:
+    """Maximum nesting of flow brackets (a cheap over-estimate: brackets in strings count)."""
+    depth = top = 0
+    for ch in re.sub(r"[^\[\]{}]+", "", text):
+        depth = depth + 1 if ch in "[{" else max(depth - 1, 0)
+        top = max(top, depth)
+    return top
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -23,24 +36,41 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-            if isinstance(key, (str, int, float, bool)) and key in seen:
-                self.duplicates.append((str(key), key_node.start_mark.line + 1))
-            seen.add(key)
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)):  # unhashable keys: SafeLoader reports them
+                if key in seen:
+                    self.duplicates.append((str(key), key_node.start_mark.line + 1))
+                seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            # a scalar that looks like a date/number but is not one: 2026-02-30, !!int abc
+            if not isinstance(node, yaml.ScalarNode):
+                raise
+            raise _BadValue(None, None, f"invalid value '{node.value}' ({exc})", node.start_mark) from None
+
+
+class _BadValue(yaml.constructor.ConstructorError):
+    """A well-formed scalar whose value cannot be built (not a syntax error)."""
 
 
 def read_text(path: Path, what: str) -> str:
     """Read a UTF-8 text file, with clear errors for missing, huge or non-UTF-8 files."""
     name = str(path)
-    if not path.exists():
-        raise InputError.single(name, "", f"{what} file not found")
-    if path.is_dir():
-        raise InputError.single(name, "", f"is a directory, expected a {what} file")
-    size = path.stat().st_size
-    if size > MAX_YAML_BYTES:
-        raise InputError.single(name, "", f"file is {size} bytes; {what} files are limited to {MAX_YAML_BYTES}")
-    raw = path.read_bytes()
+    try:
+        if not path.exists():
+            raise InputError.single(name, "", f"{what} file not found")
+        if path.is_dir():
+            raise InputError.single(name, "", f"is a directory, expected a {what} file")
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise InputError.single(name, "", f"file is {size} bytes; {what} files are limited to {MAX_YAML_BYTES}")
+        raw = path.read_bytes()
+    except (OSError, ValueError) as exc:  # name too long, NUL in the name, no permission...
+        raise InputError.single(name, "", f"cannot read the {what} file: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -53,14 +83,26 @@ def load_yaml(path: Path, what: str) -> dict[str, Any]:
     """Parse a YAML mapping from ``path``; every problem becomes an :class:`InputError`."""
     text = read_text(path, what)
     name = str(path)
-    loader = _UniqueKeyLoader(text)
+    if _flow_depth(text) > MAX_FLOW_DEPTH:
+        raise InputError.single(name, "", f"YAML nested too deeply (more than {MAX_FLOW_DEPTH} levels of [ ] or {{ }})")
+    try:
+        loader = _UniqueKeyLoader(text)
+    except yaml.reader.ReaderError as exc:  # the reader refuses control characters up front
+        line = text.count("\n", 0, exc.position) + 1
+        raise InputError.single(
+            name, f"line {line}", f"character {chr(exc.character)!r} is not allowed in YAML (is this a text file?)"
+        ) from None
     try:
         data = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         reason = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, _BadValue):
+            raise InputError.single(name, where, str(reason)) from None
         raise InputError.single(name, where, f"YAML syntax error: {reason}") from None
+    except RecursionError:
+        raise InputError.single(name, "", "YAML nested too deeply") from None
     finally:
         loader.dispose()
     problems = [Problem(name, f"line {line}", f"duplicate key '{key}'") for key, line in loader.duplicates]

@@ -8,6 +8,7 @@ the exact field path and list the known names.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -317,19 +318,42 @@ class ReserveTarget(Model):
 
 
 class Account(Model):
-    """A cash account of the trust."""
+    """A cash account of the trust, or a support provider standing outside it.
+
+    ``undertaking`` (差额支付承诺) and ``guarantee`` (担保) accounts are parties outside
+    the trust: their balance is what they will still pay (``capacity``, unlimited if
+    omitted); waterfall steps draw on them through ``support`` (fees, interest) or
+    ``draw_reserve`` (any named dues), and a scenario can make them fail from a date.
+    """
 
     name: str = describe("Account name")
-    kind: Literal["collection", "reserve"] = describe("collection (收款账户) or reserve (储备账户)", default="collection")
+    kind: Literal["collection", "reserve", "undertaking", "guarantee"] = describe(
+        "collection (收款账户), reserve (储备账户), or a support provider outside the trust: "
+        "undertaking (差额支付承诺人) or guarantee (担保人)",
+        default="collection",
+    )
     initial_balance: Money = describe("Balance at closing (e.g. a funded reserve)", default=0.0)
     target: ReserveTarget | None = describe("Reserve target (reserve accounts only)", default=None)
+    capacity: Money | None = describe(
+        "Support providers: the most they will ever pay (unlimited if omitted)", default=None
+    )
+    provider: str | None = describe("Support providers: who stands behind the undertaking", default=None)
+
+    @property
+    def external(self) -> bool:
+        """A support provider outside the trust (its balance is not trust cash)."""
+        return self.kind in ("undertaking", "guarantee")
 
     @model_validator(mode="after")
     def _check(self) -> Account:
         if self.kind == "reserve" and self.target is None:
             raise ValueError("a reserve account needs a target")
-        if self.kind == "collection" and self.target is not None:
+        if self.kind != "reserve" and self.target is not None:
             raise ValueError("only reserve accounts have a target")
+        if self.external and self.initial_balance:
+            raise ValueError("a support provider has a capacity, not an initial_balance")
+        if not self.external and self.capacity is not None:
+            raise ValueError("only support providers (undertaking, guarantee) have a capacity")
         return self
 
 
@@ -449,6 +473,9 @@ class Trigger(Model):
     def _check(self) -> Trigger:
         if (self.above is None) == (self.below is None):
             raise ValueError("give exactly one of 'above' or 'below'")
+        level = self.above if self.above is not None else self.below
+        if level is not None and not math.isfinite(level):
+            raise ValueError(f"the trigger level must be a finite number (got {level})")
         if self.metric in ("oc_ratio", "interest_coverage", "interest_shortfall") and not self.tranches:
             raise ValueError(f"metric '{self.metric}' needs 'tranches'")
         if self.metric == "interest_coverage" and self.account is None:
@@ -546,14 +573,19 @@ class ReleaseReserve(_Step):
 class Cover(Model):
     fees: list[str] = describe("Fees whose dues count", default_factory=list)
     interest: list[str] = describe("Tranches whose interest due counts", default_factory=list)
-    principal: list[str] = describe("Tranches whose scheduled principal due counts", default_factory=list)
+    principal: list[str] = describe(
+        "Tranches whose principal due counts: a scheduled tranche's excess over its schedule; "
+        "a pass-through or bullet tranche's whole balance from its expected maturity on",
+        default_factory=list,
+    )
 
 
 class DrawReserve(_Step):
-    """Draw from a reserve what `to` lacks to cover the named dues."""
+    """Draw from a reserve, or from a support provider (shortfall undertaking, guarantee),
+    what `to` lacks to cover the named dues."""
 
     action: Literal["draw_reserve"]
-    from_: str = Field(alias="from", description="Reserve account")
+    from_: str = Field(alias="from", description="Reserve account or support provider")
     to: str = describe("Account topped up")
     cover: Cover = describe("Dues the draw covers")
 

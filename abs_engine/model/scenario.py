@@ -99,6 +99,11 @@ class Scenario(Model):
     recovery: Recovery = describe("Recovery assumptions", default_factory=Recovery)
     patents: Patents = describe("Patent invalidation and obsolescence (licence pools)", default_factory=Patents)
     receivables: Receivables = describe("Licensee / buyer risks (receivable pools)", default_factory=Receivables)
+    support_failures: dict[str, dt.date] = describe(
+        "Support providers that stop paying: provider (account) name -> first payment date "
+        "on which it pays nothing",
+        default_factory=dict,
+    )
     reference_rates: dict[str, Rate | list[Rate]] = describe(
         "Reference-rate paths (name -> constant or per-payment-period vector, decimal p.a.); "
         "missing names use the deal header's values",

@@ -65,6 +65,46 @@ class LoanArrays:
     io: np.ndarray  # (L, M+1) bool: this payment is interest-only
     amort: np.ndarray  # (L,) amortisation code
     last_month: int  # last grid month with a payment
+    # the same calendar month by month (set by loan_arrays; project_pledge_pool derives it
+    # from the arrays above when absent): the payments of grid month m are entries
+    # pay_bounds[m]:pay_bounds[m + 1] of the arrays below, in loan order
+    pay_bounds: np.ndarray | None = None  # (M+2,)
+    pay_loan: np.ndarray | None = None  # loan index
+    pay_amort_n: np.ndarray | None = None  # amort_n of the payment
+    pay_kind: np.ndarray | None = None  # how its principal is set: PAY_* below
+
+
+# how a scheduled payment sets its principal (LoanArrays.pay_kind)
+PAY_NONE = 0  # interest only: an interest-only period, or a bullet before maturity
+PAY_FINAL = 1  # the final payment repays the whole balance
+PAY_ANNUITY = 2  # level payment on amort_n remaining payments (annuity, balloon loans)
+PAY_EQUAL = 3  # balance / amort_n (equal principal)
+
+
+def _month_calendar(loans_of_pay: np.ndarray, months_of_pay: np.ndarray, n_months: int, n_rem: np.ndarray,
+                    amort_n: np.ndarray, io: np.ndarray, amort: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The payments ordered month by month (loans in order within a month): bounds per
+    month, loan index, amort_n and PAY_* kind of each payment."""
+    order = np.lexsort((loans_of_pay, months_of_pay))
+    loan, month = loans_of_pay[order], months_of_pay[order]
+    kind = np.full(len(loan), PAY_NONE, dtype=np.int8)
+    code = amort[loan]
+    kind[(code == 0) | (code == 3)] = PAY_ANNUITY
+    kind[code == 1] = PAY_EQUAL
+    kind[io[loan, month]] = PAY_NONE
+    kind[n_rem[loan, month] == 1] = PAY_FINAL
+    return np.searchsorted(month, np.arange(n_months + 2)), loan, amort_n[loan, month], kind
+
+
+def _calendar(loans: LoanArrays, n_months: int) -> tuple[np.ndarray, ...]:
+    """The month-by-month calendar of ``loans`` (pay_bounds, pay_loan, pay_amort_n,
+    pay_kind) over grid months 0..n_months; derived from the (L, M+1) arrays when
+    ``loans`` was built without it."""
+    b, lo, n, k = loans.pay_bounds, loans.pay_loan, loans.pay_amort_n, loans.pay_kind
+    if b is not None and lo is not None and n is not None and k is not None and len(b) >= n_months + 2:
+        return b, lo, n, k
+    of_loan, of_month = np.nonzero(loans.pay[:, : n_months + 1])
+    return _month_calendar(of_loan, of_month, n_months, loans.n_rem, loans.amort_n, loans.io, loans.amort)
 
 
 def _months_between(a: dt.date, b: dt.date) -> int:
@@ -123,6 +163,9 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
             amort_n[i, gm] = np.maximum(n_rem[i, gm] - np.maximum(a.io_periods - (js - 1), 0), 1)
         io[i, gm] = js <= a.io_periods
         last = max(last, int(gm[-1]))
+    amort = np.array([AMORT_CODES[a.amortization] for a in assets], dtype=np.int64)
+    pay_of_loan, pay_of_month = np.nonzero(pay)
+    pay_bounds, pay_loan, pay_amort_n, pay_kind = _month_calendar(pay_of_loan, pay_of_month, M, n_rem, amort_n, io, amort)
     return LoanArrays(
         ids=[a.loan_id for a in assets],
         balance=np.array([a.balance for a in assets], dtype=np.float64),
@@ -134,8 +177,12 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
         n_rem=n_rem,
         amort_n=amort_n,
         io=io,
-        amort=np.array([AMORT_CODES[a.amortization] for a in assets], dtype=np.int64),
+        amort=amort,
         last_month=last,
+        pay_bounds=pay_bounds,
+        pay_loan=pay_loan,
+        pay_amort_n=pay_amort_n,
+        pay_kind=pay_kind,
     )
 
 
@@ -163,7 +210,7 @@ def project_pledge_pool(
     smm = np.stack([monthly_rate(s.prepayment.cpr, M) for s in scenarios])
     # loan-level default events: grid month of default per scenario and loan (0 = none)
     event_month = np.zeros((S, L), dtype=np.int64)
-    index = {lid: i for i, lid in enumerate(loans.ids)}
+    index = {lid: i for i, lid in enumerate(loans.ids)} if any(s.defaults.loans for s in scenarios) else {}
     for si, s in enumerate(scenarios):
         for lid, when in s.defaults.loans.items():
             if lid in index:
@@ -181,60 +228,113 @@ def project_pledge_pool(
     loss = np.zeros_like(recovery)
     B = np.broadcast_to(loans.balance, (S, L)).copy()
     out["balance_end"][:, 0] = B.sum(axis=1)
-    floating = loans.ref_index >= 0
-    per = loans.freq / 12.0
-    amort = loans.amort
-    is_annuity = (amort == 0) | (amort == 3)
-    is_equal = amort == 1
-    coll = loans.collateral
     sidx = np.arange(S)
+    # Work only on the loans still outstanding in some scenario ("active"): a loan's
+    # balance is exactly 0 after its final payment (it repays B1 - B1), so it adds nothing
+    # from then on and is dropped. Within the active loans, the payment arithmetic runs
+    # only on the loans with a payment this month, grouped by how their principal is set.
+    # Each value is computed with the same operations as on the full grid; only the order
+    # in which the sums over loans add their terms changes (agreement to rounding).
+    act = np.flatnonzero((B != 0).any(axis=0))
+    B = B[:, act]
+    pos = np.full(L, -1, dtype=np.int64)  # column of each loan in the active arrays
+    pos[act] = np.arange(len(act))
+    # the payments of each grid month
+    pay_bounds, pay_loan, pay_n, pay_kind = _calendar(loans, M)
+    events = event_month[:, act]
+    event_months = set(np.unique(event_month[event_month > 0]).tolist())
+    floating = loans.ref_index >= 0
+    ref_index = np.maximum(loans.ref_index, 0)
+    per = loans.freq / 12.0
+    coll = loans.collateral[act]
+    by_rate = use_rate[:, 0]
+    by_value = ~by_rate
+    value_factor = (1.0 - decay[by_value]) if by_value.any() else None
+    finished = 0  # loans repaid since the active set was last compressed
     for m in range(1, M + 1):
         if not B.any():
             break
-        out["balance_start"][:, m] = B.sum(axis=1)
+        out["balance_start"][:, m] = out["balance_end"][:, m - 1]  # the same sum of the same B
         D = B * mdr[:, m, None]
-        ev = event_month == m
-        if ev.any():
-            D = np.where(ev, B, D)
+        compress = False
+        if m in event_months:
+            ev = events == m
+            if ev.any():
+                D = np.where(ev, B, D)
+                compress = True
         B1 = B - D
-        pay = loans.pay[:, m]
-        if floating.any():
-            r = np.where(floating, ref_rates[:, np.maximum(loans.ref_index, 0), m] + loans.rate, loans.rate)
+        # loans with a payment this month: interest on B1 and scheduled principal
+        month = slice(pay_bounds[m], pay_bounds[m + 1])
+        payers = pay_loan[month]
+        cols = pos[payers]
+        on = cols >= 0
+        if not on.all():
+            payers, cols = payers[on], cols[on]
+        if len(payers):
+            Bp = np.take(B1, cols, axis=1)
+            rate = loans.rate[payers]
+            fl = floating[payers]
+            if fl.any():
+                r = np.where(fl, ref_rates[:, ref_index[payers], m] + rate, rate)
+            else:
+                r = np.broadcast_to(rate, Bp.shape)
+            rp = r * per[payers]
+            interest = Bp * rp
+            n, kind = pay_n[month], pay_kind[month]
+            if not on.all():
+                n, kind = n[on], kind[on]
+            # principal: min(p, B1) of the principal p the payment's kind sets
+            prin = np.minimum(0.0, Bp)  # PAY_NONE: p = 0
+            g = np.flatnonzero(kind == PAY_FINAL)  # p = B1
+            if len(g):
+                prin[:, g] = np.take(Bp, g, axis=1)
+                finished += len(g)
+            g = np.flatnonzero(kind == PAY_ANNUITY)  # level payment
+            if len(g):
+                Bg, rg, ng = np.take(Bp, g, axis=1), np.take(rp, g, axis=1), n[g]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    growth = np.power(1.0 + rg, ng) - 1.0
+                    ann = np.where(np.abs(rg) > 1e-14, Bg * rg / growth, Bg / np.maximum(ng, 1))
+                prin[:, g] = np.minimum(ann, Bg)
+            g = np.flatnonzero(kind == PAY_EQUAL)  # equal principal
+            if len(g):
+                Bg = np.take(Bp, g, axis=1)
+                prin[:, g] = np.minimum(Bg / np.maximum(n[g], 1), Bg)
+            B1[:, cols] = Bp - prin
+            prin_sum = prin.sum(axis=1)
+            interest_sum = interest.sum(axis=1)
         else:
-            r = np.broadcast_to(loans.rate, (S, L))
-        if pay.any():
-            rp = r * per
-            interest = np.where(pay, B1 * rp, 0.0)
-            n = loans.amort_n[:, m]
-            nr = loans.n_rem[:, m]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                growth = np.power(1.0 + rp, n) - 1.0
-                ann = np.where(np.abs(rp) > 1e-14, B1 * rp / growth, B1 / np.maximum(n, 1))
-            prin = np.where(is_annuity, ann, np.where(is_equal, B1 / np.maximum(n, 1), 0.0))
-            prin = np.where(loans.io[:, m], 0.0, prin)
-            prin = np.where(nr == 1, B1, prin)  # final payment repays everything
-            prin = np.where(pay, np.minimum(prin, B1), 0.0)
-        else:
-            interest = np.zeros_like(B1)
-            prin = interest
-        B2 = B1 - prin
+            prin_sum = interest_sum = np.zeros(S)
+        B2 = B1
         P = B2 * smm[:, m, None]
         B3 = B2 - P
         # recoveries from disposing of the pledged IP
         dsum = D.sum(axis=1)
         if dsum.any():
-            value = coll * (1.0 - decay) ** ((m + lag)[:, None] / 12.0) * (1.0 - haircut)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                frac = np.where(B > 0, np.minimum(1.0, value / B), 0.0)
-            rec = np.where(use_rate, D * rec_rate, D * frac).sum(axis=1)
+            rec = np.zeros(S)
+            if by_rate.any():
+                rec[by_rate] = (D[by_rate] * rec_rate[by_rate]).sum(axis=1)
+            if by_value.any():
+                Bv = B[by_value]
+                value = coll * value_factor ** ((m + lag[by_value])[:, None] / 12.0) * (1.0 - haircut[by_value])
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                    frac = np.where(Bv > 0, np.minimum(1.0, value / Bv), 0.0)
+                rec[by_value] = (D[by_value] * frac).sum(axis=1)
             recovery[sidx, m + lag] += rec
             loss[sidx, m + lag] += dsum - rec
         out["default_amount"][:, m] = dsum
-        out["scheduled_principal"][:, m] = prin.sum(axis=1)
+        out["scheduled_principal"][:, m] = prin_sum
         out["prepayment"][:, m] = P.sum(axis=1)
-        out["interest_collected"][:, m] = interest.sum(axis=1)
+        out["interest_collected"][:, m] = interest_sum
         out["balance_end"][:, m] = B3.sum(axis=1)
         B = B3
+        if compress or finished > 0.05 * B.shape[1]:  # drop the loans repaid (or wholly defaulted) everywhere
+            finished = 0
+            keep = (B != 0).any(axis=0)
+            if not keep.all():
+                act, B, events, coll = act[keep], B[:, keep], events[:, keep], coll[keep]
+                pos[:] = -1
+                pos[act] = np.arange(len(act))
     return PoolFlows(
         name=pool.name,
         original_balance=float(loans.balance.sum()),

@@ -272,7 +272,8 @@ def _obligor_balances(assets: pd.DataFrame) -> pd.Series:
 def _top_share(ob: pd.Series, n: int, total: float) -> float:
     if total <= 0:
         return math.nan
-    return min(float(ob.iloc[:n].sum()) / total, 1.0)
+    # fsum is correctly rounded, hence monotone in n (pandas' sum is not)
+    return min(math.fsum(ob.iloc[:n].to_numpy(dtype=np.float64)) / total, 1.0)
 
 
 def _table(keys: pd.Series, assets: pd.DataFrame, total: float, order: Sequence[str] | None) -> pd.DataFrame:

@@ -1,0 +1,188 @@
+"""The claim rules of :mod:`abs_engine.support.layers` in plain scalar Python: one claim
+at a time — scenarios, months, loans in tape order, layers, regimes. The specification
+and the test oracle of the vectorised :func:`~abs_engine.support.layers.apply_layers`
+(claims only: subsidies and upkeep are simple enough to test by hand; a lapse month per
+scenario may be given).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .layers import (
+    AFTER_DISPOSAL,
+    BUY,
+    EPS,
+    ON_DEFAULT,
+    CompiledStack,
+    Layer,
+    compile_stack,
+    month_years,
+)
+
+
+def apply_layers_ref(
+    stack: Sequence[Layer] | CompiledStack,
+    *,
+    default: np.ndarray,
+    recovery: np.ndarray,
+    lag: Sequence[int],
+    month_dates: Sequence[dt.date],
+    failures: Sequence[Mapping[str, int]] | None = None,
+    balance: np.ndarray | None = None,
+    loan_original: np.ndarray | None = None,
+    lapse: Sequence[int] | None = None,
+) -> dict[str, np.ndarray]:
+    """Same inputs as ``apply_layers`` (claims part); returns the arrays of
+    :class:`~abs_engine.support.layers.LayerResult` by field name."""
+    cs = stack if isinstance(stack, CompiledStack) else compile_stack(stack)
+    S, L, M1 = default.shape
+    M = M1 - 1
+    payers = cs.payers
+    P = len(payers)
+    T = M1 + max(int(x) for x in lag) + max((p.delay for p in payers), default=0)
+    year = [int(y) for y in month_years(month_dates, T)]
+    out = {k: np.zeros((S, T)) for k in ("recovery", "recovery_lost", "recovery_passed", "paid_to_pool", "loss_after_support")}
+    out.update({k: np.zeros((S, T, P)) for k in ("claims", "paid", "refunded", "recoveries_kept", "capacity_remaining")})
+    out.update({k: np.zeros((S, L)) for k in ("loan_default", "loan_recovery", "loan_passed", "loan_paid_to_pool", "loan_loss")})
+
+    for s in range(S):
+        lg = int(lag[s])
+        fail = dict(failures[s]) if failures is not None else {}
+        never = 10**12
+        C = [p.capacity for p in payers]
+        used: dict[tuple[int, int], float] = defaultdict(float)
+        per_asset: dict[tuple[int, int], float] = {}
+        restore: dict[tuple[int, int], float] = defaultdict(float)
+        lapse_s = lapse[s] if lapse is not None else -1
+
+        def t_pay(p: int, m: int, lg: int = lg) -> int:
+            return m + payers[p].delay + (lg if payers[p].mode == AFTER_DISPOSAL else 0)
+
+        def eff(p: int, t: int, C: list[float] = C, used: dict[tuple[int, int], float] = used) -> float:
+            return min(C[p], payers[p].annual_cap - used[(p, year[t])])
+
+        def pa(p: int, li: int, per_asset: dict[tuple[int, int], float] = per_asset) -> float:
+            return per_asset.get((p, li), payers[p].per_asset_cap)
+
+        def spend(p: int, li: int, t: int, amount: float, C: list[float] = C, used: dict[tuple[int, int], float] = used,
+                  per_asset: dict[tuple[int, int], float] = per_asset) -> None:
+            if np.isfinite(payers[p].capacity):
+                C[p] = max(C[p] - amount, 0.0)
+            if np.isfinite(payers[p].annual_cap):
+                used[(p, year[t])] += amount
+            if np.isfinite(payers[p].per_asset_cap):
+                per_asset[(p, li)] = max(pa(p, li) - amount, 0.0)
+
+        def apply_restores(m: int, C: list[float] = C, restore: dict[tuple[int, int], float] = restore) -> None:
+            for p in range(P):
+                r = restore.pop((m, p), 0.0)
+                if r:
+                    C[p] = min(C[p] + r, payers[p].capacity)
+
+        for m in range(T):
+            apply_restores(m)
+            for li in range(L if m <= M else 0):
+                D = float(default[s, li, m])
+                if D <= 0:
+                    continue
+                R = float(recovery[s, li, m])
+                t_dis = m + lg
+                if 0 <= lapse_s <= t_dis:
+                    out["recovery_lost"][s, t_dis] += R
+                    R = 0.0
+                out["recovery"][s, t_dis] += R
+                rho = R / D
+                x = D
+                paid = passed = sold = 0.0
+                t_res = 0
+                for cl in cs.claim_layers:
+                    pi = 0.0
+                    if cl.buy is not None:
+                        if cl.buy.price_basis == "defaulted_balance":
+                            pi = cl.buy.price
+                        else:
+                            assert balance is not None and loan_original is not None
+                            pi = min(1.0, cl.buy.price * float(loan_original[li]) / float(balance[s, li, m]))
+                    left_with_pool = 0.0
+                    for reg in cl.regimes:
+                        if x <= 0:
+                            break
+                        cons: list[tuple[int, float, int]] = []  # payer, cost per unit of claim, payment month
+                        for e in reg.entries:
+                            mode = payers[e.payer].mode
+                            u = 1.0 if mode == ON_DEFAULT else (1.0 - rho) if mode == AFTER_DISPOSAL else pi
+                            t = t_pay(e.payer, m)
+                            cons.append((e.payer, e.share * (1.0 - e.refund) * u, t))
+                            if e.refund_payer >= 0:
+                                cons.append((e.refund_payer, e.share * e.refund * u, t))
+                        ok = all(
+                            t < fail.get(payers[p].name, never) and eff(p, t) > EPS and pa(p, li) > EPS
+                            and not (payers[p].mode == BUY and payers[p].delay > lg)
+                            for p, _, t in cons
+                        )
+                        if cl.buy is not None and cl.buy.exercise == "when_better" and not pi > rho:
+                            ok = False
+                        if not ok:
+                            continue
+                        y = x
+                        for p, c, t in cons:
+                            if c > 0:
+                                y = min(y, eff(p, t) / c, pa(p, li) / c)
+                        y = max(y, 0.0)
+                        if y <= 0:
+                            continue
+                        x -= y
+                        left_with_pool += reg.retained * y
+                        for e in reg.entries:
+                            p, a, q, r = e.payer, e.share, e.refund, e.refund_payer
+                            mode = payers[p].mode
+                            u = 1.0 if mode == ON_DEFAULT else (1.0 - rho) if mode == AFTER_DISPOSAL else pi
+                            t = t_pay(p, m)
+                            pay = a * u * y
+                            out["paid_to_pool"][s, t] += pay
+                            out["paid"][s, t, p] += pay
+                            out["claims"][s, m, p] += a * y
+                            spend(p, li, t, (1.0 - q) * pay)
+                            if r >= 0:
+                                out["refunded"][s, t, p] += q * pay
+                                out["paid"][s, t, r] += q * pay
+                                out["claims"][s, m, r] += q * a * y
+                                spend(r, li, t, q * pay)
+                            paid += pay
+                            t_res = max(t_res, t)
+                            if mode == BUY:
+                                sold += y
+                            if mode != AFTER_DISPOSAL:
+                                rec = a * rho * y if mode == ON_DEFAULT else rho * y
+                                back = rec if mode == ON_DEFAULT else min(rho, pi) * y
+                                t_rec = max(t_dis, t)
+                                out["recovery_passed"][s, t_rec] += rec
+                                out["recoveries_kept"][s, t_rec, p] += (1.0 - q) * rec
+                                if payers[p].net:
+                                    restore[(t_rec, p)] += (1.0 - q) * back
+                                if r >= 0:
+                                    out["recoveries_kept"][s, t_rec, r] += q * rec
+                                    if payers[r].net:
+                                        restore[(t_rec, r)] += q * back
+                                passed += rec
+                                if mode == ON_DEFAULT:
+                                    t_res = max(t_res, t_rec)
+                    x += left_with_pool
+                loss = D - R + passed - paid
+                if sold < D * (1.0 - 1e-12):  # the pool disposes of (part of) the claim itself
+                    t_res = max(t_res, t_dis)
+                out["loss_after_support"][s, t_res] += loss
+                out["loan_default"][s, li] += D
+                out["loan_recovery"][s, li] += R
+                out["loan_passed"][s, li] += passed
+                out["loan_paid_to_pool"][s, li] += paid
+                out["loan_loss"][s, li] += loss
+            apply_restores(m)
+            for p in range(P):
+                out["capacity_remaining"][s, m, p] = C[p]
+    return out

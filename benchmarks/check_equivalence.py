@@ -1,0 +1,254 @@
+"""Check that performance work changed no result.
+
+    python benchmarks/check_equivalence.py               # against the committed code (HEAD)
+    python benchmarks/check_equivalence.py --rev abc123  # against another revision
+
+Builds the baseline revision's kernel (``abs_engine/_waterfall.pyx``, compiled into
+benchmarks/_build/ with setup.py's directives and flags) and loads its reference twin and
+pledge-loan projection (read with ``git show``, which changes nothing), then compares on
+identical inputs:
+
+1. the kernel against the baseline kernel and the baseline twin, every array in
+   ``KernelArgs.OUTPUTS``, bit for bit: on the example deal (deals/sz_pledge_2026_1.yaml)
+   under the scenario files and stresses that reach every deal state, and on the
+   synthetic benchmark deal (benchmarks/synthetic.py, 200 scenarios);
+2. the current reference twin against the kernel on the same inputs: a difference here is
+   not a performance regression but semantics the twin has and the kernel has not (yet),
+   reported as drift;
+3. ``project_pledge_pool`` (and ``loan_arrays``) against the baseline's, to 1e-9 relative
+   (near zero: 1e-9 of the series' largest value, as loss = defaults - recoveries is a
+   difference of sums, defined only to their rounding), on
+   the example deal's pool and on the synthetic 10,000-loan pool (6 scenarios in a batch,
+   and one of them alone).
+
+Exit status 1 if (1) or (3) finds a difference, else 0 (drift is printed, not failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BUILD = HERE / "_build" / "baseline"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+import synthetic  # noqa: E402
+
+import abs_engine as ae  # noqa: E402
+from abs_engine import _waterfall, _waterfall_ref  # noqa: E402
+from abs_engine._program import KernelArgs  # noqa: E402
+from abs_engine.model.deal import PledgeLoanPool  # noqa: E402
+from abs_engine.model.scenario import Scenario  # noqa: E402
+from abs_engine.pools import pledge  # noqa: E402
+
+RTOL = ATOL = 1e-9
+
+_SETUP = """
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+setup(ext_modules=cythonize(
+    [Extension("_waterfall_baseline", ["_waterfall_baseline.pyx"], include_dirs=[np.get_include()],
+               define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+               extra_compile_args=["-O2", "-ffp-contract=off"])],
+    compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False,
+                         "cdivision": True, "initializedcheck": False, "nonecheck": False},
+    quiet=True), script_args=["build_ext", "--inplace", "-q"])
+"""
+
+
+def git_show(rev: str, path: str) -> str:
+    return subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:{path}"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def baseline_kernel(rev: str) -> ModuleType:
+    """The revision's Cython kernel, built once per source text into benchmarks/_build/."""
+    src = git_show(rev, "abs_engine/_waterfall.pyx")
+    tag = hashlib.sha256(src.encode()).hexdigest()[:12]
+    d = BUILD / tag
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    so = d / f"_waterfall_baseline{suffix}"
+    if not so.exists():
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "_waterfall_baseline.pyx").write_text(src)
+        (d / "setup_baseline.py").write_text(_SETUP)
+        subprocess.run([sys.executable, "setup_baseline.py"], cwd=d, check=True, capture_output=True)
+    spec = importlib.util.spec_from_file_location("_waterfall_baseline", so)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def baseline_module(rev: str, path: str, name: str, package: str) -> ModuleType:
+    """A module of the revision, imported inside ``package`` (for its relative imports)."""
+    d = BUILD / "py"
+    d.mkdir(parents=True, exist_ok=True)
+    src = git_show(rev, path)
+    f = d / f"{name.rsplit('.', 1)[1]}_{hashlib.sha256(src.encode()).hexdigest()[:12]}.py"
+    f.write_text(src)
+    spec = importlib.util.spec_from_file_location(name, f, submodule_search_locations=None)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    mod.__package__ = package
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def example_scenarios(deal: ae.Deal) -> list[Scenario]:
+    ids = [a.loan_id for p in deal.pools if isinstance(p, PledgeLoanPool) for a in p.assets]
+    out = [ae.load_scenario(ROOT / "scenarios" / f) for f in ("base.yaml", "stress.yaml")]
+    out.append(Scenario(name="none"))
+    for i, (cdr, cpr) in enumerate([(0.3, 0.0), (0.6, 0.1), (0.9, 0.0), (0.05, 0.4)]):
+        out.append(Scenario.model_validate({
+            "name": f"stress{i}",
+            "defaults": {"cdr": cdr, "loans": {ids[i]: "2026-09-15", ids[i + 3]: "2026-12-01"}},
+            "prepayment": {"cpr": cpr},
+            "recovery": {"haircut": 0.9, "lag_months": 3 + 6 * i, "value_decay": 0.2},
+            "reference_rates": {"LPR1Y": [0.03, 0.05, 0.2, 0.01]},
+        }))
+    out.append(Scenario.model_validate({"name": "all_default", "defaults": {"loans": {i: "2026-08-01" for i in ids}},
+                                        "recovery": {"rate": 0.1, "lag_months": 0}}))
+    return out
+
+
+def diff(tag: str, name: str, x: np.ndarray, y: np.ndarray, exact: bool) -> list[str]:
+    x, y = np.asarray(x), np.asarray(y)
+    if x.shape != y.shape:
+        return [f"{tag}: {name}: shape {x.shape} != {y.shape}"]
+    if exact:
+        bad = ~((x == y) | (np.isnan(x) & np.isnan(y)))
+        if bad.any():
+            with np.errstate(invalid="ignore"):
+                return [f"{tag}: {name}: {int(bad.sum())} values differ, max |diff| {np.nanmax(np.abs(x - y)):g}"]
+        return []
+    # relative to each value, and near zero to the series' scale: a series that is a
+    # difference of sums (loss = defaults - recoveries) is only defined to rounding of
+    # the sums' size, in the baseline as much as here
+    scale = float(np.nanmax(np.abs(y), initial=0.0))
+    if not np.allclose(x, y, rtol=RTOL, atol=max(ATOL, RTOL * scale), equal_nan=True):
+        return [f"{tag}: {name}: max |diff| {np.nanmax(np.abs(x - y)):g} (scale {scale:g})"]
+    return []
+
+
+def run_on(fn: Callable[[KernelArgs], object], args: KernelArgs) -> KernelArgs:
+    out = args.copy_inputs()
+    fn(out)
+    return out
+
+
+def check_kernel(base_kernel: ModuleType, base_twin: ModuleType) -> tuple[list[str], list[str]]:
+    regress: list[str] = []
+    drift: list[str] = []
+    deal = ae.load_deal(ROOT / "deals" / "sz_pledge_2026_1.yaml")
+    scs = example_scenarios(deal)
+    compiled = ae.run(deal, scs, backend="cython").args  # the inputs, as the engine compiles them
+    cases = [("example deal", compiled), ("synthetic deal", synthetic.waterfall_args(S=200))]
+    for label, args in cases:
+        new = run_on(_waterfall.run, args)
+        old = run_on(base_kernel.run, args)
+        old_twin = run_on(base_twin.run, args)
+        twin = run_on(_waterfall_ref.run, args)
+        print(f"{label}: {args.shape[0]} scenarios x {args.shape[1]} periods, "
+              f"deal states reached {np.unique(new.state).tolist()}")
+        for name in KernelArgs.OUTPUTS:
+            regress += diff(f"{label}: kernel vs baseline kernel", name, getattr(new, name), getattr(old, name), True)
+            regress += diff(f"{label}: kernel vs baseline twin", name, getattr(new, name), getattr(old_twin, name), True)
+            drift += diff(f"{label}: current twin vs kernel", name, getattr(twin, name), getattr(new, name), True)
+    return regress, drift
+
+
+def check_projection(base_pledge: ModuleType) -> tuple[list[str], int, int]:
+    from abs_engine.compile import reference_paths
+    from abs_engine.dates import build_schedule
+
+    problems: list[str] = []
+    n_same = n_all = 0
+    worst = [0.0]
+
+    def compare(label: str, new: Any, old: Any) -> None:
+        nonlocal n_same, n_all
+        a, b = new.series(), old.series()
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                problems.append(f"{label}: {k} missing")
+                continue
+            problems.extend(diff(label, k, a[k], b[k], False))
+            worst[0] = max(worst[0], float(np.nanmax(np.abs(a[k] - b[k]), initial=0.0))
+                           / max(float(np.nanmax(np.abs(b[k]), initial=0.0)), 1e-300))
+            n_all += 1
+            n_same += bool(np.array_equal(a[k], b[k], equal_nan=True))
+
+    deal = ae.load_deal(ROOT / "deals" / "sz_pledge_2026_1.yaml")
+    scs = example_scenarios(deal)
+    h = deal.deal
+    grid_months = max(max(pledge.grid_months_needed(p, h.cutoff_date) for p in deal.pools
+                          if isinstance(p, PledgeLoanPool)),
+                      (h.legal_maturity.year - h.cutoff_date.year) * 12
+                      + h.legal_maturity.month - h.cutoff_date.month + 1) + max(s.recovery.lag_months for s in scs)
+    sched = build_schedule(h, grid_months)
+    names, refs = reference_paths(deal, scs, sched.n_periods)
+    refs_m = refs[:, :, np.minimum(sched.month_period, sched.n_periods - 1)]
+    pool = deal.pools[0]
+    assert isinstance(pool, PledgeLoanPool)
+    loans = pledge.loan_arrays(pool, h.cutoff_date, grid_months, names)
+    old_loans = base_pledge.loan_arrays(pool, h.cutoff_date, grid_months, names)
+    compare("example pool", pledge.project_pledge_pool(pool, loans, scs, sched.grid, refs_m),
+            base_pledge.project_pledge_pool(pool, old_loans, scs, sched.grid, refs_m))
+
+    spool, cutoff = synthetic.pledge_pool(10_000, 120)
+    grid = synthetic.month_grid(cutoff, 120)
+    loans = pledge.loan_arrays(spool, cutoff, 120, ["LPR1Y"])
+    old_loans = base_pledge.loan_arrays(spool, cutoff, 120, ["LPR1Y"])
+    for f in ("balance", "rate", "ref_index", "freq", "collateral", "pay", "n_rem", "amort_n", "io", "amort"):
+        problems.extend(diff("synthetic loan_arrays", f, getattr(loans, f), getattr(old_loans, f), True))
+    s_scs, s_refs = synthetic.pledge_scenarios(6, loans.ids, grid)
+    compare("synthetic pool (6 scenarios)", pledge.project_pledge_pool(spool, loans, s_scs, grid, s_refs),
+            base_pledge.project_pledge_pool(spool, old_loans, s_scs, grid, s_refs))
+    compare("synthetic pool (scenario 1 alone)", pledge.project_pledge_pool(spool, loans, s_scs[1:2], grid, s_refs[1:2]),
+            base_pledge.project_pledge_pool(spool, old_loans, s_scs[1:2], grid, s_refs[1:2]))
+    print(f"projection: largest difference / series scale: {worst[0]:.2g}")
+    return problems, n_same, n_all
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rev", default="HEAD", help="baseline revision (default HEAD)")
+    p.add_argument("--skip-projection", action="store_true")
+    ns = p.parse_args(argv)
+    base_kernel = baseline_kernel(ns.rev)
+    base_twin = baseline_module(ns.rev, "abs_engine/_waterfall_ref.py", "abs_engine._waterfall_ref_baseline", "abs_engine")
+    regress, drift = check_kernel(base_kernel, base_twin)
+    if not ns.skip_projection:
+        base_pledge = baseline_module(ns.rev, "abs_engine/pools/pledge.py", "abs_engine.pools._pledge_baseline",
+                                      "abs_engine.pools")
+        with np.errstate(all="ignore"):
+            problems, n_same, n_all = check_projection(base_pledge)
+        regress += problems
+        print(f"projection: {n_all} series compared with {ns.rev}, {n_same} bit-identical, "
+              f"{n_all - n_same} within {RTOL:g} relative" if not problems else "projection: differences")
+    for msg in regress:
+        print("DIFFERS:", msg)
+    for msg in drift:
+        print("DRIFT (current twin has semantics the kernel lacks):", msg)
+    print(f"kernel and projection vs {ns.rev}: " + ("identical" if not regress else f"{len(regress)} difference(s)"))
+    return 1 if regress else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
