@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import InputError
@@ -31,7 +32,8 @@ ScenarioOpt = Annotated[
 
 def _fail(exc: InputError) -> None:
     for p in exc.problems:
-        err.print(f"[red]error[/red] {p}", highlight=False, markup=True, soft_wrap=True)
+        # user text (names from deal files) may look like markup: escape it
+        err.print(f"[red]error[/red] {escape(str(p))}", highlight=False, markup=True, soft_wrap=True)
     err.print(f"{len(exc.problems)} problem(s) found.")
     raise typer.Exit(2)
 
