@@ -17,8 +17,24 @@ from .io.deal_file import PARTIES
 from .model.deal import Deal, Tranche
 from .model.scenario import Scenario
 from .pools.base import SERIES, PoolFlows
+from .support.layers import LayerResult
 
 INF = float("inf")
+
+
+@dataclass
+class PeriodLedger:
+    """A pool's risk-sharing ledger aggregated to payment periods: one column per payer
+    (``names``, ``kinds``), arrays ``(S, T, P)``. Flows are summed over the months of a
+    period; ``capacity_remaining`` is that at the end of the period's last month."""
+
+    names: list[str]
+    kinds: list[str]
+    columns: dict[str, np.ndarray]
+
+
+#: The flow columns of a ledger, then the stock.
+LEDGER_FLOWS = ("claims", "paid", "refunded", "recoveries_kept", "net_cost")
 
 
 @dataclass
@@ -28,6 +44,34 @@ class PeriodFlows:
     name: str
     original_balance: float
     series: dict[str, np.ndarray]
+    ledger: PeriodLedger | None = None
+    #: the layers' monthly result, kept for the conservation check
+    layer_result: LayerResult | None = None
+
+
+def _period_sum(arr: np.ndarray, mp: np.ndarray, T: int) -> np.ndarray:
+    """Sum ``arr[:, 1:M1, ...]`` (grid months 1..) into the periods ``mp`` gives."""
+    agg = np.zeros((arr.shape[0], T + 1, *arr.shape[2:]))
+    np.add.at(agg, (slice(None), mp[1:]), arr[:, 1 : len(mp)])
+    return agg[:, :T]
+
+
+def aggregate_ledger(lr: LayerResult, sched: Schedule, M1: int) -> PeriodLedger:
+    """A pool's monthly layer ledger on the grid -> payment periods (what falls after
+    the grid is dropped, as the pool series drop it)."""
+    T = sched.n_periods
+    mp = sched.month_period[:M1]
+    cols = {k: _period_sum(getattr(lr, k)[:, :M1], mp, T) for k in LEDGER_FLOWS}
+    cap = lr.capacity_remaining[:, :M1]
+    end = np.empty((cap.shape[0], T, cap.shape[2]))
+    prev = cap[:, 0]
+    for t in range(T):
+        months = np.nonzero(mp[1:] == t)[0] + 1
+        if len(months):
+            prev = cap[:, months[-1]]
+        end[:, t] = prev
+    cols["capacity_remaining"] = end
+    return PeriodLedger(list(lr.names), list(lr.kinds), cols)
 
 
 def aggregate(flows: PoolFlows, sched: Schedule) -> PeriodFlows:
@@ -39,9 +83,7 @@ def aggregate(flows: PoolFlows, sched: Schedule) -> PeriodFlows:
     for key, arr in flows.series().items():
         if key in ("balance_start", "balance_end"):
             continue
-        agg = np.zeros((S, T + 1))
-        np.add.at(agg, (slice(None), mp[1:]), arr[:, 1:])
-        out[key] = agg[:, :T]
+        out[key] = _period_sum(arr, mp, T)
     end = np.zeros((S, T))
     start = np.zeros((S, T))
     prev = flows.balance_end[:, 0].copy()
@@ -53,7 +95,8 @@ def aggregate(flows: PoolFlows, sched: Schedule) -> PeriodFlows:
         end[:, t] = prev
     out["balance_start"] = start
     out["balance_end"] = end
-    return PeriodFlows(flows.name, flows.original_balance, {k: out[k] for k in SERIES})
+    ledger = aggregate_ledger(flows.layers, sched, M1) if flows.layers is not None else None
+    return PeriodFlows(flows.name, flows.original_balance, {k: out[k] for k in SERIES}, ledger, flows.layers)
 
 
 def apply_cleanup_call(deal: Deal, pools: list[PeriodFlows]) -> np.ndarray:
@@ -241,7 +284,8 @@ def compile_deal(
     acct_fail = np.full((S, A), T, dtype=np.int32)
     for si, sc in enumerate(scenarios):
         for name, when in sc.support_failures.items():
-            acct_fail[si, acc_idx[name]] = _period_index(sched, when)
+            if name in acc_idx:  # (the others are payers of the pools' support stacks)
+                acct_fail[si, acc_idx[name]] = _period_index(sched, when)
     res_par = np.zeros((A, P.N_RES))
     res_par[:, P.R_CAP] = INF
     for i, acc in enumerate(deal.accounts):
@@ -254,8 +298,13 @@ def compile_deal(
     coll = np.zeros((S, T, 2 * len(pools)))
     src_acct = np.zeros(2 * len(pools), dtype=np.int32)
     for i, (pool_def, pf) in enumerate(zip(deal.pools, pools, strict=True)):
-        coll[:, :, 2 * i] = pf.series["interest_collected"]
-        coll[:, :, 2 * i + 1] = pf.series["scheduled_principal"] + pf.series["prepayment"] + pf.series["recovery"]
+        ps = pf.series
+        # interest: collected plus subsidies less the annual fees paid out of the pool;
+        # fees beyond the period's interest come out of its principal collections
+        net_interest = ps["interest_collected"] + ps["subsidy"] - ps["upkeep_cost"]
+        coll[:, :, 2 * i] = np.maximum(net_interest, 0.0)
+        coll[:, :, 2 * i + 1] = (ps["scheduled_principal"] + ps["prepayment"] + ps["recovery"] + ps["support_paid"]
+                                 + np.minimum(net_interest, 0.0))
         src_acct[2 * i] = acc_idx[pool_def.deposit_interest_to]
         src_acct[2 * i + 1] = acc_idx[pool_def.deposit_principal_to]
     pool_start = sum(pf.series["balance_start"] for pf in pools)

@@ -16,6 +16,7 @@ from .errors import InputError, KernelError, Problem
 from .io.deal_file import check_assets, check_references
 from .model.deal import Deal, PledgeLoanPool, Pool, asset_id
 from .model.scenario import BASE, Scenario
+from .model.support import failure_names
 from .pools.pledge import grid_months_needed, loan_arrays, project_pledge_pool
 from .pools.receivables import months_needed as receivable_months
 from .pools.receivables import project_receivable_pool, receivable_arrays
@@ -58,6 +59,8 @@ def _check_scenarios(deal: Deal, scenarios: Sequence[Scenario]) -> None:
     problems: list[Problem] = []
     ids = {asset_id(a) for p in deal.pools for a in p.assets}
     names: set[str] = set()
+    # what may fail: deal-level providers (accounts) and every payer of the pools' stacks
+    providers = [a.name for a in deal.accounts if a.external] + [n for p in deal.pools for n in failure_names(p.support)]
     for sc in scenarios:
         if sc.name in names:
             problems.append(Problem(f"scenario '{sc.name}'", "name", "duplicate scenario name"))
@@ -65,7 +68,6 @@ def _check_scenarios(deal: Deal, scenarios: Sequence[Scenario]) -> None:
         for lid in sc.defaults.loans:
             if lid not in ids:
                 problems.append(Problem(f"scenario '{sc.name}'", f"defaults.loans.{lid}", f"unknown loan id '{lid}'"))
-        providers = [a.name for a in deal.accounts if a.external]
         for name in sc.support_failures:
             if name not in providers:
                 problems.append(Problem(f"scenario '{sc.name}'", f"support_failures.{name}",

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ._program import KernelArgs
-from .compile import PeriodFlows
+from .compile import LEDGER_FLOWS, PeriodFlows
 from .dates import Schedule
 from .errors import AbsEngineError
 from .io.deal_file import PARTIES
@@ -108,6 +108,28 @@ class Result:
             self.schedule, self.scenario_names, names, "provider",
             {"paid": a.a_drawn[:, :, idx], "capacity_remaining": a.a_end[:, :, idx]},
         )
+
+    @cached_property
+    def layers(self) -> pd.DataFrame:
+        """Ledger of the pools' risk-sharing layers (docs/risk-sharing.md): one row per
+        scenario, pool, payer and period with ``kind`` and, summed over the period's
+        months, ``claims`` (its share of the defaults it took), ``paid`` (to the pool; a
+        re-guarantor's refunds to its guarantor; subsidies), ``refunded`` (received from a
+        re-guarantor), ``recoveries_kept`` (disposal proceeds it kept), ``net_cost``; and
+        ``capacity_remaining`` at the period's end (inf: unlimited). Empty without layers."""
+        frames = []
+        for pf in self.pools:
+            if pf.ledger is None or not pf.ledger.names:
+                continue
+            df = _frame(self.schedule, self.scenario_names, pf.ledger.names, "party", pf.ledger.columns)
+            df.insert(1, "pool", pf.name)
+            df.insert(3, "kind", np.asarray(pf.ledger.kinds, dtype=object)[
+                np.tile(np.repeat(np.arange(len(pf.ledger.names)), self.schedule.n_periods), len(self.scenarios))])
+            frames.append(df)
+        if not frames:
+            cols = ["scenario", "pool", "party", "kind", "period", "payment_date", *LEDGER_FLOWS, "capacity_remaining"]
+            return pd.DataFrame({c: [] for c in cols})
+        return pd.concat(frames, ignore_index=True)
 
     @cached_property
     def fees(self) -> pd.DataFrame:
@@ -222,3 +244,11 @@ class Result:
             raise ConservationError("a balance went negative")
         if np.any(a.a_drawn[:, :, a.acct_ext == 1] > np.maximum(a.a_start[:, :, a.acct_ext == 1], 0.0) + tol):
             raise ConservationError("a support provider paid beyond its capacity")
+        for pf in self.pools:
+            # risk-sharing layers: every default split exactly between the pool (proceeds
+            # kept, payments received, loss) and the parties; no party beyond its limits
+            if pf.layer_result is not None:
+                try:
+                    pf.layer_result.check(tol)
+                except AssertionError as exc:
+                    raise ConservationError(f"pool '{pf.name}' support layers: {exc}") from None

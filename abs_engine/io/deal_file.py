@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from ..errors import InputError, Problem
 from ..model.deal import TAPES, Deal, LicencePool, Parties, PledgeLoanPool, TransferPool, asset_id
+from ..model.support import stack_names
 from .tape import parse_rows, read_table
 from .validation import problems_from_validation
 from .yamlio import load_yaml
@@ -92,9 +93,17 @@ def check_references(deal: Deal, file: str) -> list[Problem]:
 
     providers = [a.name for a in deal.accounts if a.external]
     trust_accounts = [a.name for a in deal.accounts if not a.external]
+    # a support party's name identifies it in scenarios (support_failures): unique in the deal
+    support_owner: dict[str, str] = {a.name: f"accounts ('{a.name}')" for a in deal.accounts}
     for i, p in enumerate(deal.pools):
         ref(f"pools[{i}].deposit_interest_to", "trust account", p.deposit_interest_to, trust_accounts)
         ref(f"pools[{i}].deposit_principal_to", "trust account", p.deposit_principal_to, trust_accounts)
+        for n in stack_names(p.support):
+            if n in support_owner:
+                problems.append(Problem(file, f"pools[{i}].support", f"name '{n}' is already used by {support_owner[n]}; "
+                                        "support names must be unique in the deal"))
+            else:
+                support_owner[n] = f"pools[{i}].support"
 
     for i, t in enumerate(deal.triggers):
         for j, n in enumerate(t.tranches):

@@ -9,12 +9,30 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from .common import DayCount, Fraction, Frequency, Model, Money, Rate, describe
+from .support import AnnualFeeUpkeep, InterestSubsidy, SupportStack
+
+_SUPPORT_DOC = (
+    "Risk-sharing layers (风险分担) between a defaulted asset and the pool, in order: "
+    "buy_back, sharing (insurance / compensation fund / guarantee / credit insurance), "
+    "guarantee (with re-guarantee), interest_subsidy, annual_fee_upkeep (docs/risk-sharing.md)"
+)
+
+
+def _receivable_support(stack: Sequence[object], allowed_upkeep: bool) -> None:
+    """Interest subsidies need interest (pledge loans only); annual-fee upkeep needs the
+    pool to hold the patents (licence pools: the pool keeps the licensed patents alive)."""
+    for i, layer in enumerate(stack):
+        if isinstance(layer, InterestSubsidy):
+            raise ValueError(f"support[{i}]: an interest_subsidy needs interest-bearing assets (pledge_loan pools)")
+        if isinstance(layer, AnnualFeeUpkeep) and not allowed_upkeep:
+            raise ValueError(f"support[{i}]: annual_fee_upkeep applies to pledge_loan and licence pools (a transfer pool's IP belongs to the buyer)")
 
 # --------------------------------------------------------------------------- header
 
@@ -170,6 +188,7 @@ class PledgeLoanPool(Model):
         "act365 = rate x actual days/365",
         default="periodic",
     )
+    support: SupportStack = describe(_SUPPORT_DOC, default_factory=list)
 
 
 class LicenceAsset(Model):
@@ -237,6 +256,17 @@ class LicencePool(Model):
         "otherwise such fees are an input error",
         default=False,
     )
+    support: SupportStack = describe(
+        _SUPPORT_DOC + "; a claim is a defaulted licence's remaining scheduled fees (licence credit "
+        "insurance 信用保险, guarantees of the licence fees); annual_fee_upkeep keeps the licensed "
+        "patents alive (fees per patent; if they stop, every patent lapses)",
+        default_factory=list,
+    )
+
+    @model_validator(mode="after")
+    def _check_support(self) -> LicencePool:
+        _receivable_support(self.support, allowed_upkeep=True)
+        return self
 
     @property
     def assets(self) -> list[LicenceAsset]:
@@ -273,6 +303,14 @@ class TransferPool(Model):
     assets: list[TransferAsset] = describe("Inline receivables", default_factory=list)
     deposit_interest_to: str = describe("Unused for receivables (instalments are principal collections)", default="collection")
     deposit_principal_to: str = describe("Account that receives instalments and recoveries", default="collection")
+    support: SupportStack = describe(
+        _SUPPORT_DOC + "; a claim is a defaulted receivable's remaining instalments", default_factory=list
+    )
+
+    @model_validator(mode="after")
+    def _check_support(self) -> TransferPool:
+        _receivable_support(self.support, allowed_upkeep=False)
+        return self
 
 
 Pool = Annotated[PledgeLoanPool | LicencePool | TransferPool, Field(discriminator="kind")]

@@ -51,11 +51,14 @@ from .deal import (
     When,
 )
 from .scenario import Defaults, PatentEvent, Patents, Prepayment, Receivables, Recovery, Scenario
+from .support import AnnualFeeUpkeep, BuyBack, Guarantee, InterestSubsidy, Reguarantee, Sharing, SharingParty
 
 SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("Deal file", [Deal, Header, Parties]),
     ("Pools", [PledgeLoanPool, PledgeLoanAsset, LicencePool, LicenceAsset, PatentAsset, LicencePatentLink,
                TransferPool, TransferAsset]),
+    ("Risk-sharing layers (pool `support`)", [BuyBack, Sharing, SharingParty, Guarantee, Reguarantee,
+                                              InterestSubsidy, AnnualFeeUpkeep]),
     ("Accounts and fees", [Account, ReserveTarget, Fee]),
     ("Tranches", [Tranche, FixedCoupon, FloatingCoupon, NoCoupon, Principal, ScheduleRow]),
     ("Triggers", [Trigger]),

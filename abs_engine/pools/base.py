@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..support.layers import LayerResult
 
 #: Monthly pool series, in the order of :attr:`PoolFlows.series`.
 SERIES = (
@@ -20,6 +24,10 @@ SERIES = (
     "fees_lost_default",
     "fees_lost_invalidation",
     "patent_writedown",
+    "support_paid",
+    "loss_before_support",
+    "subsidy",
+    "upkeep_cost",
 )
 
 
@@ -45,6 +53,17 @@ class PoolFlows:
     fees_lost_default: np.ndarray | None = None
     fees_lost_invalidation: np.ndarray | None = None
     patent_writedown: np.ndarray | None = None
+    # risk-sharing layers (pools with a ``support`` stack; docs/risk-sharing.md): what the
+    # layers paid to the pool (claims, buy-back prices), the loss the pool would have
+    # borne without them, interest subsidies paid to the pool, annual fees paid out of
+    # it. With layers, ``recovery`` is the disposal proceeds the pool keeps and ``loss``
+    # the loss after support.
+    support_paid: np.ndarray | None = None
+    loss_before_support: np.ndarray | None = None
+    subsidy: np.ndarray | None = None
+    upkeep_cost: np.ndarray | None = None
+    #: what the layers did, month by month (None without a stack)
+    layers: LayerResult | None = None
 
     @property
     def principal_collected(self) -> np.ndarray:
@@ -52,4 +71,7 @@ class PoolFlows:
 
     def series(self) -> dict[str, np.ndarray]:
         zero = np.zeros_like(self.balance_end)
-        return {k: zero if getattr(self, k) is None else getattr(self, k) for k in SERIES}
+        out = {k: zero if getattr(self, k, None) is None else getattr(self, k) for k in SERIES}
+        if self.loss_before_support is None:
+            out["loss_before_support"] = self.loss
+        return out

@@ -251,6 +251,8 @@ def project_pledge_pool(
     by_value = ~by_rate
     value_factor = (1.0 - decay[by_value]) if by_value.any() else None
     finished = 0  # loans repaid since the active set was last compressed
+    # risk-sharing layers work on each loan's defaults: capture them per loan and month
+    cap = _Capture(S, L, M) if pool.support else None
     for m in range(1, M + 1):
         if not B.any():
             break
@@ -310,18 +312,32 @@ def project_pledge_pool(
         B3 = B2 - P
         # recoveries from disposing of the pledged IP
         dsum = D.sum(axis=1)
+        if cap is not None:
+            cap.balance[:, act, m] = B
+            if len(payers):
+                cap.interest[:, act[cols], m] = interest
         if dsum.any():
             rec = np.zeros(S)
+            rec_l = np.zeros_like(D) if cap is not None else None
             if by_rate.any():
-                rec[by_rate] = (D[by_rate] * rec_rate[by_rate]).sum(axis=1)
+                Dr = D[by_rate] * rec_rate[by_rate]
+                rec[by_rate] = Dr.sum(axis=1)
+                if rec_l is not None:
+                    rec_l[by_rate] = Dr
             if by_value.any():
                 Bv = B[by_value]
                 value = coll * value_factor ** ((m + lag[by_value])[:, None] / 12.0) * (1.0 - haircut[by_value])
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                     frac = np.where(Bv > 0, np.minimum(1.0, value / Bv), 0.0)
-                rec[by_value] = (D[by_value] * frac).sum(axis=1)
+                Dv = D[by_value] * frac
+                rec[by_value] = Dv.sum(axis=1)
+                if rec_l is not None:
+                    rec_l[by_value] = Dv
             recovery[sidx, m + lag] += rec
             loss[sidx, m + lag] += dsum - rec
+            if cap is not None:
+                cap.default[:, act, m] = D
+                cap.recovery[:, act, m] = rec_l
         out["default_amount"][:, m] = dsum
         out["scheduled_principal"][:, m] = prin_sum
         out["prepayment"][:, m] = P.sum(axis=1)
@@ -335,10 +351,48 @@ def project_pledge_pool(
                 act, B, events, coll = act[keep], B[:, keep], events[:, keep], coll[keep]
                 pos[:] = -1
                 pos[act] = np.arange(len(act))
-    return PoolFlows(
+    flows = PoolFlows(
         name=pool.name,
         original_balance=float(loans.balance.sum()),
         recovery=recovery[:, : M + 1],
         loss=loss[:, : M + 1],
         **out,
     )
+    if cap is not None:
+        _apply_support(flows, pool, loans, scenarios, grid, cap, lag)
+    return flows
+
+
+class _Capture:
+    """Per-loan arrays ``(S, L, M+1)`` a support stack needs (docs/risk-sharing.md):
+    defaults and their disposal proceeds by default month, the performing balance at the
+    start of each month (before default) and the interest each loan pays."""
+
+    def __init__(self, S: int, L: int, M: int) -> None:
+        self.default = np.zeros((S, L, M + 1))
+        self.recovery = np.zeros((S, L, M + 1))
+        self.balance = np.zeros((S, L, M + 1))
+        self.interest = np.zeros((S, L, M + 1))
+
+
+def _apply_support(flows: PoolFlows, pool: PledgeLoanPool, loans: LoanArrays, scenarios: list[Scenario],
+                   grid: list[dt.date], cap: _Capture, lag: np.ndarray) -> None:
+    """Restate ``flows`` after the pool's support stack (in place)."""
+    from ..support.pool import support_flows
+
+    original = np.array([a.original_balance if a.original_balance is not None else a.balance for a in pool.assets])
+    _, borrower = np.unique(np.array([a.borrower for a in pool.assets], dtype=object).astype(str), return_inverse=True)
+    series, lr = support_flows(
+        pool.support, scenarios, grid, default=cap.default, recovery=cap.recovery, lag=lag,
+        balance=cap.balance, loan_original=original, collateral_value=loans.collateral,
+        interest=cap.interest, borrower_index=borrower,
+    )
+    # without the layers the pool would bear the projection's loss, and the proceeds lost
+    # to lapsed rights on top (the upkeep stopped: a risk of the pool, not of a layer)
+    flows.loss_before_support = flows.loss + series["recovery_lost"]
+    flows.recovery = series["recovery"]
+    flows.loss = series["loss"]
+    flows.support_paid = series["support_paid"]
+    flows.subsidy = series["subsidy"]
+    flows.upkeep_cost = series["upkeep_cost"]
+    flows.layers = lr

@@ -38,6 +38,7 @@ import numpy as np
 
 from ..model.deal import LicencePool, TransferPool
 from ..model.scenario import Scenario
+from ..model.support import AnnualFeeUpkeep
 from .base import PoolFlows
 from .pledge import monthly_rate
 
@@ -160,6 +161,17 @@ def project_receivable_pool(
     index = {x: i for i, x in enumerate(arr.ids)}
     pindex = {x: i for i, x in enumerate(arr.patent_ids)}
     F = arr.fees
+    # risk-sharing layers: claims are the defaulted receivables (terminations are not
+    # claims); the annual-fee upkeep of a licence pool keeps its patents alive
+    claim_layers = [x for x in pool.support if not isinstance(x, AnnualFeeUpkeep)]
+    upkeep = next((x for x in pool.support if isinstance(x, AnnualFeeUpkeep)), None)
+    if claim_layers:
+        cap_default = np.zeros((S, L, M + 1))
+        cap_recovery = np.zeros((S, L, M + 1))
+        cap_balance = np.zeros((S, L, M + 1))
+        loss_default_part = np.zeros((S, M + 1))
+    if upkeep is not None:
+        names["upkeep_cost"] = np.zeros((S, M + 1))
     for s, sc in enumerate(scenarios):
         # obligor default and termination hazards
         if sc.receivables.use_tape_pd:
@@ -197,6 +209,8 @@ def project_receivable_pool(
                     vo[pindex[ev.patent], gm:] = 0.0
                 else:
                     vo[pindex[ev.patent], gm:] *= 1.0 - sc.patents.renegotiation_haircut
+        if upkeep is not None and isinstance(pool, LicencePool):
+            names["upkeep_cost"][s] = _upkeep(pool, arr, upkeep, sc, grid, vo)
         vo_link = vo[arr.link_p] * arr.share[:, None]  # share * VO per link
         W = _per_link_sum(arr, vo_link * arr.expiry[arr.link_p], L)
         collected = F * surv * W
@@ -223,6 +237,14 @@ def project_receivable_pool(
         loss[: M + 1] += unrecovered
         loss[lag: lag + M + 1] += (1.0 - sc.receivables.recovery_rate) * recoverable_total
         loss = loss[: M + 1] + writedown.sum(axis=0)
+        if claim_layers:
+            # the layers restate the defaults' part of the loss (recognised at the recovery)
+            cap_default[s] = recoverable
+            cap_recovery[s] = sc.receivables.recovery_rate * recoverable
+            cap_balance[s] = prev * at_risk
+            part = np.zeros(M + 1 + lag)
+            part[lag: lag + M + 1] = (1.0 - sc.receivables.recovery_rate) * recoverable_total
+            loss_default_part[s] = part[: M + 1]
         balance = bal_l.sum(axis=0)
         names["balance_end"][s] = balance
         names["balance_start"][s, 1:] = balance[:-1]
@@ -236,13 +258,54 @@ def project_receivable_pool(
         names["patent_writedown"][s] = writedown.sum(axis=0)
     for k in names:
         names[k][:, 0] = 0.0 if k != "balance_end" else names[k][:, 0]
-    return PoolFlows(
+    flows = PoolFlows(
         name=pool.name,
         original_balance=float(names["balance_end"][0, 0]),
         prepayment=np.zeros((S, M + 1)),
         interest_collected=np.zeros((S, M + 1)),
         **names,
     )
+    if claim_layers:
+        from ..support.pool import support_flows
+
+        lags = np.array([sc.receivables.recovery_lag_months for sc in scenarios], dtype=np.int64)
+        series, lr = support_flows(
+            claim_layers, scenarios, grid, default=cap_default, recovery=cap_recovery, lag=lags,
+            balance=cap_balance, loan_original=_per_link_sum(arr, arr.share[:, None] * arr.remaining[:, :1], L)[:, 0],
+        )
+        flows.loss_before_support = flows.loss
+        flows.loss = flows.loss - loss_default_part + series["loss"]
+        flows.recovery = series["recovery"]
+        flows.support_paid = series["support_paid"]
+        flows.layers = lr
+    return flows
+
+
+def _upkeep(pool: LicencePool, arr: ReceivableArrays, up: AnnualFeeUpkeep, sc: Scenario, grid: list[dt.date],
+            vo: np.ndarray) -> np.ndarray:
+    """Annual fees (年费) of the licensed patents, paid in advance out of the pool every
+    ``up.frequency`` (grid months 1, 1 + k, ...) for each patent in force that still
+    carries scheduled fees, weighted by its expected survival; if the scenario stops them
+    (``support_failures``), every patent lapses ``grace_months`` after the first unpaid
+    fee (``vo`` is cut to 0 in place from then on). Returns the cost per grid month."""
+    from ..support.layers import failure_month, lapse_month
+
+    M1 = vo.shape[1]
+    k = up.frequency.months
+    cost = np.array([up.cost_per_year + up.collateral_share * p.appraised_value for p in pool.patents]) * k / 12.0
+    # a patent needs its fee while some licence still has fees resting on it
+    rem = np.zeros((len(arr.patent_ids), M1))
+    np.add.at(rem, arr.link_p, arr.remaining)
+    needed = np.zeros_like(rem)
+    needed[:, 1:] = rem[:, :-1] > 0
+    stop = failure_month(sc.support_failures[up.name], grid) if up.name in sc.support_failures else M1
+    months = np.arange(M1)
+    fee_month = (months >= 1) & ((months - 1) % k == 0) & (months < stop)
+    out = np.where(fee_month, (cost[:, None] * vo * arr.expiry * needed).sum(axis=0), 0.0)
+    if stop < M1:
+        lapse = lapse_month(stop, k, up.grace_months)
+        vo[:, lapse:] = 0.0
+    return out
 
 
 def months_needed(pool: LicencePool | TransferPool, cutoff: dt.date) -> int:

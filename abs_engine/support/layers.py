@@ -227,6 +227,19 @@ def failure_months(failures: Mapping[str, dt.date], month_dates: Sequence[dt.dat
     return {name: failure_month(d, month_dates) for name, d in failures.items()}
 
 
+def lapse_month(stop: int, every: int, grace: int) -> int:
+    """The grid month from which pledged / licensed rights have lapsed when annual fees,
+    paid in advance in grid months 1, 1 + every, 1 + 2 every, ..., are not paid from grid
+    month ``stop`` on: the first unpaid fee month plus the grace period.
+
+    >>> lapse_month(5, 12, 6)  # fees due in months 1, 13, ...: month 13 unpaid, lapsed from 19
+    19
+    """
+    stop = max(int(stop), 1)
+    first_unpaid = 1 + -(-(stop - 1) // every) * every
+    return first_unpaid + grace
+
+
 # --------------------------------------------------------------------------- result
 
 
@@ -382,8 +395,8 @@ class _Run:
         self.claims, self.paid, self.refunded, self.kept, self.cap_left = zp(), zp(), zp(), zp(), zp()
         zl = lambda: np.zeros((S, L))  # noqa: E731
         self.l_default, self.l_recovery, self.l_passed, self.l_paid, self.l_loss = zl(), zl(), zl(), zl(), zl()
-        self.is_buy = np.array([p.mode == BUY for p in cs.payers])
-        self.is_after = np.array([p.mode == AFTER_DISPOSAL for p in cs.payers])
+        self.is_buy = np.array([p.mode == BUY for p in cs.payers], dtype=bool)
+        self.is_after = np.array([p.mode == AFTER_DISPOSAL for p in cs.payers], dtype=bool)
         self.delay = np.array([p.delay for p in cs.payers], dtype=np.int64)
         self.claim_payers = sorted({e.payer for cl in cs.claim_layers for r in cl.regimes for e in r.entries}
                                    | {e.refund_payer for cl in cs.claim_layers for r in cl.regimes for e in r.entries if e.refund_payer >= 0})
@@ -753,9 +766,7 @@ def apply_layers(
         upkeep[:, months] = due * paid
         for s in range(S):
             if upkeep_fail[s] < _NEVER:
-                stop = max(int(upkeep_fail[s]), 1)
-                first_unpaid = 1 + -(-(stop - 1) // k) * k
-                lapse[s] = first_unpaid + up.grace_months
+                lapse[s] = lapse_month(int(upkeep_fail[s]), k, up.grace_months)
 
     # interest subsidies
     sub_pool = np.zeros((S, T))
