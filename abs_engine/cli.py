@@ -106,6 +106,7 @@ def run(
         write_csv(result.summary(), target / "summary.csv"),
         write_csv(analytics, target / "analytics.csv"),
         write_csv(result.support, target / "support.csv"),
+        write_csv(result.layers, target / "layers.csv"),
     ]
     if term_sheets:
         from .report import write_term_sheets
@@ -113,8 +114,11 @@ def run(
         written += write_term_sheets(result, target, lang=lang, analytics=analytics, deal_path=deal)
     inputs = {"deal": deal, **{f"scenario:{p.name}": p for p in scenario or []}}
     for i, pool in enumerate(d.pools):
-        if pool.tape:
-            inputs[f"tape:{i}"] = (deal.parent / pool.tape).resolve()
+        # loan and receivable pools have `tape`; licence pools three tapes
+        for field in ("tape", "licence_tape", "patent_tape", "link_tape"):
+            path = getattr(pool, field, None)
+            if path:
+                inputs[f"{field}:{i}"] = (deal.parent / path).resolve()
     written.append(write_manifest(target / "manifest.json", manifest(inputs, written, command=sys.argv)))
 
     table = Table(title=f"{d.name} — tranche summary")

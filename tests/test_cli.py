@@ -32,12 +32,17 @@ def test_run_writes_outputs_and_summary(tmp_path, example_deal, example_scenario
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["inputs"]["deal"]["sha256"] and "tranches.csv" in manifest["outputs"]
     assert not list(tmp_path.glob("*.part"))
+    # the risk-sharing ledger of the pool's guarantee, as Result.layers has it
+    layers = pd.read_csv(tmp_path / "layers.csv")
+    want = ae.run(example_deal, example_scenarios).layers
+    assert set(layers["party"]) == {"guarantee"} and len(layers) == len(want)
+    assert layers["paid"].sum() == pytest.approx(want["paid"].sum(), abs=0.01)
 
 
 def test_run_is_byte_reproducible(tmp_path):
     for sub in ("a", "b"):
         assert cli("run", str(EXAMPLE), "-s", str(SCENARIOS / "stress.yaml"), "--out", str(tmp_path / sub)).returncode == 0
-    for name in ("tranches.csv", "pool.csv", "accounts.csv", "fees.csv", "states.csv"):
+    for name in ("tranches.csv", "pool.csv", "accounts.csv", "fees.csv", "states.csv", "layers.csv", "support.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
