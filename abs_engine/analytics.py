@@ -78,12 +78,13 @@ class AnalyticsError(ValueError):
 # --- conventions ---------------------------------------------------------------------------
 
 #: Accepted yield compoundings.
-COMPOUNDINGS: tuple[str, ...] = ("annual", "semiannual", "quarterly", "simple", "continuous")
+COMPOUNDINGS: tuple[str, ...] = ("annual", "semiannual", "quarterly", "monthly", "simple", "continuous")
 
 _COMPOUNDING: dict[str, tuple[int, int]] = {
     "annual": (ql.Compounded, ql.Annual),
     "semiannual": (ql.Compounded, ql.Semiannual),
     "quarterly": (ql.Compounded, ql.Quarterly),
+    "monthly": (ql.Compounded, ql.Monthly),  # the "mortgage yield" of SIFMA SF-50
     "simple": (ql.Simple, ql.Annual),
     "continuous": (ql.Continuous, ql.Annual),
 }
@@ -721,17 +722,23 @@ def convexity(
     )["convexity"]
 
 
-def _wal(cf: CashFlows, settlement: _dt.date, i: int) -> float:
+def _wal(cf: CashFlows, settlement: _dt.date, i: int, day_count: str = "ACT/365F") -> float:
     p = cf.principal[i:]
     total = float(p.sum())
     if total <= 0.0:
         return math.nan
-    t = (cf._ords[i:] - settlement.toordinal()) / 365.0
+    if day_count == "ACT/365F":
+        t = (cf._ords[i:] - settlement.toordinal()) / 365.0
+    else:
+        dc, qs = _day_counter(day_count), _qd(settlement)
+        t = np.array([dc.yearFraction(qs, d) for d in cf._qdates[i:]])
     return float(np.dot(t, p) / total)
 
 
-def wal(cf: CashFlows, settlement: _dt.date) -> float:
-    """Weighted average life in years (ACT/365F) from settlement.
+def wal(cf: CashFlows, settlement: _dt.date, *, day_count: str = "ACT/365F") -> float:
+    """Weighted average life in years from settlement, times measured in ``day_count``
+    (ACT/365F by default; ``30/360`` gives the months / 12 of the SIFMA and textbook
+    average life when payments fall on one day of the month).
 
     ``sum(t_i * principal_i) / sum(principal_i)`` over payments after settlement.
 
@@ -749,7 +756,7 @@ def wal(cf: CashFlows, settlement: _dt.date) -> float:
     """
     settlement = _as_date(settlement, "settlement")
     i = _check_settlement(cf, settlement)
-    w = _wal(cf, settlement, i)
+    w = _wal(cf, settlement, i, _day_count_name(day_count))
     if math.isnan(w):
         raise AnalyticsError("no principal is paid after settlement: WAL is undefined")
     return w

@@ -528,8 +528,8 @@ def test_bad_cash_flows():
         CashFlows([dt.date(2027, 1, 1)], [1, 1], [100], face=100)
     with pytest.raises(AnalyticsError, match="face 0 must be a positive amount"):
         CashFlows([dt.date(2027, 1, 1)], [1], [100], face=0)
-    with pytest.raises(AnalyticsError, match="unknown compounding 'monthly'"):
-        an.price_from_yield(_bullet(REF, 1, 0.02), 0.02, REF, compounding="monthly")
+    with pytest.raises(AnalyticsError, match="unknown compounding 'weekly'"):
+        an.price_from_yield(_bullet(REF, 1, 0.02), 0.02, REF, compounding="weekly")
     with pytest.raises(AnalyticsError, match="unknown day count 'BUS/252'"):
         an.price_from_yield(_bullet(REF, 1, 0.02), 0.02, REF, day_count="BUS/252")
 

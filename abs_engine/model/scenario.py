@@ -40,6 +40,14 @@ class Defaults(Model):
 
 class Prepayment(Model):
     cpr: AnnualRate = describe("Constant prepayment rate p.a. (CPR), or a per-month vector", default=0.0)
+    applies_to: Literal["after_defaults", "before_defaults"] = describe(
+        "Balance the monthly prepayment rate (SMM) applies to: after_defaults = what is left "
+        "after the month's defaults and scheduled principal; before_defaults = the opening "
+        "balance less its scheduled principal, as if nothing had defaulted that month "
+        "(SIFMA/BMA Standard Formulas, SF-18: VOL PREPAY), at most what is left "
+        "(docs/conventions.md)",
+        default="after_defaults",
+    )
 
 
 class Recovery(Model):

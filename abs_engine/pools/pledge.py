@@ -8,7 +8,9 @@ Order of events in grid month ``m`` for a loan with performing balance ``B``
    scenario names the loan as defaulting in this month; ``B1 = B - D``;
 2. if ``m`` is one of the loan's payment months: interest ``B1 * r * f / 12`` (``f`` months
    between payments, interest basis *periodic*) and scheduled principal on ``B1``;
-3. prepayment on what is left: ``P = B2 * smm`` (``smm = 1 - (1 - CPR)^(1/12)``);
+3. prepayment on what is left: ``P = B2 * smm`` (``smm = 1 - (1 - CPR)^(1/12)``), or
+   ``min(B2, B2 * smm / (1 - mdr))`` when the scenario's ``prepayment.applies_to`` is
+   ``before_defaults`` (the SMM on the opening balance less scheduled principal, SIFMA SF-18);
 4. recovery of ``D`` arrives ``lag`` months later:
    ``D * min(1, V * (1 - decay)^((m + lag)/12) * (1 - haircut) / B)`` where ``V`` is the
    collateral value at cut-off (or ``D * rate`` when the scenario gives a recovery rate);
@@ -208,6 +210,14 @@ def project_pledge_pool(
     L = len(loans.ids)
     mdr = np.stack([monthly_rate(s.defaults.cdr, M) for s in scenarios])  # (S, M+1)
     smm = np.stack([monthly_rate(s.prepayment.cpr, M) for s in scenarios])
+    # prepayment.applies_to = before_defaults (SIFMA SF-18): the SMM applies to the opening
+    # balance less its scheduled principal, B2 / (1 - mdr), so the rate on what is left
+    # (B2) is smm / (1 - mdr), at most 1
+    before = np.array([s.prepayment.applies_to == "before_defaults" for s in scenarios])
+    if before.any():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            on_left = np.where(mdr < 1.0, np.minimum(smm / (1.0 - mdr), 1.0), 1.0)
+        smm = np.where(before[:, None], on_left, smm)
     # loan-level default events: grid month of default per scenario and loan (0 = none)
     event_month = np.zeros((S, L), dtype=np.int64)
     index = {lid: i for i, lid in enumerate(loans.ids)} if any(s.defaults.loans for s in scenarios) else {}
