@@ -143,6 +143,34 @@ def test_front_loaded_compensation_settled_after_disposal(rate):
     assert res.recovery_to_pool[0, m + lag] == approx(0.7 * rate * D)
 
 
+@pytest.mark.parametrize("rate", [0.2, 0.7])
+def test_front_loaded_compensation_on_an_estimated_loss_tops_up_or_claws_back(rate):
+    """风险补偿前置 on an estimate: the fund advances 30% of the loss estimated at a 50%
+    recovery at once, and settles after disposal: it tops up 30% x (0.5 - rate) x D when the
+    proceeds fall short (rate 0.2), and is paid back 30% x (rate - 0.5) x D out of them when
+    they exceed the estimate (rate 0.7). Either way its net cost is 30% of the actual loss."""
+    D, m, lag, cap, est = 1_000_000.0, 1, 12, 1_000_000.0, 0.5
+    stack = parse_stack([sharing("compensation", [
+        {"name": "fund", "kind": "compensation_fund", "capacity": cap, "timing": "advance", "advance_recovery": est}],
+        [{"fund": 0.3}])])
+    d, r = claims(1, 1, 24, [(0, 0, m, D, rate * D)])
+    res = apply_layers(stack, default=d, recovery=r, lag=[lag], month_dates=grid(24))
+    res.check()
+    f = res.party("fund")
+    assert res.paid[0, m, f] == approx(0.3 * (1 - est) * D)  # the advance
+    assert res.paid[0, m + lag, f] == approx(0.3 * max(est - rate, 0.0) * D)  # the top-up
+    assert res.recoveries_kept[0, m + lag, f] == approx(0.3 * max(rate - est, 0.0) * D)  # the claw-back
+    assert res.net_cost[0, :, f].sum() == approx(0.3 * (1 - rate) * D)
+    assert res.loan_loss[0, 0] == approx(0.7 * (1 - rate) * D)
+    assert res.capacity_remaining[0, -1, f] == approx(cap - 0.3 * (1 - rate) * D)
+    ref = apply_layers_ref(stack, default=d, recovery=r, lag=[lag], month_dates=grid(24))
+    for k in ("paid", "recoveries_kept", "paid_to_pool", "recovery_passed", "loss_after_support", "capacity_remaining"):
+        np.testing.assert_allclose(getattr(res, k), ref[k], atol=1e-6)
+    with pytest.raises(ValueError, match="advance_recovery applies only to timing: advance"):
+        parse_stack([sharing("c", [{"name": "fund", "kind": "compensation_fund", "timing": "on_default",
+                                    "advance_recovery": 0.5}], [{"fund": 0.3}])])
+
+
 def capp(**kw):
     return {"kind": "buy_back", "name": "mcam", "provider": "M-CAM", "price": 0.75, "price_basis": "original_amount",
             "delay_months": 6, **kw}
@@ -537,10 +565,11 @@ def stacks(draw, ordered=False):
             k_parties = draw(st.integers(1, 3))
             parties = []
             for j in range(k_parties):
-                timing = draw(st.sampled_from(["on_default", "after_disposal"]))
+                timing = draw(st.sampled_from(["on_default", "after_disposal", "advance"]))
                 free = timing == "after_disposal" or not ordered
+                extra = {"advance_recovery": draw(st.sampled_from([0.0, 0.3, 0.6]))} if timing == "advance" else {}
                 parties.append({"name": f"p{n}_{j}", "kind": draw(st.sampled_from(["insurance", "compensation_fund", "guarantee", "credit_insurance"])),
-                                "timing": timing, "delay_months": draw(st.integers(0, 2)), **draw(limits(free, free))})
+                                "timing": timing, "delay_months": draw(st.integers(0, 2)), **extra, **draw(limits(free, free))})
             names = [p["name"] for p in parties]
             shares = [draw(st.sampled_from([0.1, 0.2, 0.3])) for _ in names]
             regimes = [dict(zip(names, shares, strict=True))]

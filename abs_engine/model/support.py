@@ -41,6 +41,8 @@ from .common import Fraction, Frequency, Model, Money, describe
 SHARE_TOLERANCE = 1e-9
 
 Timing = Literal["on_default", "after_disposal"]
+#: A sharing party may also advance its share of an estimated loss and settle after disposal.
+PartyTiming = Literal["on_default", "after_disposal", "advance"]
 
 
 class _Limits(Model):
@@ -76,13 +78,27 @@ class SharingParty(_Limits):
         "guarantee = 担保 guarantee company; credit_insurance = 信用保险 (licensee credit risk)"
     )
     provider: str | None = describe("Who the party is (free text, for term sheets)", default=None)
-    timing: Timing = describe(
+    timing: PartyTiming = describe(
         "on_default: pays its share of the defaulted balance in the default month and "
         "receives its share of the disposal proceeds when they arrive (insurer pays first "
-        "then disposes; 风险补偿前置 settled after disposal); after_disposal: pays its share "
-        "of the actual loss (defaulted balance - proceeds) when the disposal completes"
+        "then disposes); after_disposal: pays its share of the actual loss (defaulted "
+        "balance - proceeds) when the disposal completes; advance: 风险补偿前置 — pays its "
+        "share of the loss estimated with `advance_recovery` at default, and settles against "
+        "the actual loss when the disposal completes (tops up if the proceeds fall short of "
+        "the estimate, is paid back if they exceed it)"
     )
-    delay_months: int = describe("Months by which its payment follows the default (on_default) or the disposal (after_disposal)", default=0, ge=0, le=120)
+    delay_months: int = describe("Months by which its payment follows the default (on_default, advance) or the disposal (after_disposal)", default=0, ge=0, le=120)
+    advance_recovery: Fraction = describe(
+        "timing advance: the recovery rate (share of the defaulted balance) the advance "
+        "assumes; the advance is share x (1 - advance_recovery) of the defaulted balance",
+        default=0.0,
+    )
+
+    @model_validator(mode="after")
+    def _check_advance(self) -> SharingParty:
+        if self.advance_recovery and self.timing != "advance":
+            raise ValueError("advance_recovery applies only to timing: advance")
+        return self
 
 
 class BuyBack(_Limits):

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .layers import (
+    ADVANCE,
     AFTER_DISPOSAL,
     BUY,
     EPS,
@@ -114,8 +115,7 @@ def apply_layers_ref(
                             break
                         cons: list[tuple[int, float, int]] = []  # payer, cost per unit of claim, payment month
                         for e in reg.entries:
-                            mode = payers[e.payer].mode
-                            u = 1.0 if mode == ON_DEFAULT else (1.0 - rho) if mode == AFTER_DISPOSAL else pi
+                            u = float(payers[e.payer].gross(rho, pi))
                             t = t_pay(e.payer, m)
                             cons.append((e.payer, e.share * (1.0 - e.refund) * u, t))
                             if e.refund_payer >= 0:
@@ -141,13 +141,31 @@ def apply_layers_ref(
                         for e in reg.entries:
                             p, a, q, r = e.payer, e.share, e.refund, e.refund_payer
                             mode = payers[p].mode
-                            u = 1.0 if mode == ON_DEFAULT else (1.0 - rho) if mode == AFTER_DISPOSAL else pi
+                            u = float(payers[p].gross(rho, pi))
                             t = t_pay(p, m)
                             pay = a * u * y
-                            out["paid_to_pool"][s, t] += pay
-                            out["paid"][s, t, p] += pay
                             out["claims"][s, m, p] += a * y
                             spend(p, li, t, (1.0 - q) * pay)
+                            if mode == ADVANCE:  # advance at t, settled at the disposal
+                                rh = payers[p].rho_hat
+                                t_set = max(t_dis, t)
+                                top, back = a * max(rh - rho, 0.0) * y, a * max(rho - rh, 0.0) * y
+                                if t_set >= fail.get(payers[p].name, never):
+                                    top = 0.0  # failed by the settlement: no top-up
+                                out["paid_to_pool"][s, t] += a * (1.0 - rh) * y
+                                out["paid"][s, t, p] += a * (1.0 - rh) * y
+                                out["paid_to_pool"][s, t_set] += top
+                                out["paid"][s, t_set, p] += top
+                                out["recovery_passed"][s, t_set] += back
+                                out["recoveries_kept"][s, t_set, p] += back
+                                if payers[p].net:
+                                    restore[(t_set, p)] += back
+                                paid += a * (1.0 - rh) * y + top
+                                passed += back
+                                t_res = max(t_res, t_set)
+                                continue
+                            out["paid_to_pool"][s, t] += pay
+                            out["paid"][s, t, p] += pay
                             if r >= 0:
                                 out["refunded"][s, t, p] += q * pay
                                 out["paid"][s, t, r] += q * pay

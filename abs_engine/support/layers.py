@@ -63,8 +63,8 @@ from ..model.support import AnnualFeeUpkeep, BuyBack, Guarantee, InterestSubsidy
 #: A payer with this much (deal currency units) or less left is exhausted.
 EPS = 1e-6
 
-ON_DEFAULT, AFTER_DISPOSAL, BUY = 0, 1, 2
-_MODE = {"on_default": ON_DEFAULT, "after_disposal": AFTER_DISPOSAL}
+ON_DEFAULT, AFTER_DISPOSAL, BUY, ADVANCE = 0, 1, 2, 3
+_MODE = {"on_default": ON_DEFAULT, "after_disposal": AFTER_DISPOSAL, "advance": ADVANCE}
 _NEVER = np.iinfo(np.int64).max // 4
 
 Layer = BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep
@@ -85,8 +85,21 @@ class Payer:
     per_asset_cap: float
     annual_cap: float
     net: bool  # capacity restored by what it receives back
-    mode: int  # ON_DEFAULT / AFTER_DISPOSAL / BUY (for claims payers; a re-guarantor pays with its guarantor)
+    mode: int  # ON_DEFAULT / AFTER_DISPOSAL / BUY / ADVANCE (claims payers; a re-guarantor pays with its guarantor)
     delay: int
+    rho_hat: float = 0.0  # ADVANCE: the recovery rate the advance assumes
+
+    def gross(self, rho: np.ndarray | float, pi: np.ndarray | float = 0.0) -> np.ndarray | float:
+        """What the payer pays per unit of claim it takes (before refunds): 1 at default;
+        the loss share 1 - rho after disposal; the unit price pi for a buyer; for an
+        advance, the advance 1 - rho_hat plus any top-up rho_hat - rho."""
+        if self.mode == ON_DEFAULT:
+            return 1.0
+        if self.mode == AFTER_DISPOSAL:
+            return 1.0 - rho
+        if self.mode == BUY:
+            return pi
+        return np.maximum(1.0 - self.rho_hat, 1.0 - rho)
 
 
 @dataclass(frozen=True)
@@ -146,7 +159,7 @@ def compile_stack(layers: Sequence[Layer]) -> CompiledStack:
             per_asset_cap=_inf(getattr(lim, "per_asset_cap", None)),
             annual_cap=_inf(getattr(lim, "annual_cap", None)),
             net=getattr(lim, "capacity_basis", "net") == "net",
-            mode=mode, delay=delay,
+            mode=mode, delay=delay, rho_hat=float(getattr(lim, "advance_recovery", 0.0)),
         ))
         return len(payers) - 1
 
@@ -426,8 +439,7 @@ class _Run:
 
     def unit(self, payer: int, rho: np.ndarray, pi: np.ndarray) -> np.ndarray | float:
         """Payment per unit of claim of a regime entry before refunds."""
-        mode = self.cs.payers[payer].mode
-        return 1.0 if mode == ON_DEFAULT else (1.0 - rho) if mode == AFTER_DISPOSAL else pi
+        return self.cs.payers[payer].gross(rho, pi)
 
     def costs(self, reg: _Regime, rho: np.ndarray, pi: np.ndarray) -> list[tuple[int, np.ndarray | float]]:
         """Each payer's cost per unit of claim under a regime, net of refunds: a guarantor
@@ -500,7 +512,8 @@ class _Run:
                 continue
             sums = self.sums(cl, y, rho, pi)
             for e in reg.entries:
-                pay_s = e.share * sums[self.cs.payers[e.payer].mode]
+                pe = self.cs.payers[e.payer]
+                pay_s = e.share * (sums[pe.mode] if pe.mode != ADVANCE else (pe.gross(rho) * y).sum(axis=1))
                 t = self.t_pay[:, e.payer]
                 parts = [(e.payer, (1.0 - e.refund) * pay_s)]
                 if e.refund_payer >= 0:
@@ -533,14 +546,18 @@ class _Run:
                 p, a, q, r = e.payer, e.share, e.refund, e.refund_payer
                 mode = self.cs.payers[p].mode
                 t = self.t_pay[:, p]
-                pay_s = a * sums[mode]
                 per_claim = (a * self.unit(p, rho, pi)) * y
-                pay_claim += per_claim
-                self.paid_to_pool[sidx, t] += pay_s
-                self.paid[sidx, t, p] += pay_s
                 self.claims[:, m, p] += a * sums[ON_DEFAULT]
                 if p in self.PA:
                     self.PA[p][:, self.cols] = np.maximum(self.PA[p][:, self.cols] - (1.0 - q) * per_claim, 0.0)
+                if mode == ADVANCE:
+                    pay_claim += self._advance(p, a, y, rho, t, t_dis, acc)
+                    t_last = np.maximum(t_last, np.maximum(t_dis, t))
+                    continue
+                pay_claim += per_claim
+                pay_s = a * sums[mode]
+                self.paid_to_pool[sidx, t] += pay_s
+                self.paid[sidx, t, p] += pay_s
                 if r >= 0:
                     self.refunded[sidx, t, p] += q * pay_s
                     self.paid[sidx, t, r] += q * pay_s
@@ -567,6 +584,34 @@ class _Run:
                         acc["sold"] += y
             acc["paid"] += pay_claim
             acc["t_res"] = np.maximum(acc["t_res"], np.where(y > 0, t_last[:, None], 0))
+
+    def _advance(self, p: int, a: float, y: np.ndarray, rho: np.ndarray, t: np.ndarray, t_dis: np.ndarray,
+                 acc: dict[str, np.ndarray]) -> np.ndarray:
+        """Book an advance (风险补偿前置) of share ``a`` on claims ``y``: ``a (1 - rho_hat)``
+        paid in its payment month ``t``; at settlement (the later of the disposal and ``t``)
+        a top-up ``a (rho_hat - rho)`` where the proceeds fall short of the estimate — unless
+        the payer has failed by then —, or the pool pays back ``a (rho - rho_hat)`` out of
+        the proceeds where they exceed it (which restores a net capacity). Per-asset limits
+        are used up by the caller. Returns what it paid per claim."""
+        sidx = self.sidx
+        rh = self.cs.payers[p].rho_hat
+        t_set = np.maximum(t_dis, t)
+        alive = (t_set < self.fail[:, p])[:, None]
+        adv = a * (1.0 - rh) * y
+        top = np.where(alive, a * np.maximum(rh - rho, 0.0) * y, 0.0)
+        adv_s, top_s = adv.sum(axis=1), top.sum(axis=1)
+        back = a * np.maximum(rho - rh, 0.0) * y
+        back_s = back.sum(axis=1)
+        self.paid_to_pool[sidx, t] += adv_s
+        self.paid[sidx, t, p] += adv_s
+        self.paid_to_pool[sidx, t_set] += top_s
+        self.paid[sidx, t_set, p] += top_s
+        self.passed[sidx, t_set] += back_s
+        self.kept[sidx, t_set, p] += back_s
+        if self.cs.payers[p].net:
+            self.restore[sidx, t_set, p] += back_s
+        acc["passed"] += back
+        return adv + top
 
     def layer(self, cl: _ClaimLayer, x: np.ndarray, rho: np.ndarray, pi: np.ndarray, acc: dict[str, np.ndarray]) -> None:
         """Process the month's claims ``x`` (S, L) through one layer, loans in tape order.
