@@ -33,6 +33,12 @@ The three Chinese calendars
     they can differ (the exchanges closed on Lunar New Year's Eve 2024, the interbank market
     did not).
 
+The ``US`` calendar
+-------------------
+United States settlement days (federal bank holidays), for deals outside China: QuantLib's
+``ql.UnitedStates(ql.UnitedStates.Settlement)`` rules copied into a private calendar for the
+years in :data:`US_YEARS` (weekends only outside them).
+
 Calendars are built once per name and cached. Do not call ``addHoliday`` or
 ``removeHoliday`` on a calendar returned by :func:`get_calendar`; the change would be seen by
 every user of that name. Use :func:`build_calendar` for a private, modified copy.
@@ -58,6 +64,7 @@ CALENDARS: dict[str, str] = {
     "NONE": "every day is a business day",
     "SZSE": "Shenzhen Stock Exchange (same holidays as SSE)",
     "IB_PAYMENT": "China interbank market payment days (IB holidays, every weekend closed)",
+    "US": "United States settlement days (federal bank holidays; QuantLib UnitedStates.Settlement)",
 }
 
 #: The holiday file shipped with the package.
@@ -65,6 +72,10 @@ DEFAULT_HOLIDAY_FILE: Path = Path(__file__).resolve().parent / "data" / "holiday
 
 #: First and last year for which QuantLib's own ``ql.China`` data is used (outside the file).
 QUANTLIB_YEARS: tuple[int, int] = (1990, 2026)
+
+#: Years copied from QuantLib's ``ql.UnitedStates(ql.UnitedStates.Settlement)`` rules into
+#: the ``US`` calendar (weekends only outside them).
+US_YEARS: tuple[int, int] = (1990, 2100)
 
 #: Allowed values of the ``kind`` column of the holiday file.
 KINDS: tuple[str, ...] = ("statutory", "bridge", "makeup")
@@ -287,6 +298,8 @@ def get_calendar(name: str) -> ql.Calendar:
     True
     >>> get_calendar("IB_PAYMENT").isBusinessDay(ql.Date(28, 9, 2025))
     False
+    >>> get_calendar("US").isBusinessDay(ql.Date(4, 7, 2001))    # Independence Day
+    False
     """
     return _build(_normalise(name))
 
@@ -385,6 +398,16 @@ def _quantlib_days(
     return sse_closed, ib_closed, tuple(makeup)
 
 
+@cache
+def _us_days(first: int, last: int) -> tuple[ql.Date, ...]:
+    """QuantLib's US settlement holidays (weekdays) in the years ``first``..``last``.
+
+    Read-only use of ``ql.UnitedStates``: its shared implementation is never modified.
+    """
+    us = ql.UnitedStates(ql.UnitedStates.Settlement)
+    return tuple(us.holidayList(ql.Date(1, 1, first), ql.Date(31, 12, last)))
+
+
 def _make(key: str, label: str) -> ql.Calendar:
     cal = ql.BespokeCalendar(label)
     if key == "NONE":
@@ -392,6 +415,10 @@ def _make(key: str, label: str) -> ql.Calendar:
     cal.addWeekend(ql.Saturday)
     cal.addWeekend(ql.Sunday)
     if key == "WEEKENDS":
+        return cal
+    if key == "US":
+        for d in _us_days(*US_YEARS):
+            cal.addHoliday(d)
         return cal
     rows = holiday_rows()
     file_years = {r.year for r in rows}
@@ -429,6 +456,7 @@ _LABELS = {
     "SZSE": "China.SZSE (abs_engine)",
     "IB": "China.IB (abs_engine)",
     "IB_PAYMENT": "China.IB payment (abs_engine)",
+    "US": "UnitedStates.Settlement (abs_engine)",
 }
 
 

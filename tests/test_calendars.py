@@ -281,3 +281,21 @@ def test_closed_and_make_up_on_same_day_is_an_error(tmp_path):
                     "2027,2027-02-06,Sat,makeup,official,x,y\n", encoding="utf-8")
     with pytest.raises(cal.CalendarDataError, match="both as closed and as a make-up"):
         cal.read_holiday_file(path)
+
+
+# --- the US calendar (deals outside China) ------------------------------------------------------
+
+
+def test_us_settlement_calendar_matches_quantlib_without_sharing_it():
+    us, ql_us = cal.get_calendar("US"), ql.UnitedStates(ql.UnitedStates.Settlement)
+    d, end = q(D(1999, 1, 1)), q(D(2030, 12, 31))
+    while d <= end:
+        assert us.isBusinessDay(d) == ql_us.isBusinessDay(d), d.ISO()
+        d += 1
+    assert not us.isBusinessDay(q(D(2001, 7, 4)))  # Independence Day
+    assert not us.isBusinessDay(q(D(2003, 11, 27)))  # Thanksgiving
+    assert us.isBusinessDay(q(D(2003, 10, 1)))  # China's National Day is not a US holiday
+    assert cal.payment_calendar("us").name() == us.name()
+    custom = cal.build_calendar("US", extra_holidays=[D(2001, 7, 5)])
+    assert not custom.isBusinessDay(q(D(2001, 7, 5))) and us.isBusinessDay(q(D(2001, 7, 5)))
+    assert list(ql_us.addedHolidays()) == []

@@ -85,7 +85,7 @@ def test_unknown_reference_with_suggestion(workdir):
          "tranche 'SUB' has no coupon"),
         (lambda d: d["tranches"][0].update(coupon={"kind": "floating", "index": "SHIBOR", "spread": 0.01}),
          "unknown reference rate 'SHIBOR'"),
-        (lambda d: d["deal"].update(calendar="NYSE"), "deal.calendar: Input should be 'SSE', 'SZSE', 'IB', 'WEEKENDS' or 'NONE'"),
+        (lambda d: d["deal"].update(calendar="NYSE"), "deal.calendar: Input should be 'SSE', 'SZSE', 'IB', 'US', 'WEEKENDS' or 'NONE'"),
     ],
 )
 def test_single_mistakes(workdir, mutate, expected):

@@ -81,9 +81,9 @@ class Header(Model):
     )
     expected_maturity: dt.date = describe("Expected final maturity (预期到期日)")
     legal_maturity: dt.date = describe("Legal final maturity (法定到期日): the projection ends here")
-    calendar: Literal["SSE", "SZSE", "IB", "WEEKENDS", "NONE"] = describe(
+    calendar: Literal["SSE", "SZSE", "IB", "US", "WEEKENDS", "NONE"] = describe(
         "Business-day calendar for payment dates (IB payment dates never fall on a make-up "
-        "weekend day; see docs/calendars.md)",
+        "weekend day; US: United States settlement days; see docs/calendars.md)",
         default="SSE",
     )
     business_day_convention: BusinessDayConvention = describe(

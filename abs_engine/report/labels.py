@@ -215,6 +215,25 @@ def label(key: str, lang: str, sep: str = " / ") -> str:
     raise ValueError(f"unknown language {lang!r} (zh, en, both)")
 
 
+#: Chinese name of a currency unit, for labels of deals not in 元 (CNY).
+CURRENCY_ZH: dict[str, str] = {"CNY": "元", "USD": "美元", "EUR": "欧元", "HKD": "港元", "JPY": "日元", "GBP": "英镑"}
+
+
+def in_currency(text: str, currency: str) -> str:
+    """A label written in 元 / CNY, restated in the deal's ``currency``.
+
+    >>> in_currency("发行规模（万元） / Size (CNY 10k)", "USD")
+    '发行规模（万美元） / Size (USD 10k)'
+    >>> in_currency("元", "USD"), in_currency("利息（元）", "CNY")
+    ('美元', '利息（元）')
+    """
+    if currency == "CNY":
+        return text
+    zh = CURRENCY_ZH.get(currency, currency)
+    text = text.replace("（万元）", f"（万{zh}）").replace("（元）", f"（{zh}）").replace("CNY", currency)
+    return zh if text == "元" else text
+
+
 def sheet_title(key: str, lang: str, suffix: str = "") -> str:
     """A sheet name from a label: languages joined by a space (``/`` is not allowed)."""
     return label(key, lang, sep=" ") + (f" {suffix}" if suffix else "")

@@ -29,7 +29,7 @@ from ..model.deal import Tranche
 from ..pools.stats import PoolStats, deal_pool_stats, pool_stats
 from ..results import Result
 from .atomic import save_workbook
-from .labels import LABELS, LANGS, label
+from .labels import LABELS, LANGS, in_currency, label
 from .xl import (
     BOLD,
     BOX,
@@ -103,11 +103,11 @@ class _Ctx:
     deal_path: Path | None
 
     def L(self, key: str, sep: str = " / ") -> str:  # noqa: N802 - short on purpose
-        return label(key, self.lang, sep)
+        return in_currency(label(key, self.lang, sep), self.result.deal.deal.currency)
 
     def H(self, key: str) -> str:  # noqa: N802
         """A table-header label (languages on two lines)."""
-        return label(key, self.lang, "\n")
+        return in_currency(label(key, self.lang, "\n"), self.result.deal.deal.currency)
 
     @property
     def scenarios(self) -> list[str]:
