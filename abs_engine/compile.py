@@ -260,7 +260,7 @@ def compile_deal(
                 r = np.maximum(r, c.floor)
             if c.cap is not None:
                 r = np.minimum(r, c.cap)
-            rate[:, :, k] = r
+            rate[:, :, k] = np.maximum(r, 0.0)  # index + spread below zero: no coupon (docs/conventions.md)
     accr = np.stack([accrual_fractions(sched, tr.day_count or deal.deal.day_count) for tr in deal.tranches], axis=1)
     sched_bal = np.stack([_sched_balance(tr, deal, sched) for tr in deal.tranches], axis=1)
 

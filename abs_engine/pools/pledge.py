@@ -287,7 +287,8 @@ def project_pledge_pool(
             rate = loans.rate[payers]
             fl = floating[payers]
             if fl.any():
-                r = np.where(fl, ref_rates[:, ref_index[payers], m] + rate, rate)
+                # reference + spread below zero: the borrower pays no interest (docs/conventions.md)
+                r = np.where(fl, np.maximum(ref_rates[:, ref_index[payers], m] + rate, 0.0), rate)
             else:
                 r = np.broadcast_to(rate, Bp.shape)
             rp = r * per[payers]
