@@ -30,6 +30,14 @@ ScenarioOpt = Annotated[
 ]
 
 
+def _load_scenarios(paths: list[Path] | None) -> list:  # type: ignore[type-arg]
+    """Scenario and grid files (grids expand to their points); every problem of every
+    file in one InputError."""
+    from .io import load_scenarios
+
+    return load_scenarios(paths or [])
+
+
 def _fail(exc: InputError) -> None:
     for p in exc.problems:
         # user text (names from deal files) may look like markup: escape it
@@ -42,11 +50,11 @@ def _fail(exc: InputError) -> None:
 def validate(deal: DealArg, scenario: ScenarioOpt = None) -> None:
     """Check a deal file (and its tapes and scenarios); list every problem."""
     from .engine import _check_scenarios
-    from .io import load_deal, load_scenario
+    from .io import load_deal
 
     try:
         d = load_deal(deal)
-        scs = [load_scenario(s) for s in scenario or []]
+        scs = _load_scenarios(scenario)
         _check_scenarios(d, scs)
     except InputError as exc:
         _fail(exc)
@@ -80,12 +88,12 @@ def run(
     """Project a deal under its scenarios, print a summary, write the cash flows, the
     analytics and the Excel term sheets (senior, mezzanine if any, subordinate)."""
     from .engine import run as run_deal
-    from .io import load_deal, load_scenario
+    from .io import load_deal
     from .io.outputs import manifest, write_csv, write_manifest
 
     try:
         d = load_deal(deal)
-        scs = [load_scenario(s) for s in scenario or []] or None
+        scs = _load_scenarios(scenario) or None
         if backend not in ("cython", "reference"):
             raise InputError.single("", "--backend", f"unknown backend '{backend}' (cython, reference)")
         if lang not in ("zh", "en", "both"):

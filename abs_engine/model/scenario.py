@@ -2,15 +2,22 @@
 
 Annual rates (CDR, CPR) are decimals; a vector gives one value per projection month
 starting with the first month after the cut-off date, and its last value holds after
-its end. Monthly rates derive from annual ones as 1 - (1 - annual)^(1/12).
+its end. Monthly rates derive from annual ones as 1 - (1 - annual)^(1/12). A *curve*
+``{points: {month: rate, ...}, interpolation: linear | step}`` is a short way to write a
+vector: it is expanded to one value per month up to its last point when the file is read.
+
+Derivation (``base:``, ``multiply:``) and grids (``grid:``) are features of scenario
+*files*, resolved by :mod:`abs_engine.io.scenario_file`; the :class:`MonteCarlo`
+settings of ``abs-engine simulate`` are a model of their own (docs/scenarios.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from .common import Fraction, Model, Rate, describe
 
@@ -25,8 +32,78 @@ def _check_vector(v: list[float]) -> list[float]:
     return v
 
 
-#: An annual rate as a constant or a per-month vector.
-AnnualRate = Fraction | Annotated[list[float], AfterValidator(_check_vector)]
+#: Longest curve accepted (months): 50 years of monthly values.
+MAX_CURVE_MONTHS = 600
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def curve_vector(points: dict[Any, Any], interpolation: str = "linear") -> list[float]:
+    """Expand a curve (grid month -> annual rate) into the per-month vector it stands for.
+
+    Months count from 1 (the first month after the cut-off date). Before the first point
+    the first rate applies; between points the rate is interpolated linearly (``linear``)
+    or the last point's rate holds (``step``); the vector ends at the last point (a
+    vector's last value holds after its end). Raises ValueError naming the bad point.
+
+    >>> [round(r, 6) for r in curve_vector({1: 0.01, 4: 0.04})]
+    [0.01, 0.02, 0.03, 0.04]
+    >>> curve_vector({2: 0.01, 4: 0.05}, "step")
+    [0.01, 0.01, 0.01, 0.05]
+    """
+    if not isinstance(points, dict) or not points:
+        raise ValueError("points: give at least one 'month: rate' pair")
+    if interpolation not in ("linear", "step"):
+        raise ValueError(f"interpolation: {interpolation!r} is not one of linear, step")
+    pairs: list[tuple[int, float]] = []
+    bad: list[str] = []
+    for k, v in points.items():
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_CURVE_MONTHS:
+            bad.append(f"points: month {k!r} must be a whole number of months from 1 to {MAX_CURVE_MONTHS}")
+            continue
+        if not _number(v) or not math.isfinite(v) or not 0.0 <= v <= 1.0:
+            hint = f"; {v} looks like a percentage (write {v / 100:g})" if _number(v) and 1 < v <= 100 else ""
+            bad.append(f"points.{k}: {v!r} must be a rate between 0 and 1{hint}")
+            continue
+        pairs.append((k, float(v)))
+    if bad:
+        raise ValueError("; ".join(bad))
+    pairs.sort()
+    months = [m for m, _ in pairs]
+    rates = [r for _, r in pairs]
+    out: list[float] = []
+    j = 0
+    for m in range(1, months[-1] + 1):
+        while j + 1 < len(months) and months[j + 1] <= m:
+            j += 1
+        if m <= months[0]:
+            out.append(rates[0])
+        elif interpolation == "step" or months[j] == m or j + 1 >= len(months):
+            out.append(rates[j])
+        else:
+            w = (m - months[j]) / (months[j + 1] - months[j])
+            out.append(rates[j] + w * (rates[j + 1] - rates[j]))
+    return out
+
+
+def _curve_to_vector(v: Any) -> Any:
+    """A curve mapping becomes its vector; anything else is validated as written."""
+    if not isinstance(v, dict):
+        return v
+    unknown = [str(k) for k in v if k not in ("points", "interpolation")]
+    if unknown:
+        raise ValueError(f"a curve has 'points' and 'interpolation', not {', '.join(repr(u) for u in unknown)}")
+    if "points" not in v:
+        raise ValueError("a curve needs 'points' (grid month -> annual rate)")
+    return curve_vector(v["points"], v.get("interpolation", "linear"))
+
+
+#: An annual rate as a constant, a per-month vector, or a curve (expanded to a vector).
+AnnualRate = Annotated[
+    Fraction | Annotated[list[float], AfterValidator(_check_vector)], BeforeValidator(_curve_to_vector)
+]
 
 
 class Defaults(Model):
@@ -121,3 +198,38 @@ class Scenario(Model):
 
 #: The scenario used when none is given: no defaults, no prepayment.
 BASE = Scenario(name="base", description="No defaults, no prepayments")
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+
+
+class MonteCarlo(Model):
+    """Settings of a Monte Carlo run (``abs-engine simulate``; docs/scenarios.md).
+
+    One-factor Gaussian copula: obligor ``i`` of group ``g`` has the latent variable
+    ``X_i = sqrt(rho_g) Z + sqrt(1 - rho_g) e_i`` (``Z``, ``e_i`` independent standard
+    normals, one ``Z`` per path) and defaults in the first grid month ``m`` with
+    ``Phi(X_i) <= F_i(m)``, where ``F_i`` is its cumulative default probability from the
+    scenario (``defaults.cdr``, or the tape PD with ``receivables.use_tape_pd``). Patents
+    of licence pools are invalidated the same way, with ``patents.invalidation_hazard``
+    as their annual probability and loadings on the same factor ``Z``.
+    """
+
+    paths: int = describe("Number of simulated paths", default=1000, ge=1, le=10_000_000)
+    seed: int = describe("Seed of the run; path k uses numpy SeedSequence(seed, spawn_key=(k,))",
+                         default=20260630, ge=0)
+    correlation: Fraction = describe("Asset correlation rho of obligors not named in `correlations`", default=0.15)
+    correlation_by: Literal["none", "industry", "ip_type"] = describe(
+        "Obligor attribute that selects the correlation in `correlations` (the obligor's first asset's "
+        "`industry`, or `ip_type` of pledge loans / transfer receivables)",
+        default="none",
+    )
+    correlations: dict[str, Fraction] = describe(
+        "Asset correlation by industry or IP type (see `correlation_by`)", default_factory=dict
+    )
+    patent_correlation: Fraction = describe("Asset correlation of patents not named in `patent_correlations`",
+                                            default=0.10)
+    patent_correlations: dict[str, Fraction] = describe(
+        "Patent correlation by patent type (invention, utility_model, design, trademark, copyright)",
+        default_factory=dict,
+    )
