@@ -17,6 +17,7 @@ from .io.deal_file import check_assets, check_references
 from .model.deal import Deal, PledgeLoanPool, Pool, asset_id
 from .model.scenario import BASE, Scenario
 from .model.support import failure_names
+from .pools.base import PoolFlows
 from .pools.pledge import grid_months_needed, loan_arrays, project_pledge_pool
 from .pools.receivables import months_needed as receivable_months
 from .pools.receivables import project_receivable_pool, receivable_arrays
@@ -80,22 +81,55 @@ def _check_scenarios(deal: Deal, scenarios: Sequence[Scenario]) -> None:
         raise InputError(problems)
 
 
-def project(deal: Deal, scenarios: Sequence[Scenario]) -> tuple[Schedule, list[PeriodFlows]]:
-    """Project every pool under every scenario and aggregate to payment periods."""
+def projection_grid(deal: Deal, scenarios: Sequence[Scenario]) -> tuple[int, Schedule]:
+    """The months of the monthly grid and the payment schedule :func:`project` lays out
+    for ``scenarios`` (the grid runs past the legal maturity by the longest recovery lag)."""
     h = deal.deal
     max_lag = max(max(sc.recovery.lag_months, sc.receivables.recovery_lag_months) for sc in scenarios)
     need = max(months_needed(p, h.cutoff_date) for p in deal.pools)
     grid_months = max(need, _months(h.cutoff_date, h.legal_maturity)) + max_lag
-    sched = build_schedule(h, grid_months)
+    return grid_months, build_schedule(h, grid_months)
+
+
+def project(
+    deal: Deal,
+    scenarios: Sequence[Scenario],
+    *,
+    default_months: Sequence[np.ndarray | None] | None = None,
+    invalidation_months: Sequence[np.ndarray | None] | None = None,
+    pool_flows: Sequence[PoolFlows | None] | None = None,
+) -> tuple[Schedule, list[PeriodFlows]]:
+    """Project every pool under every scenario and aggregate to payment periods.
+
+    The keyword-only hooks are one entry per pool of ``deal.pools`` (None: not used for
+    that pool); the Monte Carlo (:mod:`abs_engine.scenarios`) uses them:
+
+    * ``default_months``: integers ``(n_scenarios, n_assets)``, the grid month in which each
+      asset defaults wholly in each scenario (0: none) — ``project_pledge_pool`` /
+      ``project_receivable_pool``'s ``default_month``;
+    * ``invalidation_months``: integers ``(n_scenarios, n_patents)`` for licence pools, the
+      grid month from which each patent is invalid (0: never);
+    * ``pool_flows``: monthly flows of a pool projected elsewhere on the grid
+      :func:`projection_grid` lays out, used instead of projecting that pool here.
+    """
+    h = deal.deal
+    grid_months, sched = projection_grid(deal, scenarios)
     ref_names, refs_period = reference_paths(deal, list(scenarios), sched.n_periods)
     # reference rate in force in each grid month = that of the period it is paid in
     mp = np.minimum(sched.month_period, sched.n_periods - 1)
     refs_month = refs_period[:, :, mp]
     out = []
-    for pool in deal.pools:
-        if isinstance(pool, PledgeLoanPool):
+    for i, pool in enumerate(deal.pools):
+        dm = default_months[i] if default_months is not None else None
+        given = pool_flows[i] if pool_flows is not None else None
+        if given is not None:
+            if given.balance_end.shape != (len(scenarios), grid_months + 1):
+                raise ValueError(f"pool_flows[{i}] has shape {given.balance_end.shape}, "
+                                 f"expected {(len(scenarios), grid_months + 1)}")
+            flows = given
+        elif isinstance(pool, PledgeLoanPool):
             loans = loan_arrays(pool, h.cutoff_date, grid_months, ref_names)
-            flows = project_pledge_pool(pool, loans, list(scenarios), sched.grid, refs_month)
+            flows = project_pledge_pool(pool, loans, list(scenarios), sched.grid, refs_month, default_month=dm)
         else:
             arrays = receivable_arrays(pool, h.cutoff_date, grid_months)
             flows = project_receivable_pool(pool, arrays, list(scenarios), sched.grid)
@@ -108,6 +142,9 @@ def run(
     scenario: Scenario | Sequence[Scenario] | None = None,
     *,
     backend: Backend = "cython",
+    default_months: Sequence[np.ndarray | None] | None = None,
+    invalidation_months: Sequence[np.ndarray | None] | None = None,
+    pool_flows: Sequence[PoolFlows | None] | None = None,
 ) -> Result:
     """Project ``deal`` under one or several scenarios and run its waterfall.
 
@@ -119,6 +156,9 @@ def run(
         Assumptions; default: no defaults and no prepayments.
     backend : {"cython", "reference"}
         The compiled kernel, or its pure-Python reference twin.
+    default_months, invalidation_months, pool_flows : optional
+        Per-pool hooks of :func:`project` (asset default months and patent invalidation
+        months per scenario as arrays, flows projected elsewhere); for Monte Carlo paths.
     """
     if scenario is None:
         scenarios: list[Scenario] = [BASE]
@@ -132,7 +172,8 @@ def run(
     if problems:
         raise InputError(problems)
     _check_scenarios(deal, scenarios)
-    sched, pools = project(deal, scenarios)
+    sched, pools = project(deal, scenarios, default_months=default_months,
+                           invalidation_months=invalidation_months, pool_flows=pool_flows)
     cleanup = apply_cleanup_call(deal, pools)
     args = compile_deal(deal, sched, pools, scenarios)
     run_kernel(args, backend)

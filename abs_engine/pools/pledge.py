@@ -199,11 +199,18 @@ def project_pledge_pool(
     scenarios: list[Scenario],
     grid: list[dt.date],
     ref_rates: np.ndarray,
+    *,
+    default_month: np.ndarray | None = None,
 ) -> PoolFlows:
     """Project the pool under each scenario.
 
     ``ref_rates`` has shape ``(n_scenarios, n_refs, n_months + 1)``: the reference rate in
     force in each grid month. Returns monthly flows of shape ``(n_scenarios, n_months + 1)``.
+
+    ``default_month`` (optional, integers ``(n_scenarios, n_loans)``) names, per scenario,
+    the grid month in which each loan defaults wholly (0: no such default), as a Monte
+    Carlo draws them; a loan named there and in ``defaults.loans`` defaults at the earlier
+    of the two months. Months beyond the grid are no default.
     """
     S = len(scenarios)
     M = len(grid) - 1
@@ -226,6 +233,12 @@ def project_pledge_pool(
             if lid in index:
                 m = next((k for k in range(1, M + 1) if grid[k] >= when), 0)
                 event_month[si, index[lid]] = m
+    if default_month is not None:  # per-scenario default months given as an array
+        dm = np.asarray(default_month, dtype=np.int64)
+        if dm.shape != (S, L):
+            raise ValueError(f"default_month has shape {dm.shape}, expected (scenarios, loans) = {(S, L)}")
+        dm = np.where((dm >= 1) & (dm <= M), dm, 0)
+        event_month = np.where((dm > 0) & ((event_month == 0) | (dm < event_month)), dm, event_month)
     lag = np.array([s.recovery.lag_months for s in scenarios], dtype=np.int64)
     haircut = np.array([s.recovery.haircut for s in scenarios])[:, None]
     decay = np.array([s.recovery.value_decay for s in scenarios])[:, None]
