@@ -89,7 +89,7 @@ def run(
     analytics and the Excel term sheets (senior, mezzanine if any, subordinate)."""
     from .engine import run as run_deal
     from .io import load_deal
-    from .io.outputs import manifest, write_csv, write_manifest
+    from .io.outputs import manifest, output_set, write_csv, write_manifest
 
     try:
         d = load_deal(deal)
@@ -103,31 +103,34 @@ def run(
         _fail(exc)
         return
     result.check_conservation()
-    target = out_dir or Path("out") / d.name
+    final = out_dir or Path("out") / d.name
     analytics = result.analytics()
-    written = [
-        write_csv(result.tranches, target / "tranches.csv"),
-        write_csv(result.pool, target / "pool.csv"),
-        write_csv(result.accounts, target / "accounts.csv"),
-        write_csv(result.fees, target / "fees.csv"),
-        write_csv(result.states, target / "states.csv"),
-        write_csv(result.summary(), target / "summary.csv"),
-        write_csv(analytics, target / "analytics.csv"),
-        write_csv(result.support, target / "support.csv"),
-        write_csv(result.layers, target / "layers.csv"),
-    ]
-    if term_sheets:
-        from .report import write_term_sheets
+    # one set: staged, then moved into place with the manifest last (docs/validation.md)
+    with output_set(final) as target:
+        written = [
+            write_csv(result.tranches, target / "tranches.csv"),
+            write_csv(result.pool, target / "pool.csv"),
+            write_csv(result.accounts, target / "accounts.csv"),
+            write_csv(result.fees, target / "fees.csv"),
+            write_csv(result.states, target / "states.csv"),
+            write_csv(result.summary(), target / "summary.csv"),
+            write_csv(analytics, target / "analytics.csv"),
+            write_csv(result.support, target / "support.csv"),
+            write_csv(result.layers, target / "layers.csv"),
+        ]
+        if term_sheets:
+            from .report import write_term_sheets
 
-        written += write_term_sheets(result, target, lang=lang, analytics=analytics, deal_path=deal)
-    inputs = {"deal": deal, **{f"scenario:{p.name}": p for p in scenario or []}}
-    for i, pool in enumerate(d.pools):
-        # loan and receivable pools have `tape`; licence pools three tapes
-        for field in ("tape", "licence_tape", "patent_tape", "link_tape"):
-            path = getattr(pool, field, None)
-            if path:
-                inputs[f"{field}:{i}"] = (deal.parent / path).resolve()
-    written.append(write_manifest(target / "manifest.json", manifest(inputs, written, command=sys.argv)))
+            written += write_term_sheets(result, target, lang=lang, analytics=analytics, deal_path=deal)
+        inputs = {"deal": deal, **{f"scenario:{p.name}": p for p in scenario or []}}
+        for i, pool in enumerate(d.pools):
+            # loan and receivable pools have `tape`; licence pools three tapes
+            for field in ("tape", "licence_tape", "patent_tape", "link_tape"):
+                path = getattr(pool, field, None)
+                if path:
+                    inputs[f"{field}:{i}"] = (deal.parent / path).resolve()
+        written.append(write_manifest(target / "manifest.json", manifest(inputs, written, command=sys.argv)))
+    written = [final / p.relative_to(target) for p in written]
 
     table = Table(title=f"{d.name} — tranche summary")
     for col in ("scenario", "tranche", "balance", "interest", "principal", "residual", "writedown", "WAL (y)"):

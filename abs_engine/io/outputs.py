@@ -7,14 +7,28 @@ import hashlib
 import json
 import os
 import platform
+import shutil
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
+
+
+def _default_mode(target: Path) -> int:
+    """Permission bits a plain ``open`` would give: the existing target's, else 0o666 less
+    the process umask."""
+    try:
+        return target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 @contextlib.contextmanager
@@ -27,6 +41,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, _default_mode(target))  # mkstemp makes 0o600 files
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -38,6 +53,51 @@ def atomic_open(target: Path, mode: str = "w", encoding: str | None = "utf-8") -
     """Open a temporary file for writing that replaces ``target`` only when closed cleanly."""
     with atomic_path(target) as tmp, open(tmp, mode, encoding=encoding, newline="" if "b" not in mode else None) as fh:
         yield fh
+
+
+#: Prefix of the staging directory of a run being written (see :func:`output_set`).
+STAGING_PREFIX = ".abs-engine-partial-"
+#: The manifest, written last: a directory holds a complete run if and only if it has one.
+MANIFEST = "manifest.json"
+
+
+def _raise_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def output_set(target: Path) -> Iterator[Path]:
+    """Write a run's outputs as one set.
+
+    Yields a staging directory inside ``target``; write every output there. When the block
+    ends normally, the old manifest is removed, every staged file is moved into ``target``
+    (an atomic rename each) and the manifest last, so a manifest always describes a complete
+    set. When the block fails or is interrupted (an exception, Ctrl-C, SIGTERM), the staging
+    directory is deleted and ``target`` keeps what it had. A staging directory left by a run
+    that was killed outright (SIGKILL, power loss) is deleted by the next run into ``target``
+    (one run per output directory at a time).
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    for stale in target.glob(STAGING_PREFIX + "*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in target.glob(".*.part"):
+        stale.unlink(missing_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target))
+    restore = None
+    if threading.current_thread() is threading.main_thread():
+        restore = signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    try:
+        yield stage
+        files = sorted((p for p in stage.rglob("*") if p.is_file()), key=lambda p: p.name == MANIFEST)
+        (target / MANIFEST).unlink(missing_ok=True)
+        for f in files:
+            dest = target / f.relative_to(stage)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(f, dest)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if restore is not None:
+            signal.signal(signal.SIGTERM, restore)
 
 
 def write_csv(df: pd.DataFrame, target: Path) -> Path:
