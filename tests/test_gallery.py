@@ -163,7 +163,7 @@ def test_wenke_2019_1_published_structure():
     assert {a.ip_type for a in leases} == {"patent", "copyright"}
     r = run("wenke_lease_2019_1.yaml", "cython")
     sm = r.summary().set_index(["scenario", "tranche"])
-    assert sm.loc[("stress", "A"), "writedown"] == 0 and sm.loc[("stress", "SUB"), "writedown"] > 0
+    assert sm.loc[("stress", "A"), "writedown"] == 0 and sm.loc[("stress", "SUB"), "writedown"] > 0.9 * s["SUB"]
     assert sm.loc[("base", "SUB"), "writedown"] == 0
 
 
@@ -189,6 +189,8 @@ def test_biopharma_2000_published_structure_and_rapid_amortisation():
         first_acc = next((t for t, x in enumerate(states) if x == "accelerated"), None)
         assert third == first_acc, name
     assert first_acc is not None  # destocking accelerates; base (checked above) never does
+    # breaches in January, April and July 2002: rapid amortisation from the July 2002 payment
+    assert str(st[st.scenario == "destocking"]["payment_date"].iloc[first_acc].date()) == "2002-07-15"
     sm = r.summary().set_index(["scenario", "tranche"])
     # the senior is repaid, the insurer carries the mezzanine, the equity is wiped out
     assert sm.loc[("destocking", "A"), "writedown"] == 0 and sm.loc[("destocking", "M"), "writedown"] == 0
