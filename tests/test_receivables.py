@@ -183,3 +183,29 @@ def test_pudong_example_runs_on_both_backends():
     # the invalidations cost the subordinate, not the senior
     assert s.loc[("two_invalidations", "SUB"), "writedown"] > 0
     assert s.loc[("two_invalidations", "A"), "writedown"] == pytest.approx(0)
+
+
+@given(st.floats(0, 0.4), st.floats(0, 0.4), st.floats(0, 0.2), st.floats(0, 0.9),
+       st.lists(st.tuples(st.sampled_from(["P1", "P2", "P3"]), st.integers(1, 20), st.sampled_from(["invalidation", "obsolescence"])),
+                max_size=3),
+       st.booleans())
+def test_the_shared_survival_row_equals_the_per_licence_projection(cdr, term, hazard, haircut, events, by_type):
+    """When every licensee has the same default rate the projection sums per patent type
+    once and applies one survival row; it must equal the per-licence computation (forced
+    here by giving every licensee the same PD on the tape)."""
+    d = licence_deal(
+        [lic(1, pd=cdr), lic(2, fee=50_000.0, pd=cdr), lic(3, fee=20_000.0, pd=cdr, last_fee_date=dt.date(2028, 6, 15))],
+        [pat("P1"), pat("P2", type="utility_model"), pat("P3", type="design")],
+        [{"licence_id": "LIC1", "patent_id": "P1", "share": 0.6}, {"licence_id": "LIC1", "patent_id": "P2", "share": 0.4},
+         {"licence_id": "LIC2", "patent_id": "P3", "share": 1.0},
+         {"licence_id": "LIC3", "patent_id": "P2", "share": 0.5}, {"licence_id": "LIC3", "patent_id": "P3", "share": 0.5}],
+    )
+    hz = {"invention": hazard, "utility_model": hazard / 2} if by_type else hazard
+    evs = [PatentEvent(patent=p, date=dt.date(2026 + (m - 1) // 12, (m - 1) % 12 + 1, 1), kind=k) for p, m, k in events]
+    common = {"patents": {"invalidation_hazard": hz, "events": evs, "renegotiation_haircut": haircut},
+              "receivables": {"termination_rate": term, "recovery_rate": 0.3, "recovery_lag_months": 2}}
+    row = Scenario(name="row", defaults={"cdr": cdr}, **common)
+    per = Scenario(name="per", **{**common, "receivables": {**common["receivables"], "use_tape_pd": True}})
+    s = flows(d, [row, per])
+    for k, v in s.items():
+        np.testing.assert_allclose(v[0], v[1], rtol=1e-12, atol=1e-6, err_msg=k)

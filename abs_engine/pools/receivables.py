@@ -146,6 +146,127 @@ def _per_link_sum(arr: ReceivableArrays, values: np.ndarray, n_assets: int) -> n
     return out
 
 
+def _survival(mdr: np.ndarray, term: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Obligor survival ``S = cumprod((1 - mdr)(1 - term))``, its value a month earlier,
+    the drop ``S[m-1] - S[m]`` and its part due to default ``S[m-1] * mdr`` (rows of
+    ``mdr``: assets, or one shared row)."""
+    surv = np.cumprod((1.0 - mdr) * (1.0 - term)[None, :], axis=1)
+    prev = np.empty_like(surv)
+    prev[:, 0] = 1.0
+    prev[:, 1:] = surv[:, :-1]
+    return surv, prev, prev - surv, prev * mdr
+
+
+class _LinkSums:
+    """The sums over each asset's links that the projection needs, split by patent type.
+
+    With ``SE = share * E[p]``, ``SR = share * R`` and ``SRP = share * R[m-1]`` per link, a
+    scenario needs ``W = sum SE * VO``, ``sum SR * VO``, ``sum SRP * VO`` and the write-down
+    sum ``sum SRP * (VO[m-1] - VO[m])`` per asset. ``VO`` is one row per patent type except
+    for the few patents a named event hits, so each sum is the scenario-independent sum per
+    type (computed once here) times its type's row, plus corrections on the links of the
+    patents that deviate. This keeps a scenario's cost at O(assets x months)."""
+
+    def __init__(self, arr: ReceivableArrays, n_assets: int) -> None:
+        self.types, self.type_of = np.unique(np.asarray(arr.patent_types, dtype=object).astype(str), return_inverse=True)
+        self.arr, self.L = arr, n_assets
+        rem_prev = np.zeros_like(arr.remaining)
+        rem_prev[:, 1:] = arr.remaining[:, :-1]
+        sh = arr.share[:, None]
+        self.SE = sh * arr.expiry[arr.link_p]
+        self.SR = sh * arr.remaining
+        self.SRP = sh * rem_prev
+        link_type = self.type_of[arr.link_p]
+        self.cols: list[tuple[np.ndarray, ...]] | None = None  # column sums, made on first use
+        self.base = []
+        for t in range(len(self.types)):
+            on = link_type == t
+            self.base.append(tuple(self._sum(x, on) for x in (self.SE, self.SR, self.SRP)))
+
+    def _sum(self, x: np.ndarray, on: np.ndarray) -> np.ndarray:
+        """Sum the link rows of ``x`` that are ``on`` into asset rows, in link order within
+        an asset: round k adds every asset's k-th link (a few vectorised rounds, as assets
+        rest on a few patents each, instead of a slow scattered add)."""
+        out = np.zeros((self.L, x.shape[1]))
+        links = np.flatnonzero(on)
+        if not len(links):
+            return out
+        ll = self.arr.link_l[links]
+        order = np.argsort(ll, kind="stable")
+        links, ll = links[order], ll[order]
+        first = np.r_[True, ll[1:] != ll[:-1]]
+        rank = np.arange(len(ll)) - np.maximum.accumulate(np.where(first, np.arange(len(ll)), 0))
+        for k in range(int(rank.max()) + 1):
+            at = rank == k
+            out[ll[at]] += x[links[at]]
+        return out
+
+    def combine(self, vt: np.ndarray, vo: np.ndarray, hit: list[int],
+                assets: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """``W``, the fee balance sum, the at-risk sum and the write-down sum per asset
+        ``(L, M+1)`` — or for the rows ``assets`` only — for type rows ``vt`` and patent rows
+        ``vo`` (``hit``: the patents whose row is not their type's)."""
+        vt_prev = np.empty_like(vt)
+        vt_prev[:, 0] = vt[:, 0]
+        vt_prev[:, 1:] = vt[:, :-1]
+        n = self.L if assets is None else len(assets)
+        out = [np.zeros((n, vt.shape[1])) for _ in range(4)]
+        for t, (se, sr, srp) in enumerate(self.base):
+            if assets is not None:
+                se, sr, srp = se[assets], sr[assets], srp[assets]
+            out[0] += se * vt[t]
+            out[1] += sr * vt[t]
+            out[2] += srp * vt[t]
+            out[3] += srp * (vt_prev[t] - vt[t])
+        if hit:
+            on = np.isin(self.arr.link_p, hit)
+            if assets is not None:
+                on &= np.isin(self.arr.link_l, assets)
+            links = np.flatnonzero(on)
+            p = self.arr.link_p[links]
+            d = vo[p] - vt[self.type_of[p]]  # (n, M+1) deviation of each link's patent
+            d_prev = np.empty_like(d)
+            d_prev[:, 0] = d[:, 0]
+            d_prev[:, 1:] = d[:, :-1]
+            rows = self.arr.link_l[links]
+            if assets is not None:
+                rows = np.searchsorted(assets, rows)
+            for acc, x in ((out[0], self.SE[links] * d), (out[1], self.SR[links] * d), (out[2], self.SRP[links] * d),
+                           (out[3], self.SRP[links] * (d_prev - d))):
+                np.add.at(acc, rows, x)
+        return tuple(out)
+
+    def columns(self, vt: np.ndarray, vo: np.ndarray, hit: list[int]) -> tuple[np.ndarray, ...]:
+        """The sums over all assets of :meth:`combine`'s ``F * W``, fee balance, at-risk and
+        write-down sums, ``(M+1,)`` each, when every obligor survives alike (the caller
+        applies the survival row): per-type column sums computed once, times the type rows,
+        plus the deviations of the patents ``hit``."""
+        if self.cols is None:
+            F = self.arr.fees
+            self.cols = [tuple((F * x).sum(axis=0) if i == 0 else x.sum(axis=0) for i, x in enumerate(b)) for b in self.base]
+        vt_prev = np.empty_like(vt)
+        vt_prev[:, 0] = vt[:, 0]
+        vt_prev[:, 1:] = vt[:, :-1]
+        out = [np.zeros(vt.shape[1]) for _ in range(4)]
+        for t, (fse, sr, srp) in enumerate(self.cols):
+            out[0] += fse * vt[t]
+            out[1] += sr * vt[t]
+            out[2] += srp * vt[t]
+            out[3] += srp * (vt_prev[t] - vt[t])
+        if hit:
+            links = np.flatnonzero(np.isin(self.arr.link_p, hit))
+            p = self.arr.link_p[links]
+            d = vo[p] - vt[self.type_of[p]]
+            d_prev = np.empty_like(d)
+            d_prev[:, 0] = d[:, 0]
+            d_prev[:, 1:] = d[:, :-1]
+            out[0] += (self.arr.fees[self.arr.link_l[links]] * self.SE[links] * d).sum(axis=0)
+            out[1] += (self.SR[links] * d).sum(axis=0)
+            out[2] += (self.SRP[links] * d).sum(axis=0)
+            out[3] += (self.SRP[links] * (d_prev - d)).sum(axis=0)
+        return tuple(out)
+
+
 def project_receivable_pool(
     pool: LicencePool | TransferPool, arr: ReceivableArrays, scenarios: list[Scenario], grid: list[dt.date]
 ) -> PoolFlows:
@@ -172,90 +293,117 @@ def project_receivable_pool(
         loss_default_part = np.zeros((S, M + 1))
     if upkeep is not None:
         names["upkeep_cost"] = np.zeros((S, M + 1))
+    agg = _LinkSums(arr, L)
+    F_col = F.sum(axis=0)
     for s, sc in enumerate(scenarios):
+        named = [(index[aid], when) for aid, when in sc.defaults.loans.items() if aid in index]
+        # one survival row shared by every obligor, unless they differ (tape PDs) or the
+        # layers need each asset's defaults; named defaults deviate from the row
+        per_asset = sc.receivables.use_tape_pd or bool(claim_layers)
         # obligor default and termination hazards
         if sc.receivables.use_tape_pd:
             pd = np.where(np.isnan(arr.pd), 0.0, arr.pd)
             mdr = np.broadcast_to((1.0 - (1.0 - pd) ** (1.0 / 12.0))[:, None], (L, M + 1)).copy()
         else:
-            mdr = np.broadcast_to(monthly_rate(sc.defaults.cdr, M), (L, M + 1)).copy()
+            mdr = monthly_rate(sc.defaults.cdr, M)[None, :]
+            if per_asset:
+                mdr = np.broadcast_to(mdr, (L, M + 1)).copy()
         mdr[:, 0] = 0.0
-        for aid, when in sc.defaults.loans.items():
-            if aid in index:
+        dev = np.array(sorted({li for li, _ in named}), dtype=np.int64)  # assets off the shared row
+        if per_asset:
+            dev = np.zeros(0, dtype=np.int64)
+            for li, when in named:
                 gm = max(grid_month(when, grid[0]), 1)
                 if gm <= M:
-                    mdr[index[aid], gm] = 1.0
+                    mdr[li, gm] = 1.0
+        elif len(dev):
+            mdr_dev = np.broadcast_to(mdr, (len(dev), M + 1)).copy()
+            for li, when in named:
+                gm = max(grid_month(when, grid[0]), 1)
+                if gm <= M:
+                    mdr_dev[np.searchsorted(dev, li), gm] = 1.0
         term = monthly_rate(sc.receivables.termination_rate, M)
-        surv = np.cumprod((1.0 - mdr) * (1.0 - term)[None, :], axis=1)  # S[l, m]
-        prev = np.empty_like(surv)
-        prev[:, 0] = 1.0
-        prev[:, 1:] = surv[:, :-1]
-        drop = prev - surv
-        default_part = prev * mdr  # of the drop, the part due to default (recovers)
-        # patent factor
-        P = len(arr.patent_ids)
+        surv, prev, drop, default_part = _survival(mdr, term)  # per asset, or one row
+        # patent factor VO[p, m]: one row per patent type (the hazard), with the patents
+        # that named events hit deviating from their type's row
         hz = sc.patents.invalidation_hazard
-        if isinstance(hz, dict):
-            h = np.array([hz.get(t, 0.0) for t in arr.patent_types])
-        else:
-            h = np.full(P, float(hz))
         if isinstance(pool, TransferPool):
-            h[:] = 0.0
-        vo = (1.0 - h)[:, None] ** (months[None, :] / 12.0)
+            h = np.zeros(len(agg.types))
+        elif isinstance(hz, dict):
+            h = np.array([hz.get(t, 0.0) for t in agg.types])
+        else:
+            h = np.full(len(agg.types), float(hz))
+        vt = (1.0 - h)[:, None] ** (months[None, :] / 12.0)  # (n_types, M+1)
+        vo = vt[agg.type_of]  # (P, M+1)
+        hit: set[int] = set()
         for ev in sc.patents.events:
             if ev.patent in pindex:
+                p = pindex[ev.patent]
                 gm = max(grid_month(ev.date, grid[0]), 1)
                 if ev.kind == "invalidation":
-                    vo[pindex[ev.patent], gm:] = 0.0
+                    vo[p, gm:] = 0.0
                 else:
-                    vo[pindex[ev.patent], gm:] *= 1.0 - sc.patents.renegotiation_haircut
+                    vo[p, gm:] *= 1.0 - sc.patents.renegotiation_haircut
+                hit.add(p)
         if upkeep is not None and isinstance(pool, LicencePool):
-            names["upkeep_cost"][s] = _upkeep(pool, arr, upkeep, sc, grid, vo)
-        vo_link = vo[arr.link_p] * arr.share[:, None]  # share * VO per link
-        W = _per_link_sum(arr, vo_link * arr.expiry[arr.link_p], L)
-        collected = F * surv * W
-        bal_l = surv * _per_link_sum(arr, vo_link * arr.remaining, L)
-        rem_prev = np.zeros_like(arr.remaining)
-        rem_prev[:, 1:] = arr.remaining[:, :-1]
-        at_risk = _per_link_sum(arr, vo_link * rem_prev, L)  # sum share * VO[m] * R[m-1]
-        default_amt = drop * at_risk
-        with np.errstate(divide="ignore", invalid="ignore"):
-            default_share = np.where(drop > 0, default_part / np.where(drop > 0, drop, 1.0), 0.0)
-        recoverable = default_amt * default_share
-        vo_prev = np.empty_like(vo_link)
-        vo_prev[:, 0] = vo_link[:, 0]
-        vo_prev[:, 1:] = vo_link[:, :-1]
-        writedown = prev * _per_link_sum(arr, (vo_prev - vo_link) * rem_prev, L)
+            names["upkeep_cost"][s], lapse = _upkeep(pool, arr, upkeep, sc, grid, vo)
+            if lapse is not None:  # every patent lapses: the type rows too
+                vt[:, lapse:] = 0.0
+        if per_asset:
+            W, fee_bal, at_risk, wd = agg.combine(vt, vo, sorted(hit))
+            FW = F * W
+            col = {
+                "fees_weighted": FW.sum(axis=0),
+                "collected": (FW * surv).sum(axis=0),
+                "balance": (surv * fee_bal).sum(axis=0),
+                "default": (drop * at_risk).sum(axis=0),  # licences defaulting or terminating
+                "recoverable": (at_risk * default_part).sum(axis=0),  # the part due to default
+                "writedown": (prev * wd).sum(axis=0),
+            }
+            if claim_layers:
+                cap_default[s] = at_risk * default_part
+                cap_recovery[s] = sc.receivables.recovery_rate * cap_default[s]
+                cap_balance[s] = prev * at_risk
+        else:
+            FW_c, bal_c, ar_c, wd_c = agg.columns(vt, vo, sorted(hit))
+            sv, pv, dr, dp = surv[0], prev[0], drop[0], default_part[0]
+            col = {"fees_weighted": FW_c, "collected": sv * FW_c, "balance": sv * bal_c, "default": dr * ar_c,
+                   "recoverable": dp * ar_c, "writedown": pv * wd_c}
+            if len(dev):  # the named defaults: their own survival instead of the row
+                W_d, fb_d, ar_d, wd_d = agg.combine(vt, vo, sorted(hit), assets=dev)
+                s_d, p_d, dr_d, dp_d = _survival(mdr_dev, term)
+                col["collected"] = col["collected"] + (F[dev] * W_d * (s_d - sv)).sum(axis=0)
+                col["balance"] = col["balance"] + (fb_d * (s_d - sv)).sum(axis=0)
+                col["default"] = col["default"] + (ar_d * (dr_d - dr)).sum(axis=0)
+                col["recoverable"] = col["recoverable"] + (ar_d * (dp_d - dp)).sum(axis=0)
+                col["writedown"] = col["writedown"] + (wd_d * (p_d - pv)).sum(axis=0)
         lag = sc.receivables.recovery_lag_months
+        rr = sc.receivables.recovery_rate
+        recoverable_total = col["recoverable"]
         rec = np.zeros(M + 1 + lag)
-        rec[lag:] = sc.receivables.recovery_rate * recoverable.sum(axis=0)
+        rec[lag:] = rr * recoverable_total
         rec = rec[: M + 1]
         # the loss on a default is recognised when its recovery arrives (terminations at once)
-        unrecovered = (default_amt - recoverable).sum(axis=0)
-        recoverable_total = recoverable.sum(axis=0)
         loss = np.zeros(M + 1 + lag)
-        loss[: M + 1] += unrecovered
-        loss[lag: lag + M + 1] += (1.0 - sc.receivables.recovery_rate) * recoverable_total
-        loss = loss[: M + 1] + writedown.sum(axis=0)
+        loss[: M + 1] += col["default"] - recoverable_total
+        loss[lag: lag + M + 1] += (1.0 - rr) * recoverable_total
+        loss = loss[: M + 1] + col["writedown"]
         if claim_layers:
             # the layers restate the defaults' part of the loss (recognised at the recovery)
-            cap_default[s] = recoverable
-            cap_recovery[s] = sc.receivables.recovery_rate * recoverable
-            cap_balance[s] = prev * at_risk
             part = np.zeros(M + 1 + lag)
-            part[lag: lag + M + 1] = (1.0 - sc.receivables.recovery_rate) * recoverable_total
+            part[lag: lag + M + 1] = (1.0 - rr) * recoverable_total
             loss_default_part[s] = part[: M + 1]
-        balance = bal_l.sum(axis=0)
+        balance = col["balance"]
         names["balance_end"][s] = balance
         names["balance_start"][s, 1:] = balance[:-1]
-        names["scheduled_principal"][s] = collected.sum(axis=0)
-        names["default_amount"][s] = default_amt.sum(axis=0)
+        names["scheduled_principal"][s] = col["collected"]
+        names["default_amount"][s] = col["default"]
         names["recovery"][s] = rec
         names["loss"][s] = loss
-        names["fees_due"][s] = F.sum(axis=0)
-        names["fees_lost_default"][s] = (F * (1.0 - surv) * W).sum(axis=0)
-        names["fees_lost_invalidation"][s] = (F * (1.0 - W)).sum(axis=0)
-        names["patent_writedown"][s] = writedown.sum(axis=0)
+        names["fees_due"][s] = F_col
+        names["fees_lost_default"][s] = col["fees_weighted"] - col["collected"]
+        names["fees_lost_invalidation"][s] = F_col - col["fees_weighted"]
+        names["patent_writedown"][s] = col["writedown"]
     for k in names:
         names[k][:, 0] = 0.0 if k != "balance_end" else names[k][:, 0]
     flows = PoolFlows(
@@ -282,12 +430,13 @@ def project_receivable_pool(
 
 
 def _upkeep(pool: LicencePool, arr: ReceivableArrays, up: AnnualFeeUpkeep, sc: Scenario, grid: list[dt.date],
-            vo: np.ndarray) -> np.ndarray:
+            vo: np.ndarray) -> tuple[np.ndarray, int | None]:
     """Annual fees (年费) of the licensed patents, paid in advance out of the pool every
     ``up.frequency`` (grid months 1, 1 + k, ...) for each patent in force that still
     carries scheduled fees, weighted by its expected survival; if the scenario stops them
     (``support_failures``), every patent lapses ``grace_months`` after the first unpaid
-    fee (``vo`` is cut to 0 in place from then on). Returns the cost per grid month."""
+    fee (``vo`` is cut to 0 in place from then on). Returns the cost per grid month and
+    the lapse month (None if the fees are paid throughout)."""
     from ..support.layers import failure_month, lapse_month
 
     M1 = vo.shape[1]
@@ -305,7 +454,8 @@ def _upkeep(pool: LicencePool, arr: ReceivableArrays, up: AnnualFeeUpkeep, sc: S
     if stop < M1:
         lapse = lapse_month(stop, k, up.grace_months)
         vo[:, lapse:] = 0.0
-    return out
+        return out, lapse
+    return out, None
 
 
 def months_needed(pool: LicencePool | TransferPool, cutoff: dt.date) -> int:
