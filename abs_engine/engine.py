@@ -14,6 +14,7 @@ from .compile import PeriodFlows, aggregate, apply_cleanup_call, compile_deal, r
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
 from .io.deal_file import check_assets, check_references
+from .limits import check_run_size
 from .model.deal import Deal, PledgeLoanPool, Pool, asset_id
 from .model.scenario import BASE, Scenario
 from .model.support import failure_names
@@ -172,6 +173,7 @@ def run(
     if problems:
         raise InputError(problems)
     _check_scenarios(deal, scenarios)
+    check_run_size(deal, scenarios)  # horizon and working memory (abs_engine/limits.py)
     sched, pools = project(deal, scenarios, default_months=default_months,
                            invalidation_months=invalidation_months, pool_flows=pool_flows)
     cleanup = apply_cleanup_call(deal, pools)

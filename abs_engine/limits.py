@@ -1,0 +1,89 @@
+"""Size limits of a run: inputs beyond sane sizes are refused with a clear message before
+anything large is allocated, rather than exhausting memory (docs/errors.md, "Size limits").
+
+The file-level limits (YAML bytes, nesting, tape rows, amounts) are checked by the loaders;
+this module checks what only a whole run knows: the projection horizon and the working memory
+that scenarios x assets x months need.
+
+>>> MAX_HORIZON_MONTHS
+1200
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from .errors import InputError, Problem
+from .model.deal import Deal
+from .model.scenario import Scenario
+
+#: Longest projection grid in months (cut-off to the last cash flow plus the recovery lag).
+MAX_HORIZON_MONTHS = 1200
+#: Working-memory budget of one run in GiB; the environment variable overrides it.
+MAX_MEMORY_GB = 8.0
+MEMORY_ENV = "ABS_ENGINE_MAX_MEMORY_GB"
+
+
+def _months(a, b) -> int:  # type: ignore[no-untyped-def]
+    return (b.year - a.year) * 12 + (b.month - a.month) + 1
+
+
+def _size(n: float) -> str:
+    return f"{n / 2**30:,.1f} GiB" if n >= 0.1 * 2**30 else f"{n / 2**20:,.2f} MiB"
+
+
+def memory_budget() -> float:
+    """The working-memory budget in bytes (``ABS_ENGINE_MAX_MEMORY_GB``, default 8)."""
+    raw = os.environ.get(MEMORY_ENV)
+    try:
+        gb = float(raw) if raw else MAX_MEMORY_GB
+    except ValueError:
+        gb = MAX_MEMORY_GB
+    return gb * 2**30
+
+
+def horizon_months(deal: Deal, scenarios: Sequence[Scenario]) -> int:
+    """Months of the projection grid (as :func:`abs_engine.engine.project` lays it out)."""
+    from .engine import months_needed
+
+    h = deal.deal
+    lag = max(max(s.recovery.lag_months, s.receivables.recovery_lag_months) for s in scenarios)
+    need = max(months_needed(p, h.cutoff_date) for p in deal.pools)
+    return max(need, _months(h.cutoff_date, h.legal_maturity)) + lag
+
+
+def working_bytes(deal: Deal, n_scenarios: int, months: int) -> float:
+    """A generous estimate of the peak memory of a run, in bytes: the monthly pool series,
+    each asset's calendar, the per-month working arrays of scenarios x assets, the per-asset
+    ledgers of pools with risk-sharing layers (scenarios x assets x months) and the kernel's
+    inputs and outputs (scenarios x periods x classes, accounts, fees, triggers)."""
+    S, M1 = n_scenarios, months + 1
+    periods = months // deal.deal.payment_frequency.months + 2
+    total = 0.0
+    for pool in deal.pools:
+        n = len(pool.assets) + len(getattr(pool, "patents", []) or [])
+        total += 8.0 * S * M1 * 16 + 10.0 * n * M1 + 8.0 * S * n * 12
+        if getattr(pool, "support", None):
+            total += 8.0 * 4 * S * n * M1
+    K, A, F, J = len(deal.tranches), len(deal.accounts), len(deal.fees), len(deal.triggers)
+    total += 8.0 * S * periods * (12 * K + 4 * A + 3 * F + J + 2 * len(deal.pools) + 8)
+    return total
+
+
+def check_run_size(deal: Deal, scenarios: Sequence[Scenario]) -> None:
+    """Raise :class:`InputError` if the run is beyond the limits."""
+    months = horizon_months(deal, scenarios)
+    if months > MAX_HORIZON_MONTHS:
+        h = deal.deal
+        raise InputError([Problem("<deal>", "deal.legal_maturity", (
+            f"the projection would run {months:,} months from the cut-off date {h.cutoff_date} "
+            f"(to the last maturity or legal maturity, plus the recovery lag); the limit is "
+            f"{MAX_HORIZON_MONTHS:,} months ({MAX_HORIZON_MONTHS // 12} years): is a date mistyped?"))])
+    need, budget = working_bytes(deal, len(scenarios), months), memory_budget()
+    if need > budget:
+        n_assets = sum(len(p.assets) for p in deal.pools)
+        raise InputError([Problem("<run>", "scenarios", (
+            f"{len(scenarios):,} scenarios x {n_assets:,} assets x {months:,} months need about "
+            f"{_size(need)} of working memory (limit {_size(budget)}); run the "
+            f"scenarios in smaller batches, or raise the limit with {MEMORY_ENV}"))])
