@@ -209,3 +209,27 @@ def test_the_shared_survival_row_equals_the_per_licence_projection(cdr, term, ha
     s = flows(d, [row, per])
     for k, v in s.items():
         np.testing.assert_allclose(v[0], v[1], rtol=1e-12, atol=1e-6, err_msg=k)
+
+
+def test_monte_carlo_hooks_equal_named_events():
+    """The arrays a Monte Carlo passes (default month per licence, invalidation month per
+    patent) do exactly what the same events named in a scenario do."""
+    from abs_engine.engine import projection_grid
+    from abs_engine.pools.receivables import project_receivable_pool, receivable_arrays
+
+    d = two_licences()
+    pool = d.pools[0]
+    named = Scenario(name="n", defaults={"cdr": 0.05, "loans": {"LIC2": dt.date(2026, 9, 20)}},
+                     patents={"events": [PatentEvent(patent="P2", date=dt.date(2027, 2, 1))]})
+    plain = Scenario(name="p", defaults={"cdr": 0.05})
+    months, sched = projection_grid(d, [named])
+    arr = receivable_arrays(pool, d.deal.cutoff_date, months)
+    a = project_receivable_pool(pool, arr, [named], sched.grid)
+    gm = lambda x: (x.year - 2026) * 12 + x.month - 1  # noqa: E731 (cut-off 2026-01-31: month m ends in month m+1)
+    b = project_receivable_pool(pool, arr, [plain], sched.grid,
+                                default_month=np.array([[0, gm(dt.date(2026, 9, 20))]]),
+                                invalidation_month=np.array([[0, gm(dt.date(2027, 2, 1)), 0]]))
+    for k, v in a.series().items():
+        np.testing.assert_allclose(v, b.series()[k], rtol=1e-12, atol=1e-9, err_msg=k)
+    with pytest.raises(ValueError, match="default_month has shape"):
+        project_receivable_pool(pool, arr, [plain], sched.grid, default_month=np.zeros((1, 5)))

@@ -146,6 +146,16 @@ def _per_link_sum(arr: ReceivableArrays, values: np.ndarray, n_assets: int) -> n
     return out
 
 
+def _month_array(a: np.ndarray | None, shape: tuple[int, int], name: str, M: int) -> np.ndarray | None:
+    """A hook's integer month array, checked; months outside 1..M become 0 (none)."""
+    if a is None:
+        return None
+    out = np.asarray(a, dtype=np.int64)
+    if out.shape != shape:
+        raise ValueError(f"{name} has shape {out.shape}, expected {shape}")
+    return np.where((out >= 1) & (out <= M), out, 0)
+
+
 def _survival(mdr: np.ndarray, term: np.ndarray) -> tuple[np.ndarray, ...]:
     """Obligor survival ``S = cumprod((1 - mdr)(1 - term))``, its value a month earlier,
     the drop ``S[m-1] - S[m]`` and its part due to default ``S[m-1] * mdr`` (rows of
@@ -268,11 +278,24 @@ class _LinkSums:
 
 
 def project_receivable_pool(
-    pool: LicencePool | TransferPool, arr: ReceivableArrays, scenarios: list[Scenario], grid: list[dt.date]
+    pool: LicencePool | TransferPool, arr: ReceivableArrays, scenarios: list[Scenario], grid: list[dt.date],
+    *,
+    default_month: np.ndarray | None = None,
+    invalidation_month: np.ndarray | None = None,
 ) -> PoolFlows:
-    """Project the pool under each scenario; monthly flows of shape (S, M+1)."""
+    """Project the pool under each scenario; monthly flows of shape (S, M+1).
+
+    Optional arrays, as a Monte Carlo draws them (0: none; months beyond the grid: none):
+    ``default_month`` ``(n_scenarios, n_assets)``, the grid month in which each obligor
+    defaults wholly (with ``defaults.loans``, the earlier of the two); ``invalidation_month``
+    ``(n_scenarios, n_patents)`` for licence pools, the grid month from which each patent is
+    invalid (with the scenario's events, whichever cuts first).
+    """
     S, M = len(scenarios), len(grid) - 1
     L = len(arr.ids)
+    P = len(arr.patent_ids)
+    dm = _month_array(default_month, (S, L), "default_month", M)
+    im = _month_array(invalidation_month, (S, P), "invalidation_month", M)
     months = np.arange(M + 1)
     names = {
         k: np.zeros((S, M + 1))
@@ -296,7 +319,9 @@ def project_receivable_pool(
     agg = _LinkSums(arr, L)
     F_col = F.sum(axis=0)
     for s, sc in enumerate(scenarios):
-        named = [(index[aid], when) for aid, when in sc.defaults.loans.items() if aid in index]
+        named = [(index[aid], max(grid_month(when, grid[0]), 1)) for aid, when in sc.defaults.loans.items() if aid in index]
+        if dm is not None:
+            named += [(int(li), int(dm[s, li])) for li in np.flatnonzero(dm[s])]
         # one survival row shared by every obligor, unless they differ (tape PDs) or the
         # layers need each asset's defaults; named defaults deviate from the row
         per_asset = sc.receivables.use_tape_pd or bool(claim_layers)
@@ -310,16 +335,16 @@ def project_receivable_pool(
                 mdr = np.broadcast_to(mdr, (L, M + 1)).copy()
         mdr[:, 0] = 0.0
         dev = np.array(sorted({li for li, _ in named}), dtype=np.int64)  # assets off the shared row
+        # a named default month: the whole asset defaults then (the earlier of two names
+        # wins: from its month on nothing is left to default)
         if per_asset:
             dev = np.zeros(0, dtype=np.int64)
-            for li, when in named:
-                gm = max(grid_month(when, grid[0]), 1)
+            for li, gm in named:
                 if gm <= M:
                     mdr[li, gm] = 1.0
         elif len(dev):
             mdr_dev = np.broadcast_to(mdr, (len(dev), M + 1)).copy()
-            for li, when in named:
-                gm = max(grid_month(when, grid[0]), 1)
+            for li, gm in named:
                 if gm <= M:
                     mdr_dev[np.searchsorted(dev, li), gm] = 1.0
         term = monthly_rate(sc.receivables.termination_rate, M)
@@ -345,6 +370,10 @@ def project_receivable_pool(
                 else:
                     vo[p, gm:] *= 1.0 - sc.patents.renegotiation_haircut
                 hit.add(p)
+        if im is not None and isinstance(pool, LicencePool):
+            for p in np.flatnonzero(im[s]):
+                vo[p, int(im[s, p]):] = 0.0
+                hit.add(int(p))
         if upkeep is not None and isinstance(pool, LicencePool):
             names["upkeep_cost"][s], lapse = _upkeep(pool, arr, upkeep, sc, grid, vo)
             if lapse is not None:  # every patent lapses: the type rows too
