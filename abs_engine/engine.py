@@ -133,7 +133,8 @@ def project(
             flows = project_pledge_pool(pool, loans, list(scenarios), sched.grid, refs_month, default_month=dm)
         else:
             arrays = receivable_arrays(pool, h.cutoff_date, grid_months)
-            flows = project_receivable_pool(pool, arrays, list(scenarios), sched.grid)
+            im = invalidation_months[i] if invalidation_months is not None else None
+            flows = project_receivable_pool(pool, arrays, list(scenarios), sched.grid, default_month=dm, invalidation_month=im)
         out.append(aggregate(flows, sched))
     return sched, out
 
