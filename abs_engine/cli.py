@@ -84,15 +84,25 @@ def run(
     backend: Annotated[str, typer.Option(help="cython or reference")] = "cython",
     lang: Annotated[str, typer.Option(help="Term-sheet labels: zh, en or both")] = "both",
     term_sheets: Annotated[bool, typer.Option("--term-sheets/--no-term-sheets", help="Write the Excel term sheets")] = True,
+    curve: Annotated[Path | None, typer.Option(help="Discount curve file (YAML, a curve under 'curve:') for spreads; replaces the deal's pricing.curve")] = None,
+    settlement: Annotated[str | None, typer.Option(help="Settlement date of the analytics, YYYY-MM-DD (default: the deal's pricing.settlement, else closing)")] = None,
 ) -> None:
     """Project a deal under its scenarios, print a summary, write the cash flows, the
     analytics and the Excel term sheets (senior, mezzanine if any, subordinate)."""
+    import datetime as dt
+
     from .engine import run as run_deal
     from .io import load_deal
+    from .io.deal_file import with_pricing
     from .io.outputs import manifest, output_set, write_csv, write_manifest
 
     try:
         d = load_deal(deal)
+        try:
+            settle = dt.date.fromisoformat(settlement) if settlement is not None else None
+        except ValueError:
+            raise InputError.single("", "--settlement", f"'{settlement}' is not a date (YYYY-MM-DD)") from None
+        d = with_pricing(d, curve_file=curve, settlement=settle)
         scs = _load_scenarios(scenario) or None
         if backend not in ("cython", "reference"):
             raise InputError.single("", "--backend", f"unknown backend '{backend}' (cython, reference)")
@@ -122,7 +132,7 @@ def run(
             from .report import write_term_sheets
 
             written += write_term_sheets(result, target, lang=lang, analytics=analytics, deal_path=deal)
-        inputs = {"deal": deal, **{f"scenario:{p.name}": p for p in scenario or []}}
+        inputs = {"deal": deal, **{f"scenario:{p.name}": p for p in scenario or []}, **({"curve": curve} if curve else {})}
         for i, pool in enumerate(d.pools):
             # loan and receivable pools have `tape`; licence pools three tapes
             for field in ("tape", "licence_tape", "patent_tape", "link_tape"):

@@ -13,7 +13,7 @@ from ._program import KernelArgs
 from .compile import PeriodFlows, aggregate, apply_cleanup_call, compile_deal, reference_paths
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
-from .io.deal_file import check_assets, check_references
+from .io.deal_file import check_assets, check_references, curve_problems
 from .limits import check_run_size
 from .model.deal import Deal, PledgeLoanPool, Pool, asset_id
 from .model.scenario import BASE, Scenario
@@ -74,6 +74,9 @@ def _check_scenarios(deal: Deal, scenarios: Sequence[Scenario]) -> None:
             if name not in providers:
                 problems.append(Problem(f"scenario '{sc.name}'", f"support_failures.{name}",
                                         f"not a support provider of the deal (known: {', '.join(providers) or 'none'})"))
+        if sc.curve is not None:
+            settle = deal.pricing.settlement or deal.deal.closing_date
+            problems += curve_problems(sc.curve, settle, f"scenario '{sc.name}'", "curve")
         for ref in sc.reference_rates:
             if ref not in deal.deal.reference_rates:
                 known = ", ".join(deal.deal.reference_rates) or "none"

@@ -183,17 +183,36 @@ class Result:
         """Price, yield, WAL, durations, convexity (and spreads with a curve) of every
         tranche in every scenario: one row per (scenario, tranche); see docs/analytics.md.
 
-        Settlement defaults to the closing date, prices to par (100 per 100 of face).
+        Defaults come from the deal's ``pricing`` section: settlement (else the closing
+        date), each tranche's price or yield (else a price of 100 per 100 of face) and the
+        discount curve; a scenario's own ``curve`` replaces the deal's for that scenario.
+        Arguments given here replace the deal's (``curve``: a :class:`~abs_engine.analytics.Curve`
+        or a curve mapping, for every scenario).
         """
-        from .analytics import tranche_analytics
+        from .analytics import Curve, tranche_analytics
 
-        return tranche_analytics(
-            self.tranches,
-            self.tranche_info(),
-            settlement=settlement or self.deal.deal.closing_date,
-            pricing=pricing,
-            curve=curve,  # type: ignore[arg-type]
-        )
+        pr = self.deal.pricing
+        settle = settlement or pr.settlement or self.deal.deal.closing_date
+        if pricing is None:
+            pricing = {n: ({"price": t.price} if t.price is not None else {"yield": t.yield_})
+                       | {"compounding": t.compounding} for n, t in pr.tranches.items()}
+
+        def build(spec: object) -> Curve | None:
+            if spec is None or isinstance(spec, Curve):
+                return spec
+            return Curve.from_dict(spec, reference_date=settle)  # type: ignore[arg-type]
+
+        common = build(curve if curve is not None else pr.curve)
+        own = {sc.name: sc.curve for sc in self.scenarios if sc.curve is not None and curve is None}
+        info = self.tranche_info()
+        if not own:
+            return tranche_analytics(self.tranches, info, settlement=settle, pricing=pricing, curve=common)
+        parts = []
+        for name in self.scenario_names:  # each scenario on its own curve, in run order
+            rows = self.tranches[self.tranches["scenario"] == name]
+            c = build(own[name]) if name in own else common
+            parts.append(tranche_analytics(rows, info, settlement=settle, pricing=pricing, curve=c))
+        return pd.concat(parts, ignore_index=True)
 
     def summary(self) -> pd.DataFrame:
         """Per scenario and tranche: totals, WAL (years from closing) and loss."""

@@ -105,6 +105,12 @@ def check_references(deal: Deal, file: str) -> list[Problem]:
             else:
                 support_owner[n] = f"pools[{i}].support"
 
+    for n in deal.pricing.tranches:
+        ref(f"pricing.tranches.{n}", "tranche", n, tranches)
+    if deal.pricing.settlement is not None and deal.pricing.settlement < deal.deal.closing_date:
+        problems.append(Problem(file, "pricing.settlement",
+                                f"settlement {deal.pricing.settlement} is before the closing date {deal.deal.closing_date}"))
+
     for i, t in enumerate(deal.triggers):
         for j, n in enumerate(t.tranches):
             ref(f"triggers[{i}].tranches[{j}]", "tranche", n, tranches)
@@ -275,8 +281,68 @@ def load_deal(path: str | Path) -> Deal:
         for i, lists in from_tapes.items():
             pools[i] = pools[i].model_copy(update={k: [*getattr(pools[i], k), *v] for k, v in lists.items()})
         deal = deal.model_copy(update={"pools": pools})
-    problems.extend(check_assets(deal, file))
-    problems.extend(check_references(deal, file))
+    if not problems:  # meaning (stage 3) is checked only on what stages 1-2 accepted (docs/errors.md):
+        # a tape that failed to load would make every join to it look like a dangling reference
+        deal, curve = _load_curve(deal, p.parent, file)
+        problems.extend(curve)
+        problems.extend(check_assets(deal, file))
+        problems.extend(check_references(deal, file))
     if problems:
         raise InputError(problems)
     return deal
+
+
+def with_pricing(deal: Deal, *, curve_file: str | Path | None = None, settlement: Any = None) -> Deal:
+    """The deal with its analytics' discount curve taken from ``curve_file`` (a YAML file
+    holding a curve under ``curve:``) and/or its settlement date replaced, checked as
+    ``load_deal`` checks them (command-line ``--curve`` / ``--settlement``)."""
+    update: dict[str, Any] = {}
+    if settlement is not None:
+        update["settlement"] = settlement
+    if curve_file is not None:
+        update["curve"] = str(Path(curve_file).resolve())
+    if not update:
+        return deal
+    deal = deal.model_copy(update={"pricing": deal.pricing.model_copy(update=update)})
+    problems: list[Problem] = []
+    if settlement is not None and settlement < deal.deal.closing_date:
+        problems.append(Problem("", "--settlement", f"settlement {settlement} is before the closing date {deal.deal.closing_date}"))
+    deal, more = _load_curve(deal, Path("."), str(curve_file or ""))
+    problems += more
+    if problems:
+        raise InputError(problems)
+    return deal
+
+
+def curve_problems(spec: object, reference_date: Any, file: str, path: str) -> list[Problem]:
+    """Why a curve mapping (docs/analytics.md, "Curve files") cannot be built, if it cannot."""
+    from ..analytics import AnalyticsError, Curve
+
+    if not isinstance(spec, dict):
+        return [Problem(file, path, f"a curve is a mapping (kind, points, ...), not {type(spec).__name__}")]
+    try:
+        Curve.from_dict(spec, reference_date=reference_date)
+    except AnalyticsError as exc:
+        return [Problem(file, path, str(exc))]
+    return []
+
+
+def _load_curve(deal: Deal, folder: Path, file: str) -> tuple[Deal, list[Problem]]:
+    """Resolve ``pricing.curve`` (a file path becomes the mapping it holds under ``curve:``)
+    and check it builds."""
+    spec = deal.pricing.curve
+    if spec is None:
+        return deal, []
+    where = "pricing.curve"
+    if isinstance(spec, str):
+        path = folder / spec
+        try:
+            doc = load_yaml(path, "curve")
+        except InputError as exc:
+            return deal, [Problem(file, where, f"curve file {spec}: {q.message}") for q in exc.problems]
+        if "curve" not in doc:
+            return deal, [Problem(str(path), "curve", "a curve file holds its curve under the key 'curve'")]
+        spec, file, where = doc["curve"], str(path), "curve"
+        deal = deal.model_copy(update={"pricing": deal.pricing.model_copy(update={"curve": spec})})
+    settle = deal.pricing.settlement or deal.deal.closing_date
+    return deal, curve_problems(spec, settle, file, where)

@@ -670,6 +670,36 @@ class CleanUpCall(Model):
     price: Fraction = describe("Price as a share of the performing balance", default=1.0)
 
 
+class TranchePricing(Model):
+    """How a tranche is priced in the analytics and term sheets: a clean price or a yield."""
+
+    price: float | None = describe("Clean price per 100 of the face outstanding at settlement", default=None, gt=0, le=1000)
+    yield_: Rate | None = Field(default=None, alias="yield", description="Yield, decimal (0.038 is 3.8%)")
+    compounding: Literal["auto", "annual", "semiannual", "quarterly", "monthly", "simple", "continuous"] = describe(
+        "Yield compounding; auto = simple for a last payment at most 365 days after settlement, "
+        "else annual (the ChinaBond convention); the subordinate is always annual", default="auto",
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> TranchePricing:
+        if (self.price is None) == (self.yield_ is None):
+            raise ValueError("give exactly one of price and yield")
+        return self
+
+
+class Pricing(Model):
+    """Pricing assumptions of the analytics (docs/analytics.md): settlement, prices or
+    yields per tranche (default price 100), and the discount curve of the spreads."""
+
+    settlement: dt.date | None = describe("Settlement date of the analytics (default: the closing date)", default=None)
+    tranches: dict[str, TranchePricing] = describe("Tranche name -> price or yield", default_factory=dict)
+    curve: str | dict[str, object] | None = describe(
+        "Discount curve for z-spreads and effective durations: a curve mapping (docs/analytics.md, "
+        "'Curve files') or the path of a YAML file holding one under `curve:`, relative to the deal "
+        "file; a scenario's own `curve` replaces it for that scenario", default=None,
+    )
+
+
 class Deal(Model):
     """A whole deal file."""
 
@@ -683,6 +713,7 @@ class Deal(Model):
     triggers: list[Trigger] = describe("Triggers", default_factory=list)
     waterfalls: Waterfalls = describe("Priority of payments per deal state")
     cleanup_call: CleanUpCall | None = describe("Clean-up call", default=None)
+    pricing: Pricing = describe("Pricing assumptions of the analytics", default_factory=Pricing)
 
     @property
     def name(self) -> str:

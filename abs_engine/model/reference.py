@@ -38,11 +38,13 @@ from .deal import (
     PayResidual,
     PledgeLoanAsset,
     PledgeLoanPool,
+    Pricing,
     Principal,
     ReleaseReserve,
     ReserveTarget,
     ScheduleRow,
     Tranche,
+    TranchePricing,
     Transfer,
     TransferAsset,
     TransferPool,
@@ -51,7 +53,15 @@ from .deal import (
     When,
 )
 from .scenario import Defaults, PatentEvent, Patents, Prepayment, Receivables, Recovery, Scenario
-from .support import AnnualFeeUpkeep, BuyBack, Guarantee, InterestSubsidy, Reguarantee, Sharing, SharingParty
+from .support import (
+    AnnualFeeUpkeep,
+    BuyBack,
+    Guarantee,
+    InterestSubsidy,
+    Reguarantee,
+    Sharing,
+    SharingParty,
+)
 
 SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("Deal file", [Deal, Header, Parties]),
@@ -66,6 +76,7 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("Waterfall actions", [PayFee, PayInterest, PayPrincipal, FundReserve, ReleaseReserve, DrawReserve, Cover,
                            Transfer, PayResidual]),
     ("Clean-up call", [CleanUpCall]),
+    ("Pricing", [Pricing, TranchePricing]),
     ("Scenario file", [Scenario, Defaults, Prepayment, Recovery, Patents, PatentEvent, Receivables]),
 ]
 

@@ -194,6 +194,11 @@ class Scenario(Model):
         "missing names use the deal header's values",
         default_factory=dict,
     )
+    curve: dict[str, object] | None = describe(
+        "Discount curve of the analytics under this scenario (z-spreads, effective durations): a "
+        "curve mapping as in docs/analytics.md, 'Curve files'; replaces the deal's pricing.curve",
+        default=None,
+    )
 
 
 #: The scenario used when none is given: no defaults, no prepayment.
