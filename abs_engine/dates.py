@@ -120,6 +120,10 @@ def build_schedule(h: Header, grid_months: int) -> Schedule:
     if unadj[-1] != h.legal_maturity:
         unadj.append(h.legal_maturity)
     adj = [from_ql(cal.adjust(to_ql(d), bdc)) for d in unadj]
+    # a regular date that rolls onto (or past) the adjusted legal maturity is the same
+    # payment as the legal maturity: keep one period, not two on one date
+    while len(adj) >= 2 and adj[-2] >= adj[-1]:
+        del adj[-2], unadj[-2]
     starts = [h.closing_date, *adj[:-1]]
 
     cut_eom = is_month_end(h.cutoff_date)
