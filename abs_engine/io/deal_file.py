@@ -147,7 +147,8 @@ def check_references(deal: Deal, file: str) -> list[Problem]:
             if act in ("fund_reserve", "release_reserve", "draw_reserve", "transfer") and s.to in providers:
                 problems.append(Problem(file, f"{at}.to", f"cannot pay into support provider '{s.to}'"))
             # circular: an account that pays itself, or backs its own step
-            if act in ("fund_reserve", "release_reserve", "draw_reserve", "transfer") and s.to == s.from_                     and (act != "fund_reserve" or s.to in reserves):  # (else: not a reserve, said below)
+            if act in ("fund_reserve", "release_reserve", "draw_reserve", "transfer") and s.to == s.from_ \
+                    and (act != "fund_reserve" or s.to in reserves):  # (else: not a reserve, said below)
                 problems.append(Problem(file, f"{at}.to", f"moves cash from '{s.from_}' to itself"))
             if s.from_ in getattr(s, "support", []):
                 problems.append(Problem(file, f"{at}.support", f"'{s.from_}' is the step's own account (from), not a support"))
