@@ -17,6 +17,7 @@ from .io.deal_file import PARTIES
 from .model.deal import STATES, Deal
 from .model.scenario import Scenario
 from .pools.base import SERIES
+from .pools.stats import PoolStats
 
 #: Largest imbalance tolerated by :meth:`Result.check_conservation`, in currency units.
 CONSERVATION_TOLERANCE = 1e-6
@@ -213,6 +214,18 @@ class Result:
             c = build(own[name]) if name in own else common
             parts.append(tranche_analytics(rows, info, settlement=settle, pricing=pricing, curve=c))
         return pd.concat(parts, ignore_index=True)
+
+    def pool_stats(self, *, top_n: int = 10) -> dict[str, PoolStats]:
+        """Pool statistics at the cut-off date (abs_engine/pools/stats.py): ``"deal"`` for
+        all pools together, then each pool under its name. Each has the figures (counts,
+        balance, WA rate, term, seasoning, LTV, top-N concentration), the stratification
+        tables (``strata``) and the largest obligors."""
+        from .pools.stats import deal_pool_stats, pool_stats
+
+        out = {"deal": deal_pool_stats(self.deal, top_n=top_n)}
+        for p in self.deal.pools:
+            out[p.name] = pool_stats(p, self.deal.deal, top_n=top_n)
+        return out
 
     def summary(self) -> pd.DataFrame:
         """Per scenario and tranche: totals, WAL (years from closing) and loss."""

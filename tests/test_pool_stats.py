@@ -25,6 +25,7 @@ from abs_engine.pools.stats import (
 )
 
 CUTOFF = dt.date(2026, 6, 30)
+CUTOFF_RECV = dt.date(2026, 1, 31)  # the cut-off of tests/builders.py (the receivable tests' deals)
 HEADER = Header(
     name="T",
     cutoff_date=CUTOFF,
@@ -164,9 +165,59 @@ def test_unknown_reference_rate_is_an_input_error():
         pool_stats(PledgeLoanPool(name="p", assets=[bad]), HEADER)
 
 
-def test_other_pool_kinds_are_not_implemented_yet():
-    with pytest.raises(NotImplementedError, match="licence"):
-        pool_stats(SimpleNamespace(kind="licence", name="lic", assets=[]), HEADER)
+def test_unknown_pool_kinds_are_refused():
+    with pytest.raises(NotImplementedError, match="royalty"):
+        pool_stats(SimpleNamespace(kind="royalty", name="r", assets=[]), HEADER)
+
+
+def test_licence_pool_statistics_add_up_to_the_tape_and_the_projection():
+    """A licence's balance is its remaining scheduled fees (the projection's pool balance);
+    its IP type is the patent type carrying the largest share of its fee (``mixed`` on a
+    tie); no rate, no LTV."""
+    from test_receivables import licence_deal, lic, pat
+
+    import abs_engine as ae
+
+    d = licence_deal(
+        [lic(1), lic(2, fee=50_000.0, industry="biomedicine", region="Pudong"), lic(3, fee=20_000.0, licensee="SME1")],
+        [pat("P1"), pat("P2", type="utility_model"), pat("P3", type="design")],
+        [{"licence_id": "LIC1", "patent_id": "P1", "share": 0.6}, {"licence_id": "LIC1", "patent_id": "P2", "share": 0.4},
+         {"licence_id": "LIC2", "patent_id": "P3", "share": 1.0},
+         {"licence_id": "LIC3", "patent_id": "P2", "share": 0.5}, {"licence_id": "LIC3", "patent_id": "P3", "share": 0.5}],
+    )
+    st = deal_pool_stats(d)
+    # 8 quarterly fees each, from 2026-03-15 to 2027-12-15, all after the 2026-01-31 cut-off
+    assert st.n_assets == 3 and st.n_obligors == 2  # LIC3's licensee is SME1, as LIC1's
+    assert st.total_balance == pytest.approx(8 * (100_000 + 50_000 + 20_000))
+    assert st.total_balance == pytest.approx(ae.run(d).pool["balance_start"].iloc[0])
+    ip = st.strata["ip_type"].set_index("bucket")
+    # LIC1 mostly on the invention patent; LIC3 half utility model, half design: a tie
+    assert ip.loc["invention", "balance"] == pytest.approx(800_000) and ip.loc["design", "balance"] == pytest.approx(400_000)
+    assert ip.loc["mixed", "balance"] == pytest.approx(160_000)
+    for dim, table in st.strata.items():
+        assert table["balance"].sum() == pytest.approx(st.total_balance), dim
+        assert table["count"].sum() == st.n_assets, dim
+    assert "rate" not in st.strata and "ltv" not in st.strata and math.isnan(st.wa_rate)
+    assert st.top1_share == pytest.approx(960_000 / 1_360_000)
+    assert st.wa_remaining_term_months == pytest.approx(months_between(CUTOFF_RECV, dt.date(2027, 12, 15)))
+
+
+def test_transfer_pool_statistics():
+    from builders import deal as recv_deal
+
+    import abs_engine as ae
+
+    d = recv_deal()
+    data = d.model_dump(by_alias=True)
+    data["pools"] = [{"name": "tr", "kind": "transfer", "assets": [
+        {"receivable_id": "T1", "buyer": "B1", "instalment": 250_000.0, "frequency": "quarterly",
+         "first_date": dt.date(2026, 4, 15), "last_date": dt.date(2027, 1, 15), "ip_type": "trademark"},
+        {"receivable_id": "T2", "buyer": "B2", "instalment": 100_000.0, "frequency": "monthly",
+         "first_date": dt.date(2026, 2, 15), "last_date": dt.date(2026, 11, 15), "ip_type": "copyright"}]}]
+    d = ae.Deal.model_validate(data)
+    st = deal_pool_stats(d)
+    assert st.total_balance == pytest.approx(4 * 250_000 + 10 * 100_000)
+    assert st.strata["ip_type"].set_index("bucket")["balance"].to_dict() == {"trademark": 1_000_000.0, "copyright": 1_000_000.0}
 
 
 def test_empty_balance_gives_nan_shares():
@@ -251,3 +302,12 @@ def test_deal_level_adds_pools(p1, p2, example_deal):
     assert s.total_balance == pytest.approx(s1.total_balance + s2.total_balance)
     assert max(s1.n_obligors, s2.n_obligors) <= s.n_obligors <= s1.n_obligors + s2.n_obligors
     assert s.wa_rate == pytest.approx((s1.wa_rate * s1.total_balance + s2.wa_rate * s2.total_balance) / s.total_balance)
+
+
+def test_result_exposes_the_pool_statistics(example_deal):
+    import abs_engine as ae
+
+    ps = ae.run(example_deal).pool_stats()
+    assert list(ps) == ["deal", "pledge_loans"]
+    assert ps["deal"].total_balance == pytest.approx(sum(a.balance for a in example_deal.pools[0].assets))
+    assert ps["pledge_loans"].n_assets == ps["deal"].n_assets == len(example_deal.pools[0].assets)

@@ -98,7 +98,7 @@ def test_sheets_and_headers_in_both_languages(result, written):
     for path, names in zip(paths, (["A"], ["SUB"]), strict=True):
         wb = openpyxl.load_workbook(path)
         assert wb.sheetnames == [
-            "概要 Summary", "资产池 Collateral", *[f"偿付计划 Schedule {n}" for n in names],
+            "概要 Summary", "资产池 Collateral", "增信措施 Credit support", *[f"偿付计划 Schedule {n}" for n in names],
             "敏感性 Sensitivity", "图表 Charts", "图表数据 Chart data",
         ]
         summ = wb["概要 Summary"]
@@ -456,3 +456,27 @@ def test_sheet_and_file_names_are_sanitised():
     assert file_stem("...") == "deal"
     assert to_cell_value(float("nan")) is None and to_cell_value(float("inf")) is None
     assert to_cell_value("a\x00b") == "ab"  # characters XML cannot hold are dropped
+
+
+def test_credit_support_sheet_states_each_layer_and_reconciles_what_it_paid(result, written):
+    """The Shenzhen double support: the loan guarantee (a pool layer) and the shortfall
+    undertaking (deal level), in plain words with capacities, and what each paid in each
+    scenario equal to Result.layers / Result.support."""
+    _, paths = written
+    ws = openpyxl.load_workbook(paths[0])["增信措施 Credit support"]
+    cells = [[c.value for c in row] for row in ws.iter_rows()]
+    flat = [v for row in cells for v in row if v is not None]
+    assert any(isinstance(v, str) and "代偿每笔违约资产的100%" in v and "subrogation" in v for v in flat)
+    assert any(isinstance(v, str) and "差额支付" in v and "A interest" in v for v in flat)
+    guarantee = next(row for row in cells if row[1] == "guarantee")
+    assert guarantee[2] == L("kind_guarantee") and guarantee[4] == 40_000_000
+    start = next(i for i, row in enumerate(cells) if row[0] == L("support_paid_by_scenario"))
+    table = [row for row in cells[start + 2:] if row[0] in result.scenario_names]
+    paid = {(row[0], row[1]): row[3] for row in table}
+    want = result.layers.groupby(["scenario", "party"])["paid"].sum()
+    for (sc, party), v in want.items():
+        assert paid[(sc, party)] == pytest.approx(v, abs=0.005)
+    und = result.support.groupby(["scenario", "provider"])["paid"].sum()
+    for (sc, prov), v in und.items():
+        assert paid[(sc, prov)] == pytest.approx(v, abs=0.005)
+    assert {row[0] for row in table} == set(result.scenario_names)

@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, Problem
-from ..model.deal import Deal, Header, PledgeLoanPool
+from ..model.deal import Deal, Header, LicencePool, PledgeLoanPool, TransferPool
 
 __all__ = [
     "ASSET_COLUMNS",
@@ -109,6 +109,8 @@ LTV_EDGES: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6)
 #: Categorical columns stratified for each pool kind, in display order.
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "pledge_loan": ("ip_type", "industry", "region"),
+    "licence": ("ip_type", "industry", "region"),
+    "transfer": ("ip_type", "industry", "region"),
 }
 
 
@@ -189,9 +191,59 @@ def _frame(rows: Sequence[tuple[Any, ...]], categories: Sequence[str]) -> pd.Dat
     return df
 
 
+def _remaining_fees(pool: LicencePool | TransferPool, header: Header) -> np.ndarray:
+    """Each receivable's balance at the cut-off date as the projection counts it: the
+    scheduled amounts after the cut-off, a licence's shares cut at its patents' expiry."""
+    from .receivables import months_needed, receivable_arrays
+
+    arr = receivable_arrays(pool, header.cutoff_date, max(months_needed(pool, header.cutoff_date), 1))
+    out = np.zeros(len(arr.ids))
+    np.add.at(out, arr.link_l, arr.share * arr.remaining[:, 0])
+    return out
+
+
+def licence_asset_table(pool: LicencePool, header: Header) -> pd.DataFrame:
+    """The asset table of a licence-fee pool: the balance is the remaining scheduled fees
+    (as the projection's pool balance), the rate NaN (a fee schedule has no coupon), the
+    remaining term to the last fee date, the seasoning from the first fee date, the
+    collateral value 0 (no LTV), and the IP type the patent type carrying the largest share
+    of the licence's fee (``mixed`` when two types carry equal shares)."""
+    cut = header.cutoff_date
+    bal = _remaining_fees(pool, header)
+    ptype = {p.patent_id: p.type for p in pool.patents}
+    by_licence: dict[str, dict[str, float]] = {}
+    for k in pool.links:
+        per = by_licence.setdefault(k.licence_id, {})
+        t = ptype.get(k.patent_id, "other")
+        per[t] = per.get(t, 0.0) + k.share
+    rows = []
+    for a, b in zip(pool.licences, bal, strict=True):
+        shares = by_licence.get(a.licence_id, {})
+        top = max(shares.values(), default=0.0)
+        lead = [t for t, x in shares.items() if x >= top - 1e-12]
+        ip = lead[0] if len(lead) == 1 else ("mixed" if lead else "other")
+        rows.append((pool.name, a.licence_id, a.licensee, float(b), math.nan,
+                     max(months_between(cut, a.last_fee_date), 0.0), max(months_between(a.first_fee_date, cut), 0.0),
+                     0.0, ip, a.industry, a.region))
+    return _frame(rows, CATEGORIES["licence"])
+
+
+def transfer_asset_table(pool: TransferPool, header: Header) -> pd.DataFrame:
+    """The asset table of an IP transfer-receivable pool: the balance is the remaining
+    instalments, the rate NaN, terms from the first and last instalment dates."""
+    cut = header.cutoff_date
+    bal = _remaining_fees(pool, header)
+    rows = [(pool.name, a.receivable_id, a.buyer, float(b), math.nan, max(months_between(cut, a.last_date), 0.0),
+             max(months_between(a.first_date, cut), 0.0), 0.0, a.ip_type, a.industry, a.region)
+            for a, b in zip(pool.assets, bal, strict=True)]
+    return _frame(rows, CATEGORIES["transfer"])
+
+
 #: Asset-table function per pool kind (``pool.kind``).
 ASSET_TABLES: dict[str, Callable[[Any, Header], pd.DataFrame]] = {
     "pledge_loan": pledge_asset_table,
+    "licence": licence_asset_table,
+    "transfer": transfer_asset_table,
 }
 
 
@@ -372,11 +424,17 @@ def summarise(
     strata["obligor_size"] = _table(keys, assets, total, OBLIGOR_SIZE_LABELS)
     keys = _bucket(assets["remaining_term_months"].to_numpy(), TERM_EDGES, TERM_LABELS, "right")
     strata["remaining_term"] = _table(keys, assets, total, TERM_LABELS)
-    keys = _bucket(assets["rate"].to_numpy(), RATE_EDGES, RATE_LABELS, "left")
-    strata["rate"] = _table(keys, assets, total, RATE_LABELS)
-    keys = _bucket(np.nan_to_num(ltv, nan=0.0), LTV_EDGES, LTV_LABELS[:-1], "right")
-    keys = keys.where(has_coll, "n/a")
-    strata["ltv"] = _table(keys, assets, total, LTV_LABELS)
+    # receivables have no coupon (rate NaN) and no collateral value: those strata only
+    # where some asset has one, the others in an "n/a" bucket
+    rate = assets["rate"].to_numpy(dtype=np.float64)
+    has_rate = np.isfinite(rate)
+    if has_rate.any():
+        keys = _bucket(np.nan_to_num(rate, nan=0.0), RATE_EDGES, RATE_LABELS, "left").where(has_rate, "n/a")
+        strata["rate"] = _table(keys, assets, total, RATE_LABELS if has_rate.all() else [*RATE_LABELS, "n/a"])
+    if has_coll.any():
+        keys = _bucket(np.nan_to_num(ltv, nan=0.0), LTV_EDGES, LTV_LABELS[:-1], "right")
+        keys = keys.where(has_coll, "n/a")
+        strata["ltv"] = _table(keys, assets, total, LTV_LABELS)
 
     top = ob.iloc[:top_n]
     counts = assets.groupby("obligor")["asset_id"].size()
@@ -399,7 +457,7 @@ def summarise(
         average_balance=total / n if n else math.nan,
         average_obligor_balance=total / len(ob) if len(ob) else math.nan,
         max_obligor_balance=float(ob.iloc[0]) if len(ob) else math.nan,
-        wa_rate=_wavg(assets["rate"].to_numpy(), bal),
+        wa_rate=_wavg(rate[has_rate], bal[has_rate]),
         wa_remaining_term_months=_wavg(assets["remaining_term_months"].to_numpy(), bal),
         wa_seasoning_months=_wavg(assets["seasoning_months"].to_numpy(), bal),
         wa_ltv=_wavg(np.nan_to_num(ltv[has_coll]), bal[has_coll]),

@@ -30,6 +30,7 @@ from ..pools.stats import PoolStats, deal_pool_stats, pool_stats
 from ..results import Result
 from .atomic import save_workbook
 from .labels import LABELS, LANGS, in_currency, label
+from .support_sheet import support_sheet
 from .xl import (
     BOLD,
     BOX,
@@ -280,23 +281,61 @@ def _capital_structure(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
     return r
 
 
+def _assumptions(ctx: _Ctx) -> tuple[list[str], list[str | None], Any]:
+    """The scenario assumptions that apply to the deal's pools: header keys, formats and a
+    function giving a scenario's values (pledge pools: prepayment and disposal of the
+    collateral; receivable pools: terminations, recoveries and patent risks)."""
+    pools = ctx.result.deal.pools
+    pledge = any(p.kind == "pledge_loan" for p in pools)
+    recv = any(p.kind != "pledge_loan" for p in pools)
+    licence = any(p.kind == "licence" for p in pools)
+    vec = ctx.L("vector")
+
+    def rate(x: Any) -> Any:
+        return vec if isinstance(x, list) else x
+
+    cols: list[tuple[str, str | None, Any]] = [
+        ("cdr", PCT2, lambda sc: ctx.L("tape_pd") if recv and not pledge and sc.receivables.use_tape_pd else rate(sc.defaults.cdr)),
+    ]
+    if pledge:
+        cols += [
+            ("cpr", PCT2, lambda sc: rate(sc.prepayment.cpr)),
+            ("recovery_haircut", PCT2, lambda sc: sc.recovery.haircut if sc.recovery.rate is None else "—"),
+            ("recovery_rate_override", PCT2, lambda sc: sc.recovery.rate if sc.recovery.rate is not None else "—"),
+            ("recovery_lag", INT, lambda sc: sc.recovery.lag_months),
+            ("recovery_value_decay", PCT2, lambda sc: sc.recovery.value_decay),
+        ]
+    if recv:
+        cols += [
+            ("termination_rate", PCT2, lambda sc: rate(sc.receivables.termination_rate)),
+            ("receivable_recovery_rate", PCT2, lambda sc: sc.receivables.recovery_rate),
+            ("receivable_recovery_lag", INT, lambda sc: sc.receivables.recovery_lag_months),
+        ]
+    if licence:
+        cols += [
+            ("invalidation_hazard", PCT2, lambda sc: ctx.L("by_type") if isinstance(sc.patents.invalidation_hazard, dict)
+             else sc.patents.invalidation_hazard),
+            ("patent_events", INT, lambda sc: len(sc.patents.events)),
+        ]
+    if any(sc.support_failures for sc in ctx.result.scenarios):
+        cols.append(("support_failures", None, lambda sc: ", ".join(f"{k} {v:%Y-%m-%d}" for k, v in sc.support_failures.items()) or "—"))
+    return [k for k, _, _ in cols], [f for _, f, _ in cols], lambda sc: [g(sc) for _, _, g in cols]
+
+
 def _scenario_table(s: Sheet, r: int, ctx: _Ctx) -> int:
     """Scenario assumptions; the description spans six merged, wrapped cells."""
     span = 6
+    keys, fmts, values = _assumptions(ctx)
     r = s.title(r, ctx.L("scenarios"), SUBTITLE)
-    r = s.header(r, 1, [ctx.H("scenario"), ctx.H("cdr"), ctx.H("cpr"), ctx.H("recovery_haircut"),
-                        ctx.H("recovery_lag")])
-    s.put(r - 1, 6, ctx.H("description"), font=BOLD, fill=HEADER_FILL, border=BOX, align=WRAP_CENTER, fit=False)
-    s.ws.merge_cells(start_row=r - 1, start_column=6, end_row=r - 1, end_column=5 + span)
-    vec = ctx.L("vector")
+    r = s.header(r, 1, [ctx.H("scenario"), *(ctx.H(k) for k in keys)])
+    d0 = len(keys) + 2  # first column of the description
+    s.put(r - 1, d0, ctx.H("description"), font=BOLD, fill=HEADER_FILL, border=BOX, align=WRAP_CENTER, fit=False)
+    s.ws.merge_cells(start_row=r - 1, start_column=d0, end_row=r - 1, end_column=d0 - 1 + span)
     for sc in ctx.result.scenarios:
-        cdr, cpr = sc.defaults.cdr, sc.prepayment.cpr
-        row = [sc.name, cdr if not isinstance(cdr, list) else vec, cpr if not isinstance(cpr, list) else vec,
-               sc.recovery.haircut, sc.recovery.lag_months]
-        s.rows(r, 1, [row], [None, PCT2, PCT2, PCT2, INT])
+        s.rows(r, 1, [[sc.name, *values(sc)]], [None, *fmts])
         desc = sc.description or ""
-        s.put(r, 6, desc, border=BOX, fit=False, align=WRAP_TOP)
-        s.ws.merge_cells(start_row=r, start_column=6, end_row=r, end_column=5 + span)
+        s.put(r, d0, desc, border=BOX, fit=False, align=WRAP_TOP)
+        s.ws.merge_cells(start_row=r, start_column=d0, end_row=r, end_column=d0 - 1 + span)
         lines = max(1, -(-display_width(desc) // (12 * span)))
         if lines > 1:
             s.ws.row_dimensions[r].height = 15 * lines
@@ -481,8 +520,9 @@ def _sensitivity_sheet(s: Sheet, ctx: _Ctx, mine: list[Tranche]) -> None:
         a = a.assign(_s=a["scenario"].astype(str), _t=a["tranche"].astype(str)).set_index(["_s", "_t"])
     sm = ctx.summary.assign(_s=ctx.summary["scenario"].astype(str), _t=ctx.summary["tranche"].astype(str))
     sm = sm.set_index(["_s", "_t"])
-    heads = [ctx.H("scenario"), ctx.H("cdr"), ctx.H("cpr"), ctx.H("recovery_haircut"), ctx.H("recovery_lag")]
-    fmts: list[str | None] = [None, PCT2, PCT2, PCT2, INT]
+    keys, assumption_fmts, values = _assumptions(ctx)
+    heads = [ctx.H("scenario"), *(ctx.H(k) for k in keys)]
+    fmts: list[str | None] = [None, *assumption_fmts]
     getters: list[Any] = []
     for t in mine:
         measures: list[tuple[str, str, Any]] = []
@@ -506,14 +546,7 @@ def _sensitivity_sheet(s: Sheet, ctx: _Ctx, mine: list[Tranche]) -> None:
             getters.append(get)
     header_row = r
     r = s.header(r, 1, heads)
-    rows = []
-    vec = ctx.L("vector")
-    for sc in ctx.result.scenarios:
-        cdr, cpr = sc.defaults.cdr, sc.prepayment.cpr
-        row = [sc.name, cdr if not isinstance(cdr, list) else vec, cpr if not isinstance(cpr, list) else vec,
-               sc.recovery.haircut, sc.recovery.lag_months]
-        row += [g(sc.name) for g in getters]
-        rows.append(row)
+    rows = [[sc.name, *values(sc), *(g(sc.name) for g in getters)] for sc in ctx.result.scenarios]
     r = s.rows(r, 1, rows, fmts)
     if a is None:
         r = s.note(r + 1, ctx.L("no_analytics"))
@@ -639,6 +672,7 @@ def _workbook(ctx: _Ctx, cls: str, mine: list[Tranche]) -> Workbook:
 
     _summary_sheet(sheet("sheet_summary"), ctx, cls, mine)
     _collateral_sheet(sheet("sheet_collateral"), ctx)
+    support_sheet(sheet("sheet_support"), ctx.result, ctx.lang, ctx.L, ctx.H)
     for t in mine:
         _schedule_sheet(sheet("sheet_schedule", t.name), ctx, t)
     _sensitivity_sheet(sheet("sheet_sensitivity"), ctx, mine)

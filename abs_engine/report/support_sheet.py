@@ -1,0 +1,225 @@
+"""The credit-support sheet of a term sheet (增信措施): every risk-sharing layer of the pools
+and every deal-level support provider, in plain words with its capacity, and what each
+paid under each scenario of the run. Layout only; the words come from the deal's models and
+the figures from :class:`~abs_engine.results.Result` (``layers``, ``support``)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from ..model.deal import Account, Deal
+from ..model.support import AnnualFeeUpkeep, BuyBack, Guarantee, InterestSubsidy, Sharing
+from .labels import label
+from .xl import SUBTITLE, WRAP_TOP, YUAN, Sheet
+
+if TYPE_CHECKING:
+    from ..results import Result
+
+#: (中文, English) templates of the plain-word terms; fields in braces.
+TERMS: dict[str, tuple[str, str]] = {
+    "buy_back": ("违约后{delay}个月按{basis}的{price}回购每笔违约资产（不超过违约余额）{when}",
+                 "buys each defaulted asset {delay} months after default at {price} of its {basis} "
+                 "(at most the defaulted balance){when}"),
+    "basis_original_amount": ("原始金额", "original amount"),
+    "basis_defaulted_balance": ("违约余额", "defaulted balance"),
+    "when_better": ("；仅在回购价高于处置回收时行使", "; only when the price beats the disposal proceeds"),
+    "on_default": ("违约后{delay}个月先行支付其份额，处置后取得相应份额的回收款",
+                   "pays its share {delay} months after default, then takes that share of the disposal proceeds"),
+    "after_disposal": ("处置完成后{delay}个月按份额承担实际损失",
+                       "pays its share of the actual loss {delay} months after the disposal completes"),
+    "advance": ("违约时按预估损失（回收率{rate}）先行补偿，处置后多退少补",
+                "advances its share of the loss estimated at a {rate} recovery, settled after disposal "
+                "(top-up or claw-back)"),
+    "regime_first": ("分担比例：{shares}；其余由资产池承担", "shares of each loss: {shares}; the rest stays with the pool"),
+    "regime_next": ("前一档无法支付时：{shares}", "when the regime before cannot pay: {shares}"),
+    "guarantee_on_default": ("违约后{delay}个月代偿每笔违约资产的{share}，并取得处置回收款（代位追偿）",
+                             "pays {share} of each defaulted asset {delay} months after default and takes over "
+                             "its disposal proceeds (subrogation)"),
+    "guarantee_after_disposal": ("处置完成后{delay}个月代偿实际损失的{share}",
+                                 "pays {share} of the actual loss {delay} months after the disposal completes"),
+    "reguarantee": ("返还担保人每笔代偿金额的{share}，并分享相应追偿回收",
+                    "refunds the guarantor {share} of each payment and shares its recoveries"),
+    "subsidy": ("补贴借款人已付利息的{share}{cap}{until}，支付给{to}", "pays {share} of the interest paid{cap}{until}, to the {to}"),
+    "subsidy_cap": ("，每户每年不超过{cap}", ", at most {cap} per borrower per year"),
+    "subsidy_until": ("，至{until}止", ", until {until}"),
+    "to_pool": ("资产池", "pool"),
+    "to_borrower": ("借款人（不计入资产池）", "borrowers (not to the pool)"),
+    "upkeep": ("资产池每年为每项资产预付年费{cost}；未缴纳的，宽限{grace}个月后权利失效，此后处置无回收",
+               "the pool pays annual fees of {cost} per asset per year in advance; if unpaid, the rights lapse "
+               "{grace} months later and later disposals recover nothing"),
+    "provider_backs": ("差额支付/担保：{items}", "shortfall payment / guarantee of: {items}"),
+    "backs_fees": ("优先费用", "senior expenses"),
+    "backs_interest": ("{t}利息", "{t} interest"),
+    "backs_principal": ("{t}应付本金（预期到期日起或按计划）", "{t} principal when due (from the expected maturity, or on schedule)"),
+}
+
+
+def _pair(key: str, **kw: Any) -> tuple[str, str]:
+    """The (中文, English) text of ``key``; a field given as a pair fills each language."""
+    zh, en = TERMS[key]
+    return (zh.format(**{k: (v[0] if isinstance(v, tuple) else v) for k, v in kw.items()}),
+            en.format(**{k: (v[1] if isinstance(v, tuple) else v) for k, v in kw.items()}))
+
+
+def _lang(pair: tuple[str, str], lang: str) -> str:
+    return pair[0] if lang == "zh" else pair[1] if lang == "en" else f"{pair[0]} / {pair[1]}"
+
+
+def _t(key: str, lang: str, **kw: Any) -> str:
+    return _lang(_pair(key, **kw), lang)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.4g}%"
+
+
+def _money(x: float | None) -> str:
+    return "—" if x is None else f"{x:,.0f}"
+
+
+def _cap(x: float | None) -> float | None:
+    return None if x is None else float(x)
+
+
+def layer_rows(deal: Deal, lang: str) -> list[list[Any]]:
+    """One row per payer of every pool's support stack: pool, name, kind, provider, terms,
+    capacity (None: unlimited), per-asset cap, annual cap."""
+    rows: list[list[Any]] = []
+    for pool in deal.pools:
+        for layer in pool.support:
+            if isinstance(layer, BuyBack):
+                terms = _t("buy_back", lang, delay=layer.delay_months, price=_pct(layer.price),
+                           basis=TERMS[f"basis_{layer.price_basis}"],
+                           when=TERMS["when_better"] if layer.exercise == "when_better" else ("", ""))
+                rows.append([pool.name, layer.name, "kind_buy_back", layer.provider, terms,
+                             _cap(layer.capacity), _cap(layer.per_asset_cap), _cap(layer.annual_cap)])
+            elif isinstance(layer, Sharing):
+                names = {p.name: p for p in layer.parties}
+                regimes = []
+                for i, reg in enumerate(layer.regimes):
+                    shares = ", ".join(f"{n} {_pct(a)}" for n, a in reg.items())
+                    regimes.append(_t("regime_first" if i == 0 else "regime_next", lang, shares=shares))
+                for p in names.values():
+                    timing = _t(p.timing, lang, delay=p.delay_months, rate=_pct(p.advance_recovery))
+                    rows.append([pool.name, p.name, f"kind_{p.kind}", p.provider, f"{timing}; " + "; ".join(regimes),
+                                 _cap(p.capacity), _cap(p.per_asset_cap), _cap(p.annual_cap)])
+            elif isinstance(layer, Guarantee):
+                terms = _t(f"guarantee_{layer.timing}", lang, delay=layer.delay_months, share=_pct(layer.share))
+                rows.append([pool.name, layer.name, "kind_guarantee", layer.provider, terms,
+                             _cap(layer.capacity), _cap(layer.per_asset_cap), _cap(layer.annual_cap)])
+                rg = layer.reguarantee
+                if rg is not None:
+                    rows.append([pool.name, rg.name, "kind_reguarantee", rg.provider, _t("reguarantee", lang, share=_pct(rg.share)),
+                                 _cap(rg.capacity), _cap(rg.per_asset_cap), _cap(rg.annual_cap)])
+            elif isinstance(layer, InterestSubsidy):
+                none = ("", "")
+                cap = _pair("subsidy_cap", cap=_money(layer.per_borrower_annual_cap)) if layer.per_borrower_annual_cap is not None else none
+                until = _pair("subsidy_until", until=f"{layer.until:%Y-%m-%d}") if layer.until is not None else none
+                terms = _t("subsidy", lang, share=_pct(layer.share), cap=cap, until=until, to=TERMS[f"to_{layer.to}"])
+                rows.append([pool.name, layer.name, "kind_interest_subsidy", layer.provider, terms,
+                             _cap(layer.capacity), None, _cap(layer.per_borrower_annual_cap)])
+            elif isinstance(layer, AnnualFeeUpkeep):
+                cost = _money(layer.cost_per_year) + (f" + {_pct(layer.collateral_share)}" if layer.collateral_share else "")
+                rows.append([pool.name, layer.name, "kind_annual_fee_upkeep", None, _t("upkeep", lang, cost=cost, grace=layer.grace_months),
+                             None, None, None])
+    return rows
+
+
+def _backs(deal: Deal, acc: Account, lang: str) -> str:
+    """What a deal-level provider backs, read off the waterfall steps that draw on it."""
+    fees = False
+    interest: list[str] = []
+    principal: list[str] = []
+    for state in ("normal", "accelerated", "event_of_default"):
+        for s in getattr(deal.waterfalls, state) or []:
+            if acc.name in getattr(s, "support", []):
+                if s.action == "pay_fee":
+                    fees = True
+                elif s.action == "pay_interest":
+                    interest += [t for t in s.to if t not in interest]
+            if s.action == "draw_reserve" and s.from_ == acc.name:
+                fees = fees or bool(s.cover.fees)
+                interest += [t for t in s.cover.interest if t not in interest]
+                principal += [t for t in s.cover.principal if t not in principal]
+    items: list[tuple[str, str]] = []
+    if fees:
+        items.append(TERMS["backs_fees"])
+    if interest:
+        zh, en = TERMS["backs_interest"]
+        items.append((zh.format(t="、".join(interest)), en.format(t=", ".join(interest))))
+    if principal:
+        zh, en = TERMS["backs_principal"]
+        items.append((zh.format(t="、".join(principal)), en.format(t=", ".join(principal))))
+    return _t("provider_backs", lang, items=("、".join(i[0] for i in items) or "—", "; ".join(i[1] for i in items) or "—"))
+
+
+def provider_rows(deal: Deal, lang: str) -> list[list[Any]]:
+    """One row per deal-level support provider (undertaking, guarantee account)."""
+    return [[a.name, f"kind_{a.kind}", a.provider, _backs(deal, a, lang), _cap(a.capacity)]
+            for a in deal.accounts if a.external]
+
+
+def support_sheet(s: Sheet, result: Result, lang: str, L: Any, H: Any) -> None:  # noqa: N803
+    """Write the credit-support sheet. ``L`` / ``H`` render labels (running text / headers)."""
+    deal = result.deal
+    r = s.title(1, f"{L('credit_support')} — {deal.name}")
+    layers = layer_rows(deal, lang)
+    providers = provider_rows(deal, lang)
+    unlimited = label("unlimited", lang)
+
+    def cap(x: float | None) -> Any:
+        return unlimited if x is None else x
+
+    r += 1
+    r = s.title(r, L("support_layers"), SUBTITLE)
+    if layers:
+        r = s.header(r, 1, [H("pool"), H("party"), H("mechanism"), H("provider"), H("capacity"),
+                            H("per_asset_cap"), H("annual_cap"), H("terms")])
+        for pool, name, kind, provider, terms, c, pa, an in layers:
+            s.rows(r, 1, [[pool, name, L(kind), provider or "—", cap(c), cap(pa) if pa is not None else "—",
+                           cap(an) if an is not None else "—"]], [None, None, None, None, YUAN, YUAN, YUAN])
+            s.put(r, 8, terms, align=WRAP_TOP, fit=False)
+            s.ws.column_dimensions["H"].width = 80
+            r += 1
+    else:
+        r = s.note(r, L("no_support_layers"))
+    r += 1
+    r = s.title(r, L("deal_support"), SUBTITLE)
+    if providers:
+        r = s.header(r, 1, [H("party"), H("mechanism"), H("provider"), H("capacity"), H("terms")])
+        for name, kind, provider, terms, c in providers:
+            s.rows(r, 1, [[name, L(kind), provider or "—", cap(c)]], [None, None, None, YUAN])
+            s.put(r, 5, terms, align=WRAP_TOP, fit=False)
+            r += 1
+    else:
+        r = s.note(r, L("no_deal_support"))
+    # what each paid, per scenario
+    r += 1
+    r = s.title(r, L("support_paid_by_scenario"), SUBTITLE)
+    r = s.header(r, 1, [H("scenario"), H("party"), H("mechanism"), H("support_paid"), H("support_net_cost"),
+                        H("capacity_end")])
+    data: list[list[Any]] = []
+    led = result.layers
+    if len(led):
+        g = led.groupby(["scenario", "party"], sort=False)
+        last = g["capacity_remaining"].last()
+        for (sc, party), part in g:
+            kind = str(part["kind"].iloc[0])
+            c = float(last[(sc, party)])
+            data.append([sc, party, L(f"kind_{kind}"), float(part["paid"].sum()), float(part["net_cost"].sum()),
+                         unlimited if math.isinf(c) else c])
+    sup = result.support
+    if len(sup):
+        kinds = {a.name: a.kind for a in deal.accounts}
+        g = sup.groupby(["scenario", "provider"], sort=False)
+        last = g["capacity_remaining"].last()
+        for (sc, prov), part in g:
+            c = float(last[(sc, prov)])
+            paid = float(part["paid"].sum())
+            data.append([sc, prov, L(f"kind_{kinds[prov]}"), paid, paid, unlimited if math.isinf(c) else c])
+    order = {n: i for i, n in enumerate(result.scenario_names)}
+    data.sort(key=lambda row: order.get(row[0], 0))
+    r = s.rows(r, 1, data, [None, None, None, YUAN, YUAN, YUAN])
+    r = s.note(r + 1, L("support_note"))
+    s.finish(freeze=None, title_rows=None)
