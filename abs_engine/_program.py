@@ -20,6 +20,7 @@ OP_RELEASE_RESERVE = 5
 OP_DRAW_RESERVE = 6
 OP_TRANSFER = 7
 OP_PAY_RESIDUAL = 8
+OP_REIMBURSE = 9
 
 OPCODES = {
     "pay_fee": OP_PAY_FEE,
@@ -30,6 +31,7 @@ OPCODES = {
     "draw_reserve": OP_DRAW_RESERVE,
     "transfer": OP_TRANSFER,
     "pay_residual": OP_PAY_RESIDUAL,
+    "reimburse_support": OP_REIMBURSE,
 }
 
 # integer operands of a step (iarg columns) ---------------------------------------
@@ -41,7 +43,8 @@ I_B_OFF = 4  # list B: support accounts; draw_reserve: tranches whose interest i
 I_B_LEN = 5
 I_C_OFF = 6  # list C: draw_reserve: tranches whose principal is covered
 I_C_LEN = 7
-I_MODE = 8  # pay_principal: 0 sequential, 1 pro rata; pay_residual: 0 tranche, 1 party
+I_MODE = 8  # pay_principal: 0 sequential, 1 pro rata; pay_residual: 0 tranche, 1 party;
+# reimburse_support: 1 = the repayment restores the provider's capacity
 I_FOLLOW = 9  # pay_principal: 1 = respect scheduled balances
 I_WHEN_TRIG = 10  # run only if this trigger has fired (-1: no condition)
 I_WHEN_NOT_TRIG = 11  # run only if this trigger has not fired (-1: no condition)
@@ -85,6 +88,7 @@ M_EXTERNAL = 0  # precomputed series ext[s, t, j] (e.g. cumulative default ratio
 M_OC = 1  # pool balance at period end / balance of the listed tranches
 M_COVERAGE = 2  # deposits into the account this period / interest due on the listed tranches
 M_SHORTFALL = 3  # unpaid interest carried on the listed tranches from the last period
+M_DSCR = 4  # deposits into the account this period / interest and principal due on the listed tranches
 
 N_STATES = 3
 
@@ -153,11 +157,12 @@ class KernelArgs:
     state: np.ndarray = field(default=None)  # type: ignore[assignment]
     fired: np.ndarray = field(default=None)  # type: ignore[assignment]
     a_drawn: np.ndarray = field(default=None)  # type: ignore[assignment]
+    a_repaid: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     OUTPUTS = (
         "t_bal_start", "t_int_due", "t_int_paid", "t_int_short", "t_prin", "t_wd", "t_bal_end",
         "t_resid", "f_due", "f_paid", "f_unpaid", "a_start", "a_in", "a_end", "party", "state", "fired",
-        "a_drawn",
+        "a_drawn", "a_repaid",
     )
 
     @property
@@ -169,7 +174,7 @@ class KernelArgs:
         K, F, A, J, P = len(self.bal0), len(self.fee_fixed), len(self.acct0), len(self.trg_thr), self.n_parties
         for name, n in (("t_bal_start", K), ("t_int_due", K), ("t_int_paid", K), ("t_int_short", K), ("t_prin", K),
                         ("t_wd", K), ("t_bal_end", K), ("t_resid", K), ("f_due", F), ("f_paid", F), ("f_unpaid", F),
-                        ("a_start", A), ("a_in", A), ("a_end", A), ("party", P), ("a_drawn", A)):
+                        ("a_start", A), ("a_in", A), ("a_end", A), ("party", P), ("a_drawn", A), ("a_repaid", A)):
             setattr(self, name, np.zeros((S, T, n)))
         self.state = np.zeros((S, T), dtype=np.int32)
         self.fired = np.zeros((S, T, J), dtype=np.int32)

@@ -29,6 +29,7 @@ cdef enum:
     OP_DRAW_RESERVE = 6
     OP_TRANSFER = 7
     OP_PAY_RESIDUAL = 8
+    OP_REIMBURSE = 9
     I_SRC = 0
     I_DST = 1
     I_A_OFF = 2
@@ -66,6 +67,7 @@ cdef enum:
     M_OC = 1
     M_COVERAGE = 2
     M_SHORTFALL = 3
+    M_DSCR = 4
     N_IARG = 14
     N_FARG = 4
     N_RES = 6
@@ -148,6 +150,7 @@ cdef struct Ctx:
     double* a_end
     double* party
     double* a_drawn
+    double* a_repaid
     int* state
     int* fired
     # scratch: the running state of one scenario
@@ -157,6 +160,7 @@ cdef struct Ctx:
     double* fee_due
     double* fee_carry_amt
     double* acct
+    double* owed
     int* count
     int* is_fired
     double orig_notes
@@ -165,6 +169,7 @@ cdef struct Ctx:
     const double* due_t
     double pool_end_st
     double* a_drawn_st
+    double* a_repaid_st
     double* int_paid_st
     double* f_paid_st
     double* prin_st
@@ -215,6 +220,7 @@ cdef inline void draw(Ctx* c, int acc, double amount) noexcept nogil:
     c.acct[acc] -= amount
     if c.acct_ext[acc]:
         c.a_drawn_st[acc] += amount
+        c.owed[acc] += amount
 
 
 cdef inline void take(Ctx* c, const Step* p, double amount) noexcept nogil:
@@ -346,6 +352,16 @@ cdef void run_step(Ctx* c, const Step* p, bint last) noexcept nogil:
         move_cash(c, p, dmin(need, cap(p, c.acct[p.src])))
     elif op == OP_TRANSFER:
         move_cash(c, p, cap(p, c.acct[p.src]))
+    elif op == OP_REIMBURSE:
+        # repay the provider what it is owed, out of the step's account
+        pay = dmin(c.owed[p.dst], cap(p, c.acct[p.src]))
+        if pay <= 0.0:
+            return
+        c.acct[p.src] -= pay
+        c.owed[p.dst] -= pay
+        c.a_repaid_st[p.dst] += pay
+        if p.mode == 1:  # a revolving undertaking: its capacity comes back
+            c.acct[p.dst] += pay
     elif op == OP_PAY_RESIDUAL:
         pay = cap(p, c.acct[p.src]) * p.share
         if pay <= 0.0:
@@ -373,7 +389,7 @@ cdef inline double metric(const Ctx* c, int j, Py_ssize_t st) noexcept nogil:
     cdef int off = g[G_LIST_OFF]
     cdef int n = g[G_LIST_LEN]
     cdef double total = 0.0
-    cdef int i
+    cdef int i, k
     if kind == M_EXTERNAL:
         return c.ext[st * c.J + j]
     if kind == M_OC:
@@ -383,6 +399,11 @@ cdef inline double metric(const Ctx* c, int j, Py_ssize_t st) noexcept nogil:
     if kind == M_COVERAGE:
         for i in range(off, off + n):
             total += c.int_due[c.ilist[i]]
+        return c.a_in_st[g[G_ACCOUNT]] / total if total > 0.0 else INFINITY
+    if kind == M_DSCR:
+        for i in range(off, off + n):
+            k = c.ilist[i]
+            total += c.int_due[k] + dmax(c.bal[k] - c.due_t[k], 0.0)
         return c.a_in_st[g[G_ACCOUNT]] / total if total > 0.0 else INFINITY
     if kind == M_SHORTFALL:
         for i in range(off, off + n):
@@ -429,6 +450,7 @@ cdef void loop(Ctx* c) noexcept nogil:
             fee_carry_amt[f] = 0.0
         for acc in range(A):
             acct[acc] = c.acct0[acc]
+            c.owed[acc] = 0.0
         for j in range(J):
             count[j] = 0
             is_fired[j] = 0
@@ -444,6 +466,7 @@ cdef void loop(Ctx* c) noexcept nogil:
             c.sched_t = c.sched + t * K
             c.due_t = c.due + t * K
             c.a_drawn_st = c.a_drawn + oa
+            c.a_repaid_st = c.a_repaid + oa
             c.pool_end_st = c.pool_end[st]
             c.int_paid_st = c.t_int_paid + ok
             c.prin_st = c.t_prin + ok
@@ -573,7 +596,7 @@ cdef tuple _SHAPES = (
 cdef tuple _OUT_SHAPES = (
     ("t_bal_start", "K"), ("t_int_due", "K"), ("t_int_paid", "K"), ("t_int_short", "K"), ("t_prin", "K"),
     ("t_wd", "K"), ("t_bal_end", "K"), ("t_resid", "K"), ("f_due", "F"), ("f_paid", "F"), ("f_unpaid", "F"),
-    ("a_start", "A"), ("a_in", "A"), ("a_end", "A"), ("party", "P"), ("a_drawn", "A"),
+    ("a_start", "A"), ("a_in", "A"), ("a_end", "A"), ("party", "P"), ("a_drawn", "A"), ("a_repaid", "A"),
 )
 
 
@@ -685,15 +708,19 @@ def _check_indices(flat, sizes):
                 bad(f"step {i} cover fees", _bad_list(ilist, ia[i, I_A_OFF], ia[i, I_A_LEN], F))
                 bad(f"step {i} cover interest", _bad_list(ilist, ia[i, I_B_OFF], ia[i, I_B_LEN], K))
                 bad(f"step {i} cover principal", _bad_list(ilist, ia[i, I_C_OFF], ia[i, I_C_LEN], K))
+        elif o == OP_REIMBURSE:
+            index(f"step {i} from", ia[i, I_SRC], A)
+            index(f"step {i} to", ia[i, I_DST], A)
         elif o == OP_PAY_RESIDUAL:
             index(f"step {i} from", ia[i, I_SRC], A)
             index(f"step {i} to", ia[i, I_DST], K if ia[i, I_MODE] == 0 else P)
     for i in range(src_acct.shape[0]):
         index(f"src_acct[{i}]", src_acct[i], A)
     for i in range(J):
-        if trg[i, G_METRIC] == M_OC or trg[i, G_METRIC] == M_COVERAGE or trg[i, G_METRIC] == M_SHORTFALL:
+        if trg[i, G_METRIC] == M_OC or trg[i, G_METRIC] == M_COVERAGE or trg[i, G_METRIC] == M_SHORTFALL \
+                or trg[i, G_METRIC] == M_DSCR:
             bad(f"trigger {i} tranches", _bad_list(ilist, trg[i, G_LIST_OFF], trg[i, G_LIST_LEN], K))
-        if trg[i, G_METRIC] == M_COVERAGE:
+        if trg[i, G_METRIC] == M_COVERAGE or trg[i, G_METRIC] == M_DSCR:
             index(f"trigger {i} account", trg[i, G_ACCOUNT], A)
         index(f"trigger {i} effect", trg[i, G_EFFECT], N_STATES)
     if problems:
@@ -774,10 +801,11 @@ def run(a):
     c.a_end = _wdptr(outs["a_end"])
     c.party = _wdptr(outs["party"])
     c.a_drawn = _wdptr(outs["a_drawn"])
+    c.a_repaid = _wdptr(outs["a_repaid"])
     c.state = _wiptr(outs["state"])
     c.fired = _wiptr(outs["fired"])
     # scratch
-    scratch_d = np.zeros((6, max(c.K, c.F, c.A, 1)))
+    scratch_d = np.zeros((7, max(c.K, c.F, c.A, 1)))
     scratch_i = np.zeros((2, max(c.J, 1)), dtype=np.int32)
     c.bal = _wdptr(scratch_d[0])
     c.int_due = _wdptr(scratch_d[1])
@@ -785,6 +813,7 @@ def run(a):
     c.fee_due = _wdptr(scratch_d[3])
     c.fee_carry_amt = _wdptr(scratch_d[4])
     c.acct = _wdptr(scratch_d[5])
+    c.owed = _wdptr(scratch_d[6])
     c.count = _wiptr(scratch_i[0])
     c.is_fired = _wiptr(scratch_i[1])
     c.orig_notes = float(sum(float(x) for x in a.bal0))

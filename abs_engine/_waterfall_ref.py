@@ -55,6 +55,7 @@ from ._program import (
     I_WHEN_TRIG,
     M_COVERAGE,
     M_EXTERNAL,
+    M_DSCR,
     M_OC,
     M_SHORTFALL,
     OP_DRAW_RESERVE,
@@ -63,6 +64,7 @@ from ._program import (
     OP_PAY_INTEREST,
     OP_PAY_PRINCIPAL,
     OP_PAY_RESIDUAL,
+    OP_REIMBURSE,
     OP_RELEASE_RESERVE,
     OP_TRANSFER,
     R_AMOUNT,
@@ -84,6 +86,7 @@ class _State:
         self.fee_due = [0.0] * len(a.fee_fixed)
         self.fee_carry = [0.0] * len(a.fee_fixed)
         self.acct = [float(x) for x in a.acct0]
+        self.owed = [0.0] * len(a.acct0)  # what each support provider has paid in, not yet repaid
         self.count = [0] * len(a.trg_thr)
         self.fired = [0] * len(a.trg_thr)
 
@@ -109,6 +112,7 @@ def _draw(a: KernelArgs, st: _State, acc: int, amount: float, s: int, t: int) ->
     st.acct[acc] -= amount
     if a.acct_ext[acc]:
         a.a_drawn[s, t, acc] += amount
+        st.owed[acc] += amount
 
 
 def _take(a: KernelArgs, st: _State, src: int, support: list[int], amount: float, s: int, t: int) -> None:
@@ -229,6 +233,16 @@ def _run_step(a: KernelArgs, st: _State, step: int, s: int, t: int, T: int) -> N
     elif op == OP_TRANSFER:
         move = _cap(a, step, st.acct[src])
         _move(a, st, src, dst, move, s, t)
+    elif op == OP_REIMBURSE:
+        # repay the provider what it is owed, out of the step's account
+        pay = min(st.owed[dst], _cap(a, step, st.acct[src]))
+        if pay <= 0.0:
+            return
+        st.acct[src] -= pay
+        st.owed[dst] -= pay
+        a.a_repaid[s, t, dst] += pay
+        if int(ia[I_MODE]) == 1:  # a revolving undertaking: its capacity comes back
+            st.acct[dst] += pay
     elif op == OP_PAY_RESIDUAL:
         pay = _cap(a, step, st.acct[src]) * a.farg[step, F_SHARE]
         if pay <= 0.0:
@@ -265,6 +279,11 @@ def _metric(a: KernelArgs, st: _State, j: int, s: int, t: int) -> float:
         due = 0.0
         for k in tranches:
             due += st.int_due[k]
+        return a.a_in[s, t, g[G_ACCOUNT]] / due if due > 0.0 else math.inf
+    if kind == M_DSCR:
+        due = 0.0
+        for k in tranches:
+            due += st.int_due[k] + max(st.bal[k] - a.due[t, k], 0.0)
         return a.a_in[s, t, g[G_ACCOUNT]] / due if due > 0.0 else math.inf
     if kind == M_SHORTFALL:
         short = 0.0

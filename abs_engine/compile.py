@@ -234,6 +234,9 @@ def compile_deal(
                 ia[P.I_A_OFF], ia[P.I_A_LEN] = add_list([fee_idx[n] for n in s.cover.fees])
                 ia[P.I_B_OFF], ia[P.I_B_LEN] = add_list([tr_idx[n] for n in s.cover.interest])
                 ia[P.I_C_OFF], ia[P.I_C_LEN] = add_list([tr_idx[n] for n in s.cover.principal])
+            elif act == "reimburse_support":
+                ia[P.I_SRC], ia[P.I_DST] = acc_idx[s.from_], acc_idx[s.to]
+                ia[P.I_MODE] = int(s.restore_capacity)
             elif act == "pay_residual":
                 ia[P.I_SRC] = acc_idx[s.from_]
                 if s.to in tr_idx:
@@ -317,7 +320,8 @@ def compile_deal(
     trg_thr = np.zeros(J)
     ext = np.zeros((S, T, J))
     metric = {"cumulative_default_ratio": P.M_EXTERNAL, "oc_ratio": P.M_OC,
-              "interest_coverage": P.M_COVERAGE, "interest_shortfall": P.M_SHORTFALL}
+              "interest_coverage": P.M_COVERAGE, "interest_shortfall": P.M_SHORTFALL,
+              "debt_service_coverage": P.M_DSCR}
     cum_defaults = np.cumsum(sum(pf.series["default_amount"] for pf in pools), axis=1)
     for j, tg in enumerate(deal.triggers):
         off, n = add_list([tr_idx[x] for x in tg.tranches])

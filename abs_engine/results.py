@@ -100,14 +100,18 @@ class Result:
     @cached_property
     def support(self) -> pd.DataFrame:
         """Ledger of the deal-level support providers (shortfall undertakings, guarantees):
-        what each paid into the trust per period and the capacity it has left (inf:
-        unlimited; 0 after a failure)."""
+        what each paid into the trust per period (``paid``), what the trust repaid it
+        (``reimbursed``, by ``reimburse_support`` steps), what it is still owed at the
+        period's end (``owed``) and the capacity it has left (inf: unlimited; 0 after a
+        failure)."""
         a = self.args
         idx = [i for i, x in enumerate(self.deal.accounts) if x.external]
         names = [self.deal.accounts[i].name for i in idx]
+        drawn, repaid = a.a_drawn[:, :, idx], a.a_repaid[:, :, idx]
         return _frame(
             self.schedule, self.scenario_names, names, "provider",
-            {"paid": a.a_drawn[:, :, idx], "capacity_remaining": a.a_end[:, :, idx]},
+            {"paid": drawn, "reimbursed": repaid, "owed": np.cumsum(drawn - repaid, axis=1),
+             "capacity_remaining": a.a_end[:, :, idx]},
         )
 
     @cached_property
@@ -255,6 +259,7 @@ class Result:
         paid = (
             a.f_paid.sum(axis=2) + a.t_int_paid.sum(axis=2) + a.t_prin.sum(axis=2)
             + a.t_resid.sum(axis=2) + a.party.sum(axis=2)
+            + a.a_repaid.sum(axis=2)  # support providers repaid: cash leaving the trust
         )
         return cash_in - paid - a.a_end[:, :, trust].sum(axis=2)
 
@@ -274,7 +279,9 @@ class Result:
             raise ConservationError("note balances do not roll forward")
         if np.any(a.a_end < -tol) or np.any(a.t_bal_end < -tol):
             raise ConservationError("a balance went negative")
-        if np.any(a.a_drawn[:, :, a.acct_ext == 1] > np.maximum(a.a_start[:, :, a.acct_ext == 1], 0.0) + tol):
+        ext = a.acct_ext == 1
+        # (a repayment that restores capacity may be drawn again in the same period)
+        if np.any(a.a_drawn[:, :, ext] > np.maximum(a.a_start[:, :, ext], 0.0) + a.a_repaid[:, :, ext] + tol):
             raise ConservationError("a support provider paid beyond its capacity")
         for pf in self.pools:
             # risk-sharing layers: every default split exactly between the pool (proceeds

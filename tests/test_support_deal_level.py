@@ -129,3 +129,57 @@ def test_example_deal_double_support():
     assert s.loc[("stress", "A"), "writedown"] == 0
     assert s.loc[("stress_guarantor_fails", "A"), "writedown"] > 1_000_000
     assert np.isinf(r.support["capacity_remaining"]).any()
+
+
+def reimbursed_deal(capacity=None):
+    """backed_deal with the undertaker repaid out of later collections (its recourse),
+    after the senior principal and before the subordinate."""
+    data = backed_deal(capacity=capacity).model_dump(by_alias=True)
+    data["waterfalls"]["normal"] = [
+        {"action": "pay_interest", "from": "collection", "to": ["A"], "support": ["und"]},
+        {"action": "draw_reserve", "from": "und", "to": "collection", "cover": {"principal": ["A"]}},
+        {"action": "pay_principal", "from": "collection", "to": ["A"]},
+        {"action": "reimburse_support", "from": "collection", "to": "und"},
+        {"action": "pay_interest", "from": "collection", "to": ["B"]},
+        {"action": "pay_principal", "from": "collection", "to": ["B"]},
+        {"action": "pay_residual", "from": "collection", "to": "B"},
+    ]
+    return ae.Deal.model_validate(data)
+
+
+def test_undertaker_repaid_before_the_subordinate(backend):
+    sc = Scenario(name="late", defaults={"loans": {"L001": dt.date(2026, 2, 20)}}, recovery={"rate": 0.8, "lag_months": 15})
+    plain = ae.run(backed_deal(), sc, backend=backend)
+    r = ae.run(reimbursed_deal(), sc, backend=backend)
+    r.check_conservation()
+    sup = r.support.set_index("period")
+    paid, repaid = sup["paid"].sum(), sup["reimbursed"].sum()
+    # it paid A's interest and, at the expected maturity, A's principal; the recovery of
+    # 800,000 (month 16) goes to it first, which leaves it owed the rest
+    assert paid > 900_000 and repaid == pytest.approx(800_000)
+    assert sup["owed"].iloc[-1] == pytest.approx(paid - 800_000)
+    # A is whole either way; what the undertaker got back the junior class no longer receives
+    s0, s1 = plain.summary().set_index("tranche"), r.summary().set_index("tranche")
+    assert s0.loc["A", "writedown"] == s1.loc["A", "writedown"] == 0
+    junior = lambda x: x.loc["B", ["interest", "principal", "residual"]].sum()  # noqa: E731
+    assert junior(s0) - junior(s1) == pytest.approx(repaid, rel=1e-9)
+    assert (r.support["owed"] >= -1e-9).all()
+
+
+@given(st.floats(0, 0.5), st.floats(0, 0.5))
+def test_with_recourse_higher_defaults_never_pay_the_subordinate_more(cdr1, cdr2):
+    lo, hi = sorted([cdr1, cdr2])
+    got = []
+    for cdr in (lo, hi):
+        r = ae.run(reimbursed_deal(), Scenario(name="s", defaults={"cdr": cdr}, recovery={"rate": 0.3, "lag_months": 3}))
+        r.check_conservation()
+        a = r.args
+        got.append((a.t_int_paid + a.t_prin + a.t_resid)[0, :, 1].sum())
+    assert got[1] <= got[0] + 1e-6
+
+
+def test_reimburse_support_needs_a_provider():
+    bad = reimbursed_deal().model_dump(by_alias=True)
+    bad["waterfalls"]["normal"][3]["to"] = "collection"
+    with pytest.raises(ae.InputError, match="unknown support provider 'collection'"):
+        ae.run(ae.Deal.model_validate(bad))

@@ -239,6 +239,37 @@ def test_oc_and_shortfall_metrics(backend):
     assert list(sf.fired[0, :, 0]) == [0, 1, 1]
 
 
+def test_reimburse_support_repays_what_the_provider_paid_in(backend):
+    """Period 1: collections of 10 leave 40 of the 50 interest to the undertaker (account 1,
+    capacity 100). Period 2: collections of 500 pay the interest, then repay the
+    undertaker its 40; it is owed nothing more, and (restoring) its capacity is 100 again."""
+    for restore, cap_after in ((0, 60.0), (1, 100.0)):
+        a = make([("pay_interest", dict(a=[0], b=[1])), ("reimburse_support", dict(src=0, dst=1, mode=restore))],
+                 T=2, coll=[10.0, 500.0], bal0=(1000.0,), rate=0.05, accr=1.0, acct0=(0.0, 100.0), external=(0, 1))
+        run_kernel(a, backend)
+        np.testing.assert_allclose(a.a_drawn[0, :, 1], [40.0, 0.0])
+        np.testing.assert_allclose(a.a_repaid[0, :, 1], [0.0, 40.0])
+        assert a.a_end[0, 1, 1] == pytest.approx(cap_after)
+        assert a.a_end[0, 1, 0] == pytest.approx(500.0 - 50.0 - 40.0)
+    # at most what the step's account holds, and within its limit
+    a = make([("pay_interest", dict(a=[0], b=[1])), ("reimburse_support", dict(src=0, dst=1, limit=15.0))],
+             T=2, coll=[10.0, 70.0], bal0=(1000.0,), rate=0.05, accr=1.0, acct0=(0.0, 100.0), external=(0, 1))
+    run_kernel(a, backend)
+    assert a.a_repaid[0, 1, 1] == pytest.approx(15.0)
+
+
+def test_debt_service_coverage_metric(backend):
+    """DSCR: deposits / (interest due + principal due). A scheduled tranche of 100 due down to
+    60 then 20, 10% interest a period: period 1 due 10 + 40 = 50 against 45 deposited
+    (0.9 < 1: breach; 35 of principal paid); period 2 due 6.5 + 45 = 51.5 against 60 (cured)."""
+    sched = [[60.0], [20.0]]
+    a = make([("pay_interest", dict(a=[0])), ("pay_principal", dict(a=[0]))], T=2, coll=[45.0, 60.0], bal0=(100.0,),
+             rate=0.1, accr=1.0, sched=sched, triggers=[(P.M_DSCR, [0], 0, 1.0, 1, 1, 1)])
+    run_kernel(a, backend)
+    assert list(a.fired[0, :, 0]) == [1, 0]
+    assert a.t_int_due[0, 1, 0] == pytest.approx(0.1 * (100.0 - 35.0))
+
+
 def test_chunked_run_equals_single_call(backend, monkeypatch):
     import abs_engine.engine as eng
 

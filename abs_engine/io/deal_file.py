@@ -133,7 +133,8 @@ def check_references(deal: Deal, file: str) -> list[Problem]:
                     if n is not None:
                         ref(f"{at}.when.{key}", "trigger", n, triggers)
             act = s.action
-            if act in ("pay_fee", "pay_interest", "pay_principal", "transfer", "pay_residual", "fund_reserve"):
+            if act in ("pay_fee", "pay_interest", "pay_principal", "transfer", "pay_residual", "fund_reserve",
+                       "reimburse_support"):
                 ref(f"{at}.from", "trust account", s.from_, trust_accounts)
             if act == "release_reserve":
                 ref(f"{at}.from", "reserve account", s.from_, reserves)
@@ -179,6 +180,8 @@ def check_references(deal: Deal, file: str) -> list[Problem]:
                             ref(f"{at}.cover.{key}[{j}]", kind, n, known)
             elif act == "pay_residual":
                 ref(f"{at}.to", "tranche or party", s.to, tranches + list(PARTIES))
+            elif act == "reimburse_support":
+                ref(f"{at}.to", "support provider", s.to, providers)
 
     if deal.deal.total_notes is not None:
         total = sum(t.balance for t in deal.tranches)

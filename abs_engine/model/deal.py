@@ -492,15 +492,18 @@ class Trigger(Model):
     Metrics: cumulative_default_ratio (cumulative defaults / original pool balance),
     oc_ratio (pool balance at period end / balance of `tranches`), interest_coverage
     (collections deposited into `account` this period / interest due on `tranches`),
-    interest_shortfall (unpaid interest carried on `tranches` from the last period).
+    debt_service_coverage (DSCR: collections deposited into `account` this period /
+    interest and principal due on `tranches` this period), interest_shortfall (unpaid
+    interest carried on `tranches` from the last period).
     """
 
     name: str = describe("Trigger name")
-    metric: Literal["cumulative_default_ratio", "oc_ratio", "interest_coverage", "interest_shortfall"]
+    metric: Literal["cumulative_default_ratio", "oc_ratio", "interest_coverage", "debt_service_coverage",
+                    "interest_shortfall"]
     above: float | None = describe("Fires when the metric is above this value", default=None)
     below: float | None = describe("Fires when the metric is below this value", default=None)
     tranches: list[str] = describe("Tranches the metric looks at (oc_ratio, interest_coverage, interest_shortfall)", default_factory=list)
-    account: str | None = describe("Account whose deposits count as income (interest_coverage)", default=None)
+    account: str | None = describe("Account whose deposits count as income (interest_coverage, debt_service_coverage)", default=None)
     consecutive: int = describe("Fires after this many consecutive breaches", default=1, ge=1)
     curable: bool = describe("Cures when the breach ends (otherwise it stays fired)", default=False)
     effect: Literal["accelerate", "event_of_default"] = describe(
@@ -514,10 +517,10 @@ class Trigger(Model):
         level = self.above if self.above is not None else self.below
         if level is not None and not math.isfinite(level):
             raise ValueError(f"the trigger level must be a finite number (got {level})")
-        if self.metric in ("oc_ratio", "interest_coverage", "interest_shortfall") and not self.tranches:
+        if self.metric in ("oc_ratio", "interest_coverage", "debt_service_coverage", "interest_shortfall") and not self.tranches:
             raise ValueError(f"metric '{self.metric}' needs 'tranches'")
-        if self.metric == "interest_coverage" and self.account is None:
-            raise ValueError("metric 'interest_coverage' needs 'account'")
+        if self.metric in ("interest_coverage", "debt_service_coverage") and self.account is None:
+            raise ValueError(f"metric '{self.metric}' needs 'account'")
         return self
 
 
@@ -645,8 +648,23 @@ class PayResidual(_Step):
     share: Fraction = describe("Share of the residual paid to `to`; the rest stays in `from`", default=1.0)
 
 
+class ReimburseSupport(_Step):
+    """Repay a support provider (shortfall undertaker, guarantor) what it has paid into the
+    trust and not yet been repaid (its right of recourse, 追偿), out of the cash available,
+    at this step's rank."""
+
+    action: Literal["reimburse_support"]
+    from_: str = Field(alias="from", description="Trust account paid from")
+    to: str = describe("The support provider (an account of kind undertaking or guarantee)")
+    restore_capacity: bool = describe(
+        "The repayment restores the provider's capacity (a revolving undertaking); otherwise its "
+        "capacity only ever decreases", default=False,
+    )
+
+
 Step = Annotated[
-    PayFee | PayInterest | PayPrincipal | FundReserve | ReleaseReserve | DrawReserve | Transfer | PayResidual,
+    PayFee | PayInterest | PayPrincipal | FundReserve | ReleaseReserve | DrawReserve | Transfer | PayResidual
+    | ReimburseSupport,
     Field(discriminator="action"),
 ]
 
