@@ -337,3 +337,53 @@ def pledge_scenarios(n: int, loan_ids: list[str], grid: list[dt.date], seed: int
         }))
     refs = np.clip(0.03 + np.cumsum(rng.normal(0.0, 0.0005, (n, 1, M + 1)), axis=2), 0.0, None)
     return out, refs
+
+
+def pledge_deal(n_loans: int = 10_000, months: int = 120, seed: int = 7) -> Any:
+    """A deal around :func:`pledge_pool`: senior A (80%, 3.2%), mezzanine B (8%, 4.5%) and a
+    subordinate tranche (12%), quarterly payments, a 1% reserve, fees, a cumulative-default
+    trigger that accelerates the senior, legal maturity after the last loan. For the
+    Monte Carlo and break-even benchmarks (benchmarks/run.py)."""
+    from abs_engine.model.deal import Deal
+
+    pool, cutoff = pledge_pool(n_loans, months, seed)
+    total = round(sum(a.balance for a in pool.assets), 2)
+    a, b = round(total * 0.80, 2), round(total * 0.08, 2)
+    fees = ["trustee", "servicer"]
+    normal = [
+        {"action": "release_reserve", "from": "reserve", "to": "collection"},
+        {"action": "pay_fee", "from": "collection", "to": fees},
+        {"action": "pay_interest", "from": "collection", "to": ["A"], "support": ["reserve"]},
+        {"action": "pay_interest", "from": "collection", "to": ["B"]},
+        {"action": "fund_reserve", "from": "collection", "to": "reserve"},
+        {"action": "pay_principal", "from": "collection", "to": ["A", "B", "SUB"], "mode": "sequential"},
+        {"action": "pay_residual", "from": "collection", "to": "SUB"},
+    ]
+    accelerated = [
+        {"action": "transfer", "from": "reserve", "to": "collection"},
+        {"action": "pay_fee", "from": "collection", "to": fees},
+        {"action": "pay_interest", "from": "collection", "to": ["A"]},
+        {"action": "pay_principal", "from": "collection", "to": ["A"], "follow_schedule": False},
+        {"action": "pay_interest", "from": "collection", "to": ["B"]},
+        {"action": "pay_principal", "from": "collection", "to": ["B", "SUB"], "follow_schedule": False},
+        {"action": "pay_residual", "from": "collection", "to": "SUB"},
+    ]
+    return Deal.model_validate({
+        "deal": {"name": f"SYNTHETIC-{n_loans}", "cutoff_date": cutoff, "closing_date": dt.date(2026, 7, 15),
+                 "first_payment_date": dt.date(2026, 10, 26), "payment_frequency": "quarterly",
+                 "expected_maturity": dt.date(2036, 7, 26), "legal_maturity": dt.date(2038, 7, 26),
+                 "calendar": "NONE", "reference_rates": {"LPR1Y": 0.030}},
+        "pools": [pool.model_dump()],
+        "accounts": [{"name": "collection"},
+                     {"name": "reserve", "kind": "reserve", "target": {"percent_of_notes": 0.01}}],
+        "fees": [{"name": "trustee", "rate": 0.0005, "base": "note_balance"},
+                 {"name": "servicer", "rate": 0.001, "base": "pool_balance"}],
+        "tranches": [
+            {"name": "A", "rank": 1, "balance": a, "coupon": {"kind": "fixed", "rate": 0.032}},
+            {"name": "B", "rank": 2, "kind": "mezzanine", "balance": b, "coupon": {"kind": "fixed", "rate": 0.045}},
+            {"name": "SUB", "rank": 3, "kind": "subordinate", "balance": round(total - a - b, 2)},
+        ],
+        "triggers": [{"name": "cumulative_defaults", "metric": "cumulative_default_ratio", "above": 0.12,
+                      "effect": "accelerate"}],
+        "waterfalls": {"normal": normal, "accelerated": accelerated},
+    })

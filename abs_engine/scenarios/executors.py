@@ -1,0 +1,270 @@
+"""Where scenario work runs: this thread, local threads or processes, or a Dask cluster.
+
+Work is a list of *tasks* (chunks of scenarios or of Monte Carlo paths) and one
+*context* (the deal and the assumptions) that every task reads. :func:`run_tasks` calls
+``fn(context, task)`` for each task and returns the results in task order, whatever
+ran them: the context is sent to each worker once (processes: at start-up; Dask: scattered
+to every worker), tasks are small (a seed and a range of path numbers), and each task's
+result depends only on the context and the task, so results are identical whatever the
+executor, the worker count or the chunk size.
+
+``threads`` is the default: the Cython kernel runs without the GIL and numpy releases it
+in its array loops, so threads use the cores without copying the deal. ``processes``
+(spawned, so it works the same on every OS) and ``dask`` (``LocalCluster`` or a running
+scheduler at ``tcp://host:port``) are for heavier runs.
+
+Ctrl-C while tasks run cancels the tasks not yet started, waits for the running ones (a
+task is a small chunk) and re-raises :class:`KeyboardInterrupt`; nothing is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import pickle
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["serial", "threads", "processes", "dask"]
+KINDS: tuple[str, ...] = ("serial", "threads", "processes", "dask")
+
+#: Called with the number of units (scenarios, paths) of each finished task.
+OnDone = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Executor:
+    """How to run tasks. ``workers`` defaults to the number of cores; ``scheduler`` is the
+    address of a running Dask scheduler (``kind="dask"`` without it starts a LocalCluster)."""
+
+    kind: Kind = "threads"
+    workers: int | None = None
+    scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"executor kind must be one of {', '.join(KINDS)} (got {self.kind!r})")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be at least 1 (got {self.workers})")
+
+    @property
+    def n_workers(self) -> int:
+        return self.workers or max(os.cpu_count() or 1, 1)
+
+    def describe(self) -> str:
+        if self.kind == "dask":
+            return f"dask ({self.scheduler})" if self.scheduler else f"dask LocalCluster ({self.n_workers} workers)"
+        if self.kind == "serial":
+            return "serial"
+        return f"{self.kind} ({self.n_workers} workers)"
+
+
+class Context:
+    """Base of what tasks share; ``token`` names it in the workers' caches."""
+
+    def __init__(self) -> None:
+        self.token = uuid.uuid4().hex
+
+
+# --------------------------------------------------------------------------- worker state
+
+_CONTEXTS: dict[str, Any] = {}
+_CACHE: dict[tuple[str, str], Any] = {}
+_LOCK = threading.Lock()
+
+
+def worker_cache(context: Context, name: str, build: Callable[[], Any]) -> Any:
+    """What ``build()`` returns, built once per worker process and context (shared by the
+    threads of a process)."""
+    key = (context.token, name)
+    got = _CACHE.get(key)
+    if got is not None:
+        return got
+    with _LOCK:
+        got = _CACHE.get(key)
+        if got is None:
+            got = build()
+            _CACHE[key] = got
+    return got
+
+
+def release(context: Context) -> None:
+    """Drop what this process cached for ``context``."""
+    with _LOCK:
+        for key in [k for k in _CACHE if k[0] == context.token]:
+            del _CACHE[key]
+        _CONTEXTS.pop(context.token, None)
+
+
+def _init_process(token: str, payload: bytes) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    _CONTEXTS[token] = pickle.loads(payload)
+
+
+def _in_process(token: str, fn: Callable[[Any, Any], Any], task: Any) -> Any:
+    return fn(_CONTEXTS[token], task)
+
+
+def _in_dask(context: Any, fn: Callable[[Any, Any], Any], task: Any) -> Any:
+    return fn(context, task)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_tasks(
+    fn: Callable[[Any, Any], Any],
+    context: Context,
+    tasks: Sequence[Any],
+    *,
+    executor: Executor | None = None,
+    units: Sequence[int] | None = None,
+    on_done: OnDone | None = None,
+) -> list[Any]:
+    """``[fn(context, t) for t in tasks]``, run as ``executor`` says (module docstring).
+
+    ``fn`` must be a module-level function (processes and Dask pickle it by name);
+    ``units[i]`` (default 1) is what task ``i`` counts for ``on_done`` (a progress bar).
+    """
+    ex = executor or Executor()
+    n = len(tasks)
+    units = list(units) if units is not None else [1] * n
+    results: list[Any] = [None] * n
+    done = on_done or (lambda _k: None)
+    if n == 0:
+        return results
+    if ex.kind == "serial" or (ex.kind == "threads" and (ex.n_workers == 1 or n == 1)):
+        for i, t in enumerate(tasks):
+            results[i] = fn(context, t)
+            done(units[i])
+        return results
+    if ex.kind == "dask":
+        return _run_dask(fn, context, tasks, ex, units, done)
+    if ex.kind == "threads":
+        pool: Any = ThreadPoolExecutor(max_workers=min(ex.n_workers, n), thread_name_prefix="abs-engine")
+        submit = lambda i: pool.submit(fn, context, tasks[i])  # noqa: E731
+    else:
+        import multiprocessing as mp
+
+        payload = pickle.dumps(context, protocol=pickle.HIGHEST_PROTOCOL)
+        pool = ProcessPoolExecutor(max_workers=min(ex.n_workers, n), mp_context=mp.get_context("spawn"),
+                                   initializer=_init_process, initargs=(context.token, payload))
+        submit = lambda i: pool.submit(_in_process, context.token, fn, tasks[i])  # noqa: E731
+    futures: dict[Future[Any], int] = {}
+    try:
+        # keep at most two tasks per worker queued: a Ctrl-C leaves little to wait for
+        pending = iter(range(n))
+        for i in list(itertools.islice(pending, 2 * ex.n_workers)):
+            futures[submit(i)] = i
+        while futures:
+            finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+            for f in finished:
+                i = futures.pop(f)
+                results[i] = f.result()
+                done(units[i])
+                nxt = next(pending, None)
+                if nxt is not None:
+                    futures[submit(nxt)] = nxt
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return results
+
+
+@contextlib.contextmanager
+def dask_client(ex: Executor) -> Iterator[Any]:
+    """A Dask client: to the scheduler at ``ex.scheduler``, or to a LocalCluster of
+    ``ex.n_workers`` single-threaded worker processes started (and closed) here."""
+    from distributed import Client, LocalCluster
+
+    if ex.scheduler:
+        client = Client(ex.scheduler, timeout="30s")
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    # dashboard on a random port: clusters started side by side (test workers) never collide
+    cluster = LocalCluster(n_workers=ex.n_workers, threads_per_worker=1, processes=True,
+                           dashboard_address=":0", silence_logs=logging.ERROR)
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def _run_dask(fn: Callable[[Any, Any], Any], context: Context, tasks: Sequence[Any], ex: Executor,
+              units: list[int], done: OnDone) -> list[Any]:
+    from distributed import as_completed
+
+    results: list[Any] = [None] * len(tasks)
+    with dask_client(ex) as client:
+        ctx = client.scatter(context, broadcast=True, hash=False)
+        futures = [client.submit(_in_dask, ctx, fn, t, pure=False, key=f"abs-engine-{context.token}-{i}")
+                   for i, t in enumerate(tasks)]
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for f in as_completed(futures):
+                i = index[f.key]
+                results[i] = f.result()
+                done(units[i])
+        except BaseException:
+            client.cancel(futures)
+            raise
+    return results
+
+
+# --------------------------------------------------------------------------- progress
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, what: str, *, enabled: bool = True, console: Any = None) -> Iterator[OnDone]:
+    """A rich progress bar on stderr counting ``what`` (e.g. ``paths``) and their rate per
+    second; yields the callback to report finished units."""
+    if not enabled:
+        yield lambda _k: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    start = time.perf_counter()
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+        console=console or Console(stderr=True), transient=False,
+    )
+    with progress:
+        task = progress.add_task(what, total=total, rate="")
+
+        def on_done(k: int) -> None:
+            elapsed = max(time.perf_counter() - start, 1e-9)
+            completed = progress.tasks[0].completed + k
+            progress.update(task, advance=k, rate=f"{completed / elapsed:,.0f} {what}/s")
+
+        yield on_done

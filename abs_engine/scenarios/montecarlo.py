@@ -1,0 +1,509 @@
+"""Monte Carlo: correlated defaults of obligors and patents, N seeded paths, loss
+distributions per tranche (docs/scenarios.md, "Monte Carlo").
+
+The model (one-factor Gaussian copula, :class:`abs_engine.model.scenario.MonteCarlo`):
+on path ``k`` a systematic factor ``Z`` and idiosyncratic ``e_i`` (independent standard
+normals) give obligor ``i`` the latent ``X_i = sqrt(rho_i) Z + sqrt(1 - rho_i) e_i``; the
+obligor defaults in the first grid month ``m`` with ``X_i <= Phi^-1(F_i(m))``, where
+``F_i(m) = 1 - prod_{j<=m} (1 - mdr_i(j))`` is its cumulative default probability under
+the scenario (the CDR, constant, vector or curve, or the tape PD of a receivable obligor
+with ``receivables.use_tape_pd``). So each obligor's default time has exactly the
+scenario's marginal distribution, and the expected pool flows equal the scenario's
+expected-value projection. All assets of an obligor default together. Patents of licence
+pools are invalidated the same way (``F_p(m) = 1 - (1 - h_p)^(m/12)`` with ``h_p`` the
+scenario's ``patents.invalidation_hazard``), with loadings on the same factor ``Z``.
+
+A path is projected with the scenario's other assumptions (prepayment, recovery and lag,
+terminations, named events) and its drawn default and invalidation months, through the
+engine's hooks, then run through the waterfall. Path ``k`` draws from
+``numpy.random.SeedSequence(seed, spawn_key=(k,))`` (the ``k``-th child of
+``SeedSequence(seed).spawn``), in a fixed order (``Z``, the obligors' ``e``, each licence
+pool's patents), and paths are computed in fixed blocks of :data:`BLOCK`, so the results
+are identical whatever the executor, the number of workers or the chunk size.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+
+from ..engine import Backend, projection_grid
+from ..engine import run as run_engine
+from ..errors import InputError
+from ..model.deal import Deal, LicencePool, PledgeLoanPool, TransferPool, obligor
+from ..model.scenario import BASE, MonteCarlo, Scenario
+from ..pools.base import PoolFlows
+from ..pools.pledge import loan_arrays, monthly_rate, project_pledge_pool
+from ..pools.receivables import project_receivable_pool, receivable_arrays
+from ._sparse import SparsePledge, supports
+from .executors import Context, Executor, OnDone, release, run_tasks, worker_cache
+from .measures import WHOLE_TOLERANCE, Criterion, pool_measures, tranche_measures
+from .ratings import RatingTable, load_rating_table, upper_bound
+
+#: Paths per engine call. Fixed, so that a path's figures never depend on how paths are
+#: split between tasks (chunks are whole blocks).
+BLOCK = 32
+#: Loss-rate percentiles reported per tranche.
+PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9)
+
+
+def path_rng(seed: int, k: int) -> np.random.Generator:
+    """The generator of path ``k``: ``SeedSequence(seed, spawn_key=(k,))``, which is
+    ``SeedSequence(seed).spawn(n)[k]`` for any ``n > k``.
+
+    >>> a = path_rng(7, 3).standard_normal()
+    >>> b = np.random.Generator(np.random.PCG64(np.random.SeedSequence(7).spawn(5)[3])).standard_normal()
+    >>> a == b
+    True
+    """
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(k,))))
+
+
+def mc_scenario(scenario: Scenario) -> Scenario:
+    """The scenario a path is projected under: the draws replace the CDR, the tape PDs and
+    the patent invalidation hazard; everything else stays."""
+    return scenario.model_copy(update={
+        "name": "mc",
+        "defaults": scenario.defaults.model_copy(update={"cdr": 0.0}),
+        "receivables": scenario.receivables.model_copy(update={"use_tape_pd": False}),
+        "patents": scenario.patents.model_copy(update={"invalidation_hazard": 0.0}),
+    })
+
+
+def _cumulative(mdr: np.ndarray) -> np.ndarray:
+    """``F(m) = 1 - prod_{j<=m} (1 - mdr_j)`` for months 1..M (``mdr[0]`` unused)."""
+    return 1.0 - np.cumprod(1.0 - mdr[1:])
+
+
+class SimulationContext(Context):
+    """What every task of a simulation reads."""
+
+    def __init__(self, deal: Deal, scenario: Scenario, settings: MonteCarlo, backend: Backend,
+                 fast: bool) -> None:
+        super().__init__()
+        self.deal = deal
+        self.scenario = scenario
+        self.settings = settings
+        self.backend = backend
+        self.fast = fast
+
+
+@dataclass
+class _Model:
+    """The copula and the pools' projections of a simulation, built once per worker."""
+
+    M: int
+    sched: Any
+    scenario: Scenario
+    a: np.ndarray  # (n_obligors,) loading sqrt(rho)
+    b: np.ndarray  # sqrt(1 - rho)
+    thresholds: list[np.ndarray]  # per default curve: Phi^-1(F(m)), months 1..M
+    members: list[np.ndarray]  # obligors of each curve
+    asset_obligor: list[np.ndarray]  # per pool: obligor index of each asset
+    patents: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], list[np.ndarray]] | None]
+    pools: list[tuple[str, Any]]  # ("sparse", (SparsePledge, LoanArrays)) | ("pledge", LoanArrays) | ("receivable", arrays)
+    refs: np.ndarray  # (1, n_refs, M+1) reference rates per grid month
+    n_obligors: int = 0
+    n_patents: list[int] = field(default_factory=list)
+
+
+def _rho(settings: MonteCarlo, asset: Any) -> float:
+    if settings.correlation_by == "none":
+        return settings.correlation
+    group = getattr(asset, settings.correlation_by, None)
+    return settings.correlations.get(str(group), settings.correlation) if group is not None else settings.correlation
+
+
+def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
+    """The per-worker state of a simulation (see the module docstring)."""
+    deal, settings = ctx.deal, ctx.settings
+    sc = mc_scenario(ctx.scenario)
+    M, sched = projection_grid(deal, [sc])
+    h = deal.deal
+    from ..compile import reference_paths
+
+    ref_names, refs_period = reference_paths(deal, [sc], sched.n_periods)
+    mp = np.minimum(sched.month_period, sched.n_periods - 1)
+    refs = refs_period[:, :, mp]
+    # obligors across all pools, in order of first appearance
+    index: dict[str, int] = {}
+    rho: list[float] = []
+    curve_key: list[tuple[str, float]] = []
+    asset_obligor = []
+    use_pd = ctx.scenario.receivables.use_tape_pd
+    for pool in deal.pools:
+        ids = []
+        for a in pool.assets:
+            name = obligor(a)
+            if name not in index:
+                index[name] = len(index)
+                rho.append(_rho(settings, a))
+                pd_ = getattr(a, "pd", None) if not isinstance(pool, PledgeLoanPool) and use_pd else None
+                if not isinstance(pool, PledgeLoanPool) and use_pd:
+                    curve_key.append(("pd", float(pd_ or 0.0)))
+                else:
+                    curve_key.append(("cdr", 0.0))
+            ids.append(index[name])
+        asset_obligor.append(np.asarray(ids, dtype=np.int64))
+    keys = sorted(set(curve_key))
+    thresholds, members = [], []
+    for key in keys:
+        if key[0] == "cdr":
+            mdr = monthly_rate(ctx.scenario.defaults.cdr, M)
+        else:
+            mdr = np.full(M + 1, 1.0 - (1.0 - key[1]) ** (1.0 / 12.0))
+        thresholds.append(ndtri(np.clip(_cumulative(mdr), 0.0, 1.0)))
+        members.append(np.asarray([i for i, k in enumerate(curve_key) if k == key], dtype=np.int64))
+    r = np.asarray(rho, dtype=np.float64)
+    patents: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], list[np.ndarray]] | None] = []
+    n_patents = []
+    hz = ctx.scenario.patents.invalidation_hazard
+    for pool in deal.pools:
+        if not isinstance(pool, LicencePool):
+            patents.append(None)
+            n_patents.append(0)
+            continue
+        hs = np.array([(hz.get(p.type, 0.0) if isinstance(hz, dict) else float(hz)) for p in pool.patents])
+        pr = np.array([settings.patent_correlations.get(p.type, settings.patent_correlation) for p in pool.patents])
+        thr, mem = [], []
+        months = np.arange(1, M + 1)
+        for hv in sorted(set(hs.tolist())):
+            F = 1.0 - (1.0 - hv) ** (months / 12.0)
+            thr.append(ndtri(np.clip(F, 0.0, 1.0)))
+            mem.append(np.flatnonzero(hs == hv))
+        patents.append((np.sqrt(pr), np.sqrt(1.0 - pr), thr, mem))
+        n_patents.append(len(pool.patents))
+    use_fast = ctx.fast if fast is None else fast
+    pools: list[tuple[str, Any]] = []
+    for pool in deal.pools:
+        if isinstance(pool, PledgeLoanPool):
+            loans = loan_arrays(pool, h.cutoff_date, M, ref_names)
+            if use_fast and supports(pool):
+                pools.append(("sparse", (SparsePledge(pool, loans, sc, sched.grid, refs[0]), loans)))
+            else:
+                pools.append(("pledge", loans))
+        else:
+            assert isinstance(pool, LicencePool | TransferPool)
+            pools.append(("receivable", receivable_arrays(pool, h.cutoff_date, M)))
+    return _Model(M, sched, sc, np.sqrt(r), np.sqrt(1.0 - r), thresholds, members, asset_obligor, patents, pools,
+                  refs, len(index), n_patents)
+
+
+def draw(model: _Model, seed: int, k: int) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """Path ``k``: each obligor's default month (0: none) and, per licence pool, each
+    patent's invalidation month (0: never)."""
+    rng = path_rng(seed, k)
+    z = rng.standard_normal()
+    x = model.a * z + model.b * rng.standard_normal(model.n_obligors)
+    tau = np.zeros(model.n_obligors, dtype=np.int64)
+    for thr, idx in zip(model.thresholds, model.members, strict=True):
+        t = np.searchsorted(thr, x[idx], side="left") + 1
+        tau[idx] = np.where(t > model.M, 0, t)
+    inval: list[np.ndarray | None] = []
+    for spec, n in zip(model.patents, model.n_patents, strict=True):
+        if spec is None:
+            inval.append(None)
+            continue
+        a, b, thrs, mems = spec
+        y = a * z + b * rng.standard_normal(n)
+        im = np.zeros(n, dtype=np.int64)
+        for thr, idx in zip(thrs, mems, strict=True):
+            t = np.searchsorted(thr, y[idx], side="left") + 1
+            im[idx] = np.where(t > model.M, 0, t)
+        inval.append(im)
+    return tau, inval
+
+
+def _block_flows(ctx: SimulationContext, model: _Model, scenarios: list[Scenario], dms: list[np.ndarray],
+                 ims: list[np.ndarray | None], dense: bool = False) -> list[PoolFlows]:
+    out = []
+    B = len(scenarios)
+    for i, (pool, (kind, obj)) in enumerate(zip(ctx.deal.pools, model.pools, strict=True)):
+        if kind == "sparse" and not dense:
+            out.append(obj[0].flows(dms[i]))
+        elif kind in ("sparse", "pledge"):
+            loans = obj if kind == "pledge" else obj[1]
+            refs = np.broadcast_to(model.refs, (B, *model.refs.shape[1:])).copy()
+            out.append(project_pledge_pool(pool, loans, scenarios, model.sched.grid, refs, default_month=dms[i]))
+        else:
+            out.append(project_receivable_pool(pool, obj, scenarios, model.sched.grid, default_month=dms[i],
+                                               invalidation_month=ims[i]))
+    return out
+
+
+def _paths(ctx: SimulationContext, model: _Model, k0: int, k1: int) -> tuple[list[Scenario], list[np.ndarray], list[np.ndarray | None], np.ndarray, np.ndarray]:
+    ks = range(k0, k1)
+    draws = [draw(model, ctx.settings.seed, k) for k in ks]
+    tau = np.stack([d[0] for d in draws])  # (B, n_obligors)
+    dms = [tau[:, ao] for ao in model.asset_obligor]
+    ims: list[np.ndarray | None] = []
+    for i, n in enumerate(model.n_patents):
+        ims.append(np.stack([d[1][i] for d in draws]) if model.patents[i] is not None and n else None)
+    scenarios = [model.scenario.model_copy(update={"name": f"path{k}"}) for k in ks]
+    n_def = (tau > 0).sum(axis=1)
+    n_inv = sum(((x > 0).sum(axis=1) for x in ims if x is not None), np.zeros(len(scenarios), dtype=np.int64))
+    return scenarios, dms, ims, n_def, np.asarray(n_inv)
+
+
+def run_paths(ctx: SimulationContext, task: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Simulate paths ``task[0]..task[1]-1`` (a whole number of blocks) and reduce each
+    to its per-tranche and pool figures. A task function of :func:`run_tasks`."""
+    model: _Model = worker_cache(ctx, "model", lambda: build_model(ctx))
+    k0, k1 = task
+    parts: list[dict[str, np.ndarray]] = []
+    for b0 in range(k0, k1, BLOCK):
+        b1 = min(k1, b0 + BLOCK)
+        scenarios, dms, ims, n_def, n_inv = _paths(ctx, model, b0, b1)
+        flows = _block_flows(ctx, model, scenarios, dms, ims)
+        res = run_engine(ctx.deal, scenarios, backend=ctx.backend, pool_flows=flows)
+        tm = tranche_measures(ctx.deal, res.schedule, res.args)
+        pm = pool_measures(res.pools)
+        parts.append({
+            "path": np.arange(b0, b1), "loss": tm.loss, "loss_rate": tm.loss_rate, "writedown": tm.writedown,
+            "interest_lost": tm.interest_lost, "max_shortfall": tm.max_shortfall,
+            "behind_schedule": tm.behind_schedule, "late": tm.late, "wal_years": tm.wal_years,
+            "yield": tm.yield_, "obligor_defaults": n_def, "patents_invalidated": n_inv, **pm,
+        })
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def check_sparse(ctx: SimulationContext, n: int = 8, rtol: float = 1e-9) -> tuple[bool, float]:
+    """Compare the sparse projection with the dense one on the first ``n`` paths; returns
+    (agree, largest difference relative to each series' scale)."""
+    if not any(supports(p) for p in ctx.deal.pools):
+        return True, 0.0
+    # the model the tasks of this process use (threads share it)
+    model: _Model = worker_cache(ctx, "model", lambda: build_model(ctx, fast=True))
+    n = min(n, ctx.settings.paths)
+    scenarios, dms, ims, _, _ = _paths(ctx, model, 0, n)
+    sparse = _block_flows(ctx, model, scenarios, dms, ims)
+    dense = _block_flows(ctx, model, scenarios, dms, ims, dense=True)
+    worst = 0.0
+    for (kind, _), a, b in zip(model.pools, sparse, dense, strict=True):
+        if kind != "sparse":
+            continue
+        for key, x in b.series().items():
+            y = a.series()[key]
+            scale = max(float(np.abs(x).max(initial=0.0)), 1.0)
+            worst = max(worst, float(np.abs(x - y).max(initial=0.0)) / scale)
+    return worst <= rtol, worst
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Simulation:
+    """The outcome of :func:`simulate`."""
+
+    deal: Deal
+    scenario: Scenario
+    settings: MonteCarlo
+    paths: pd.DataFrame  # one row per path and tranche
+    pool: pd.DataFrame  # one row per path
+    criterion: str
+    executor: str
+    elapsed_s: float
+    sparse: bool
+    sparse_check: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_paths(self) -> int:
+        return int(self.pool.shape[0])
+
+    def summary(self, table: RatingTable | None = None) -> pd.DataFrame:
+        """One row per tranche: expected loss (mean loss rate) and its standard error,
+        probability of any loss (and its 95% upper bound), probability of not being whole,
+        loss-rate percentiles, WAL and yield distributions, and the ratings the table gives
+        for the point estimate and for the upper bound."""
+        table = table or load_rating_table()
+        n = self.n_paths
+        rows = []
+        for tr in self.deal.tranches:
+            g = self.paths[self.paths["tranche"] == tr.name]
+            lr = g["loss_rate"].to_numpy()
+            any_loss = int((g["loss"] > WHOLE_TOLERANCE).sum())
+            el = float(lr.mean()) if n else math.nan
+            wal = g["wal_years"].to_numpy()
+            yl = g["yield"].to_numpy()
+            horizon = float(np.nanmean(wal)) if np.isfinite(wal).any() else math.nan
+            p_loss = any_loss / n if n else math.nan
+            p_up = float(upper_bound(any_loss, n)) if n else math.nan
+            figure, figure_up = (p_loss, p_up) if table.measure == "default_probability" else (el, el)
+            row: dict[str, Any] = {
+                "tranche": tr.name, "kind": tr.kind, "balance": tr.balance, "paths": n,
+                "expected_loss": el, "expected_loss_se": float(lr.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan,
+                "loss_probability": p_loss, "loss_probability_upper95": p_up,
+                "not_whole_probability": float((~g["whole"].to_numpy()).mean()) if n else math.nan,
+            }
+            for q, v in zip(PERCENTILES, np.percentile(lr, PERCENTILES) if n else [math.nan] * len(PERCENTILES),
+                            strict=True):
+                row[f"loss_p{q:g}".replace(".", "_")] = float(v)
+            row["loss_max"] = float(lr.max()) if n else math.nan
+            for name, x in (("wal", wal), ("yield", yl)):
+                x = x[np.isfinite(x)]
+                row[f"{name}_mean"] = float(x.mean()) if len(x) else math.nan
+                for q in (5, 50, 95):
+                    row[f"{name}_p{q}"] = float(np.percentile(x, q)) if len(x) else math.nan
+            row["rating_horizon_years"] = horizon
+            row["rating"] = table.rating(figure, horizon)
+            row["rating_upper95"] = table.rating(figure_up, horizon)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def pool_summary(self) -> pd.DataFrame:
+        """Pool default and loss rates over the paths: mean and percentiles."""
+        rows = []
+        for col in ("pool_default_rate", "pool_loss_rate"):
+            x = self.pool[col].to_numpy()
+            row = {"measure": col, "mean": float(x.mean()), "std": float(x.std(ddof=1)) if len(x) > 1 else math.nan}
+            for q in PERCENTILES:
+                row[f"p{q:g}".replace(".", "_")] = float(np.percentile(x, q))
+            row["max"] = float(x.max())
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def loss_distribution(self, bins: int = 40) -> pd.DataFrame:
+        """Histogram of the loss rates: one row per (series, bin) for the pool and every
+        tranche: ``lower``, ``upper`` (loss rate), ``paths`` and ``share`` of the paths."""
+        rows = []
+        series = [("pool", self.pool["pool_loss_rate"].to_numpy())]
+        series += [(t.name, self.paths.loc[self.paths["tranche"] == t.name, "loss_rate"].to_numpy())
+                   for t in self.deal.tranches]
+        for name, x in series:
+            top = max(float(x.max(initial=0.0)), 1e-9)
+            edges = np.linspace(0.0, top, bins + 1)
+            counts, _ = np.histogram(x, bins=edges)
+            for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=True):
+                rows.append({"series": name, "lower": lo, "upper": hi, "paths": int(c), "share": c / max(len(x), 1)})
+        return pd.DataFrame(rows)
+
+    def settings_frame(self) -> pd.DataFrame:
+        """The run's settings as (setting, value) rows, for outputs and term sheets."""
+        s = self.settings
+        items = [("deal", self.deal.name), ("scenario", self.scenario.name), ("paths", s.paths), ("seed", s.seed),
+                 ("correlation", s.correlation), ("correlation_by", s.correlation_by),
+                 ("correlations", ", ".join(f"{k}: {v:g}" for k, v in s.correlations.items()) or "—"),
+                 ("patent_correlation", s.patent_correlation),
+                 ("patent_correlations", ", ".join(f"{k}: {v:g}" for k, v in s.patent_correlations.items()) or "—"),
+                 ("criterion", self.criterion), ("executor", self.executor),
+                 ("sparse_projection", self.sparse), ("elapsed_s", round(self.elapsed_s, 3))]
+        return pd.DataFrame(items, columns=["setting", "value"]).astype({"value": str})
+
+
+def _default_chunk(n: int, workers: int) -> int:
+    """Paths per task: about four tasks per worker, whole blocks, 1..16 blocks."""
+    per = math.ceil(n / max(4 * workers, 1))
+    return min(max(math.ceil(per / BLOCK), 1), 16) * BLOCK
+
+
+def simulate(
+    deal: Deal,
+    scenario: Scenario | None = None,
+    settings: MonteCarlo | None = None,
+    *,
+    executor: Executor | None = None,
+    chunk: int | None = None,
+    backend: Backend = "cython",
+    criterion: Criterion = "timely",
+    on_done: OnDone | None = None,
+    sparse: bool = True,
+) -> Simulation:
+    """Simulate ``settings.paths`` paths of correlated defaults (module docstring).
+
+    Parameters
+    ----------
+    deal : Deal
+    scenario : Scenario, optional
+        The assumptions: its CDR (or tape PDs) is each obligor's marginal default rate, its
+        invalidation hazard each patent's; prepayment, recovery, terminations, support
+        failures and reference rates apply on every path. Default: no defaults.
+    settings : MonteCarlo, optional
+        Paths, seed and correlations.
+    executor : Executor, optional
+        Where the paths run (default: threads on every core).
+    chunk : int, optional
+        Paths per task, rounded up to whole blocks of :data:`BLOCK`; it changes how work
+        is split, never the results.
+    sparse : bool
+        Use the sparse projection of pledge pools (checked against the dense one on the
+        first paths; on a disagreement the dense projection is used and a note says so).
+
+    Examples
+    --------
+    >>> import abs_engine as ae
+    >>> from abs_engine.model.scenario import MonteCarlo
+    >>> deal = ae.load_deal("deals/sz_pledge_2026_1.yaml")
+    >>> sim = simulate(deal, ae.load_scenario("scenarios/stress.yaml"), MonteCarlo(paths=64, seed=1),
+    ...                executor=Executor("serial"))
+    >>> sim.summary()[["tranche", "paths"]].values.tolist()
+    [['A', 64], ['SUB', 64]]
+    """
+    from ..engine import _check_scenarios
+    from ..io.deal_file import check_assets, check_references
+
+    settings = settings or MonteCarlo()
+    scenario = scenario or BASE
+    problems = check_assets(deal, "<deal>") + check_references(deal, "<deal>")
+    if problems:
+        raise InputError(problems)
+    _check_scenarios(deal, [scenario])
+    ex = executor or Executor()
+    t0 = time.perf_counter()
+    ctx = SimulationContext(deal, scenario, settings, backend, fast=sparse)
+    notes: list[str] = []
+    check: float | None = None
+    if sparse and any(supports(p) for p in deal.pools):
+        ok, check = check_sparse(ctx)
+        if not ok:
+            ctx.fast = False
+            release(ctx)  # the model built for the check has sparse pools
+            notes.append(f"the sparse projection differed from the dense one by {check:.3g} (relative) on the "
+                         "first paths; the dense projection was used")
+    n = settings.paths
+    size = _default_chunk(n, ex.n_workers) if chunk is None else max(math.ceil(chunk / BLOCK), 1) * BLOCK
+    tasks = [(k0, min(n, k0 + size)) for k0 in range(0, n, size)]
+    try:
+        parts = run_tasks(run_paths, ctx, tasks, executor=ex, units=[b - a for a, b in tasks], on_done=on_done)
+    finally:
+        release(ctx)
+    got = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    K = len(deal.tranches)
+    path = got["path"]
+    names = [t.name for t in deal.tranches]
+    whole_ok = _whole(got, criterion)
+    frame = pd.DataFrame({
+        "path": np.repeat(path, K),
+        "tranche": np.tile(np.asarray(names, dtype=object), n),
+        "loss": got["loss"].ravel(),
+        "loss_rate": got["loss_rate"].ravel(),
+        "writedown": got["writedown"].ravel(),
+        "interest_lost": got["interest_lost"].ravel(),
+        "whole": whole_ok.ravel(),
+        "wal_years": got["wal_years"].ravel(),
+        "yield": got["yield"].ravel(),
+    })
+    pool = pd.DataFrame({
+        "path": path, "obligor_defaults": got["obligor_defaults"], "patents_invalidated": got["patents_invalidated"],
+        "pool_defaults": got["pool_defaults"], "pool_loss": got["pool_loss"],
+        "pool_default_rate": got["pool_default_rate"], "pool_loss_rate": got["pool_loss_rate"],
+    })
+    return Simulation(deal, scenario, settings, frame, pool, criterion, ex.describe(), time.perf_counter() - t0,
+                      sparse=ctx.fast and any(supports(p) for p in deal.pools), sparse_check=check, notes=notes)
+
+
+def _whole(got: dict[str, np.ndarray], criterion: str) -> np.ndarray:
+    tol = WHOLE_TOLERANCE
+    if criterion == "ultimate":
+        return (got["writedown"] <= tol) & (got["interest_lost"] <= tol)
+    ok = (got["writedown"] <= tol) & (got["max_shortfall"] <= tol) & (got["behind_schedule"] <= tol)
+    if criterion == "expected":
+        ok &= got["late"] <= tol
+    return ok
