@@ -36,7 +36,7 @@ from pydantic import ValidationError
 
 from ..errors import InputError, Problem
 from ..model.common import Model, describe
-from ..model.scenario import Scenario
+from ..model.scenario import Scenario, curve_vector
 from .validation import problems_from_validation
 from .yamlio import load_yaml
 
@@ -244,6 +244,11 @@ def _multiply(value: Any, factor: float, fraction: bool, where: str) -> tuple[An
 
     if value is None:
         return None, f"{where}: nothing to multiply (the scenario does not set {where.split('multiply.', 1)[-1]})"
+    if _is_curve(value):  # a curve set by a grid point: multiply its monthly vector
+        try:
+            value = curve_vector(value["points"], value.get("interpolation", "linear"))
+        except ValueError as exc:
+            return None, f"{where}: {exc}"
     if isinstance(value, list):
         out = []
         for x in value:
