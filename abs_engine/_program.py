@@ -93,6 +93,11 @@ M_DSCR = 4  # deposits into the account this period / interest and principal due
 N_STATES = 3
 
 
+def _unallocated() -> np.ndarray:
+    """An output not allocated yet (:meth:`KernelArgs.allocate_outputs` allocates it)."""
+    return np.empty(0)
+
+
 @dataclass
 class KernelArgs:
     """Everything the kernel reads and writes: flat numpy arrays only.
@@ -139,25 +144,25 @@ class KernelArgs:
     ext: np.ndarray  # float64[S, T, J]
     n_parties: int = 1
     # outputs (allocated by allocate_outputs)
-    t_bal_start: np.ndarray = field(default=None)  # type: ignore[assignment]
-    t_int_due: np.ndarray = field(default=None)  # type: ignore[assignment]
-    t_int_paid: np.ndarray = field(default=None)  # type: ignore[assignment]
-    t_int_short: np.ndarray = field(default=None)  # type: ignore[assignment]
-    t_prin: np.ndarray = field(default=None)  # type: ignore[assignment]
-    t_wd: np.ndarray = field(default=None)  # type: ignore[assignment]
-    t_bal_end: np.ndarray = field(default=None)  # type: ignore[assignment]
-    t_resid: np.ndarray = field(default=None)  # type: ignore[assignment]
-    f_due: np.ndarray = field(default=None)  # type: ignore[assignment]
-    f_paid: np.ndarray = field(default=None)  # type: ignore[assignment]
-    f_unpaid: np.ndarray = field(default=None)  # type: ignore[assignment]
-    a_start: np.ndarray = field(default=None)  # type: ignore[assignment]
-    a_in: np.ndarray = field(default=None)  # type: ignore[assignment]
-    a_end: np.ndarray = field(default=None)  # type: ignore[assignment]
-    party: np.ndarray = field(default=None)  # type: ignore[assignment]
-    state: np.ndarray = field(default=None)  # type: ignore[assignment]
-    fired: np.ndarray = field(default=None)  # type: ignore[assignment]
-    a_drawn: np.ndarray = field(default=None)  # type: ignore[assignment]
-    a_repaid: np.ndarray = field(default=None)  # type: ignore[assignment]
+    t_bal_start: np.ndarray = field(default_factory=_unallocated)
+    t_int_due: np.ndarray = field(default_factory=_unallocated)
+    t_int_paid: np.ndarray = field(default_factory=_unallocated)
+    t_int_short: np.ndarray = field(default_factory=_unallocated)
+    t_prin: np.ndarray = field(default_factory=_unallocated)
+    t_wd: np.ndarray = field(default_factory=_unallocated)
+    t_bal_end: np.ndarray = field(default_factory=_unallocated)
+    t_resid: np.ndarray = field(default_factory=_unallocated)
+    f_due: np.ndarray = field(default_factory=_unallocated)
+    f_paid: np.ndarray = field(default_factory=_unallocated)
+    f_unpaid: np.ndarray = field(default_factory=_unallocated)
+    a_start: np.ndarray = field(default_factory=_unallocated)
+    a_in: np.ndarray = field(default_factory=_unallocated)
+    a_end: np.ndarray = field(default_factory=_unallocated)
+    party: np.ndarray = field(default_factory=_unallocated)
+    state: np.ndarray = field(default_factory=_unallocated)
+    fired: np.ndarray = field(default_factory=_unallocated)
+    a_drawn: np.ndarray = field(default_factory=_unallocated)
+    a_repaid: np.ndarray = field(default_factory=_unallocated)
 
     OUTPUTS = (
         "t_bal_start", "t_int_due", "t_int_paid", "t_int_short", "t_prin", "t_wd", "t_bal_end",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ class PeriodFlows:
 def _period_sum(arr: np.ndarray, mp: np.ndarray, T: int) -> np.ndarray:
     """Sum ``arr[:, 1:M1, ...]`` (grid months 1..) into the periods ``mp`` gives."""
     agg = np.zeros((arr.shape[0], T + 1, *arr.shape[2:]))
-    np.add.at(agg, (slice(None), mp[1:]), arr[:, 1 : len(mp)])
+    np.add.at(agg, (slice(None), mp[1:]), arr[:, 1 : len(mp)])  # type: ignore[arg-type]
     return agg[:, :T]
 
 
@@ -110,7 +111,7 @@ def apply_cleanup_call(deal: Deal, pools: list[PeriodFlows]) -> np.ndarray:
     if call is None:
         return when
     total0 = sum(p.original_balance for p in pools)
-    total_end = sum(p.series["balance_end"] for p in pools)
+    total_end: np.ndarray = np.sum([p.series["balance_end"] for p in pools], axis=0)
     for s in range(S):
         hit = np.nonzero(total_end[s] <= call.threshold * total0 + 1e-9)[0]
         hit = hit[total_end[s, hit] > 0] if len(hit) else hit
@@ -192,6 +193,7 @@ def compile_deal(
     sfint = np.zeros(len(deal.tranches), dtype=np.int32)
     for state in P_STATES:
         steps = getattr(deal.waterfalls, state) or deal.waterfalls.normal
+        s: Any  # a step of the closed vocabulary; the fields read below exist for its action
         for s in steps:
             ia = [0] * P.N_IARG
             fa = [INF, 1.0, -1.0, 1.0]
@@ -293,9 +295,9 @@ def compile_deal(
     res_par[:, P.R_CAP] = INF
     for i, acc in enumerate(deal.accounts):
         if acc.target is not None:
-            tg = acc.target
-            res_par[i] = [1.0, tg.amount or 0.0, tg.percent_of_pool or 0.0, tg.percent_of_notes or 0.0,
-                          tg.floor, INF if tg.cap is None else tg.cap]
+            rt = acc.target
+            res_par[i] = [1.0, rt.amount or 0.0, rt.percent_of_pool or 0.0, rt.percent_of_notes or 0.0,
+                          rt.floor, INF if rt.cap is None else rt.cap]
 
     # collections: per pool an interest and a principal source
     coll = np.zeros((S, T, 2 * len(pools)))

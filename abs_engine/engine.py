@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -34,13 +34,13 @@ def _months(a: dt.date, b: dt.date) -> int:
     return (b.year - a.year) * 12 + (b.month - a.month) + 1
 
 
-def kernel(backend: Backend):  # type: ignore[no-untyped-def]
+def kernel(backend: Backend) -> Callable[[KernelArgs], int]:
     """The ``run`` function of a backend."""
     if backend == "reference":
         return _waterfall_ref.run
     if backend == "cython":
         try:
-            from . import _waterfall  # type: ignore[attr-defined]
+            from . import _waterfall
         except ImportError as exc:  # pragma: no cover - only without a build
             raise KernelError(
                 "the Cython kernel is not built; install the package (pip install .) "

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -182,7 +184,7 @@ class Result:
         self,
         *,
         settlement: dt.date | None = None,
-        pricing: dict[str, dict[str, float]] | None = None,
+        pricing: Mapping[str, Mapping[str, Any]] | None = None,
         curve: object | None = None,
     ) -> pd.DataFrame:
         """Price, yield, WAL, durations, convexity (and spreads with a curve) of every

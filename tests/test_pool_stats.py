@@ -174,7 +174,7 @@ def test_licence_pool_statistics_add_up_to_the_tape_and_the_projection():
     """A licence's balance is its remaining scheduled fees (the projection's pool balance);
     its IP type is the patent type carrying the largest share of its fee (``mixed`` on a
     tie); no rate, no LTV."""
-    from test_receivables import licence_deal, lic, pat
+    from test_receivables import lic, licence_deal, pat
 
     import abs_engine as ae
 

@@ -10,7 +10,7 @@ import datetime as dt
 
 import numpy as np
 from builders import deal, loan
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import abs_engine as ae
@@ -157,8 +157,13 @@ def test_zero_loss_repays_par(dm, cpr):
 
 @given(structures(), st.floats(0.0, 0.4), st.floats(0.0, 0.4), st.floats(0.0, 0.3))
 def test_higher_defaults_never_pay_the_subordinate_more(dm, c1, c2, cpr):
-    """With no recovery (a recovery can bring cash forward and so help the junior class)."""
-    d, _ = dm
+    """With no recovery (a recovery can bring cash forward and so help the junior class).
+
+    Not for a pro-rata deal whose trigger switches it to sequential pay: the senior is then
+    repaid sooner and costs less interest, so a default that fires the trigger can leave the
+    subordinate more cash in nominal terms — what such a structure does, not a defect."""
+    d, mode = dm
+    assume(not (mode == "pro_rata" and d.waterfalls.accelerated is not None and d.triggers))
     lo, hi = sorted([c1, c2])
     mk = lambda n, c: Scenario(name=n, defaults={"cdr": c}, prepayment={"cpr": cpr}, recovery={"rate": 0.0})  # noqa: E731
     r = ae.run(d, [mk("lo", lo), mk("hi", hi)])

@@ -189,9 +189,9 @@ def check_references(deal: Deal, file: str) -> list[Problem]:
             problems.append(
                 Problem(file, "tranches", f"tranche balances add up to {total:,.2f} but deal.total_notes is {deal.deal.total_notes:,.2f}")
             )
-    for i, t in enumerate(deal.tranches):
+    for i, tr in enumerate(deal.tranches):
         for key in ("expected_maturity", "legal_maturity"):
-            d = getattr(t, key)
+            d = getattr(tr, key)
             if d is not None and not deal.deal.closing_date < d <= deal.deal.legal_maturity:
                 problems.append(Problem(file, f"tranches[{i}].{key}", f"{d} must be after the closing date and not after the deal's legal maturity"))
     return problems

@@ -22,6 +22,7 @@ from __future__ import annotations
 import calendar as _cal
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -246,7 +247,7 @@ def project_pledge_pool(
     use_rate = ~np.isnan(rec_rate)
 
     shape = (S, M + 1)
-    out = {k: np.zeros(shape) for k in ("balance_start", "scheduled_principal", "prepayment", "default_amount", "interest_collected", "balance_end")}
+    out: dict[str, Any] = {k: np.zeros(shape) for k in ("balance_start", "scheduled_principal", "prepayment", "default_amount", "interest_collected", "balance_end")}
     recovery = np.zeros((S, M + 1 + int(lag.max(initial=0))))
     loss = np.zeros_like(recovery)
     B = np.broadcast_to(loans.balance, (S, L)).copy()

@@ -33,6 +33,7 @@ from __future__ import annotations
 import calendar as _cal
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -107,7 +108,7 @@ def receivable_arrays(pool: LicencePool | TransferPool, cutoff: dt.date, n_month
         fees = np.stack([schedule_row(a.first_fee_date, a.last_fee_date, a.fee_frequency.months, a.fee,
                                       a.escalation, a.upfront_fee, cutoff, M) for a in assets])
         pids = [p.patent_id for p in pool.patents]
-        ptypes = [p.type for p in pool.patents]
+        ptypes: list[str] = [p.type for p in pool.patents]
         pidx = {p: i for i, p in enumerate(pids)}
         lidx = {x: i for i, x in enumerate(ids)}
         link_l = np.array([lidx[k.licence_id] for k in pool.links], dtype=np.int64)
@@ -244,6 +245,10 @@ class _LinkSums:
             for acc, x in ((out[0], self.SE[links] * d), (out[1], self.SR[links] * d), (out[2], self.SRP[links] * d),
                            (out[3], self.SRP[links] * (d_prev - d))):
                 np.add.at(acc, rows, x)
+            # a patent cut to nothing leaves its type's sum minus itself: never below 0, but
+            # rounding can leave -1e-12 there, which would be a negative default (claim)
+            for x in out[:3]:
+                np.maximum(x, 0.0, out=x)
         return tuple(out)
 
     def columns(self, vt: np.ndarray, vo: np.ndarray, hit: list[int]) -> tuple[np.ndarray, ...]:
@@ -274,6 +279,8 @@ class _LinkSums:
             out[1] += (self.SR[links] * d).sum(axis=0)
             out[2] += (self.SRP[links] * d).sum(axis=0)
             out[3] += (self.SRP[links] * (d_prev - d)).sum(axis=0)
+            for x in out[:3]:  # (rounding: see combine)
+                np.maximum(x, 0.0, out=x)
         return tuple(out)
 
 
@@ -297,7 +304,7 @@ def project_receivable_pool(
     dm = _month_array(default_month, (S, L), "default_month", M)
     im = _month_array(invalidation_month, (S, P), "invalidation_month", M)
     months = np.arange(M + 1)
-    names = {
+    names: dict[str, Any] = {
         k: np.zeros((S, M + 1))
         for k in ("balance_start", "scheduled_principal", "default_amount", "recovery", "loss", "balance_end",
                   "fees_due", "fees_lost_default", "fees_lost_invalidation", "patent_writedown")
@@ -371,9 +378,9 @@ def project_receivable_pool(
                     vo[p, gm:] *= 1.0 - sc.patents.renegotiation_haircut
                 hit.add(p)
         if im is not None and isinstance(pool, LicencePool):
-            for p in np.flatnonzero(im[s]):
-                vo[p, int(im[s, p]):] = 0.0
-                hit.add(int(p))
+            for pi in np.flatnonzero(im[s]).tolist():
+                vo[pi, int(im[s, pi]):] = 0.0
+                hit.add(pi)
         if upkeep is not None and isinstance(pool, LicencePool):
             names["upkeep_cost"][s], lapse = _upkeep(pool, arr, upkeep, sc, grid, vo)
             if lapse is not None:  # every patent lapses: the type rows too
