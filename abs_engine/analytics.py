@@ -1532,6 +1532,7 @@ TRANCHE_ANALYTICS_COLUMNS: tuple[str, ...] = (
     "convexity",
     "z_spread",
     "effective_duration",
+    "discount_margin",
     "first_principal_date",
     "last_principal_date",
     "principal_window_months",
@@ -1754,6 +1755,13 @@ def _analyse(
             row["cash_multiple"] = cash / (dirty * cf.face / 100.0)
         risk = _risk(cf, y, settlement, i, comp, "ACT/365F", leg)
         row.update(risk)
+        margin = info.get("margin")
+        if margin is not None and kind != "subordinate":
+            # a floater: the reference rate of each period is the projected coupon less its
+            # quoted margin (a floor or cap that binds shifts it)
+            refs = np.nan_to_num(g.coupon, nan=0.0) - float(margin)
+            row["discount_margin"] = discount_margin(cf, refs, settlement, price=risk["price"],
+                                                     day_count=_day_count_name(info.get("day_count", "ACT/365F")))
         if curve is not None:
             z = _solve_z(leg, risk["dirty_price"], curve, qs)
             row["z_spread"] = z

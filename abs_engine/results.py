@@ -173,6 +173,7 @@ class Result:
             t.name: {
                 "original_balance": t.balance,
                 "coupon_rate": t.coupon.rate if t.coupon.kind == "fixed" else None,
+                "margin": t.coupon.spread if t.coupon.kind == "floating" else None,
                 "day_count": (t.day_count or h.day_count).value,
                 "accrual_start": h.closing_date,
                 "kind": t.kind,

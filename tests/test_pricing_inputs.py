@@ -108,3 +108,20 @@ def test_cli_curve_and_settlement(tmp_path):
     bad = cli("run", str(EXAMPLE), "--out", str(tmp_path / "p"), "--settlement", "2026-13-01")
     assert bad.returncode == 2 and "--settlement: '2026-13-01' is not a date" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "p").exists()
+
+
+def test_floating_tranche_discount_margin():
+    """A floater (LPR1Y + 1.20%) priced at par on a payment date has a discount margin equal
+    to its quoted margin; below par the margin is wider."""
+    from builders import deal, loan
+
+    tr = [{"name": "A", "rank": 1, "balance": 900_000.0, "coupon": {"kind": "floating", "index": "LPR1Y", "spread": 0.012}},
+          {"name": "SUB", "rank": 2, "kind": "subordinate", "balance": 100_000.0}]
+    d = deal([loan(1, rate=0.06)], tr, header={"reference_rates": {"LPR1Y": 0.03}})
+    r = ae.run(d, Scenario(name="path", reference_rates={"LPR1Y": [0.03, 0.031, 0.032, 0.0335]}))
+    on_date = dt.date(2026, 3, 10)  # the first payment date
+    par = r.analytics(settlement=on_date).set_index("tranche")
+    assert par.loc["A", "discount_margin"] == pytest.approx(0.012, abs=1e-9)
+    assert math.isnan(par.loc["SUB", "discount_margin"])
+    cheap = r.analytics(settlement=on_date, pricing={"A": {"price": 99.5}}).set_index("tranche")
+    assert cheap.loc["A", "discount_margin"] > 0.012

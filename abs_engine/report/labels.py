@@ -160,6 +160,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "convexity": ("凸性", "Convexity"),
     "z_spread": ("Z利差", "Z-spread"),
     "effective_duration": ("有效久期", "Effective duration"),
+    "discount_margin": ("贴现利差", "Discount margin"),
     "first_principal_date": ("首次还本日", "First principal date"),
     "last_principal_date": ("末次还本日", "Last principal date"),
     "principal_window_months": ("还本窗口（月）", "Principal window (months)"),

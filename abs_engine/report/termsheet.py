@@ -74,6 +74,7 @@ ANALYTICS_FIGURES: tuple[tuple[str, str | None], ...] = (
     ("convexity", DEC4),
     ("z_spread", PCT4),
     ("effective_duration", DEC4),
+    ("discount_margin", PCT4),
     ("first_principal_date", DATE),
     ("last_principal_date", DATE),
     ("principal_window_months", INT),
@@ -346,7 +347,7 @@ def _scenario_table(s: Sheet, r: int, ctx: _Ctx) -> int:
 #: Key figures in two tables (price and risk; cash flows), each at most a dozen columns wide.
 _KEY_TABLES: tuple[tuple[str, ...], ...] = (
     ("price", "dirty_price", "accrued", "yield", "compounding", "wal_years", "macaulay_duration",
-     "modified_duration", "convexity", "z_spread", "effective_duration"),
+     "modified_duration", "convexity", "z_spread", "effective_duration", "discount_margin"),
     ("first_principal_date", "last_principal_date", "principal_window_months", "total_interest",
      "total_principal", "loss", "irr", "cash_multiple", "note"),
 )
