@@ -69,7 +69,7 @@ def schema(kind: Annotated[str, typer.Argument(help="deal or scenario")] = "deal
     """Print the JSON Schema of deal (or scenario) files, for editor autocompletion."""
     from .model import Deal, Scenario
 
-    models = {"deal": Deal, "scenario": Scenario}
+    models: dict[str, type[Deal] | type[Scenario]] = {"deal": Deal, "scenario": Scenario}
     if kind not in models:
         err.print(f"[red]error[/red] unknown schema '{kind}' (deal, scenario)")
         raise typer.Exit(2)
@@ -125,6 +125,7 @@ def run(
             write_csv(result.states, target / "states.csv"),
             write_csv(result.summary(), target / "summary.csv"),
             write_csv(analytics, target / "analytics.csv"),
+            write_csv(result.yield_tables(), target / "yield_tables.csv"),
             write_csv(result.support, target / "support.csv"),
             write_csv(result.layers, target / "layers.csv"),
         ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -220,6 +220,47 @@ class Result:
             rows = self.tranches[self.tranches["scenario"] == name]
             c = build(own[name]) if name in own else common
             parts.append(tranche_analytics(rows, info, settlement=settle, pricing=pricing, curve=c))
+        return pd.concat(parts, ignore_index=True)
+
+    def yield_table(self, tranche: str, prices: Sequence[float] | None = None, *,
+                    settlement: dt.date | None = None) -> pd.DataFrame:
+        """The price/yield table investors ask for: the tranche's yield (the subordinate's
+        IRR) at each clean price (rows, per 100) under each scenario (columns).
+
+        Default prices: the tranche's price in the deal's ``pricing`` (else 100) ± 2 in steps
+        of 0.5, or ± 20% in steps of 5% for the subordinate. Yields in the compounding of
+        :meth:`analytics` (``auto``: simple up to a year, else annual; the subordinate annual).
+        """
+        from .analytics import yield_table
+
+        pr = self.deal.pricing
+        settle = settlement or pr.settlement or self.deal.deal.closing_date
+        t = self.deal.tranche(tranche)
+        quote = pr.tranches.get(tranche)
+        if prices is None:
+            p0 = quote.price if quote is not None and quote.price is not None else 100.0
+            steps = [p0 * (1 + 0.05 * k) for k in range(-4, 5)] if t.kind == "subordinate" else [p0 + 0.5 * k for k in range(-4, 5)]
+            prices = [round(p, 6) for p in steps]
+        comp = quote.compounding if quote is not None else "auto"
+        return yield_table(self.tranches, self.tranche_info(), tranche, settlement=settle, prices=list(prices),
+                           compounding=comp, scenarios=self.scenario_names)
+
+    def yield_tables(self) -> pd.DataFrame:
+        """Every tranche's :meth:`yield_table` at its default prices, as one tidy frame:
+        tranche, price, scenario, yield (the subordinate's IRR). Tranches the run cannot
+        price are left out."""
+        from .analytics import AnalyticsError
+
+        parts = []
+        for t in self.deal.tranches:
+            try:
+                table = self.yield_table(t.name)
+            except AnalyticsError:
+                continue
+            long = table.reset_index().melt(id_vars="price", var_name="scenario", value_name="yield")
+            parts.append(long.assign(tranche=t.name)[["tranche", "price", "scenario", "yield"]])
+        if not parts:
+            return pd.DataFrame({c: [] for c in ("tranche", "price", "scenario", "yield")})
         return pd.concat(parts, ignore_index=True)
 
     def pool_stats(self, *, top_n: int = 10) -> dict[str, PoolStats]:

@@ -32,6 +32,10 @@ def test_run_writes_outputs_and_summary(tmp_path, example_deal, example_scenario
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["inputs"]["deal"]["sha256"] and "tranches.csv" in manifest["outputs"]
     assert not list(tmp_path.glob("*.part"))
+    # the price/yield tables, as Result.yield_tables has them
+    yt = pd.read_csv(tmp_path / "yield_tables.csv")
+    want_yt = ae.run(example_deal, example_scenarios).yield_tables()
+    assert len(yt) == len(want_yt) and yt["yield"].to_numpy() == pytest.approx(want_yt["yield"].to_numpy(), abs=1e-6)
     # the risk-sharing ledger of the pool's guarantee, as Result.layers has it
     layers = pd.read_csv(tmp_path / "layers.csv")
     want = ae.run(example_deal, example_scenarios).layers

@@ -480,3 +480,16 @@ def test_credit_support_sheet_states_each_layer_and_reconciles_what_it_paid(resu
     for (sc, prov), v in und.items():
         assert paid[(sc, prov)] == pytest.approx(v, abs=0.005)
     assert {row[0] for row in table} == set(result.scenario_names)
+
+
+def test_sensitivity_sheet_has_each_tranches_price_yield_table(result, tmp_path):
+    paths = write_term_sheets(result, tmp_path, analytics=result.analytics())
+    for path, name in zip(paths, ("A", "SUB"), strict=True):
+        ws = openpyxl.load_workbook(path)["敏感性 Sensitivity"]
+        cells = [[c.value for c in row] for row in ws.iter_rows()]
+        start = next(i for i, row in enumerate(cells) if isinstance(row[0], str) and row[0].startswith(L("yield_table")))
+        body = [row for row in cells[start + 2:] if isinstance(row[0], int | float)]
+        want = result.yield_table(name)
+        assert [row[0] for row in body] == pytest.approx(list(want.index))
+        for row, (_, w) in zip(body, want.iterrows(), strict=True):
+            assert row[1:1 + len(want.columns)] == pytest.approx(list(w), abs=1e-12)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +103,11 @@ class _Ctx:
     written_at: dt.datetime
     deal_sha256: str | None
     deal_path: Path | None
+    #: break-even table and Monte Carlo run for the risk sheet (abs_engine.scenarios)
+    breakeven: pd.DataFrame | None = None
+    simulation: Any = None
+    #: each tranche's price/yield table (Result.yield_table)
+    yield_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def L(self, key: str, sep: str = " / ") -> str:  # noqa: N802 - short on purpose
         return in_currency(label(key, self.lang, sep), self.result.deal.deal.currency)
@@ -551,6 +556,16 @@ def _sensitivity_sheet(s: Sheet, ctx: _Ctx, mine: list[Tranche]) -> None:
     r = s.rows(r, 1, rows, fmts)
     if a is None:
         r = s.note(r + 1, ctx.L("no_analytics"))
+    # the price/yield table of each tranche: yields (the subordinate: IRR) at each price
+    for t in mine if a is not None else []:
+        table = ctx.yield_tables.get(t.name)
+        if table is None or table.empty:
+            continue
+        r = s.title(r + 1, f"{ctx.L('yield_table')} — {t.name}", SUBTITLE)
+        r = s.header(r, 1, [ctx.H("price"), *[f"{sc}\n{ctx.H('irr' if t.kind == 'subordinate' else 'yield')}"
+                                              for sc in table.columns]])
+        r = s.rows(r, 1, [[float(p), *(float(v) for v in row)] for p, row in zip(table.index, table.to_numpy(), strict=True)],
+                   [DEC4, *[PCT4] * len(table.columns)])
     s.finish(freeze=f"B{header_row + 1}", title_rows=(header_row, header_row))
 
 
@@ -701,7 +716,22 @@ def _context(result: Result, lang: str, analytics: pd.DataFrame | None, deal_pat
         written_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         deal_sha256=sha256(dp) if dp is not None else None,
         deal_path=dp,
+        yield_tables=_yield_tables(result),
     )
+
+
+def _yield_tables(result: Result) -> dict[str, pd.DataFrame]:
+    """Each tranche's price/yield table (Result.yield_table); none for a tranche the run
+    cannot price (e.g. settlement after its last payment)."""
+    from ..analytics import AnalyticsError
+
+    out = {}
+    for t in result.deal.tranches:
+        try:
+            out[t.name] = result.yield_table(t.name)
+        except AnalyticsError:
+            continue
+    return out
 
 
 def term_sheet_workbooks(
