@@ -154,6 +154,12 @@ def run(
         out.print(f"wrote {p}")
 
 
+# the scenario commands: sweep, breakeven, simulate (abs_engine/scenarios/cli.py)
+from .scenarios.cli import register as _register_scenario_commands  # noqa: E402
+
+_register_scenario_commands(app)
+
+
 def main() -> None:
     app()
 

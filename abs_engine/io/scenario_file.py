@@ -36,7 +36,7 @@ from pydantic import ValidationError
 
 from ..errors import InputError, Problem
 from ..model.common import Model, describe
-from ..model.scenario import Scenario, curve_vector
+from ..model.scenario import MonteCarlo, Scenario, curve_vector
 from .validation import problems_from_validation
 from .yamlio import load_yaml
 
@@ -46,6 +46,7 @@ __all__ = [
     "GridAxis",
     "GridPoints",
     "load_grid",
+    "load_monte_carlo",
     "load_scenario",
     "load_scenarios",
 ]
@@ -634,3 +635,13 @@ def load_scenarios(paths: Iterable[str | Path]) -> list[Scenario]:
         raise InputError(list(dict.fromkeys(problems)))
     return out
 
+
+
+def load_monte_carlo(path: str | Path) -> MonteCarlo:
+    """Load a Monte Carlo settings file (``abs-engine simulate --model``; docs/scenarios.md);
+    raises InputError listing every problem."""
+    raw = load_yaml(Path(path), "Monte Carlo settings")
+    try:
+        return MonteCarlo.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(exc, MonteCarlo, str(path))) from None

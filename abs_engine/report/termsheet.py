@@ -30,6 +30,7 @@ from ..pools.stats import PoolStats, deal_pool_stats, pool_stats
 from ..results import Result
 from .atomic import save_workbook
 from .labels import LABELS, LANGS, in_currency, label
+from .risk_sheet import risk_sheet
 from .support_sheet import support_sheet
 from .xl import (
     BOLD,
@@ -692,6 +693,9 @@ def _workbook(ctx: _Ctx, cls: str, mine: list[Tranche]) -> Workbook:
     for t in mine:
         _schedule_sheet(sheet("sheet_schedule", t.name), ctx, t)
     _sensitivity_sheet(sheet("sheet_sensitivity"), ctx, mine)
+    if ctx.breakeven is not None or ctx.simulation is not None:
+        risk_sheet(sheet("sheet_risk"), ctx.L, ctx.H, mine, ctx.result.deal.name, breakeven=ctx.breakeven,
+                   simulation=ctx.simulation)
     charts = sheet("sheet_charts")
     data = sheet("sheet_chart_data")
     _charts_sheet(charts, data, ctx, _chart_data(data, ctx))
@@ -740,10 +744,13 @@ def term_sheet_workbooks(
     lang: str = "both",
     analytics: pd.DataFrame | None = None,
     deal_path: str | os.PathLike[str] | None = None,
+    breakeven: pd.DataFrame | None = None,
+    simulation: Any = None,
 ) -> dict[str, Workbook]:
     """Build (without saving) one workbook per tranche class present in the deal,
     keyed by class (``senior``, ``mezzanine``, ``subordinate``)."""
     ctx = _context(result, lang, analytics, deal_path)
+    ctx.breakeven, ctx.simulation = breakeven, simulation
     out: dict[str, Workbook] = {}
     for cls in CLASSES:
         mine = [t for t in result.deal.tranches if t.kind == cls]
@@ -759,6 +766,8 @@ def write_term_sheets(
     lang: str = "both",
     analytics: pd.DataFrame | None = None,
     deal_path: str | os.PathLike[str] | None = None,
+    breakeven: pd.DataFrame | None = None,
+    simulation: Any = None,
 ) -> list[Path]:
     """Write the term sheets of a run: ``<deal name>_<class>_termsheet.xlsx`` for the
     senior tranches, the mezzanine tranches (if any) and the subordinate tranche.
@@ -776,6 +785,11 @@ def write_term_sheets(
         without it only the engine's own figures are shown (WAL from ``result.summary()``).
     deal_path : path, optional
         The deal file; its SHA-256 goes into the document properties.
+    breakeven : pandas.DataFrame, optional
+        ``Breakeven.table`` from :func:`abs_engine.scenarios.breakeven`; with it (or with
+        ``simulation``) every workbook gets the break-even and loss-distribution sheet.
+    simulation : abs_engine.scenarios.Simulation, optional
+        A Monte Carlo run (:func:`abs_engine.scenarios.simulate`) of the same deal.
 
     Returns
     -------
@@ -785,7 +799,8 @@ def write_term_sheets(
     Every workbook is built in memory first, then each is saved atomically (temporary
     file + ``os.replace``): an error leaves no partial workbook behind.
     """
-    books = term_sheet_workbooks(result, lang=lang, analytics=analytics, deal_path=deal_path)
+    books = term_sheet_workbooks(result, lang=lang, analytics=analytics, deal_path=deal_path,
+                                 breakeven=breakeven, simulation=simulation)
     out = Path(out_dir)
     stem = file_stem(result.deal.deal.name)
     paths = []

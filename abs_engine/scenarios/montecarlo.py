@@ -370,15 +370,18 @@ class Simulation:
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def loss_distribution(self, bins: int = 40) -> pd.DataFrame:
+    def loss_distribution(self, bins: int = 40, common: bool = False) -> pd.DataFrame:
         """Histogram of the loss rates: one row per (series, bin) for the pool and every
-        tranche: ``lower``, ``upper`` (loss rate), ``paths`` and ``share`` of the paths."""
+        tranche: ``lower``, ``upper`` (loss rate), ``paths`` and ``share`` of the paths. Each
+        series has ``bins`` equal bins from 0 to its largest loss, or (``common``) all share
+        the bins from 0 to the largest loss of any series."""
         rows = []
         series = [("pool", self.pool["pool_loss_rate"].to_numpy())]
         series += [(t.name, self.paths.loc[self.paths["tranche"] == t.name, "loss_rate"].to_numpy())
                    for t in self.deal.tranches]
+        top_all = max(max(float(x.max(initial=0.0)) for _, x in series), 1e-9)
         for name, x in series:
-            top = max(float(x.max(initial=0.0)), 1e-9)
+            top = top_all if common else max(float(x.max(initial=0.0)), 1e-9)
             edges = np.linspace(0.0, top, bins + 1)
             counts, _ = np.histogram(x, bins=edges)
             for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=True):
