@@ -14,7 +14,10 @@ Figures (docs/performance.md explains each one):
 * ``reference_time_over_kernel``: pure-Python reference twin time / kernel time, the twin
   timed on a subset of the scenarios and scaled per scenario;
 * ``projection_ms_10k_loans``: ``project_pledge_pool`` on 10,000 synthetic loans x 120 monthly
-  periods, milliseconds per scenario (one-off ``loan_arrays`` set-up reported separately).
+  periods, milliseconds per scenario (one-off ``loan_arrays`` set-up reported separately);
+* ``mc_10k_loans_1k_paths_s``, ``mc_peak_rss_mb``, ``breakeven_all_tranches_s``: scenario runs
+  (benchmarks/scenarios_bench.py): a Monte Carlo of 1,000 paths on a 10,000-loan deal end to
+  end on every core, its peak memory, and the break-even search of the example deal.
 
 Timings are best-of-N with ``time.perf_counter`` after a warm-up run. Outputs are allocated
 (and their pages touched) before timing and zeroed between runs outside the timed region:
@@ -49,6 +52,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+import scenarios_bench  # noqa: E402
 import synthetic  # noqa: E402
 
 from abs_engine import _waterfall, _waterfall_ref  # noqa: E402
@@ -60,6 +64,9 @@ TARGETS = {
     "kernel_time_over_c": ("<=", 1.5),
     "reference_time_over_kernel": (">=", 100.0),
     "projection_ms_10k_loans": ("<=", 50.0),
+    "mc_10k_loans_1k_paths_s": ("<=", 10.0),
+    "mc_peak_rss_mb": ("<=", 2048.0),
+    "breakeven_all_tranches_s": ("<=", 2.0),
 }
 TOL = 1e-9
 
@@ -302,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print only the JSON document")
     p.add_argument("--quick", action="store_true", help="small sizes for a smoke test (figures not comparable)")
     p.add_argument("--repeat", type=int, default=7, help="best of N for the kernel and the C loop (default 7)")
-    p.add_argument("--only", choices=("kernel", "projection"), help="run one part only")
+    p.add_argument("--only", choices=("kernel", "projection", "montecarlo", "breakeven"), help="run one part only")
     ns = p.parse_args(argv)
     S, T, ref_s, loans_n, batch = (10_000, 120, 20, 10_000, 16) if not ns.quick else (500, 120, 4, 500, 4)
     repeat = ns.repeat if not ns.quick else 2
@@ -311,6 +318,13 @@ def main(argv: list[str] | None = None) -> int:
         result.update(bench_kernel(S, T, repeat, ref_s, ref_repeat=2 if not ns.quick else 1))
     if ns.only in (None, "projection"):
         result.update(bench_projection(loans_n, 120, batch, repeat=5 if not ns.quick else 2))
+    if ns.only in (None, "montecarlo"):
+        log("Monte Carlo: 10,000 loans x 1,000 paths, in a child process (peak memory of its own)")
+        result.update(scenarios_bench.bench_montecarlo(10_000 if not ns.quick else 1_000, 1_000 if not ns.quick else 200,
+                                                       repeat=2 if not ns.quick else 1))
+    if ns.only in (None, "breakeven"):
+        log("break-even search, every tranche of the example deal")
+        result.update(scenarios_bench.bench_breakeven(repeat=5 if not ns.quick else 1))
     result["targets"] = {
         k: {"target": f"{op} {v:g}", "measured": result[k],
             "met": bool(result[k] >= v if op == ">=" else result[k] <= v)}

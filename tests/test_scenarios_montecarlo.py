@@ -227,7 +227,7 @@ def test_mean_defaults_equal_the_expected_value_projection():
 
 def _pudong(support: bool = False):
     deal = ae.load_deal(DEALS / "pudong_licence_2020.yaml")
-    if not support:  # the copula alone (the pool's credit insurance: see the xfail below)
+    if not support:  # the copula alone, without the pool's credit insurance
         deal = deal.model_copy(update={"pools": [p.model_copy(update={"support": []}) for p in deal.pools]})
     return deal
 
@@ -252,12 +252,19 @@ def test_licence_pool_patents_are_invalidated_with_their_hazard():
     assert (none.pool["pool_loss"] > 0).all()  # the two named invalidations
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "project_receivable_pool with a support stack: a licence defaulting after its patents were "
-    "invalidated gets a default amount of -7e-12 (rounding), which apply_layers refuses "
-    "('default: amounts must not be negative'); path 354 of this run"))
 def test_licence_pool_with_its_support_stack_under_invalidations():
-    deal = _pudong(support=True)
+    """The same run with the pool's credit insurance (dense receivable projection with its
+    layers): it runs through every path (a -7e-12 rounding claim once stopped it), the draws
+    are those of the run without the layers (same seed, same obligors and patents), and the
+    layers change the pool's loss on the paths with defaults."""
     base = ae.load_scenario(SCENARIOS / "pudong_two_invalidations.yaml")
     sc = base.model_copy(update={"patents": base.patents.model_copy(update={"invalidation_hazard": 0.08})})
-    simulate(deal, sc, MonteCarlo(paths=400, seed=9, patent_correlation=0.3), executor=Executor("threads", 2))
+    settings = MonteCarlo(paths=400, seed=9, patent_correlation=0.3)
+    with_layers = simulate(_pudong(support=True), sc, settings, executor=Executor("threads", 2))
+    without = simulate(_pudong(), sc, settings, executor=Executor("threads", 2))
+    for col in ("patents_invalidated", "obligor_defaults"):
+        pd.testing.assert_series_equal(with_layers.pool[col], without.pool[col])
+    defaults = with_layers.pool["pool_defaults"].to_numpy() > 0
+    assert defaults.any()
+    differ = ~np.isclose(with_layers.pool["pool_loss"], without.pool["pool_loss"], rtol=1e-9)
+    assert differ[defaults].any()

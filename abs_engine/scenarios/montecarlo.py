@@ -306,7 +306,11 @@ class Simulation:
     scenario: Scenario
     settings: MonteCarlo
     paths: pd.DataFrame  # one row per path and tranche
-    pool: pd.DataFrame  # one row per path
+    #: one row per path: ``obligor_defaults`` (obligors whose drawn default time falls within the
+    #: projection grid, whether or not they still owe anything then), ``patents_invalidated``
+    #: (likewise), ``pool_defaults`` / ``pool_loss`` (defaulted balance and loss, currency
+    #: units) and their shares of the original pool balance
+    pool: pd.DataFrame
     criterion: str
     executor: str
     elapsed_s: float
