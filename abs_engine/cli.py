@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -30,7 +30,7 @@ ScenarioOpt = Annotated[
 ]
 
 
-def _load_scenarios(paths: list[Path] | None) -> list:  # type: ignore[type-arg]
+def _load_scenarios(paths: list[Path] | None) -> list[Any]:
     """Scenario and grid files (grids expand to their points); every problem of every
     file in one InputError."""
     from .io import load_scenarios

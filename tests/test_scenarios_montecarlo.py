@@ -102,7 +102,7 @@ def test_executors_worker_counts_and_chunk_sizes_give_identical_results(backend,
     size that is no multiple of a block: bit-identical per-path figures, on a pool with a
     support stack (dense projection) and on one without (sparse projection)."""
     for deal, sc in (sz, plain):
-        n = 2 * BLOCK + 5
+        n = BLOCK + 5  # two blocks, the second partial
         ref = _sim(deal, sc, n, Executor("serial"), chunk=BLOCK, backend=backend)
         for ex, chunk in ((Executor("threads", 2), 3 * BLOCK), (Executor("threads", 2), 40),
                           (Executor("processes", 2), BLOCK)):

@@ -101,7 +101,7 @@ class GridPoints:
     scenarios: list[Scenario]
     values: list[tuple[Any, ...]] = field(repr=False)
 
-    def frame(self):  # type: ignore[no-untyped-def]
+    def frame(self) -> Any:
         """One row per scenario: ``scenario`` and one column per axis label (numbers and
         dates as written; vectors, curves and points by their names, e.g. ``vector2``)."""
         import pandas as pd
@@ -544,7 +544,7 @@ def _expand(file: str, data: dict[str, Any], grid: Any, partial: bool = False) -
         point = [setters[i][j] for i, j in enumerate(idx)]
         d, why = apply(point)
         tag = ", ".join(
-            f"{labels[i]}={(axes_ok[i].names[j] if axes_ok[i].names else _fmt(axes_ok[i].values[j], j))}"
+            f"{labels[i]}={_name(axes_ok[i], j)}"
             for i, j in enumerate(idx)
         )
         if why:
@@ -564,7 +564,7 @@ def _expand(file: str, data: dict[str, Any], grid: Any, partial: bool = False) -
             continue
         values.append(tuple(
             axes_ok[i].values[j] if (_is_number(axes_ok[i].values[j]) or isinstance(axes_ok[i].values[j], dt.date | str))
-            else (axes_ok[i].names[j] if axes_ok[i].names else _fmt(axes_ok[i].values[j], j))
+            else _name(axes_ok[i], j)
             for i, j in enumerate(idx)
         ))
     if failures:
@@ -574,6 +574,11 @@ def _expand(file: str, data: dict[str, Any], grid: Any, partial: bool = False) -
             kept.append(Problem(file, "grid", f"and {len(extra)} more points fail the same way"))
         return None, kept
     return GridPoints(base_name, labels, scenarios, values), []
+
+
+def _name(axis: GridAxis, j: int) -> str:
+    """How value ``j`` of ``axis`` appears in scenario names."""
+    return axis.names[j] if axis.names else _fmt(axis.values[j], j)
 
 
 def _copy(d: Any) -> Any:

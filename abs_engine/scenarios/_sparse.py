@@ -112,12 +112,11 @@ class SparsePledge:
         rc = scenario.recovery
         self.lag = rc.lag_months
         self.rate = rc.rate
+        self.value: np.ndarray | None = None
         if rc.rate is None:
             months = np.arange(M + 1)
             factor = (1.0 - rc.value_decay) ** ((months + self.lag) / 12.0)
             self.value = loans.collateral[:, None] * factor[None, :] * (1.0 - rc.haircut)  # (L, M+1)
-        else:
-            self.value = None
         # named default events of the scenario (grid month per loan, 0: none)
         self.named = np.zeros(L, dtype=np.int64)
         index = {lid: i for i, lid in enumerate(loans.ids)}
@@ -159,7 +158,8 @@ class SparsePledge:
                 if self.rate is not None:
                     rec = D * self.rate
                 else:
-                    value = self.value[ls, tau]  # type: ignore[index]
+                    assert self.value is not None
+                    value = self.value[ls, tau]
                     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                         frac = np.where(D > 0, np.minimum(1.0, value / D), 0.0)
                     rec = D * frac

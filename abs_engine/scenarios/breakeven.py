@@ -102,6 +102,7 @@ def stress_range(base: Scenario, stress: str) -> tuple[float, float, float, floa
     """``(lo, hi, precision, base level)`` of a stress: rates on [0, 1] to 1 bp;
     multiples on [0, 1 / peak] (the peak rate reaches 100%) to 1 bp of the peak rate."""
     if stress in ("cdr", "recovery", "invalidation"):
+        level: float | None
         if stress == "cdr":
             b = base.defaults.cdr
             level = float(np.mean(b)) if isinstance(b, list) else float(b)

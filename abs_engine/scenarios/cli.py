@@ -169,7 +169,11 @@ def sweep(
             if res.problems:
                 problems += res.problems
                 continue
-            g = res.grid or GridPoints(res.scenario.name, [], [res.scenario], [()])  # type: ignore[union-attr]
+            if res.grid is not None:
+                g = res.grid
+            else:
+                assert res.scenario is not None
+                g = GridPoints(res.scenario.name, [], [res.scenario], [()])
             scs += g.scenarios
             frames.append(g.frame())
         if problems:

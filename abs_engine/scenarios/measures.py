@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -181,7 +181,7 @@ def tranche_measures(deal: Deal, sched: Schedule, a: KernelArgs, *, yields: bool
     )
 
 
-def pool_measures(pools: list, original: float | None = None) -> dict[str, np.ndarray]:  # type: ignore[type-arg]
+def pool_measures(pools: list[Any], original: float | None = None) -> dict[str, np.ndarray]:
     """Per scenario: cumulative defaults and losses of all pools, in currency units and as
     shares of the original pool balance (``PeriodFlows`` series summed over periods)."""
     orig = sum(p.original_balance for p in pools) if original is None else original

@@ -225,14 +225,17 @@ def _block_flows(ctx: SimulationContext, model: _Model, scenarios: list[Scenario
     out = []
     B = len(scenarios)
     for i, (pool, (kind, obj)) in enumerate(zip(ctx.deal.pools, model.pools, strict=True)):
+        dm = dms[i]
         if kind == "sparse" and not dense:
             out.append(obj[0].flows(dms[i]))
         elif kind in ("sparse", "pledge"):
             loans = obj if kind == "pledge" else obj[1]
             refs = np.broadcast_to(model.refs, (B, *model.refs.shape[1:])).copy()
-            out.append(project_pledge_pool(pool, loans, scenarios, model.sched.grid, refs, default_month=dms[i]))
+            assert isinstance(pool, PledgeLoanPool)
+            out.append(project_pledge_pool(pool, loans, scenarios, model.sched.grid, refs, default_month=dm))
         else:
-            out.append(project_receivable_pool(pool, obj, scenarios, model.sched.grid, default_month=dms[i],
+            assert isinstance(pool, LicencePool | TransferPool)
+            out.append(project_receivable_pool(pool, obj, scenarios, model.sched.grid, default_month=dm,
                                                invalidation_month=ims[i]))
     return out
 
@@ -244,7 +247,8 @@ def _paths(ctx: SimulationContext, model: _Model, k0: int, k1: int) -> tuple[lis
     dms = [tau[:, ao] for ao in model.asset_obligor]
     ims: list[np.ndarray | None] = []
     for i, n in enumerate(model.n_patents):
-        ims.append(np.stack([d[1][i] for d in draws]) if model.patents[i] is not None and n else None)
+        rows = [d[1][i] for d in draws]
+        ims.append(np.stack([r for r in rows if r is not None]) if model.patents[i] is not None and n else None)
     scenarios = [model.scenario.model_copy(update={"name": f"path{k}"}) for k in ks]
     n_def = (tau > 0).sum(axis=1)
     n_inv = sum(((x > 0).sum(axis=1) for x in ims if x is not None), np.zeros(len(scenarios), dtype=np.int64))
