@@ -124,6 +124,13 @@ def test_dask_local_cluster_gives_identical_results(backend, plain):
     n = BLOCK + 3
     ref = _sim(deal, sc, n, Executor("serial"), backend=backend)
     _same(ref, _sim(deal, sc, n, Executor("dask", 2), chunk=BLOCK, backend=backend))
+    if backend == "cython":  # a running scheduler, as `--scheduler tcp://host:port` uses
+        import logging
+
+        from distributed import LocalCluster
+
+        with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as c:
+            _same(ref, _sim(deal, sc, n, Executor("dask", scheduler=c.scheduler_address), chunk=BLOCK, backend=backend))
 
 
 def test_seed_changes_the_paths_and_summary_is_consistent(plain):
