@@ -17,7 +17,10 @@ Figures (docs/performance.md explains each one):
   periods, milliseconds per scenario (one-off ``loan_arrays`` set-up reported separately);
 * ``mc_10k_loans_1k_paths_s``, ``mc_peak_rss_mb``, ``breakeven_all_tranches_s``: scenario runs
   (benchmarks/scenarios_bench.py): a Monte Carlo of 1,000 paths on a 10,000-loan deal end to
-  end on every core, its peak memory, and the break-even search of the example deal.
+  end on every core, its peak memory, and the break-even search of the example deal;
+* ``licence_projection_ms``, ``analytics_1k_scenarios_s``, ``termsheets_20_scenarios_s``
+  (benchmarks/outputs_bench.py): the licence-pool projection, the analytics of a
+  1,000-scenario run and the term sheets of a 20-scenario run.
 
 Timings are best-of-N with ``time.perf_counter`` after a warm-up run. Outputs are allocated
 (and their pages touched) before timing and zeroed between runs outside the timed region:
@@ -52,6 +55,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+import outputs_bench  # noqa: E402
 import scenarios_bench  # noqa: E402
 import synthetic  # noqa: E402
 
@@ -67,6 +71,9 @@ TARGETS = {
     "mc_10k_loans_1k_paths_s": ("<=", 10.0),
     "mc_peak_rss_mb": ("<=", 2048.0),
     "breakeven_all_tranches_s": ("<=", 2.0),
+    "licence_projection_ms": ("<=", 50.0),
+    "analytics_1k_scenarios_s": ("<=", 2.0),
+    "termsheets_20_scenarios_s": ("<=", 2.0),
 }
 TOL = 1e-9
 
@@ -309,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print only the JSON document")
     p.add_argument("--quick", action="store_true", help="small sizes for a smoke test (figures not comparable)")
     p.add_argument("--repeat", type=int, default=7, help="best of N for the kernel and the C loop (default 7)")
-    p.add_argument("--only", choices=("kernel", "projection", "montecarlo", "breakeven"), help="run one part only")
+    p.add_argument("--only", choices=("kernel", "projection", "montecarlo", "breakeven", "licence", "outputs"),
+                   help="run one part only")
     ns = p.parse_args(argv)
     S, T, ref_s, loans_n, batch = (10_000, 120, 20, 10_000, 16) if not ns.quick else (500, 120, 4, 500, 4)
     repeat = ns.repeat if not ns.quick else 2
@@ -325,6 +333,14 @@ def main(argv: list[str] | None = None) -> int:
     if ns.only in (None, "breakeven"):
         log("break-even search, every tranche of the example deal")
         result.update(scenarios_bench.bench_breakeven(repeat=5 if not ns.quick else 1))
+    if ns.only in (None, "licence"):
+        log("licence projection: 5,000 licences on 2,000 patents x 60 quarters")
+        result.update(outputs_bench.bench_licence_projection(repeat=3 if not ns.quick else 1,
+                                                             n_licences=5_000 if not ns.quick else 500,
+                                                             n_patents=2_000 if not ns.quick else 200))
+    if ns.only in (None, "outputs"):
+        log("analytics of a 1,000-scenario run; term sheets of a 20-scenario run")
+        result.update(outputs_bench.bench_outputs(repeat=3 if not ns.quick else 1, n_analytics=1_000 if not ns.quick else 100))
     result["targets"] = {
         k: {"target": f"{op} {v:g}", "measured": result[k],
             "met": bool(result[k] >= v if op == ">=" else result[k] <= v)}
