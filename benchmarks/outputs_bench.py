@@ -66,7 +66,11 @@ def licence_pool(n_licences: int = 5_000, n_patents: int = 2_000, quarters: int 
 
 def bench_licence_projection(repeat: int = 3, n_licences: int = 5_000, n_patents: int = 2_000) -> dict[str, object]:
     from abs_engine.model.scenario import Scenario
-    from abs_engine.pools.receivables import months_needed, project_receivable_pool, receivable_arrays
+    from abs_engine.pools.receivables import (
+        months_needed,
+        project_receivable_pool,
+        receivable_arrays,
+    )
 
     pool, cut = licence_pool(n_licences, n_patents)
     M = months_needed(pool, cut)
