@@ -10,9 +10,15 @@ Python objects and raises nothing. Directives are set once in setup.py
 
 Performance notes (benchmarks/run.py, docs/performance.md): the hot loop reads raw
 pointers held in a local struct rather than memoryviews through ``self``; per-period row
-pointers are computed once; the program is decoded once per call; a step without a limit
-skips the ``cap`` arithmetic (``min(min(x, inf), 1.0 * x) == x`` exactly). Arithmetic is
-the reference's, operation for operation: no fast-math, no reassociation.
+pointers are computed once; the program and the triggers are decoded once per call into
+:c:type:`Step` and :c:type:`Trig` structs; a step without a limit skips the ``cap``
+arithmetic (``min(min(x, inf), 1.0 * x) == x`` exactly); the commonest step shape (one
+recipient, no support, no limit) runs a specialisation of the same helper source with
+constant list lengths (the fused type ``Shape``); work whose result the reference throws
+away is not done (what is due is recomputed each period, so it is not re-zeroed). The
+arithmetic is the reference's, operation for operation: no fast-math, no reassociation.
+benchmarks/check_equivalence.py checks every output bit for bit against the committed
+kernel and twin.
 """
 
 import numpy as np
@@ -48,6 +54,7 @@ cdef enum:
     F_LIMIT_FRACTION = 1
     F_TARGET_POOL = 2
     F_SHARE = 3
+    BASE_POOL = 0
     BASE_NOTES = 1
     BASE_ORIGINAL_NOTES = 2
     R_AMOUNT = 1
@@ -73,12 +80,26 @@ cdef enum:
     N_RES = 6
     N_TRG = 8
     N_STATES = 3
+    # how the loop dispatches a decoded step (Step.kind): the opcode, with pay_fee and
+    # pay_interest merged, and the shape a helper is specialised for
+    K_NONE = 0
+    K_DUES = 1
+    K_DUES_ONE = 2
+    K_PRINCIPAL = 3
+    K_PRINCIPAL_ONE = 4
+    K_FUND = 5
+    K_RELEASE = 6
+    K_DRAW = 7
+    K_TRANSFER = 8
+    K_RESIDUAL = 9
+    K_REIMBURSE = 10
 
 
 cdef struct Step:
     # One program step decoded once per call (rows of op/iarg/farg, lists resolved to
     # pointers into ilist); the loop reads only these.
     int op
+    int kind  # K_*: set from op and the step's shape by _decode
     int src
     int dst
     int mode
@@ -89,6 +110,7 @@ cdef struct Step:
     int t_before
     bint every  # runs in every period: no trigger condition and no period range
     bint plain  # no limit amount and a limit fraction of 1, so cap(x) == x exactly
+    bint ext_src  # the step's account is a support provider's (acct_ext)
     const int* la
     const int* lb
     const int* lc
@@ -101,13 +123,41 @@ cdef struct Step:
     double share
 
 
+cdef struct Trig:
+    # One trigger decoded once per call (a row of trg_i and trg_thr, its tranche list
+    # resolved to a pointer into ilist; no list unless the metric reads one).
+    int kind
+    int n
+    int account
+    bint above
+    int consecutive
+    bint curable
+    int effect
+    const int* lst
+    double thr
+
+
+# Shapes a step helper is specialised for (Cython fused types, resolved at compile time):
+# ``One``: list A holds one entry, list B none and the step has no limit (a single
+# recipient, no support, cap(x) == x), so the helpers' list loops run with constant
+# bounds; ``Any``: the step's own lists and limit. Both specialisations are compiled from
+# the same helper source; _decode picks one per step (K_*_ONE).
+cdef struct One:
+    char unused
+cdef struct Any:
+    char unused
+ctypedef fused Shape:
+    One
+    Any
+
+
 cdef struct Ctx:
     # The state of one kernel call: raw pointers into C-contiguous arrays (the entry
     # point checked dtype, shape and contiguity), sizes, and the running state of the
     # current scenario. Row pointers ``*_st`` point at period t of scenario s.
     Py_ssize_t S, T, NS, K, F, A, J, NP
     const Step* steps
-    const int* ilist
+    const Trig* trigs
     const int* seg
     const double* bal0
     const int* carry
@@ -130,8 +180,6 @@ cdef struct Ctx:
     const int* src_acct
     const double* pool_start
     const double* pool_end
-    const int* trg_i
-    const double* trg_thr
     const double* ext
     # outputs
     double* t_bal_start
@@ -166,8 +214,10 @@ cdef struct Ctx:
     double orig_notes
     # the current period
     const double* sched_t
+    const double* no_floor  # K zeros
     const double* due_t
     double pool_end_st
+    const double* ext_st
     double* a_drawn_st
     double* a_repaid_st
     double* int_paid_st
@@ -205,38 +255,38 @@ cdef inline double cap(const Step* p, double avail) noexcept nogil:
     return dmin(dmin(avail, p.limit), p.fraction * avail)
 
 
-cdef inline double available(const Ctx* c, const Step* p) noexcept nogil:
-    """Cash a step can use: its account, then its support accounts."""
+cdef inline double available(const Ctx* c, const Step* p, int nb) noexcept nogil:
+    """Cash a step can use: its account, then its ``nb`` (= p.nb) support accounts."""
     cdef double total = c.acct[p.src]
     cdef int i
-    for i in range(p.nb):
+    for i in range(nb):
         total += c.acct[p.lb[i]]
     return total
 
 
-cdef inline void draw(Ctx* c, int acc, double amount) noexcept nogil:
-    """Withdraw ``amount`` from account ``acc``; a support provider's draws are recorded
-    (they are cash coming into the trust from outside)."""
+cdef inline void draw(Ctx* c, int acc, bint ext, double amount) noexcept nogil:
+    """Withdraw ``amount`` from account ``acc``; a support provider's (``ext`` is
+    acct_ext[acc]) draws are recorded: they are cash coming into the trust from outside."""
     c.acct[acc] -= amount
-    if c.acct_ext[acc]:
+    if ext:
         c.a_drawn_st[acc] += amount
         c.owed[acc] += amount
 
 
-cdef inline void take(Ctx* c, const Step* p, double amount) noexcept nogil:
-    """Withdraw ``amount`` from the step's account first, then from its support accounts
-    in order."""
+cdef inline void take(Ctx* c, const Step* p, double amount, int nb) noexcept nogil:
+    """Withdraw ``amount`` from the step's account first, then from its ``nb`` (= p.nb)
+    support accounts in order."""
     cdef double left = amount
     cdef double use = dmin(left, c.acct[p.src])
     cdef int i, acc
-    draw(c, p.src, use)
+    draw(c, p.src, p.ext_src, use)
     left -= use
-    for i in range(p.nb):
+    for i in range(nb):
         if left <= 0.0:
             break
         acc = p.lb[i]
         use = dmin(left, c.acct[acc])
-        draw(c, acc, use)
+        draw(c, acc, c.acct_ext[acc], use)
         left -= use
 
 
@@ -253,45 +303,48 @@ cdef inline double reserve_target(const Ctx* c, int acc, bint last) noexcept nog
     return dmin(target, r[R_CAP])
 
 
-cdef inline double payable(const Ctx* c, int k, int follow) noexcept nogil:
-    """Principal tranche k may receive: down to its scheduled balance if followed."""
-    cdef double floor = c.sched_t[k] if follow else 0.0
-    return dmax(c.bal[k] - floor, 0.0)
+cdef inline double payable(const Ctx* c, int k, const double* floor) noexcept nogil:
+    """Principal tranche k may receive: down to ``floor[k]``, its scheduled balance if the
+    step follows the schedule, else 0 (``c.no_floor``; ``bal - 0.0`` as the reference)."""
+    return dmax(c.bal[k] - floor[k], 0.0)
 
 
-cdef inline void pay_principal(Ctx* c, const Step* p) noexcept nogil:
+cdef inline void pay_principal(Ctx* c, const Step* p, const Shape* shape) noexcept nogil:
     """pay_principal: down to the schedule if followed and to the pool target if any;
     sequential in list order, or pro rata by what each tranche may receive."""
+    cdef int na = 1 if Shape is One else p.na
+    cdef int nb = 0 if Shape is One else p.nb
     cdef double total = 0.0
     cdef double group = 0.0
     cdef double pay, left, part, wsum, w
     cdef int i, k
-    for i in range(p.na):
+    cdef const double* floor = c.sched_t if p.follow else c.no_floor
+    for i in range(na):
         k = p.la[i]
-        total += payable(c, k, p.follow)
+        total += payable(c, k, floor)
         group += c.bal[k]
     if p.target >= 0.0:
         total = dmin(total, dmax(group - p.target * c.pool_end_st, 0.0))
-    pay = dmin(total, cap(p, available(c, p)))
+    pay = dmin(total, available(c, p, nb) if Shape is One else cap(p, available(c, p, nb)))
     if pay <= 0.0:
         return
-    take(c, p, pay)
+    take(c, p, pay, nb)
     if p.mode == 0:
         left = pay
-        for i in range(p.na):
+        for i in range(na):
             k = p.la[i]
-            part = dmin(left, payable(c, k, p.follow))
+            part = dmin(left, payable(c, k, floor))
             c.bal[k] -= part
             c.prin_st[k] += part
             left -= part
     else:
         wsum = 0.0
-        for i in range(p.na):
-            wsum += payable(c, p.la[i], p.follow)
+        for i in range(na):
+            wsum += payable(c, p.la[i], floor)
         # each tranche's weight is its payable amount before this step pays it
-        for i in range(p.na):
+        for i in range(na):
             k = p.la[i]
-            w = payable(c, k, p.follow)
+            w = payable(c, k, floor)
             part = w if pay >= wsum else pay * w / wsum
             c.bal[k] -= part
             c.prin_st[k] += part
@@ -299,78 +352,106 @@ cdef inline void pay_principal(Ctx* c, const Step* p) noexcept nogil:
 
 cdef inline void move_cash(Ctx* c, const Step* p, double move) noexcept nogil:
     """Move ``move`` from the step's account to its destination account."""
-    draw(c, p.src, move)
+    draw(c, p.src, p.ext_src, move)
     c.acct[p.dst] += move
 
 
-cdef void run_step(Ctx* c, const Step* p, bint last) noexcept nogil:
-    """One waterfall step (its ``when`` holds); see _waterfall_ref._run_step."""
-    cdef double total, pay, part, need
-    cdef double* dues
-    cdef double* paid_out
+cdef inline void pay_dues(Ctx* c, const Step* p, double* dues, double* paid_out, const Shape* shape) noexcept nogil:
+    """pay_fee / pay_interest: pay what is due to list A, pro rata among it when short."""
+    cdef int na = 1 if Shape is One else p.na
+    cdef int nb = 0 if Shape is One else p.nb
+    cdef double total = 0.0
+    cdef double pay, part
     cdef int i, k
-    cdef int op = p.op
-    if op == OP_PAY_FEE or op == OP_PAY_INTEREST:
-        # pay what is due to list A, pro rata among it when short
-        if op == OP_PAY_FEE:
-            dues = c.fee_due
-            paid_out = c.f_paid_st
-        else:
-            dues = c.int_due
-            paid_out = c.int_paid_st
-        total = 0.0
-        for i in range(p.na):
-            total += dues[p.la[i]]
-        pay = dmin(total, cap(p, available(c, p)))
-        if pay <= 0.0:
-            return
-        take(c, p, pay)
-        for i in range(p.na):
-            k = p.la[i]
-            part = dues[k] if pay >= total else pay * dues[k] / total
-            dues[k] -= part
-            paid_out[k] += part
-    elif op == OP_PAY_PRINCIPAL:
-        pay_principal(c, p)
-    elif op == OP_FUND_RESERVE:
+    for i in range(na):
+        total += dues[p.la[i]]
+    pay = dmin(total, available(c, p, nb) if Shape is One else cap(p, available(c, p, nb)))
+    if pay <= 0.0:
+        return
+    take(c, p, pay, nb)
+    for i in range(na):
+        k = p.la[i]
+        part = dues[k] if pay >= total else pay * dues[k] / total
+        dues[k] -= part
+        paid_out[k] += part
+
+
+cdef inline double cover_need(const Ctx* c, const Step* p) noexcept nogil:
+    """draw_reserve: fees of list A, interest of list B and principal due of list C (the
+    balance above the tranche's due balance this period), less what the destination holds."""
+    cdef double need = 0.0
+    cdef int i, k
+    for i in range(p.na):
+        need += c.fee_due[p.la[i]]
+    for i in range(p.nb):
+        need += c.int_due[p.lb[i]]
+    for i in range(p.nc):
+        k = p.lc[i]
+        need += dmax(c.bal[k] - c.due_t[k], 0.0)
+    return dmax(need - c.acct[p.dst], 0.0)
+
+
+cdef inline void pay_residual(Ctx* c, const Step* p) noexcept nogil:
+    """pay_residual: its share of what the account holds, to a tranche or a party."""
+    cdef double pay = cap(p, c.acct[p.src]) * p.share
+    if pay <= 0.0:
+        return
+    draw(c, p.src, p.ext_src, pay)
+    if p.mode == 0:
+        c.resid_st[p.dst] += pay
+    else:
+        c.party_st[p.dst] += pay
+
+
+cdef inline void reimburse(Ctx* c, const Step* p) noexcept nogil:
+    """reimburse_support: repay the provider (account p.dst) what it is owed, out of the
+    step's account; a revolving undertaking (mode 1) gets its capacity back."""
+    cdef double pay = dmin(c.owed[p.dst], cap(p, c.acct[p.src]))
+    if pay <= 0.0:
+        return
+    c.acct[p.src] -= pay
+    c.owed[p.dst] -= pay
+    c.a_repaid_st[p.dst] += pay
+    if p.mode == 1:
+        c.acct[p.dst] += pay
+
+
+cdef inline double* dues_of(Ctx* c, const Step* p) noexcept nogil:
+    """What is due to the recipients of a pay_fee (fees) or pay_interest (tranches) step."""
+    return c.fee_due if p.op == OP_PAY_FEE else c.int_due
+
+
+cdef inline double* paid_of(Ctx* c, const Step* p) noexcept nogil:
+    """Where a pay_fee or pay_interest step records its payments this period."""
+    return c.f_paid_st if p.op == OP_PAY_FEE else c.int_paid_st
+
+
+cdef inline void run_step(Ctx* c, const Step* p, bint last) noexcept nogil:
+    """One waterfall step (its ``when`` holds); see _waterfall_ref._run_step."""
+    cdef double need
+    cdef int kind = p.kind
+    if kind == K_DUES_ONE:
+        pay_dues(c, p, dues_of(c, p), paid_of(c, p), <One*> NULL)
+    elif kind == K_DUES:
+        pay_dues(c, p, dues_of(c, p), paid_of(c, p), <Any*> NULL)
+    elif kind == K_PRINCIPAL_ONE:
+        pay_principal(c, p, <One*> NULL)
+    elif kind == K_PRINCIPAL:
+        pay_principal(c, p, <Any*> NULL)
+    elif kind == K_FUND:
         need = dmax(reserve_target(c, p.dst, last) - c.acct[p.dst], 0.0)
         move_cash(c, p, dmin(need, cap(p, c.acct[p.src])))
-    elif op == OP_RELEASE_RESERVE:
+    elif kind == K_RELEASE:
         need = dmax(c.acct[p.src] - reserve_target(c, p.src, last), 0.0)
         move_cash(c, p, dmin(need, cap(p, c.acct[p.src])))
-    elif op == OP_DRAW_RESERVE:
-        need = 0.0
-        for i in range(p.na):
-            need += c.fee_due[p.la[i]]
-        for i in range(p.nb):
-            need += c.int_due[p.lb[i]]
-        for i in range(p.nc):
-            # principal due: the balance above the tranche's due balance this period
-            k = p.lc[i]
-            need += dmax(c.bal[k] - c.due_t[k], 0.0)
-        need = dmax(need - c.acct[p.dst], 0.0)
-        move_cash(c, p, dmin(need, cap(p, c.acct[p.src])))
-    elif op == OP_TRANSFER:
+    elif kind == K_DRAW:
+        move_cash(c, p, dmin(cover_need(c, p), cap(p, c.acct[p.src])))
+    elif kind == K_TRANSFER:
         move_cash(c, p, cap(p, c.acct[p.src]))
-    elif op == OP_REIMBURSE:
-        # repay the provider what it is owed, out of the step's account
-        pay = dmin(c.owed[p.dst], cap(p, c.acct[p.src]))
-        if pay <= 0.0:
-            return
-        c.acct[p.src] -= pay
-        c.owed[p.dst] -= pay
-        c.a_repaid_st[p.dst] += pay
-        if p.mode == 1:  # a revolving undertaking: its capacity comes back
-            c.acct[p.dst] += pay
-    elif op == OP_PAY_RESIDUAL:
-        pay = cap(p, c.acct[p.src]) * p.share
-        if pay <= 0.0:
-            return
-        draw(c, p.src, pay)
-        if p.mode == 0:
-            c.resid_st[p.dst] += pay
-        else:
-            c.party_st[p.dst] += pay
+    elif kind == K_REIMBURSE:
+        reimburse(c, p)
+    elif kind == K_RESIDUAL:
+        pay_residual(c, p)
 
 
 cdef inline bint when(const Ctx* c, const Step* p, Py_ssize_t t) noexcept nogil:
@@ -382,78 +463,95 @@ cdef inline bint when(const Ctx* c, const Step* p, Py_ssize_t t) noexcept nogil:
     return p.t_from <= t < p.t_before
 
 
-cdef inline double metric(const Ctx* c, int j, Py_ssize_t st) noexcept nogil:
-    """The value trigger j tests in period st (= s * T + t)."""
-    cdef const int* g = c.trg_i + j * N_TRG
-    cdef int kind = g[G_METRIC]
-    cdef int off = g[G_LIST_OFF]
-    cdef int n = g[G_LIST_LEN]
+cdef inline double metric(const Ctx* c, const Trig* g, Py_ssize_t j) noexcept nogil:
+    """The value trigger j (``g``) tests in the current period."""
     cdef double total = 0.0
     cdef int i, k
-    if kind == M_EXTERNAL:
-        return c.ext[st * c.J + j]
-    if kind == M_OC:
-        for i in range(off, off + n):
-            total += c.bal[c.ilist[i]]
+    if g.kind == M_EXTERNAL:
+        return c.ext_st[j]
+    if g.kind == M_OC:
+        for i in range(g.n):
+            total += c.bal[g.lst[i]]
         return c.pool_end_st / total if total > 0.0 else INFINITY
-    if kind == M_COVERAGE:
-        for i in range(off, off + n):
-            total += c.int_due[c.ilist[i]]
-        return c.a_in_st[g[G_ACCOUNT]] / total if total > 0.0 else INFINITY
-    if kind == M_DSCR:
-        for i in range(off, off + n):
-            k = c.ilist[i]
+    if g.kind == M_COVERAGE:
+        for i in range(g.n):
+            total += c.int_due[g.lst[i]]
+        return c.a_in_st[g.account] / total if total > 0.0 else INFINITY
+    if g.kind == M_DSCR:
+        for i in range(g.n):
+            k = g.lst[i]
             total += c.int_due[k] + dmax(c.bal[k] - c.due_t[k], 0.0)
-        return c.a_in_st[g[G_ACCOUNT]] / total if total > 0.0 else INFINITY
-    if kind == M_SHORTFALL:
-        for i in range(off, off + n):
-            total += c.carry_int[c.ilist[i]]
+        return c.a_in_st[g.account] / total if total > 0.0 else INFINITY
+    if g.kind == M_SHORTFALL:
+        for i in range(g.n):
+            total += c.carry_int[g.lst[i]]
         return total
     return 0.0
+
+
+cdef inline int test_triggers(Ctx* c, int* fired_out) noexcept nogil:
+    """Update every trigger's breach count and fired flag; return the deal state, the
+    most severe effect of the fired triggers (0 normal)."""
+    cdef int state = 0
+    cdef Py_ssize_t j
+    cdef const Trig* g
+    cdef bint breach
+    cdef double value
+    for j in range(c.J):
+        g = c.trigs + j
+        value = metric(c, g, j)
+        breach = value > g.thr if g.above else value < g.thr
+        c.count[j] = c.count[j] + 1 if breach else 0
+        if c.count[j] >= g.consecutive:
+            c.is_fired[j] = 1
+        elif g.curable:
+            c.is_fired[j] = 0
+        fired_out[j] = c.is_fired[j]
+        if c.is_fired[j] and g.effect > state:
+            state = g.effect
+    return state
 
 
 cdef void loop(Ctx* c) noexcept nogil:
     """Every scenario, every period: the steps of _waterfall_ref.run in the same order."""
     cdef Py_ssize_t S = c.S, T = c.T, NS = c.NS, K = c.K, F = c.F, A = c.A, J = c.J
     cdef Py_ssize_t s, t, k, f, acc, src, j, st, ok, of, oa
-    cdef int step, state, step_end
-    cdef double n, r, due, base, cur, value, x
-    cdef bint breach, last
-    cdef const int* g
+    cdef int state, fail_first
+    cdef double n, r, due, x
+    cdef double base[3]
+    cdef bint last
     cdef double* bal = c.bal
     cdef double* int_due = c.int_due
     cdef double* carry_int = c.carry_int
     cdef double* fee_due = c.fee_due
     cdef double* fee_carry_amt = c.fee_carry_amt
     cdef double* acct = c.acct
-    cdef int* count = c.count
-    cdef int* is_fired = c.is_fired
     cdef const double* rate_st
     cdef const double* accr_t
     cdef const double* coll_st
+    cdef const int* fail_s
     cdef double* out
     cdef double* out2
-    cdef double pool_start, yf
-    cdef const int* sfint = c.sfint
-    cdef const int* carry = c.carry
-    cdef const int* fee_base = c.fee_base
-    cdef const int* fee_carry = c.fee_carry
-    cdef const int* src_acct = c.src_acct
+    cdef double yf
     cdef const Step* p
+    cdef const Step* p_end
+    base[BASE_ORIGINAL_NOTES] = c.orig_notes
     for s in range(S):
         for k in range(K):
             bal[k] = c.bal0[k]
             carry_int[k] = 0.0
-            int_due[k] = 0.0
         for f in range(F):
-            fee_due[f] = 0.0
             fee_carry_amt[f] = 0.0
+        fail_s = c.acct_fail + s * A
+        fail_first = <int>T
         for acc in range(A):
             acct[acc] = c.acct0[acc]
             c.owed[acc] = 0.0
+            if fail_s[acc] < fail_first:
+                fail_first = fail_s[acc]
         for j in range(J):
-            count[j] = 0
-            is_fired[j] = 0
+            c.count[j] = 0
+            c.is_fired[j] = 0
         for t in range(T):
             st = s * T + t
             ok = st * K
@@ -474,8 +572,9 @@ cdef void loop(Ctx* c) noexcept nogil:
             c.f_paid_st = c.f_paid + of
             c.a_in_st = c.a_in + oa
             c.party_st = c.party + st * c.NP
+            c.ext_st = c.ext + st * J
 
-            # opening balances, deposits, what is due (notes summed in tranche order)
+            # opening balances, what is due (notes summed in tranche order)
             n = 0.0
             out = c.t_bal_start + ok
             out2 = c.t_int_due + ok
@@ -485,65 +584,55 @@ cdef void loop(Ctx* c) noexcept nogil:
                 out[k] = x
                 r = rate_st[k] * accr_t[k]
                 due = x * r + carry_int[k]
-                if sfint[k]:
+                if c.sfint[k]:
                     due += carry_int[k] * r
                 int_due[k] = due
                 out2[k] = due
+            # a failed provider pays nothing from its failure period on; deposits
+            if t >= fail_first:
+                for acc in range(A):
+                    if t >= fail_s[acc]:
+                        acct[acc] = 0.0
             out = c.a_start + oa
             for acc in range(A):
-                if t >= c.acct_fail[s * A + acc]:  # a failed provider pays nothing from now on
-                    acct[acc] = 0.0
                 out[acc] = acct[acc]
             for src in range(NS):
-                acc = src_acct[src]
+                acc = c.src_acct[src]
                 x = coll_st[src]
                 acct[acc] += x
                 c.a_in_st[acc] += x
+            # fees accrue only while notes are outstanding (the trust winds up after)
             out = c.f_due + of
-            pool_start = c.pool_start[st]
+            base[BASE_POOL] = c.pool_start[st]
+            base[BASE_NOTES] = n
             yf = c.yf[t]
-            for f in range(F):
-                base = pool_start
-                if fee_base[f] == BASE_NOTES:
-                    base = n
-                elif fee_base[f] == BASE_ORIGINAL_NOTES:
-                    base = c.orig_notes
-                # fees accrue only while notes are outstanding (the trust winds up after)
-                cur = dmin(c.fee_fixed[f] + c.fee_rate[f] * base * yf, c.fee_cap[f]) if n > 0.0 else 0.0
-                x = cur + fee_carry_amt[f]
-                fee_due[f] = x
-                out[f] = x
-            # triggers and the deal state
-            state = 0
-            for j in range(J):
-                g = c.trg_i + j * N_TRG
-                value = metric(c, <int>j, st)
-                if g[G_ABOVE]:
-                    breach = value > c.trg_thr[j]
-                else:
-                    breach = value < c.trg_thr[j]
-                count[j] = count[j] + 1 if breach else 0
-                if count[j] >= g[G_CONSECUTIVE]:
-                    is_fired[j] = 1
-                elif g[G_CURABLE]:
-                    is_fired[j] = 0
-                c.fired[st * J + j] = is_fired[j]
-                if is_fired[j] and g[G_EFFECT] > state:
-                    state = g[G_EFFECT]
+            if n > 0.0:
+                for f in range(F):
+                    x = dmin(c.fee_fixed[f] + c.fee_rate[f] * base[c.fee_base[f]] * yf, c.fee_cap[f]) + fee_carry_amt[f]
+                    fee_due[f] = x
+                    out[f] = x
+            else:
+                for f in range(F):
+                    x = 0.0 + fee_carry_amt[f]
+                    fee_due[f] = x
+                    out[f] = x
+            state = test_triggers(c, c.fired + st * J)
             c.state[st] = state
-            step_end = c.seg[state + 1]
-            for step in range(c.seg[state], step_end):
-                p = c.steps + step
+            p = c.steps + c.seg[state]
+            p_end = c.steps + c.seg[state + 1]
+            while p < p_end:
                 if p.every or when(c, p, t):
                     run_step(c, p, last)
-            # carry forward what is unpaid; closing balances
+                p += 1
+            # carry forward what is unpaid (what is due is recomputed next period);
+            # write off what is left in the last period; closing balances
             out = c.t_int_short + ok
             out2 = c.t_bal_end + ok
             for k in range(K):
                 x = int_due[k]
                 out[k] = x
-                carry_int[k] = x if carry[k] else 0.0
-                int_due[k] = 0.0
+                if c.carry[k]:  # (a tranche that does not carry keeps carry_int 0.0)
+                    carry_int[k] = x
                 if last:
                     c.t_wd[ok + k] = bal[k]
                     bal[k] = 0.0
@@ -552,8 +641,8 @@ cdef void loop(Ctx* c) noexcept nogil:
             for f in range(F):
                 x = fee_due[f]
                 out[f] = x
-                fee_carry_amt[f] = x if fee_carry[f] else 0.0
-                fee_due[f] = 0.0
+                if c.fee_carry[f]:  # (a fee that does not carry keeps fee_carry_amt 0.0)
+                    fee_carry_amt[f] = x
             out = c.a_end + oa
             for acc in range(A):
                 out[acc] = acct[acc]
@@ -620,6 +709,27 @@ cdef const unsigned char* _bptr(const unsigned char[::1] v) noexcept:
     return &v[0] if v.shape[0] > 0 else NULL
 
 
+cdef int _kind(int op, bint one) noexcept:
+    """How the loop dispatches a step with opcode ``op`` (``one``: the One shape)."""
+    if op == OP_PAY_FEE or op == OP_PAY_INTEREST:
+        return K_DUES_ONE if one else K_DUES
+    if op == OP_PAY_PRINCIPAL:
+        return K_PRINCIPAL_ONE if one else K_PRINCIPAL
+    if op == OP_FUND_RESERVE:
+        return K_FUND
+    if op == OP_RELEASE_RESERVE:
+        return K_RELEASE
+    if op == OP_DRAW_RESERVE:
+        return K_DRAW
+    if op == OP_TRANSFER:
+        return K_TRANSFER
+    if op == OP_PAY_RESIDUAL:
+        return K_RESIDUAL
+    if op == OP_REIMBURSE:
+        return K_REIMBURSE
+    return K_NONE  # an unknown opcode does nothing, as in the reference
+
+
 def _decode(flat, sizes):
     """The program's steps as an array of Step structs (in a uint8 buffer); the indices
     were checked by _check_indices."""
@@ -629,6 +739,7 @@ def _decode(flat, sizes):
     cdef const int[::1] op = flat["op"]
     cdef const int[:, ::1] ia = flat["iarg"].reshape(-1, N_IARG)
     cdef const double[:, ::1] fa = flat["farg"].reshape(-1, N_FARG)
+    cdef const int[::1] acct_ext = flat["acct_ext"]
     buf = np.zeros(max(n, 1) * sizeof(Step), dtype=np.uint8)
     cdef unsigned char[::1] raw = buf
     p = <Step*> &raw[0]
@@ -654,6 +765,34 @@ def _decode(flat, sizes):
         p[i].share = fa[i, F_SHARE]
         p[i].every = p[i].trig < 0 and p[i].not_trig < 0 and p[i].t_from <= 0 and p[i].t_before >= sizes["T"]
         p[i].plain = p[i].limit == INFINITY and p[i].fraction == 1.0
+        p[i].kind = _kind(p[i].op, p[i].na == 1 and p[i].nb == 0 and p[i].plain)
+        p[i].ext_src = acct_ext[p[i].src] != 0 if 0 <= p[i].src < acct_ext.shape[0] else False
+    return buf
+
+
+def _decode_triggers(flat, sizes):
+    """The triggers as an array of Trig structs (in a uint8 buffer); the indices were
+    checked by _check_indices."""
+    cdef Trig* g
+    cdef const int* ilist = _iptr(flat["ilist"])
+    cdef Py_ssize_t j, n = sizes["J"]
+    cdef bint listed
+    cdef const int[:, ::1] ti = flat["trg_i"].reshape(-1, N_TRG)
+    cdef const double[::1] thr = flat["trg_thr"]
+    buf = np.zeros(max(n, 1) * sizeof(Trig), dtype=np.uint8)
+    cdef unsigned char[::1] raw = buf
+    g = <Trig*> &raw[0]
+    for j in range(n):
+        g[j].kind = ti[j, G_METRIC]
+        listed = g[j].kind == M_OC or g[j].kind == M_COVERAGE or g[j].kind == M_DSCR or g[j].kind == M_SHORTFALL
+        g[j].n = max(ti[j, G_LIST_LEN], 0) if listed else 0
+        g[j].lst = ilist + ti[j, G_LIST_OFF] if g[j].n > 0 else NULL
+        g[j].account = ti[j, G_ACCOUNT]
+        g[j].above = ti[j, G_ABOVE] != 0
+        g[j].consecutive = ti[j, G_CONSECUTIVE]
+        g[j].curable = ti[j, G_CURABLE] != 0
+        g[j].effect = ti[j, G_EFFECT]
+        g[j].thr = thr[j]
     return buf
 
 
@@ -753,7 +892,8 @@ def run(a):
     _check_indices(flat, sizes)
     steps = _decode(flat, sizes)
     c.steps = <const Step*> _bptr(steps)
-    c.ilist = _iptr(flat["ilist"])
+    trigs = _decode_triggers(flat, sizes)
+    c.trigs = <const Trig*> _bptr(trigs)
     c.seg = _iptr(flat["seg"])
     c.bal0 = _dptr(flat["bal0"])
     c.carry = _iptr(flat["carry"])
@@ -764,7 +904,11 @@ def run(a):
     c.fee_fixed = _dptr(flat["fee_fixed"])
     c.fee_rate = _dptr(flat["fee_rate"])
     c.fee_cap = _dptr(flat["fee_cap"])
-    c.fee_base = _iptr(flat["fee_base"])
+    # the base each fee accrues on, as an index into (pool, notes, original notes): any
+    # other code accrues on the pool, as in the reference
+    fee_base = flat["fee_base"]
+    fee_base = np.where((fee_base == BASE_NOTES) | (fee_base == BASE_ORIGINAL_NOTES), fee_base, 0).astype(np.int32)
+    c.fee_base = _iptr(fee_base)
     c.fee_carry = _iptr(flat["fee_carry"])
     c.yf = _dptr(flat["yf"])
     c.acct0 = _dptr(flat["acct0"])
@@ -776,8 +920,6 @@ def run(a):
     c.src_acct = _iptr(flat["src_acct"])
     c.pool_start = _dptr(flat["pool_start"])
     c.pool_end = _dptr(flat["pool_end"])
-    c.trg_i = _iptr(flat["trg_i"])
-    c.trg_thr = _dptr(flat["trg_thr"])
     c.ext = _dptr(flat["ext"])
     # outputs: written in place when C-contiguous (as allocate_outputs makes them)
     outs = {}
@@ -805,7 +947,7 @@ def run(a):
     c.state = _wiptr(outs["state"])
     c.fired = _wiptr(outs["fired"])
     # scratch
-    scratch_d = np.zeros((7, max(c.K, c.F, c.A, 1)))
+    scratch_d = np.zeros((8, max(c.K, c.F, c.A, 1)))
     scratch_i = np.zeros((2, max(c.J, 1)), dtype=np.int32)
     c.bal = _wdptr(scratch_d[0])
     c.int_due = _wdptr(scratch_d[1])
@@ -813,7 +955,8 @@ def run(a):
     c.fee_due = _wdptr(scratch_d[3])
     c.fee_carry_amt = _wdptr(scratch_d[4])
     c.acct = _wdptr(scratch_d[5])
-    c.owed = _wdptr(scratch_d[6])
+    c.no_floor = _wdptr(scratch_d[6])
+    c.owed = _wdptr(scratch_d[7])
     c.count = _wiptr(scratch_i[0])
     c.is_fired = _wiptr(scratch_i[1])
     c.orig_notes = float(sum(float(x) for x in a.bal0))
