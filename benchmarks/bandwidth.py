@@ -15,7 +15,13 @@ best of N after a warm-up, with every buffer allocated and its pages touched bef
   and write every output row of every scenario-period, in the kernel's order, into the
   very arrays the benchmark allocates (zeroed between runs, as there), and no waterfall.
   It is a floor for the kernel and the C loop alike; ``traffic_ceiling_steps_per_s`` is
-  the period-tranche steps per second that floor allows.
+  the period-tranche steps per second that floor allows;
+* ``traffic_stream_ms``: the same bytes, but each array read or written in one sequential
+  pass, and its ceiling ``traffic_stream_ceiling_steps_per_s``;
+* ``traffic_staged_nt_ms``: the traffic of ``traffic_ms`` with each scenario's output rows
+  staged in cache and then written to memory with non-temporal stores (no read for
+  ownership): what reordering the kernel's writes could at best achieve, and its ceiling
+  ``traffic_staged_nt_ceiling_steps_per_s``.
 """
 
 from __future__ import annotations
@@ -63,6 +69,8 @@ def build() -> ctypes.CDLL:
     dll.load.argtypes = [_D, ctypes.c_long]
     dll.load.restype = ctypes.c_double
     dll.traffic.restype = ctypes.c_double
+    dll.traffic_stream.restype = ctypes.c_double
+    dll.traffic_staged_nt.restype = ctypes.c_double
     return dll
 
 
@@ -72,6 +80,10 @@ def _ptrs(arrays: list[np.ndarray], ctype: type) -> ctypes.Array:
 
 def _widths(arrays: list[np.ndarray], n_st: int) -> ctypes.Array:
     return (ctypes.c_int * len(arrays))(*[x.size // n_st for x in arrays])
+
+
+def _sizes(arrays: list[np.ndarray]) -> ctypes.Array:
+    return (ctypes.c_long * len(arrays))(*[x.size for x in arrays])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,8 +106,15 @@ def main(argv: list[str] | None = None) -> int:
              len(outs_d), _ptrs(outs_d, ctypes.c_double), _widths(outs_d, n_st),
              len(outs_i), _ptrs(outs_i, ctypes.c_int), _widths(outs_i, n_st))
 
-    log(f"timing the benchmark's traffic only (best of {repeat})")
+    sargs = (len(ins), _ptrs(ins, ctypes.c_double), _sizes(ins), len(outs_d), _ptrs(outs_d, ctypes.c_double),
+             _sizes(outs_d), len(outs_i), _ptrs(outs_i, ctypes.c_int), _sizes(outs_i))
+
+    log(f"timing the benchmark's traffic only, in the kernel's order and array by array (best of {repeat})")
     t_traffic = best_of(lambda: dll.traffic(*targs), repeat, setup=lambda: zero_outputs(args))
+    t_stream = best_of(lambda: dll.traffic_stream(*sargs), repeat, setup=lambda: zero_outputs(args))
+    stage = np.zeros(T * sum(x.size // n_st for x in outs_d))
+    nargs = (ctypes.c_long(S), ctypes.c_long(T), *targs[1:7], *targs[7:], stage.ctypes.data_as(_D))
+    t_staged = best_of(lambda: dll.traffic_staged_nt(*nargs), repeat, setup=lambda: zero_outputs(args))
 
     n = int(out_bytes * n_st) // 8
     buf = np.ones(n)
@@ -124,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         },
         "traffic_ms": t_traffic * 1e3,
         "traffic_ceiling_steps_per_s": steps / t_traffic,
+        "traffic_stream_ms": t_stream * 1e3,
+        "traffic_stream_ceiling_steps_per_s": steps / t_stream,
+        "traffic_staged_nt_ms": t_staged * 1e3,
+        "traffic_staged_nt_ceiling_steps_per_s": steps / t_staged,
         "store_bound_ms": out_bytes * n_st / 1e9 / (gb / t_store) * 1e3,
         "repeat": repeat,
     }

@@ -147,7 +147,7 @@ C_OUTPUTS = ("t_bal_start", "t_int_due", "t_int_paid", "t_int_short", "t_prin", 
 class _CArgs(ctypes.Structure):
     _fields_ = ([("S", ctypes.c_int), ("T", ctypes.c_int)]
                 + [(n, _DOUBLE_P) for n in C_INPUTS + C_OUTPUTS]
-                + [("state", _INT_P), ("fired", _INT_P)])
+                + [("state", _INT_P), ("fired", _INT_P), ("acct_fail", _INT_P), ("a_drawn", _DOUBLE_P)])
 
 
 def build_c() -> ctypes.CDLL:
@@ -168,16 +168,20 @@ def c_args(a: KernelArgs) -> _CArgs:
     K, F, A, J = len(a.bal0), len(a.fee_fixed), len(a.acct0), len(a.trg_thr)
     if (K, F, A, J, a.coll.shape[2], a.n_parties) != (5, 4, 3, 4, 2, 6):
         raise ValueError("the C baseline is specialised to the benchmark deal (benchmarks/synthetic.py)")
+    if np.any(a.acct_ext != 0):  # waterfall.c's EXT: no account is a support provider's
+        raise ValueError("the C baseline's deal has no support-provider accounts (acct_ext)")
     S, T = a.shape
     kw: dict[str, object] = {"S": S, "T": T}
     for name in C_INPUTS + C_OUTPUTS:
         arr = getattr(a, name)
         assert arr.dtype == np.float64 and arr.flags.c_contiguous, name
         kw[name] = arr.ctypes.data_as(_DOUBLE_P)
-    for name in ("state", "fired"):
+    for name in ("state", "fired", "acct_fail"):
         arr = getattr(a, name)
         assert arr.dtype == np.int32 and arr.flags.c_contiguous, name
         kw[name] = arr.ctypes.data_as(_INT_P)
+    assert a.a_drawn.dtype == np.float64 and a.a_drawn.flags.c_contiguous, "a_drawn"
+    kw["a_drawn"] = a.a_drawn.ctypes.data_as(_DOUBLE_P)
     return _CArgs(**kw)
 
 

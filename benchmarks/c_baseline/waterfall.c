@@ -7,8 +7,12 @@
  * definitions are written into the code (that is the point of a hand-written baseline:
  * no interpretation of op/iarg/ilist). Numeric data (balances, coupons, accruals, fee
  * rates, reserve parameters, thresholds, collections, pool balances, external metrics)
- * is read from the arrays. Outputs must be zero on entry (as KernelArgs.allocate_outputs
- * leaves them); they are written with the same += as the kernel.
+ * is read from the arrays, and so is the scenario data of support providers (the period
+ * from which each account pays nothing, acct_fail). Which accounts belong to a support
+ * provider is part of the program (EXT below: none in this deal; benchmarks/run.py checks
+ * acct_ext matches): a draw on one would be recorded in a_drawn as the kernel does.
+ * Outputs must be zero on entry (as KernelArgs.allocate_outputs leaves them); they are
+ * written with the same += as the kernel.
  *
  * Built by benchmarks/run.py: cc -O2 -ffp-contract=off -fPIC -shared (no fast-math, the
  * same floating-point contract as the kernel). benchmarks/run.py checks its outputs equal
@@ -36,6 +40,9 @@ typedef struct {
     double *t_bal_start, *t_int_due, *t_int_paid, *t_int_short, *t_prin, *t_wd, *t_bal_end, *t_resid;
     double *f_due, *f_paid, *f_unpaid, *a_start, *a_in, *a_end, *party;
     int *state, *fired;
+    /* support providers: scenario data and the draws output */
+    const int *acct_fail;
+    double *a_drawn;
 } Args;
 
 static inline double dmin(double a, double b) { return a < b ? a : b; }
@@ -52,6 +59,7 @@ static const int SENIOR[2] = {A1, A2};
 static const int RATED[4] = {A1, A2, B, C};
 static const int ONLY_B[1] = {B}, ONLY_C[1] = {C}, ONLY_SUB[1] = {SUB};
 static const int SUP_PRIN[1] = {PRIN}, SUP_RES[1] = {RES};
+static const int EXT[A] = {0, 0, 0}; /* accounts of support providers (acct_ext) */
 
 typedef struct {
     double bal[K], int_due[K], carry_int[K], fee_due[F], fee_carry[F], acct[A];
@@ -59,6 +67,7 @@ typedef struct {
     int last;
     double pool_end;
     const double *res;
+    double *drawn; /* a_drawn row of the current period */
 } St;
 
 static inline double notes(const St *st) {
@@ -77,15 +86,21 @@ static inline double reserve_target(const St *st) {
     return dmin(target, p[5]);
 }
 
+/* Withdraw from an account; a support provider's draws are recorded. */
+static inline void draw(St *st, int acc, double amount) {
+    st->acct[acc] -= amount;
+    if (EXT[acc]) st->drawn[acc] += amount;
+}
+
 static inline void take(St *st, int src, const int *sup, int nsup, double amount) {
     double left = amount;
     double use = dmin(left, st->acct[src]);
-    st->acct[src] -= use;
+    draw(st, src, use);
     left -= use;
     for (int i = 0; i < nsup; i++) {
         if (left <= 0.0) break;
         use = dmin(left, st->acct[sup[i]]);
-        st->acct[sup[i]] -= use;
+        draw(st, sup[i], use);
         left -= use;
     }
 }
@@ -113,7 +128,7 @@ static inline void pay_principal(St *st, double *prin, const int *lst, int n, in
     for (int i = 0; i < n; i++) total += dmax(st->bal[lst[i]] - 0.0, 0.0);
     pay = dmin(total, st->acct[src]);
     if (pay <= 0.0) return;
-    st->acct[src] -= dmin(pay, st->acct[src]);
+    draw(st, src, dmin(pay, st->acct[src]));
     if (!pro_rata) {
         double left = pay;
         for (int i = 0; i < n; i++) {
@@ -137,7 +152,7 @@ static inline void pay_principal(St *st, double *prin, const int *lst, int n, in
 
 static inline void transfer(St *st, int src, int dst) {
     double move = st->acct[src];
-    st->acct[src] -= move;
+    draw(st, src, move);
     st->acct[dst] += move;
 }
 
@@ -156,6 +171,7 @@ int waterfall(const Args *a) {
         for (int i = 0; i < A; i++) st.acct[i] = a->acct0[i];
         for (int j = 0; j < J; j++) st.count[j] = st.fired[j] = 0;
         st.res = a->res_par + RES * NRES;
+        const int *fail = a->acct_fail + (long)s * A;
         for (int t = 0; t < T; t++) {
             const long st_ = (long)s * T + t;
             const double *rate = a->rate + st_ * K, *accr = a->accr + (long)t * K;
@@ -171,8 +187,11 @@ int waterfall(const Args *a) {
             const double pool_start = a->pool_start[st_];
             st.pool_end = a->pool_end[st_];
             st.last = t == T - 1;
+            st.drawn = a->a_drawn + st_ * A;
 
             const double n = notes(&st);
+            for (int i = 0; i < A; i++)
+                if (t >= fail[i]) st.acct[i] = 0.0; /* a failed provider pays nothing from now on */
             for (int k = 0; k < K; k++) bal_start[k] = st.bal[k];
             for (int i = 0; i < A; i++) a_start[i] = st.acct[i];
             st.acct[INT] += coll[0];
@@ -218,7 +237,7 @@ int waterfall(const Args *a) {
                 double move;
                 /* release_reserve reserve -> interest */
                 move = dmin(dmax(st.acct[RES] - reserve_target(&st), 0.0), st.acct[RES]);
-                st.acct[RES] -= move;
+                draw(&st, RES, move);
                 st.acct[INT] += move;
                 /* draw_reserve reserve -> interest covering the fees and A1/A2 interest */
                 double need = 0.0;
@@ -226,7 +245,7 @@ int waterfall(const Args *a) {
                 need += st.int_due[A1];
                 need += st.int_due[A2];
                 move = dmin(dmax(need - st.acct[INT], 0.0), st.acct[RES]);
-                st.acct[RES] -= move;
+                draw(&st, RES, move);
                 st.acct[INT] += move;
                 pay_dues(&st, st.fee_due, f_paid, FEES, F, INT, SUP_PRIN, 1);
                 pay_dues(&st, st.int_due, int_paid, SENIOR, 2, INT, SUP_RES, 1);
@@ -234,7 +253,7 @@ int waterfall(const Args *a) {
                 pay_dues(&st, st.int_due, int_paid, ONLY_C, 1, INT, 0, 0);
                 if (!st.fired[1]) { /* fund_reserve interest -> reserve, unless the OC trigger is on */
                     move = dmin(dmax(reserve_target(&st) - st.acct[RES], 0.0), st.acct[INT]);
-                    st.acct[INT] -= move;
+                    draw(&st, INT, move);
                     st.acct[RES] += move;
                 }
                 transfer(&st, INT, PRIN);
@@ -242,12 +261,12 @@ int waterfall(const Args *a) {
                 if (t >= SUB_PRINCIPAL_FROM) pay_principal(&st, prin, ONLY_SUB, 1, PRIN, 0);
                 double pay = st.acct[PRIN] * RESIDUAL_SHARE_SUB;
                 if (pay > 0.0) {
-                    st.acct[PRIN] -= pay;
+                    draw(&st, PRIN, pay);
                     resid[SUB] += pay;
                 }
                 pay = st.acct[PRIN] * 1.0;
                 if (pay > 0.0) {
-                    st.acct[PRIN] -= pay;
+                    draw(&st, PRIN, pay);
                     party[2] += pay;
                 }
             } else if (state == 1) {
@@ -263,7 +282,7 @@ int waterfall(const Args *a) {
                 pay_principal(&st, prin, ONLY_SUB, 1, PRIN, 0);
                 double pay = st.acct[PRIN] * 1.0;
                 if (pay > 0.0) {
-                    st.acct[PRIN] -= pay;
+                    draw(&st, PRIN, pay);
                     resid[SUB] += pay;
                 }
             } else {
@@ -279,7 +298,7 @@ int waterfall(const Args *a) {
                 pay_principal(&st, prin, ONLY_SUB, 1, INT, 0);
                 double pay = st.acct[INT] * 1.0;
                 if (pay > 0.0) {
-                    st.acct[INT] -= pay;
+                    draw(&st, INT, pay);
                     resid[SUB] += pay;
                 }
             }
