@@ -11,6 +11,7 @@ that scenarios x assets x months need.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Sequence
 
@@ -25,7 +26,7 @@ MAX_MEMORY_GB = 8.0
 MEMORY_ENV = "ABS_ENGINE_MAX_MEMORY_GB"
 
 
-def _months(a, b) -> int:  # type: ignore[no-untyped-def]
+def _months(a: dt.date, b: dt.date) -> int:
     return (b.year - a.year) * 12 + (b.month - a.month) + 1
 
 
