@@ -15,7 +15,7 @@ from conftest import ROOT
 
 DOCS = ROOT / "docs"
 #: Pages whose ```python blocks are run, in order, in one namespace each.
-RUNNABLE = ["index.md", "tutorials/licence-deal.md", "tutorials/risk-sharing.md"]
+RUNNABLE = ["index.md", "tutorials/licence-deal.md", "tutorials/risk-sharing.md", "tutorials/breakeven-montecarlo.md"]
 
 
 def build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
