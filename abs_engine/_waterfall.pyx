@@ -139,9 +139,10 @@ cdef struct Trig:
 
 # Shapes a step helper is specialised for (Cython fused types, resolved at compile time):
 # ``One``: list A holds one entry, list B none and the step has no limit (a single
-# recipient, no support, cap(x) == x), so the helpers' list loops run with constant
-# bounds; ``Any``: the step's own lists and limit. Both specialisations are compiled from
-# the same helper source; _decode picks one per step (K_*_ONE).
+# recipient, no support, cap(x) == x) and, for pay_principal, neither a schedule to follow
+# nor a pool target, so the helpers' list loops run with constant bounds and those tests
+# drop out; ``Any``: the step's own lists, limit, schedule and target. Both
+# specialisations are compiled from the same helper source; _kind picks one per step.
 cdef struct One:
     char unused
 cdef struct Any:
@@ -215,16 +216,12 @@ cdef struct Ctx:
     # the current period
     const double* sched_t
     const double* no_floor  # K zeros
-    const double* due_t
+    Py_ssize_t t_cur  # the period (the rarely used rows are found from it)
+    Py_ssize_t st_cur  # s * T + t
     double pool_end_st
-    const double* ext_st
-    double* a_drawn_st
-    double* a_repaid_st
     double* int_paid_st
     double* f_paid_st
     double* prin_st
-    double* resid_st
-    double* party_st
     double* a_in_st
 
 
@@ -269,7 +266,7 @@ cdef inline void draw(Ctx* c, int acc, bint ext, double amount) noexcept nogil:
     acct_ext[acc]) draws are recorded: they are cash coming into the trust from outside."""
     c.acct[acc] -= amount
     if ext:
-        c.a_drawn_st[acc] += amount
+        c.a_drawn[c.st_cur * c.A + acc] += amount
         c.owed[acc] += amount
 
 
@@ -318,12 +315,12 @@ cdef inline void pay_principal(Ctx* c, const Step* p, const Shape* shape) noexce
     cdef double group = 0.0
     cdef double pay, left, part, wsum, w
     cdef int i, k
-    cdef const double* floor = c.sched_t if p.follow else c.no_floor
+    cdef const double* floor = c.no_floor if Shape is One else (c.sched_t if p.follow else c.no_floor)
     for i in range(na):
         k = p.la[i]
         total += payable(c, k, floor)
         group += c.bal[k]
-    if p.target >= 0.0:
+    if Shape is Any and p.target >= 0.0:
         total = dmin(total, dmax(group - p.target * c.pool_end_st, 0.0))
     pay = dmin(total, available(c, p, nb) if Shape is One else cap(p, available(c, p, nb)))
     if pay <= 0.0:
@@ -387,7 +384,7 @@ cdef inline double cover_need(const Ctx* c, const Step* p) noexcept nogil:
         need += c.int_due[p.lb[i]]
     for i in range(p.nc):
         k = p.lc[i]
-        need += dmax(c.bal[k] - c.due_t[k], 0.0)
+        need += dmax(c.bal[k] - c.due[c.t_cur * c.K + k], 0.0)
     return dmax(need - c.acct[p.dst], 0.0)
 
 
@@ -398,9 +395,9 @@ cdef inline void pay_residual(Ctx* c, const Step* p) noexcept nogil:
         return
     draw(c, p.src, p.ext_src, pay)
     if p.mode == 0:
-        c.resid_st[p.dst] += pay
+        c.t_resid[c.st_cur * c.K + p.dst] += pay
     else:
-        c.party_st[p.dst] += pay
+        c.party[c.st_cur * c.NP + p.dst] += pay
 
 
 cdef inline void reimburse(Ctx* c, const Step* p) noexcept nogil:
@@ -411,7 +408,7 @@ cdef inline void reimburse(Ctx* c, const Step* p) noexcept nogil:
         return
     c.acct[p.src] -= pay
     c.owed[p.dst] -= pay
-    c.a_repaid_st[p.dst] += pay
+    c.a_repaid[c.st_cur * c.A + p.dst] += pay
     if p.mode == 1:
         c.acct[p.dst] += pay
 
@@ -468,7 +465,7 @@ cdef inline double metric(const Ctx* c, const Trig* g, Py_ssize_t j) noexcept no
     cdef double total = 0.0
     cdef int i, k
     if g.kind == M_EXTERNAL:
-        return c.ext_st[j]
+        return c.ext[c.st_cur * c.J + j]
     if g.kind == M_OC:
         for i in range(g.n):
             total += c.bal[g.lst[i]]
@@ -480,7 +477,7 @@ cdef inline double metric(const Ctx* c, const Trig* g, Py_ssize_t j) noexcept no
     if g.kind == M_DSCR:
         for i in range(g.n):
             k = g.lst[i]
-            total += c.int_due[k] + dmax(c.bal[k] - c.due_t[k], 0.0)
+            total += c.int_due[k] + dmax(c.bal[k] - c.due[c.t_cur * c.K + k], 0.0)
         return c.a_in_st[g.account] / total if total > 0.0 else INFINITY
     if g.kind == M_SHORTFALL:
         for i in range(g.n):
@@ -562,17 +559,13 @@ cdef void loop(Ctx* c) noexcept nogil:
             accr_t = c.accr + t * K
             coll_st = c.coll + st * NS
             c.sched_t = c.sched + t * K
-            c.due_t = c.due + t * K
-            c.a_drawn_st = c.a_drawn + oa
-            c.a_repaid_st = c.a_repaid + oa
+            c.t_cur = t
+            c.st_cur = st
             c.pool_end_st = c.pool_end[st]
             c.int_paid_st = c.t_int_paid + ok
             c.prin_st = c.t_prin + ok
-            c.resid_st = c.t_resid + ok
             c.f_paid_st = c.f_paid + of
             c.a_in_st = c.a_in + oa
-            c.party_st = c.party + st * c.NP
-            c.ext_st = c.ext + st * J
 
             # opening balances, what is due (notes summed in tranche order)
             n = 0.0
@@ -709,12 +702,16 @@ cdef const unsigned char* _bptr(const unsigned char[::1] v) noexcept:
     return &v[0] if v.shape[0] > 0 else NULL
 
 
-cdef int _kind(int op, bint one) noexcept:
-    """How the loop dispatches a step with opcode ``op`` (``one``: the One shape)."""
+cdef int _kind(const Step* p) noexcept:
+    """How the loop dispatches step ``p`` (its fields other than ``kind`` are set): by
+    opcode, and for payments by shape. The One shape: one recipient, no support, no limit,
+    and for pay_principal no schedule to follow and no pool target."""
+    cdef int op = p.op
+    cdef bint one = p.na == 1 and p.nb == 0 and p.plain
     if op == OP_PAY_FEE or op == OP_PAY_INTEREST:
         return K_DUES_ONE if one else K_DUES
     if op == OP_PAY_PRINCIPAL:
-        return K_PRINCIPAL_ONE if one else K_PRINCIPAL
+        return K_PRINCIPAL_ONE if one and p.follow == 0 and not p.target >= 0.0 else K_PRINCIPAL
     if op == OP_FUND_RESERVE:
         return K_FUND
     if op == OP_RELEASE_RESERVE:
@@ -765,8 +762,8 @@ def _decode(flat, sizes):
         p[i].share = fa[i, F_SHARE]
         p[i].every = p[i].trig < 0 and p[i].not_trig < 0 and p[i].t_from <= 0 and p[i].t_before >= sizes["T"]
         p[i].plain = p[i].limit == INFINITY and p[i].fraction == 1.0
-        p[i].kind = _kind(p[i].op, p[i].na == 1 and p[i].nb == 0 and p[i].plain)
         p[i].ext_src = acct_ext[p[i].src] != 0 if 0 <= p[i].src < acct_ext.shape[0] else False
+        p[i].kind = _kind(&p[i])
     return buf
 
 
