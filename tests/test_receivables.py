@@ -233,3 +233,36 @@ def test_monte_carlo_hooks_equal_named_events():
         np.testing.assert_allclose(v, b.series()[k], rtol=1e-12, atol=1e-9, err_msg=k)
     with pytest.raises(ValueError, match="default_month has shape"):
         project_receivable_pool(pool, arr, [plain], sched.grid, default_month=np.zeros((1, 5)))
+
+
+def test_mixed_deal_projects_each_pool_and_combines_their_collections(backend):
+    """A licence pool and a pledge-loan pool in one deal: each is projected on its own, both
+    deposit into the collection account, and the deal's statistics cover both."""
+    from builders import loan
+
+    from abs_engine.pools.stats import deal_pool_stats
+
+    lic_only = two_licences()
+    pledge = deal([loan(1, balance=600_000.0)])
+    data = lic_only.model_dump(by_alias=True)
+    data["deal"]["asset_type"] = "mixed"
+    data["pools"] = [data["pools"][0], {**pledge.model_dump(by_alias=True)["pools"][0], "name": "loans"}]
+    total = 8 * 150_000 + 600_000
+    data["tranches"] = [{"name": "A", "rank": 1, "balance": 0.8 * total, "coupon": {"kind": "fixed", "rate": 0.03}},
+                        {"name": "SUB", "rank": 2, "kind": "subordinate", "balance": 0.2 * total}]
+    mixed = ae.Deal.model_validate(data)
+    sc = Scenario(name="s", defaults={"cdr": 0.05}, recovery={"rate": 0.3, "lag_months": 3})
+    r = ae.run(mixed, sc, backend=backend)
+    r.check_conservation()
+    by_pool = r.pool.groupby("pool")[["scheduled_principal", "interest_collected", "default_amount", "recovery"]].sum()
+    assert set(by_pool.index) == {"lic", "loans"}
+    alone_lic = ae.run(lic_only, sc, backend=backend).pool[["scheduled_principal", "default_amount", "recovery"]].sum()
+    alone_loan = ae.run(pledge, sc, backend=backend).pool[["scheduled_principal", "interest_collected", "recovery"]].sum()
+    np.testing.assert_allclose(by_pool.loc["lic", ["scheduled_principal", "default_amount", "recovery"]], alone_lic, rtol=1e-12)
+    np.testing.assert_allclose(by_pool.loc["loans", ["scheduled_principal", "interest_collected", "recovery"]], alone_loan, rtol=1e-12)
+    deposits = r.accounts.groupby("account")["deposits"].sum()["collection"]
+    p = r.pool
+    assert deposits == pytest.approx((p["scheduled_principal"] + p["prepayment"] + p["recovery"] + p["interest_collected"]).sum())
+    st = deal_pool_stats(mixed)
+    assert st.kinds == ("licence", "pledge_loan") and st.n_assets == 3
+    assert st.total_balance == pytest.approx(total)
