@@ -21,7 +21,12 @@ best of N after a warm-up, with every buffer allocated and its pages touched bef
 * ``traffic_staged_nt_ms``: the traffic of ``traffic_ms`` with each scenario's output rows
   staged in cache and then written to memory with non-temporal stores (no read for
   ownership): what reordering the kernel's writes could at best achieve, and its ceiling
-  ``traffic_staged_nt_ceiling_steps_per_s``.
+  ``traffic_staged_nt_ceiling_steps_per_s``;
+* ``in_cache_kernel_ms``, ``in_cache_c_ms``: the kernel and the C loop with their memory
+  traffic mostly taken away: 100 runs on a bundle of a hundredth of the scenarios (100 of
+  the 10,000), whose arrays stay in cache (outputs zeroed before each run; the zeroing is
+  timed alone and subtracted), so as many scenario-periods as the benchmark. Their
+  compute, to set against ``traffic_ms``.
 """
 
 from __future__ import annotations
@@ -44,8 +49,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import synthetic  # noqa: E402
-from run import C_FLAGS, best_of, log, machine, zero_outputs  # noqa: E402
+from run import C_FLAGS, best_of, build_c, c_args, log, machine, zero_outputs  # noqa: E402
 
+from abs_engine import _waterfall  # noqa: E402
 from abs_engine._program import KernelArgs  # noqa: E402
 
 # the inputs the kernel reads per scenario-period (row st = s * T + t)
@@ -126,6 +132,21 @@ def main(argv: list[str] | None = None) -> int:
     t_add = best_of(lambda: dll.add(bp, n), repeat)
     gb = buf.nbytes / 1e9
     steps = n_st * len(args.bal0)
+
+    log(f"timing the kernel and the C loop in cache (best of {repeat})")
+    small = synthetic.waterfall_args(S=S // 100, T=T)
+    csmall = small.copy_inputs()
+    cstruct = c_args(csmall)
+    cdll = build_c()
+
+    def rep(fn: object, bundle: KernelArgs) -> None:
+        for _ in range(100):
+            zero_outputs(bundle)
+            fn()  # type: ignore[operator]
+
+    t_zero = best_of(lambda: rep(lambda: None, small), repeat)
+    t_k = best_of(lambda: rep(lambda: _waterfall.run(small), small), repeat) - t_zero
+    t_c = best_of(lambda: rep(lambda: cdll.waterfall(ctypes.byref(cstruct)), csmall), repeat) - t_zero
     result = {
         "probe": "benchmarks/bandwidth.py", "quick": ns.quick, "machine": machine(),
         "buffer_mb": buf.nbytes / 1e6,
@@ -148,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         "traffic_staged_nt_ms": t_staged * 1e3,
         "traffic_staged_nt_ceiling_steps_per_s": steps / t_staged,
         "store_bound_ms": out_bytes * n_st / 1e9 / (gb / t_store) * 1e3,
+        "in_cache_kernel_ms": t_k * 1e3,
+        "in_cache_c_ms": t_c * 1e3,
         "repeat": repeat,
     }
     print(json.dumps(result, indent=2))
