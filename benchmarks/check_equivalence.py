@@ -19,16 +19,19 @@ identical inputs:
    ``when`` conditions, duplicate recipients, principal cover, support providers that fail
    and are reimbursed, a DSCR trigger), so that every step shape the kernel specialises and
    its generic path are compared;
-2. the current reference twin against the kernel on the same inputs: a difference here is
+2. the hand-written C loop of the benchmark (benchmarks/c_baseline/waterfall.c, as
+   benchmarks/run.py builds it) against the kernel, bit for bit, on the synthetic deal with
+   support providers failing at random periods (run.py compares it on the deal as it is);
+3. the current reference twin against the kernel on the same inputs: a difference here is
    not a performance regression but semantics the twin has and the kernel has not (yet),
    reported as drift;
-3. ``project_pledge_pool`` (and ``loan_arrays``) against the baseline's, to 1e-9 relative
+4. ``project_pledge_pool`` (and ``loan_arrays``) against the baseline's, to 1e-9 relative
    (near zero: 1e-9 of the series' largest value, as loss = defaults - recoveries is a
    difference of sums, defined only to their rounding), on
    the example deal's pool and on the synthetic 10,000-loan pool (6 scenarios in a batch,
    and one of them alone).
 
-Exit status 1 if (1) or (3) finds a difference, else 0 (drift is printed, not failed).
+Exit status 1 if (1), (2) or (4) finds a difference, else 0 (drift is printed, not failed).
 """
 
 from __future__ import annotations
@@ -274,6 +277,28 @@ def check_kernel(base_kernel: ModuleType, base_twin: ModuleType) -> tuple[list[s
     return regress, drift
 
 
+def check_c_loop(S: int = 300, seed: int = 5) -> list[str]:
+    """The C baseline against the kernel, every output bit for bit, on the synthetic deal
+    with support providers that fail at random periods in most scenarios."""
+    import ctypes
+
+    import run as bench  # benchmarks/run.py: builds and calls the C loop
+
+    a = synthetic.waterfall_args(S=S)
+    T = a.shape[1]
+    rng = np.random.default_rng(seed)
+    a.acct_fail = np.where(rng.random(a.acct_fail.shape) < 0.5, rng.integers(0, T + 10, a.acct_fail.shape),
+                           T).astype(np.int32)
+    new = run_on(_waterfall.run, a)
+    c = a.copy_inputs()
+    bench.build_c().waterfall(ctypes.byref(bench.c_args(c)))
+    print(f"C loop: {S} scenarios, a provider fails in {int((a.acct_fail < T).any(axis=1).sum())}")
+    out: list[str] = []
+    for name in KernelArgs.OUTPUTS:
+        out += diff("C loop vs kernel", name, getattr(c, name), getattr(new, name), True, bits=True)
+    return out
+
+
 def check_projection(base_pledge: ModuleType) -> tuple[list[str], int, int]:
     from abs_engine.compile import reference_paths
     from abs_engine.dates import build_schedule
@@ -335,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     base_kernel = baseline_kernel(ns.rev)
     base_twin = baseline_module(ns.rev, "abs_engine/_waterfall_ref.py", "abs_engine._waterfall_ref_baseline", "abs_engine")
     regress, drift = check_kernel(base_kernel, base_twin)
+    regress += check_c_loop()
     if not ns.skip_projection:
         base_pledge = baseline_module(ns.rev, "abs_engine/pools/pledge.py", "abs_engine.pools._pledge_baseline",
                                       "abs_engine.pools")
