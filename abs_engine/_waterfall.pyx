@@ -804,6 +804,20 @@ cdef object _bad_list(const int[::1] ilist, Py_ssize_t off, Py_ssize_t ln, Py_ss
     return None
 
 
+cdef object _repeated(const int[::1] ilist, Py_ssize_t off, Py_ssize_t ln):
+    """Why a recipient list names an index twice (None if it does not): a step paying its
+    list pro rata counts each entry's due once in the total, so a repeated entry would take
+    cash twice and pay it once (the deal loader refuses it; this catches hand-built
+    programs)."""
+    seen = set()
+    cdef Py_ssize_t i
+    for i in range(off, off + ln):
+        if ilist[i] in seen:
+            return f"index {ilist[i]} listed twice"
+        seen.add(ilist[i])
+    return None
+
+
 def _check_indices(flat, sizes):
     """Every index the program holds must be in range, so the raw-pointer loop never
     reads or writes outside an array. (compile.py only builds valid programs; this turns
@@ -836,6 +850,8 @@ def _check_indices(flat, sizes):
         if o == OP_PAY_FEE or o == OP_PAY_INTEREST or o == OP_PAY_PRINCIPAL:
             index(f"step {i} from", ia[i, I_SRC], A)
             bad(f"step {i} to", _bad_list(ilist, ia[i, I_A_OFF], ia[i, I_A_LEN], F if o == OP_PAY_FEE else K))
+            if o != OP_PAY_PRINCIPAL or ia[i, I_MODE] == 1:  # (pro rata; sequential: harmless)
+                bad(f"step {i} to", _repeated(ilist, ia[i, I_A_OFF], ia[i, I_A_LEN]))
             bad(f"step {i} support", _bad_list(ilist, ia[i, I_B_OFF], ia[i, I_B_LEN], A))
         elif o == OP_FUND_RESERVE or o == OP_RELEASE_RESERVE or o == OP_DRAW_RESERVE or o == OP_TRANSFER:
             index(f"step {i} from", ia[i, I_SRC], A)

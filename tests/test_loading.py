@@ -150,3 +150,12 @@ def test_scenario_errors(tmp_path):
     msgs = [str(x) for x in exc.value.problems]
     assert any("defaults.cdr" in m and "looks like a percentage" in m for m in msgs), msgs
     assert any("recovery: unknown field 'lag_month'; did you mean 'lag_months'?" in m for m in msgs), msgs
+
+
+def test_trigger_tranches_listed_twice_are_refused():
+    from builders import deal, loan
+
+    d = deal([loan(1)], triggers=[{"name": "oc", "metric": "oc_ratio", "tranches": ["A", "A"], "below": 1.0}],
+             waterfalls={"accelerated": [{"action": "pay_principal", "from": "collection", "to": ["A", "SUB"]}]})
+    with pytest.raises(ae.InputError, match=r"triggers\[0\].tranches: a name appears twice in the list"):
+        ae.run(d)

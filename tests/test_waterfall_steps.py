@@ -288,3 +288,11 @@ def test_chunked_run_equals_single_call(backend, monkeypatch):
     run_kernel(chunked, backend)
     for name in P.KernelArgs.OUTPUTS:
         np.testing.assert_array_equal(getattr(one, name), getattr(chunked, name))
+
+
+def test_kernel_refuses_a_recipient_listed_twice():
+    """A pro-rata step weighs each recipient once; a repeated one (which the deal loader
+    refuses) is refused by the kernel's index check instead of being paid twice."""
+    a = make([("pay_principal", dict(a=[0, 0], mode=1))], coll=[50.0], bal0=(100.0,))
+    with pytest.raises(ValueError, match="index 0 listed twice"):
+        run_kernel(a, "cython")

@@ -114,6 +114,8 @@ def check_references(deal: Deal, file: str) -> list[Problem]:
     for i, t in enumerate(deal.triggers):
         for j, n in enumerate(t.tranches):
             ref(f"triggers[{i}].tranches[{j}]", "tranche", n, tranches)
+        if len(set(t.tranches)) != len(t.tranches):
+            problems.append(Problem(file, f"triggers[{i}].tranches", "a name appears twice in the list"))
         if t.account is not None:
             ref(f"triggers[{i}].account", "account", t.account, accounts)
         state = {"accelerate": "accelerated", "event_of_default": "event_of_default"}[t.effect]

@@ -187,12 +187,36 @@ class _LinkSums:
         self.SE = sh * arr.expiry[arr.link_p]
         self.SR = sh * arr.remaining
         self.SRP = sh * rem_prev
-        link_type = self.type_of[arr.link_p]
-        self.cols: list[tuple[np.ndarray, ...]] | None = None  # column sums, made on first use
-        self.base = []
+        self.link_type = self.type_of[arr.link_p]
+        # made on first use: the per-asset sums per type (the per-asset path, and named
+        # defaults), and their column sums (the shared survival row)
+        self._base: list[tuple[np.ndarray, ...]] | None = None
+        self.cols: list[tuple[np.ndarray, ...]] | None = None
+
+    @property
+    def base(self) -> list[tuple[np.ndarray, ...]]:
+        """Per type: the per-asset sums of SE, SR and SRP over the asset's links of that type."""
+        if self._base is None:
+            self._base = [tuple(self._sum(x, self.link_type == t) for x in (self.SE, self.SR, self.SRP))
+                          for t in range(len(self.types))]
+        return self._base
+
+    def _subset_base(self, assets: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+        """:attr:`base` for the rows ``assets`` (sorted) only, from their own links."""
+        if self._base is not None:
+            return [tuple(x[assets] for x in b) for b in self._base]
+        links = np.flatnonzero(np.isin(self.arr.link_l, assets))
+        rows = np.searchsorted(assets, self.arr.link_l[links])
+        out = []
         for t in range(len(self.types)):
-            on = link_type == t
-            self.base.append(tuple(self._sum(x, on) for x in (self.SE, self.SR, self.SRP)))
+            on = self.link_type[links] == t
+            sums = []
+            for x in (self.SE, self.SR, self.SRP):
+                acc = np.zeros((len(assets), x.shape[1]))
+                np.add.at(acc, rows[on], x[links[on]])
+                sums.append(acc)
+            out.append(tuple(sums))
+        return out
 
     def _sum(self, x: np.ndarray, on: np.ndarray) -> np.ndarray:
         """Sum the link rows of ``x`` that are ``on`` into asset rows, in link order within
@@ -222,9 +246,7 @@ class _LinkSums:
         vt_prev[:, 1:] = vt[:, :-1]
         n = self.L if assets is None else len(assets)
         out = [np.zeros((n, vt.shape[1])) for _ in range(4)]
-        for t, (se, sr, srp) in enumerate(self.base):
-            if assets is not None:
-                se, sr, srp = se[assets], sr[assets], srp[assets]
+        for t, (se, sr, srp) in enumerate(self.base if assets is None else self._subset_base(assets)):
             out[0] += se * vt[t]
             out[1] += sr * vt[t]
             out[2] += srp * vt[t]
@@ -256,9 +278,12 @@ class _LinkSums:
         write-down sums, ``(M+1,)`` each, when every obligor survives alike (the caller
         applies the survival row): per-type column sums computed once, times the type rows,
         plus the deviations of the patents ``hit``."""
-        if self.cols is None:
-            F = self.arr.fees
-            self.cols = [tuple((F * x).sum(axis=0) if i == 0 else x.sum(axis=0) for i, x in enumerate(b)) for b in self.base]
+        if self.cols is None:  # straight from the links (no per-asset sums needed)
+            FL = self.arr.fees[self.arr.link_l]
+            self.cols = []
+            for t in range(len(self.types)):
+                on = self.link_type == t
+                self.cols.append(((FL[on] * self.SE[on]).sum(axis=0), self.SR[on].sum(axis=0), self.SRP[on].sum(axis=0)))
         vt_prev = np.empty_like(vt)
         vt_prev[:, 0] = vt[:, 0]
         vt_prev[:, 1:] = vt[:, :-1]

@@ -17,9 +17,8 @@ from ..io.outputs import atomic_path
 def save_workbook(wb: Workbook, target: str | os.PathLike[str]) -> Path:
     """Save ``wb`` to ``target`` atomically; returns the target path."""
     target = Path(target)
-    with atomic_path(target) as tmp:
-        with open(tmp, "wb") as fh:
-            wb.save(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        wb.save(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
     return target
