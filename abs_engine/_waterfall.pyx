@@ -80,8 +80,12 @@ cdef enum:
     N_RES = 6
     N_TRG = 8
     N_STATES = 3
-    # how the loop dispatches a decoded step (Step.kind): the opcode, with pay_fee and
-    # pay_interest merged, and the shape a helper is specialised for
+
+
+# kernel-internal (not in _program.py): how the loop dispatches a decoded step
+# (Step.kind): the opcode, with pay_fee and pay_interest merged, and the shape a helper is
+# specialised for
+cdef enum:
     K_NONE = 0
     K_DUES = 1
     K_DUES_ONE = 2

@@ -216,3 +216,19 @@ def test_cli_runs_a_licence_deal_and_writes_its_term_sheets(tmp_path):
     assert {"licence_tape:0", "patent_tape:0", "link_tape:0"} <= set(manifest["inputs"])
     assert (tmp_path / "PUDONG-IP-LICENCE-2020_senior_termsheet.xlsx").exists()
     assert (tmp_path / "PUDONG-IP-LICENCE-2020_subordinate_termsheet.xlsx").exists()
+
+
+def test_shenzhen_deal_matches_the_published_totals():
+    """南山区-高新投知识产权5号 (deals/sz_pledge_2026_1.md): 2.06亿元, 12 Nanshan SMEs, 26 pledged
+    patents, one-year loans, senior at 3.80%, the guarantor both guarantor of the loans and
+    shortfall undertaker."""
+    from abs_engine.pools.stats import deal_pool_stats
+
+    d = ae.load_deal(DEALS / "sz_pledge_2026_1.yaml")
+    st = deal_pool_stats(d)
+    assert st.total_balance == pytest.approx(206_000_000) and sum(t.balance for t in d.tranches) == pytest.approx(206_000_000)
+    assert st.n_obligors == 12 and st.n_ip_rights == 26
+    assert {a.region for a in d.pools[0].assets} == {"Nanshan"} and {a.ip_type for a in d.pools[0].assets} == {"patent"}
+    assert d.tranche("A").coupon.rate == pytest.approx(0.038)
+    assert all(a.maturity_date <= a.origination_date.replace(year=a.origination_date.year + 1) for a in d.pools[0].assets)
+    assert [x.kind for x in d.pools[0].support] == ["guarantee"] and any(a.kind == "undertaking" for a in d.accounts)

@@ -439,7 +439,7 @@ def test_renders_with_libreoffice_and_shows_chinese(result, written, tmp_path):
     text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "in.pdf"), "-"],
                           check=True, capture_output=True, timeout=60).stdout.decode("utf-8")
     assert result.deal.deal.name_zh in text
-    for s in ("原始权益人", "Originator", "资本结构", "偿付计划", "190,000,000.00"):
+    for s in ("原始权益人", "Originator", "资本结构", "偿付计划", "195,700,000.00"):
         assert s in text, s
 
 

@@ -157,6 +157,7 @@ class PledgeLoanAsset(Model):
     ip_type: Literal["patent", "trademark", "copyright", "mixed", "other"] = describe(
         "Type of the pledged IP", default="patent"
     )
+    ip_count: int = describe("Number of IP rights pledged (patents, trademarks, copyrights)", default=1, ge=1, le=10_000)
     collateral_value: Money = describe("Appraised value of the pledged IP at the cut-off date", default=0.0)
     industry: str = describe("Borrower industry", default="unknown")
     region: str = describe("Borrower region", default="unknown")

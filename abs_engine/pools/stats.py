@@ -289,6 +289,9 @@ class PoolStats:
     top1_share: float
     top5_share: float
     top10_share: float
+    #: IP rights behind the pool: pledged rights (pledge loans), the patents the licences
+    #: rest on, one per transfer receivable (None: not known, e.g. a bare asset table)
+    n_ip_rights: int | None
     top_obligors: pd.DataFrame
     strata: dict[str, pd.DataFrame] = field(default_factory=dict)
     assets: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
@@ -302,7 +305,7 @@ class PoolStats:
         keys = (
             "n_assets", "n_obligors", "total_balance", "average_balance", "average_obligor_balance",
             "max_obligor_balance", "wa_rate", "wa_remaining_term_months", "wa_seasoning_months",
-            "wa_ltv", "ltv_coverage", "top1_share", "top5_share", "top10_share",
+            "wa_ltv", "ltv_coverage", "top1_share", "top5_share", "top10_share", "n_ip_rights",
         )
         return {k: getattr(self, k) for k in keys}
 
@@ -394,6 +397,7 @@ def summarise(
     kinds: Sequence[str] = ("pledge_loan",),
     categories: Sequence[str] | None = None,
     top_n: int = 10,
+    n_ip_rights: int | None = None,
 ) -> PoolStats:
     """Figures and strata of an asset table (:data:`ASSET_COLUMNS` + categorical columns).
 
@@ -448,6 +452,7 @@ def summarise(
     top_obligors["cumulative_share"] = top_obligors["share"].cumsum()
 
     return PoolStats(
+        n_ip_rights=n_ip_rights,
         name=name,
         kinds=tuple(kinds),
         cutoff_date=cutoff_date,
@@ -489,8 +494,20 @@ def pool_stats(pool: Any, header: Header, *, top_n: int = 10) -> PoolStats:
     assets = asset_table(pool, header)
     return summarise(
         assets, name=pool.name, cutoff_date=header.cutoff_date, kinds=(pool.kind,),
-        categories=CATEGORIES.get(pool.kind, ()), top_n=top_n,
+        categories=CATEGORIES.get(pool.kind, ()), top_n=top_n, n_ip_rights=ip_rights(pool),
     )
+
+
+def ip_rights(pool: Any) -> int | None:
+    """The IP rights behind a pool: the rights pledged to its loans (``ip_count``), the
+    distinct patents its licences rest on, one per transfer receivable."""
+    if pool.kind == "pledge_loan":
+        return int(sum(a.ip_count for a in pool.assets))
+    if pool.kind == "licence":
+        return len({k.patent_id for k in pool.links})
+    if pool.kind == "transfer":
+        return len(pool.assets)
+    return None
 
 
 def deal_pool_stats(deal: Deal, *, top_n: int = 10) -> PoolStats:
@@ -505,4 +522,7 @@ def deal_pool_stats(deal: Deal, *, top_n: int = 10) -> PoolStats:
     for c in cats:
         if c not in assets.columns:
             assets[c] = "n/a"
-    return summarise(assets, name=h.name, cutoff_date=h.cutoff_date, kinds=kinds, categories=cats, top_n=top_n)
+    counts = [ip_rights(p) for p in deal.pools]
+    n_ip = None if any(c is None for c in counts) else int(sum(c for c in counts if c is not None))
+    return summarise(assets, name=h.name, cutoff_date=h.cutoff_date, kinds=kinds, categories=cats, top_n=top_n,
+                     n_ip_rights=n_ip)

@@ -184,6 +184,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "pool_kinds": ("资产类型", "Asset kinds"),
     "n_assets": ("资产笔数", "Number of assets"),
     "n_obligors": ("借款人户数", "Number of obligors"),
+    "n_ip_rights": ("知识产权数量", "Number of IP rights"),
     "total_balance": ("未偿本金余额（元）", "Outstanding balance (CNY)"),
     "total_balance_wan": ("未偿本金余额（万元）", "Outstanding balance (CNY 10k)"),
     "average_balance": ("单笔平均余额（元）", "Average balance per asset (CNY)"),

@@ -405,6 +405,7 @@ def _ip_label(v: str, ctx: _Ctx) -> str:
 STAT_ROWS: tuple[tuple[str, str], ...] = (
     ("n_assets", INT),
     ("n_obligors", INT),
+    ("n_ip_rights", INT),
     ("total_balance", YUAN),
     ("total_balance_wan", WAN),
     ("average_balance", YUAN),
