@@ -618,11 +618,12 @@ def load_grid(path: str | Path) -> GridPoints:
     return GridPoints(res.scenario.name, [], [res.scenario], [()])
 
 
-def load_scenarios(paths: Iterable[str | Path]) -> list[Scenario]:
-    """Load several scenario or grid files (grids expand to their points), reporting the
-    problems of every file together in one InputError."""
+def load_points(paths: Iterable[str | Path]) -> list[GridPoints]:
+    """Load several scenario or grid files, each as its grid points (a plain scenario file
+    is a grid of one point), reporting the problems of every file together in one
+    InputError."""
     loader = _Loader()
-    out: list[Scenario] = []
+    out: list[GridPoints] = []
     problems: list[Problem] = []
     for path in paths:
         try:
@@ -633,12 +634,18 @@ def load_scenarios(paths: Iterable[str | Path]) -> list[Scenario]:
         if res.problems:
             problems += res.problems
         elif res.grid is not None:
-            out += res.grid.scenarios
+            out.append(res.grid)
         elif res.scenario is not None:
-            out.append(res.scenario)
+            out.append(GridPoints(res.scenario.name, [], [res.scenario], [()]))
     if problems:
         raise InputError(list(dict.fromkeys(problems)))
     return out
+
+
+def load_scenarios(paths: Iterable[str | Path]) -> list[Scenario]:
+    """Load several scenario or grid files (grids expand to their points), reporting the
+    problems of every file together in one InputError."""
+    return [sc for g in load_points(paths) for sc in g.scenarios]
 
 
 

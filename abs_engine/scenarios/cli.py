@@ -143,7 +143,6 @@ def sweep(
     _fail, out, err = _ui()
     from ..io import load_deal
     from ..io.outputs import manifest, output_set, write_manifest
-    from ..io.scenario_file import _Loader
     from .executors import progress_bar
     from .outputs import write_frame
     from .plots import sweep_png
@@ -154,31 +153,13 @@ def sweep(
         if not grid and not scenario:
             raise InputError.single("", "--grid", "give a grid file (--grid) or scenario files (-s)")
         d = load_deal(deal)
-        loader = _Loader()
-        scs, frames, problems = [], [], []
         import pandas as pd
 
-        from ..io.scenario_file import GridPoints
+        from ..io.scenario_file import load_points
 
-        for path in [*(grid or []), *(scenario or [])]:
-            try:
-                res = loader.resolve(Path(path))
-            except InputError as exc:
-                problems += exc.problems
-                continue
-            if res.problems:
-                problems += res.problems
-                continue
-            if res.grid is not None:
-                g = res.grid
-            else:
-                assert res.scenario is not None
-                g = GridPoints(res.scenario.name, [], [res.scenario], [()])
-            scs += g.scenarios
-            frames.append(g.frame())
-        if problems:
-            raise InputError(problems)
-        points = pd.concat(frames, ignore_index=True)
+        grids = load_points([*(grid or []), *(scenario or [])])
+        scs = [sc for g in grids for sc in g.scenarios]
+        points = pd.concat([g.frame() for g in grids], ignore_index=True)
         ex = _executor(executor, workers, dask, scheduler)
     except InputError as exc:
         _fail(exc)
