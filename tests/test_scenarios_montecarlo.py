@@ -275,3 +275,38 @@ def test_licence_pool_with_its_support_stack_under_invalidations():
     assert defaults.any()
     differ = ~np.isclose(with_layers.pool["pool_loss"], without.pool["pool_loss"], rtol=1e-9)
     assert differ[defaults].any()
+
+
+def test_support_parties_fail_on_paths_with_their_default_probability():
+    """A support party's failure is drawn per path (after every other draw, so the obligors'
+    draws are unchanged): certain failure equals failing it in month 1 in the scenario,
+    probability 0 equals no failure, and the share of paths where it fails within the grid
+    is 1 - (1 - pd)^(M/12)."""
+    import abs_engine as ae
+    from abs_engine.engine import projection_grid
+    from abs_engine.model.scenario import MonteCarlo
+    from abs_engine.scenarios import Executor
+
+    deal = ae.load_deal(DEALS / "sz_pledge_2026_1.yaml")
+    stress = ae.load_scenario(SCENARIOS / "stress.yaml")
+    M, sched = projection_grid(deal, [stress])
+    ex = Executor("serial")
+    plain = simulate(deal, stress, MonteCarlo(paths=64, seed=5), executor=ex)
+    never = simulate(deal, stress, MonteCarlo(paths=64, seed=5, support_default_probability={"guarantee": 0.0}), executor=ex)
+    pd.testing.assert_frame_equal(plain.paths, never.paths)
+    month1 = stress.model_copy(update={"support_failures": {"guarantee": sched.grid[1], "undertaking": sched.grid[1]}})
+    fixed = simulate(deal, month1, MonteCarlo(paths=64, seed=5), executor=ex)
+    sure = simulate(deal, stress, MonteCarlo(paths=64, seed=5, support_default_probability={"guarantee": 1.0, "undertaking": 1.0}),
+                    executor=ex)
+    pd.testing.assert_frame_equal(fixed.paths, sure.paths)
+    assert (sure.pool["support_failures"] == 2).all() and (plain.pool["support_failures"] == 0).all()
+    # a failing guarantor never leaves the senior better off
+    assert sure.paths.groupby("tranche")["loss"].mean()["A"] >= plain.paths.groupby("tranche")["loss"].mean()["A"]
+    p = 0.3
+    some = simulate(deal, stress, MonteCarlo(paths=2000, seed=9, support_default_probability={"guarantee": p}),
+                    executor=Executor("threads", workers=2))
+    want = 1.0 - (1.0 - p) ** (M / 12.0)
+    got = some.pool["support_failures"].mean()
+    assert abs(got - want) < 4 * np.sqrt(want * (1 - want) / 2000)
+    with pytest.raises(ae.InputError, match="support_default_probability.guarantor: not a support party"):
+        simulate(deal, stress, MonteCarlo(paths=8, support_default_probability={"guarantor": 0.1}), executor=ex)

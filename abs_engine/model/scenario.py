@@ -238,3 +238,14 @@ class MonteCarlo(Model):
         "Patent correlation by patent type (invention, utility_model, design, trademark, copyright)",
         default_factory=dict,
     )
+    support_default_probability: dict[str, Fraction] = describe(
+        "Annual probability that a support party fails (stops paying for good): party name -> "
+        "probability; the name is one a scenario's `support_failures` accepts (a deal-level "
+        "provider, a payer of a pool's stack). On each path its failure month is drawn like an "
+        "obligor's default, loading `support_correlation` on the same factor",
+        default_factory=dict,
+    )
+    support_correlation: Fraction = describe(
+        "Asset correlation of the support parties' failures (their exposure to the factor that "
+        "drives the obligors' defaults)", default=0.3,
+    )

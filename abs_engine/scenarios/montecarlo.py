@@ -35,7 +35,7 @@ from scipy.special import ndtri
 
 from ..engine import Backend, projection_grid
 from ..engine import run as run_engine
-from ..errors import InputError
+from ..errors import InputError, Problem
 from ..model.deal import Deal, LicencePool, PledgeLoanPool, TransferPool, obligor
 from ..model.scenario import BASE, MonteCarlo, Scenario
 from ..pools.base import PoolFlows
@@ -111,6 +111,8 @@ class _Model:
     refs: np.ndarray  # (1, n_refs, M+1) reference rates per grid month
     n_obligors: int = 0
     n_patents: list[int] = field(default_factory=list)
+    #: support parties that may fail: name, loading sqrt(rho), sqrt(1 - rho), thresholds (months 1..M)
+    support: list[tuple[str, float, float, np.ndarray]] = field(default_factory=list)
 
 
 def _rho(settings: MonteCarlo, asset: Any) -> float:
@@ -191,13 +193,18 @@ def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
         else:
             assert isinstance(pool, LicencePool | TransferPool)
             pools.append(("receivable", receivable_arrays(pool, h.cutoff_date, M)))
+    months = np.arange(1, M + 1)
+    rs = settings.support_correlation
+    support = [(name, math.sqrt(rs), math.sqrt(1.0 - rs), ndtri(np.clip(1.0 - (1.0 - pd_) ** (months / 12.0), 0.0, 1.0)))
+               for name, pd_ in settings.support_default_probability.items()]
     return _Model(M, sched, sc, np.sqrt(r), np.sqrt(1.0 - r), thresholds, members, asset_obligor, patents, pools,
-                  refs, len(index), n_patents)
+                  refs, len(index), n_patents, support)
 
 
-def draw(model: _Model, seed: int, k: int) -> tuple[np.ndarray, list[np.ndarray | None]]:
-    """Path ``k``: each obligor's default month (0: none) and, per licence pool, each
-    patent's invalidation month (0: never)."""
+def draw(model: _Model, seed: int, k: int) -> tuple[np.ndarray, list[np.ndarray | None], dict[str, int]]:
+    """Path ``k``: each obligor's default month (0: none), per licence pool each patent's
+    invalidation month (0: never), and the month each support party fails (only those that
+    do). The support parties draw last, so adding them changes no other draw."""
     rng = path_rng(seed, k)
     z = rng.standard_normal()
     x = model.a * z + model.b * rng.standard_normal(model.n_obligors)
@@ -217,7 +224,12 @@ def draw(model: _Model, seed: int, k: int) -> tuple[np.ndarray, list[np.ndarray 
             t = np.searchsorted(thr, y[idx], side="left") + 1
             im[idx] = np.where(t > model.M, 0, t)
         inval.append(im)
-    return tau, inval
+    fails: dict[str, int] = {}
+    for name, la, lb, sthr in model.support:
+        m = int(np.searchsorted(sthr, la * z + lb * rng.standard_normal(), side="left")) + 1
+        if m <= model.M:
+            fails[name] = m
+    return tau, inval, fails
 
 
 def _block_flows(ctx: SimulationContext, model: _Model, scenarios: list[Scenario], dms: list[np.ndarray],
@@ -240,7 +252,7 @@ def _block_flows(ctx: SimulationContext, model: _Model, scenarios: list[Scenario
     return out
 
 
-def _paths(ctx: SimulationContext, model: _Model, k0: int, k1: int) -> tuple[list[Scenario], list[np.ndarray], list[np.ndarray | None], np.ndarray, np.ndarray]:
+def _paths(ctx: SimulationContext, model: _Model, k0: int, k1: int) -> tuple[list[Scenario], list[np.ndarray], list[np.ndarray | None], np.ndarray, np.ndarray, np.ndarray]:
     ks = range(k0, k1)
     draws = [draw(model, ctx.settings.seed, k) for k in ks]
     tau = np.stack([d[0] for d in draws])  # (B, n_obligors)
@@ -249,10 +261,24 @@ def _paths(ctx: SimulationContext, model: _Model, k0: int, k1: int) -> tuple[lis
     for i, n in enumerate(model.n_patents):
         rows = [d[1][i] for d in draws]
         ims.append(np.stack([r for r in rows if r is not None]) if model.patents[i] is not None and n else None)
-    scenarios = [model.scenario.model_copy(update={"name": f"path{k}"}) for k in ks]
+    scenarios = [_path_scenario(model, k, d[2]) for k, d in zip(ks, draws, strict=True)]
     n_def = (tau > 0).sum(axis=1)
     n_inv = sum(((x > 0).sum(axis=1) for x in ims if x is not None), np.zeros(len(scenarios), dtype=np.int64))
-    return scenarios, dms, ims, n_def, np.asarray(n_inv)
+    n_sup = np.array([len(d[2]) for d in draws], dtype=np.int64)
+    return scenarios, dms, ims, n_def, np.asarray(n_inv), n_sup
+
+
+def _path_scenario(model: _Model, k: int, fails: dict[str, int]) -> Scenario:
+    """Path ``k``'s scenario: the drawn support failures (from the end of their month's grid
+    date, so a pool payer fails in that month), the earlier of a scenario's own and a draw."""
+    if not fails:
+        return model.scenario.model_copy(update={"name": f"path{k}"})
+    grid = model.sched.grid
+    sf = dict(model.scenario.support_failures)
+    for name, m in fails.items():
+        d = grid[m]
+        sf[name] = min(sf[name], d) if name in sf else d
+    return model.scenario.model_copy(update={"name": f"path{k}", "support_failures": sf})
 
 
 def run_paths(ctx: SimulationContext, task: tuple[int, int]) -> dict[str, np.ndarray]:
@@ -263,7 +289,7 @@ def run_paths(ctx: SimulationContext, task: tuple[int, int]) -> dict[str, np.nda
     parts: list[dict[str, np.ndarray]] = []
     for b0 in range(k0, k1, BLOCK):
         b1 = min(k1, b0 + BLOCK)
-        scenarios, dms, ims, n_def, n_inv = _paths(ctx, model, b0, b1)
+        scenarios, dms, ims, n_def, n_inv, n_sup = _paths(ctx, model, b0, b1)
         flows = _block_flows(ctx, model, scenarios, dms, ims)
         res = run_engine(ctx.deal, scenarios, backend=ctx.backend, pool_flows=flows)
         tm = tranche_measures(ctx.deal, res.schedule, res.args)
@@ -272,7 +298,8 @@ def run_paths(ctx: SimulationContext, task: tuple[int, int]) -> dict[str, np.nda
             "path": np.arange(b0, b1), "loss": tm.loss, "loss_rate": tm.loss_rate, "writedown": tm.writedown,
             "interest_lost": tm.interest_lost, "max_shortfall": tm.max_shortfall,
             "behind_schedule": tm.behind_schedule, "late": tm.late, "wal_years": tm.wal_years,
-            "yield": tm.yield_, "obligor_defaults": n_def, "patents_invalidated": n_inv, **pm,
+            "yield": tm.yield_, "obligor_defaults": n_def, "patents_invalidated": n_inv,
+            "support_failures": n_sup, **pm,
         })
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
@@ -285,7 +312,7 @@ def check_sparse(ctx: SimulationContext, n: int = 8, rtol: float = 1e-9) -> tupl
     # the model the tasks of this process use (threads share it)
     model: _Model = worker_cache(ctx, "model", lambda: build_model(ctx, fast=True))
     n = min(n, ctx.settings.paths)
-    scenarios, dms, ims, _, _ = _paths(ctx, model, 0, n)
+    scenarios, dms, ims, _, _, _ = _paths(ctx, model, 0, n)
     sparse = _block_flows(ctx, model, scenarios, dms, ims)
     dense = _block_flows(ctx, model, scenarios, dms, ims, dense=True)
     worst = 0.0
@@ -312,7 +339,8 @@ class Simulation:
     paths: pd.DataFrame  # one row per path and tranche
     #: one row per path: ``obligor_defaults`` (obligors whose drawn default time falls within the
     #: projection grid, whether or not they still owe anything then), ``patents_invalidated``
-    #: (likewise), ``pool_defaults`` / ``pool_loss`` (defaulted balance and loss, currency
+    #: (likewise), ``support_failures`` (support parties whose drawn failure falls within the
+    #: grid), ``pool_defaults`` / ``pool_loss`` (defaulted balance and loss, currency
     #: units) and their shares of the original pool balance
     pool: pd.DataFrame
     criterion: str
@@ -466,6 +494,7 @@ def simulate(
     if problems:
         raise InputError(problems)
     _check_scenarios(deal, [scenario])
+    _check_support_names(deal, settings)
     ex = executor or Executor()
     t0 = time.perf_counter()
     ctx = SimulationContext(deal, scenario, settings, backend, fast=sparse)
@@ -503,11 +532,22 @@ def simulate(
     })
     pool = pd.DataFrame({
         "path": path, "obligor_defaults": got["obligor_defaults"], "patents_invalidated": got["patents_invalidated"],
+        "support_failures": got["support_failures"],
         "pool_defaults": got["pool_defaults"], "pool_loss": got["pool_loss"],
         "pool_default_rate": got["pool_default_rate"], "pool_loss_rate": got["pool_loss_rate"],
     })
     return Simulation(deal, scenario, settings, frame, pool, criterion, ex.describe(), time.perf_counter() - t0,
                       sparse=ctx.fast and any(supports(p) for p in deal.pools), sparse_check=check, notes=notes)
+
+
+def _check_support_names(deal: Deal, settings: MonteCarlo) -> None:
+    from ..model.support import failure_names
+
+    known = [a.name for a in deal.accounts if a.external] + [n for p in deal.pools for n in failure_names(p.support)]
+    bad = [n for n in settings.support_default_probability if n not in known]
+    if bad:
+        raise InputError([Problem("monte carlo", f"support_default_probability.{n}",
+                                  f"not a support party of the deal (known: {', '.join(known) or 'none'})") for n in bad])
 
 
 def _whole(got: dict[str, np.ndarray], criterion: str) -> np.ndarray:
