@@ -466,7 +466,7 @@ def summarise(
         wa_remaining_term_months=_wavg(assets["remaining_term_months"].to_numpy(), bal),
         wa_seasoning_months=_wavg(assets["seasoning_months"].to_numpy(), bal),
         wa_ltv=_wavg(np.nan_to_num(ltv[has_coll]), bal[has_coll]),
-        ltv_coverage=float(bal[has_coll].sum()) / total if total > 0 else math.nan,
+        ltv_coverage=min(math.fsum(bal[has_coll]) / total, 1.0) if total > 0 else math.nan,  # (a share: rounding kept below 1)
         top1_share=_top_share(ob, 1, total),
         top5_share=_top_share(ob, 5, total),
         top10_share=_top_share(ob, 10, total),
