@@ -100,6 +100,22 @@ def aggregate(flows: PoolFlows, sched: Schedule) -> PeriodFlows:
     return PeriodFlows(flows.name, flows.original_balance, {k: out[k] for k in SERIES}, ledger, flows.layers)
 
 
+def _upkeep_paid(due: np.ndarray, available: np.ndarray) -> np.ndarray:
+    """Annual fees paid out of a pool's collections per period, ``(S, T)``: what is due plus
+    what earlier periods could not pay, at most the period's collections (a fee due before
+    any cash has come in is paid from the first collections; what the last period cannot
+    pay is never paid)."""
+    if not due.any():
+        return due
+    paid = np.zeros_like(due)
+    carried = np.zeros(due.shape[0])
+    for t in range(due.shape[1]):
+        owed = carried + due[:, t]
+        paid[:, t] = np.minimum(owed, np.maximum(available[:, t], 0.0))
+        carried = owed - paid[:, t]
+    return paid
+
+
 def apply_cleanup_call(deal: Deal, pools: list[PeriodFlows]) -> np.ndarray:
     """Exercise the clean-up call where the deal has one: in the first period whose
     closing pool balance is at or below the threshold, the performing balance is bought
@@ -304,12 +320,12 @@ def compile_deal(
     src_acct = np.zeros(2 * len(pools), dtype=np.int32)
     for i, (pool_def, pf) in enumerate(zip(deal.pools, pools, strict=True)):
         ps = pf.series
-        # interest: collected plus subsidies less the annual fees paid out of the pool;
-        # fees beyond the period's interest come out of its principal collections
-        net_interest = ps["interest_collected"] + ps["subsidy"] - ps["upkeep_cost"]
-        coll[:, :, 2 * i] = np.maximum(net_interest, 0.0)
-        coll[:, :, 2 * i + 1] = (ps["scheduled_principal"] + ps["prepayment"] + ps["recovery"] + ps["support_paid"]
-                                 + np.minimum(net_interest, 0.0))
+        interest = ps["interest_collected"] + ps["subsidy"]
+        principal = ps["scheduled_principal"] + ps["prepayment"] + ps["recovery"] + ps["support_paid"]
+        # annual fees paid out of the pool: from its interest, then its principal collections
+        paid = _upkeep_paid(ps["upkeep_cost"], interest + principal)
+        coll[:, :, 2 * i] = interest - np.minimum(paid, interest)
+        coll[:, :, 2 * i + 1] = principal - (paid - np.minimum(paid, interest))
         src_acct[2 * i] = acc_idx[pool_def.deposit_interest_to]
         src_acct[2 * i + 1] = acc_idx[pool_def.deposit_principal_to]
     pool_start = sum(pf.series["balance_start"] for pf in pools)

@@ -250,3 +250,26 @@ def test_example_deal_double_support_and_guarantor_failure():
     assert (r.layers["capacity_remaining"] >= -1e-6).all()
     assert np.isfinite(tot.to_numpy()).all()
 
+
+
+def test_licence_pool_annual_fees_keep_its_patents_alive(backend):
+    """A licence pool's upkeep: 1,000 per patent per year in advance (grid months 1, 13) for
+    the 3 patents while fees rest on them; stopped from month 5, month 13's fee is unpaid,
+    every patent lapses from month 13 + 3 = 16, and the fees of Jun, Sep and Dec 2027
+    (3 x 150,000) are lost to the lapse."""
+    from test_receivables import two_licences
+
+    data = two_licences().model_dump(by_alias=True)
+    data["pools"][0]["support"] = [{"kind": "annual_fee_upkeep", "name": "annual_fees", "cost_per_year": 1000,
+                                    "grace_months": 3}]
+    d = ae.Deal.model_validate(data)
+    kept = Scenario(name="kept")
+    stopped = Scenario(name="stopped", support_failures={"annual_fees": dt.date(2026, 6, 1)})
+    r = ae.run(d, [kept, stopped], backend=backend)
+    r.check_conservation()
+    k, s = pool_totals(r, "kept"), pool_totals(r, "stopped")
+    assert k["upkeep_cost"] == pytest.approx(2 * 3 * 1000)
+    assert s["upkeep_cost"] == pytest.approx(3 * 1000)
+    assert k["scheduled_principal"] - s["scheduled_principal"] == pytest.approx(3 * 150_000)
+    lost = r.pool.groupby("scenario")["fees_lost_invalidation"].sum()
+    assert lost["stopped"] == pytest.approx(3 * 150_000) and lost["kept"] == pytest.approx(0.0)

@@ -348,6 +348,7 @@ def project_receivable_pool(
         loss_default_part = np.zeros((S, M + 1))
     if upkeep is not None:
         names["upkeep_cost"] = np.zeros((S, M + 1))
+        upkeep_weights = _upkeep_weights(pool, arr, upkeep) if isinstance(pool, LicencePool) else None
     agg = _LinkSums(arr, L)
     F_col = F.sum(axis=0)
     for s, sc in enumerate(scenarios):
@@ -407,7 +408,8 @@ def project_receivable_pool(
                 vo[pi, int(im[s, pi]):] = 0.0
                 hit.add(pi)
         if upkeep is not None and isinstance(pool, LicencePool):
-            names["upkeep_cost"][s], lapse = _upkeep(pool, arr, upkeep, sc, grid, vo)
+            assert upkeep_weights is not None  # (upkeep on a licence pool: its weights were made)
+            names["upkeep_cost"][s], lapse = _upkeep(upkeep, sc, grid, vo, upkeep_weights)
             if lapse is not None:  # every patent lapses: the type rows too
                 vt[:, lapse:] = 0.0
         if per_asset:
@@ -490,17 +492,10 @@ def project_receivable_pool(
     return flows
 
 
-def _upkeep(pool: LicencePool, arr: ReceivableArrays, up: AnnualFeeUpkeep, sc: Scenario, grid: list[dt.date],
-            vo: np.ndarray) -> tuple[np.ndarray, int | None]:
-    """Annual fees (年费) of the licensed patents, paid in advance out of the pool every
-    ``up.frequency`` (grid months 1, 1 + k, ...) for each patent in force that still
-    carries scheduled fees, weighted by its expected survival; if the scenario stops them
-    (``support_failures``), every patent lapses ``grace_months`` after the first unpaid
-    fee (``vo`` is cut to 0 in place from then on). Returns the cost per grid month and
-    the lapse month (None if the fees are paid throughout)."""
-    from ..support.layers import failure_month, lapse_month
-
-    M1 = vo.shape[1]
+def _upkeep_weights(pool: LicencePool, arr: ReceivableArrays, up: AnnualFeeUpkeep) -> np.ndarray:
+    """Each patent's annual fee per fee payment, ``(n_patents, M+1)``, where it is in force
+    and still carries scheduled fees (the scenario-independent part of :func:`_upkeep`)."""
+    M1 = arr.remaining.shape[1]
     k = up.frequency.months
     cost = np.array([up.cost_per_year + up.collateral_share * p.appraised_value for p in pool.patents]) * k / 12.0
     # a patent needs its fee while some licence still has fees resting on it
@@ -508,10 +503,26 @@ def _upkeep(pool: LicencePool, arr: ReceivableArrays, up: AnnualFeeUpkeep, sc: S
     np.add.at(rem, arr.link_p, arr.remaining)
     needed = np.zeros_like(rem)
     needed[:, 1:] = rem[:, :-1] > 0
+    return cost[:, None] * arr.expiry * needed
+
+
+def _upkeep(up: AnnualFeeUpkeep, sc: Scenario, grid: list[dt.date], vo: np.ndarray,
+            weights: np.ndarray) -> tuple[np.ndarray, int | None]:
+    """Annual fees (年费) of the licensed patents, paid in advance out of the pool every
+    ``up.frequency`` (grid months 1, 1 + k, ...) for each patent in force that still
+    carries scheduled fees (``weights``, :func:`_upkeep_weights`), weighted by its expected
+    survival; if the scenario stops them (``support_failures``), every patent lapses
+    ``grace_months`` after the first unpaid fee (``vo`` is cut to 0 in place from then on).
+    Returns the cost per grid month and the lapse month (None if the fees are paid
+    throughout)."""
+    from ..support.layers import failure_month, lapse_month
+
+    M1 = vo.shape[1]
+    k = up.frequency.months
     stop = failure_month(sc.support_failures[up.name], grid) if up.name in sc.support_failures else M1
     months = np.arange(M1)
     fee_month = (months >= 1) & ((months - 1) % k == 0) & (months < stop)
-    out = np.where(fee_month, (cost[:, None] * vo * arr.expiry * needed).sum(axis=0), 0.0)
+    out = np.where(fee_month, (weights * vo).sum(axis=0), 0.0)
     if stop < M1:
         lapse = lapse_month(stop, k, up.grace_months)
         vo[:, lapse:] = 0.0
