@@ -77,8 +77,18 @@ class AnalyticsError(ValueError):
 
 # --- conventions ---------------------------------------------------------------------------
 
-#: Accepted yield compoundings.
-COMPOUNDINGS: tuple[str, ...] = ("annual", "semiannual", "quarterly", "monthly", "simple", "continuous")
+#: Suffix of the compoundings that discount the fractional first period at simple interest.
+_SIMPLE_STUB = "_simple_stub"
+_STUB_BASES: tuple[str, ...] = ("annual", "semiannual", "quarterly", "monthly")
+
+#: Accepted yield compoundings. ``<f>_simple_stub`` compounds whole periods at frequency
+#: ``f`` but discounts the fractional period before the first payment at simple interest:
+#: ``PV = CF / ((1 + w y/f) (1 + y/f)^k)`` (the US Treasury's formula, 31 CFR 356 App. B;
+#: the plain names compound the fraction too, ``(1 + y/f)^(w + k)``, the "street" formula).
+COMPOUNDINGS: tuple[str, ...] = (
+    "annual", "semiannual", "quarterly", "monthly", "simple", "continuous",
+    *(b + _SIMPLE_STUB for b in _STUB_BASES),
+)
 
 _COMPOUNDING: dict[str, tuple[int, int]] = {
     "annual": (ql.Compounded, ql.Annual),
@@ -88,6 +98,8 @@ _COMPOUNDING: dict[str, tuple[int, int]] = {
     "simple": (ql.Simple, ql.Annual),
     "continuous": (ql.Continuous, ql.Annual),
 }
+_COMPOUNDING.update({b + _SIMPLE_STUB: _COMPOUNDING[b] for b in _STUB_BASES})
+_CURVE_COMPOUNDINGS: tuple[str, ...] = tuple(c for c in COMPOUNDINGS if _SIMPLE_STUB not in c)
 
 #: Accepted day counts (aliases are listed in docs/analytics.md).
 DAY_COUNTS: tuple[str, ...] = ("ACT/365F", "ACT/ACT", "ACT/ACT ICMA", "ACT/360", "30/360")
@@ -122,6 +134,21 @@ def _compounding(name: str) -> tuple[int, int]:
             f"unknown compounding {name!r} (known: {', '.join(COMPOUNDINGS)})"
         )
     return _COMPOUNDING[key]
+
+
+def _simple_stub(name: str) -> bool:
+    """Whether compounding ``name`` discounts the fractional first period at simple interest."""
+    return str(name).strip().lower().endswith(_SIMPLE_STUB)
+
+
+def _curve_compounding(name: str) -> tuple[int, int]:
+    """:func:`_compounding` for a curve's zero rates, which have no first period."""
+    if _simple_stub(name):
+        raise AnalyticsError(
+            f"compounding {name!r} is a yield convention for a security's first period; "
+            f"a curve's zero rates use one of {', '.join(_CURVE_COMPOUNDINGS)}"
+        )
+    return _compounding(name)
 
 
 def _day_count_name(name: str) -> str:
@@ -213,6 +240,12 @@ class CashFlows:
         previous payment date.
     day_count : str
         Day count of the coupon accrual (for accrued interest). Default ``ACT/365F``.
+    frequency : int, optional
+        Coupons per year of a regular schedule anchored on the last date (the maturity;
+        end-of-month if it is a month end). Given, the first period is measured against its
+        regular (quasi-coupon) period, so that a short or long first coupon counts as the
+        fraction of a period it is, in ``ACT/ACT ICMA`` accrued interest and yields (31 CFR
+        356 App. B, r/s). ``None`` (default): each period is its own reference period.
 
     Examples
     --------
@@ -229,6 +262,7 @@ class CashFlows:
     coupon_rate: float | None = None
     accrual_start: _dt.date | None = None
     day_count: str = "ACT/365F"
+    frequency: int | None = None
     _ords: np.ndarray = field(init=False, repr=False)
     _qdates: list[ql.Date] = field(init=False, repr=False)
 
@@ -255,6 +289,10 @@ class CashFlows:
             problems.append(f"face {self.face!r} must be a positive amount")
         if self.coupon_rate is not None and not math.isfinite(self.coupon_rate):
             problems.append("coupon_rate must be a finite decimal or None")
+        if self.frequency is not None and (
+            isinstance(self.frequency, bool) or self.frequency not in (1, 2, 3, 4, 6, 12)
+        ):
+            problems.append(f"frequency {self.frequency!r} must be 1, 2, 3, 4, 6 or 12 (per year)")
         if problems:
             raise AnalyticsError("invalid cash flows: " + "; ".join(problems))
         interest.setflags(write=False)
@@ -288,7 +326,7 @@ class CashFlows:
         for name, value in (
             ("dates", dates), ("interest", interest), ("principal", principal),
             ("face", face), ("coupon_rate", coupon_rate), ("accrual_start", accrual_start),
-            ("day_count", day_count), ("_ords", ords), ("_qdates", qdates),
+            ("day_count", day_count), ("frequency", None), ("_ords", ords), ("_qdates", qdates),
         ):
             object.__setattr__(self, name, value)
         return self
@@ -332,6 +370,7 @@ class CashFlows:
             coupon_rate=coupon_rate,
             accrual_start=accrual_start,
             day_count=day_count,
+            frequency=frequency,
         )
 
     @property
@@ -346,6 +385,21 @@ class CashFlows:
     def _period_start(self, i: int) -> _dt.date | None:
         """Accrual start of the period paid on ``dates[i]``."""
         return self.dates[i - 1] if i > 0 else self.accrual_start
+
+    def _reference_period(self, i: int, start: _dt.date) -> tuple[ql.Date, ql.Date]:
+        """Reference period of the accrual period ``[start, dates[i]]`` (ACT/ACT ICMA).
+
+        The period itself, unless ``frequency`` is set: then the regular period that ends
+        on ``dates[i]``, one ``12 / frequency`` months long, month ends kept when the
+        maturity is a month end.
+        """
+        end = self._qdates[i]
+        if self.frequency is None:
+            return _qd(start), end
+        begin = end - ql.Period(12 // self.frequency, ql.Months)
+        if ql.Date.isEndOfMonth(self._qdates[-1]):
+            begin = ql.Date.endOfMonth(begin)
+        return begin, end
 
 
 def _check_settlement(cf: CashFlows, settlement: _dt.date) -> int:
@@ -371,8 +425,8 @@ def _accrued(cf: CashFlows, settlement: _dt.date, i: int) -> float:
     if start >= settlement:
         return 0.0
     dc = _day_counter(cf.day_count)
-    end = cf.dates[i]
-    frac = dc.yearFraction(_qd(start), _qd(settlement), _qd(start), _qd(end))
+    ref_start, ref_end = cf._reference_period(i, start)
+    frac = dc.yearFraction(_qd(start), _qd(settlement), ref_start, ref_end)
     return 100.0 * cf.coupon_rate * frac
 
 
@@ -393,9 +447,11 @@ def _leg(cf: CashFlows, settlement: _dt.date, i: int, scale: float) -> ql.Leg:
         qs, d = _qd(start), qdates[0]
         interest = float(cf.interest[i]) * scale
         days = cf.dates[i].toordinal() - start.toordinal()
-        # nominal * rate * days/365 == interest: the amount is exact, the accrual dates only
-        # tell QuantLib how to measure the first period.
-        flows.append(ql.FixedRateCoupon(d, interest, 365.0 / days, _ACT365, qs, d, qs, d))
+        ref_start, ref_end = cf._reference_period(i, start)
+        # nominal * rate * days/365 == interest: the amount is exact, the accrual and
+        # reference dates only tell QuantLib how to measure the first period.
+        flows.append(ql.FixedRateCoupon(d, interest, 365.0 / days, _ACT365, qs, d,
+                                        ref_start, ref_end))
         principal = float(cf.principal[i]) * scale
         if principal != 0.0:
             flows.append(ql.SimpleCashFlow(principal, d))
@@ -435,27 +491,97 @@ def _check_price(price: float, what: str = "price") -> float:
     return p
 
 
-def _npv(leg: ql.Leg, rate: ql.InterestRate, settlement: ql.Date) -> float:
-    return ql.CashFlows.npv(leg, rate, False, settlement, settlement)
+def _stub_periods(leg: ql.Leg, rate: ql.InterestRate, settlement: ql.Date) -> float:
+    """Fraction ``w`` in (0, 1] of a period from settlement to the first payment's
+    quasi-coupon date, in the rate's day count and frequency.
+
+    The time to the first payment is QuantLib's own (the Macaulay duration of that payment
+    alone, so it is measured exactly as the discounting measures it); a first payment more
+    than one period away (a long first coupon) is the fraction plus whole periods.
+    """
+    t = ql.CashFlows.duration(ql.Leg([leg[0]]), rate, ql.Duration.Simple, False, settlement)
+    tau = t * float(rate.frequency())
+    return tau - (math.ceil(tau - 1e-9) - 1)
+
+
+def _stub_terms(y: float, w: float, f: float) -> tuple[float, float, float]:
+    """``g = (1 + y/f)^w / (1 + w y/f)`` and the first two derivatives of ``log g``.
+
+    A simple-stub price is the compounded price times ``g``: whole periods are the same,
+    only the first fraction ``w`` of a period is discounted at simple interest.
+    """
+    a, b = 1.0 + y / f, 1.0 + w * y / f
+    g = a**w / b
+    d1 = (w / f) / a - (w / f) / b
+    d2 = -(w / f**2) / a**2 + (w / f) ** 2 / b**2
+    return g, d1, d2
+
+
+def _npv(leg: ql.Leg, yld: float, compounding: str, day_count: str, settlement: ql.Date) -> float:
+    """Dirty value per 100 of ``leg`` at yield ``yld`` (both compounding families)."""
+    rate = _rate(yld, compounding, day_count)
+    npv = ql.CashFlows.npv(leg, rate, False, settlement, settlement)
+    if _simple_stub(compounding):
+        npv *= _stub_terms(yld, _stub_periods(leg, rate, settlement), rate.frequency())[0]
+    return float(npv)
+
+
+def _durations(
+    leg: ql.Leg, yld: float, compounding: str, day_count: str, settlement: ql.Date
+) -> tuple[float, float, float, float]:
+    """Dirty value, Macaulay and modified duration, convexity at yield ``yld``.
+
+    For a simple-stub yield the price is the compounded one times ``g`` (see
+    :func:`_stub_terms`), so ``D = D_c - (log g)'`` and
+    ``C = C_c - D_c^2 + (log g)'' + D^2``; the Macaulay duration (PV-weighted time) does
+    not change, every present value being scaled alike.
+    """
+    rate = _rate(yld, compounding, day_count)
+    npv = ql.CashFlows.npv(leg, rate, False, settlement, settlement)
+    mac = ql.CashFlows.duration(leg, rate, ql.Duration.Simple, False, settlement)
+    mod = ql.CashFlows.duration(leg, rate, ql.Duration.Modified, False, settlement)
+    conv = ql.CashFlows.convexity(leg, rate, False, settlement, settlement)
+    if _simple_stub(compounding):
+        g, d1, d2 = _stub_terms(yld, _stub_periods(leg, rate, settlement), rate.frequency())
+        npv, mod_c = npv * g, mod
+        mod = mod_c - d1
+        conv = conv - mod_c**2 + d2 + mod**2
+    return float(npv), float(mac), float(mod), float(conv)
 
 
 def _solve_yield(
     leg: ql.Leg, dirty: float, compounding: str, day_count: str, settlement: ql.Date
 ) -> float:
-    """Yield that discounts ``leg`` to ``dirty``: QuantLib's solver, bisection as fallback."""
+    """Yield that discounts ``leg`` to ``dirty``: QuantLib's solver, bisection as fallback.
+
+    A simple-stub yield starts from the compounded one and takes Newton steps (the
+    derivative is the modified duration), with bisection as the fallback.
+    """
     comp, freq = _compounding(compounding)
     dc = _day_counter(day_count)
+    y: float | None = None
     try:
         y = ql.CashFlows.yieldRate(
             leg, dirty, dc, comp, freq, False, settlement, settlement, 1e-12, 200, 0.05
         )
-        if math.isfinite(y):
-            return float(y)
+        if not math.isfinite(y):
+            y = None
     except RuntimeError:
-        pass
+        y = None
+    if y is not None and not _simple_stub(compounding):
+        return float(y)
+    if y is not None:
+        for _ in range(50):
+            npv, _mac, mod, _conv = _durations(leg, y, compounding, day_count, settlement)
+            if abs(npv - dirty) <= 1e-13 * max(dirty, 1.0):
+                return float(y)
+            step = (npv - dirty) / (mod * npv) if mod * npv != 0.0 else math.nan
+            if not math.isfinite(step):
+                break
+            y += step
 
-    def f(y: float) -> float:
-        return ql.CashFlows.npv(leg, y, dc, comp, freq, False, settlement, settlement) - dirty
+    def f(x: float) -> float:
+        return _npv(leg, x, compounding, day_count, settlement) - dirty
 
     return _bisect_decreasing(f, _lowest_yield(leg, compounding, day_count, settlement), 10.0)
 
@@ -550,7 +676,7 @@ def price_from_yield(
     y = _check_yield(yld)
     i = _check_settlement(cf, settlement)
     leg = _leg(cf, settlement, i, 100.0 / cf.face)
-    dirty = _npv(leg, _rate(y, compounding, day_count), _qd(settlement))
+    dirty = _npv(leg, y, compounding, day_count, _qd(settlement))
     return dirty - _accrued(cf, settlement, i) if clean else dirty
 
 
@@ -593,18 +719,16 @@ def _risk(
 ) -> dict[str, float]:
     if leg is None:
         leg = _leg(cf, settlement, i, 100.0 / cf.face)
-    rate = _rate(y, compounding, day_count)
-    qs = _qd(settlement)
-    dirty = _npv(leg, rate, qs)
+    dirty, mac, mod, conv = _durations(leg, y, compounding, day_count, _qd(settlement))
     accrued = _accrued(cf, settlement, i)
     return {
         "price": dirty - accrued,
         "dirty_price": dirty,
         "accrued": accrued,
         "yield": y,
-        "macaulay_duration": ql.CashFlows.duration(leg, rate, ql.Duration.Simple, False, qs),
-        "modified_duration": ql.CashFlows.duration(leg, rate, ql.Duration.Modified, False, qs),
-        "convexity": ql.CashFlows.convexity(leg, rate, False, qs, qs),
+        "macaulay_duration": mac,
+        "modified_duration": mod,
+        "convexity": conv,
         "wal_years": _wal(cf, settlement, i),
     }
 
@@ -927,7 +1051,7 @@ class Curve:
         errors = _check_curve_rate(rate, "rate")
         if errors:
             raise AnalyticsError("invalid curve: " + "; ".join(errors))
-        comp, freq = _compounding(compounding)
+        comp, freq = _curve_compounding(compounding)
         ts = ql.FlatForward(_qd(ref), float(rate), _day_counter(day_count), comp, freq)
         return cls(ts, reference_date=ref, compounding=compounding, day_count=day_count,
                    kind="flat")
@@ -1066,11 +1190,11 @@ class Curve:
         compounding = spec.get("compounding")
         if kind == "zero" and compounding is None:
             errors.append(
-                f"'compounding' is required for a zero curve (one of {', '.join(COMPOUNDINGS)})"
+                f"'compounding' is required for a zero curve (one of {', '.join(_CURVE_COMPOUNDINGS)})"
             )
         compounding = "annual" if compounding is None else compounding
         try:
-            _compounding(compounding)
+            _curve_compounding(compounding)
         except AnalyticsError as exc:
             errors.append(str(exc))
         frequency = str(spec.get("frequency", "annual")).strip().lower()
@@ -1100,7 +1224,7 @@ class Curve:
         assert ref is not None
         dc = _day_counter(day_count)
         if kind == "zero":
-            comp, freq = _compounding(compounding)
+            comp, freq = _curve_compounding(compounding)
             dates = [_qd(ref)] + [_qd(d) for d, _, _ in nodes]
             rates = [nodes[0][1]] + [r for _, r, _ in nodes]
             ts = ql.ZeroCurve(dates, rates, dc, ql.NullCalendar(), ql.Linear(), comp, freq)
@@ -1121,7 +1245,7 @@ class Curve:
         d = _as_date(d, "date")
         if d <= self.reference_date:
             d = self.reference_date + _dt.timedelta(days=1)
-        comp, freq = _compounding(self.compounding)
+        comp, freq = _curve_compounding(self.compounding)
         return float(
             self._ts.zeroRate(_qd(d), _day_counter(self.day_count), comp, freq).rate()
         )
@@ -1136,7 +1260,7 @@ class Curve:
 
     def shifted(self, bp: float) -> Curve:
         """The curve with every zero rate moved by ``bp`` basis points (same convention)."""
-        comp, freq = _compounding(self.compounding)
+        comp, freq = _curve_compounding(self.compounding)
         ts = ql.ZeroSpreadedTermStructure(
             self._handle,
             ql.QuoteHandle(ql.SimpleQuote(bp * 1e-4)),
@@ -1278,7 +1402,7 @@ def _add_years(d: _dt.date, n: int) -> _dt.date:
 
 
 def _curve_npv(leg: ql.Leg, curve: Curve, spread: float, settlement: ql.Date) -> float:
-    comp, freq = _compounding(curve.compounding)
+    comp, freq = _curve_compounding(curve.compounding)
     return ql.CashFlows.npv(
         leg, curve._ts, float(spread), _day_counter(curve.day_count), comp, freq,
         False, settlement, settlement,
@@ -1346,7 +1470,7 @@ def z_spread(
 
 
 def _solve_z(leg: ql.Leg, dirty: float, curve: Curve, qs: ql.Date) -> float:
-    comp, freq = _compounding(curve.compounding)
+    comp, freq = _curve_compounding(curve.compounding)
     dc = _day_counter(curve.day_count)
     try:
         z = ql.CashFlows.zSpread(
@@ -1746,7 +1870,7 @@ def _analyse(
         accrued = _accrued(cf, settlement, i)
         if "yield" in quote:
             y = float(quote["yield"])
-            dirty = _npv(leg, _rate(y, comp, "ACT/365F"), qs)
+            dirty = _npv(leg, y, comp, "ACT/365F", qs)
         else:
             dirty = float(quote.get("price", 100.0)) + accrued
             y = _solve_yield(leg, dirty, comp, "ACT/365F", qs)
@@ -1971,7 +2095,7 @@ def yield_table(
                     if prices is not None:
                         values[k] = _solve_yield(leg, x + accrued, comp, "ACT/365F", qs)
                     else:
-                        values[k] = _npv(leg, _rate(x, comp, "ACT/365F"), qs) - accrued
+                        values[k] = _npv(leg, x, comp, "ACT/365F", qs) - accrued
                 except (AnalyticsError, RuntimeError):
                     values[k] = math.nan
         columns[g.scenario] = values
