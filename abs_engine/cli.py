@@ -65,15 +65,21 @@ def validate(deal: DealArg, scenario: ScenarioOpt = None) -> None:
 
 
 @app.command()
-def schema(kind: Annotated[str, typer.Argument(help="deal or scenario")] = "deal") -> None:
-    """Print the JSON Schema of deal (or scenario) files, for editor autocompletion."""
-    from .model import Deal, Scenario
+def schema(kind: Annotated[str, typer.Argument(help="deal, scenario or montecarlo")] = "deal") -> None:
+    """Print the JSON Schema of deal, scenario or Monte Carlo files, for editor autocompletion."""
+    from .io.scenario_file import scenario_file_schema
+    from .model import Deal
+    from .model.scenario import MonteCarlo
 
-    models: dict[str, type[Deal] | type[Scenario]] = {"deal": Deal, "scenario": Scenario}
-    if kind not in models:
-        err.print(f"[red]error[/red] unknown schema '{kind}' (deal, scenario)")
+    schemas = {
+        "deal": lambda: Deal.model_json_schema(by_alias=True),
+        "scenario": scenario_file_schema,
+        "montecarlo": lambda: MonteCarlo.model_json_schema(by_alias=True),
+    }
+    if kind not in schemas:
+        err.print(f"[red]error[/red] unknown schema '{kind}' (deal, scenario, montecarlo)")
         raise typer.Exit(2)
-    sys.stdout.write(json.dumps(models[kind].model_json_schema(by_alias=True), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(schemas[kind](), indent=2, ensure_ascii=False) + "\n")
 
 
 @app.command()

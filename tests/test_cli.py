@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pandas as pd
 import pytest
+import yaml
 from conftest import DEALS, ROOT, SCENARIOS
 
 EXAMPLE = DEALS / "sz_pledge_2026_1.yaml"
@@ -73,3 +75,41 @@ def test_schema_is_json_schema():
     schema = json.loads(p.stdout)
     assert "waterfalls" in schema["properties"]
     assert "PayInterest" in schema["$defs"]
+
+
+class _StringDates(yaml.SafeLoader):
+    """YAML as an editor's schema checker sees it: dates stay strings."""
+
+
+_StringDates.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@pytest.mark.parametrize("kind,files", [
+    ("deal", sorted(DEALS.glob("*.yaml"))),
+    ("scenario", sorted(SCENARIOS.glob("*.yaml"))),
+    ("montecarlo", sorted((SCENARIOS / "monte_carlo").glob("*.yaml"))),
+])
+def test_every_example_file_validates_against_its_schema(kind, files):
+    """An editor given `abs-engine schema <kind>` accepts every shipped file (derived
+    scenarios and grids included) and flags a misspelt key."""
+    p = cli("schema", kind)
+    assert p.returncode == 0, p.stderr
+    validator = jsonschema.Draft202012Validator(json.loads(p.stdout))
+    assert files
+    for f in files:
+        data = yaml.load(f.read_text(encoding="utf-8"), Loader=_StringDates)
+        problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(data)]
+        assert not problems, (f.name, problems)
+        assert list(validator.iter_errors({**data, "multiplyy" if kind == "scenario" else "typo_key": 1}))
+
+
+def test_scenario_schema_knows_the_file_keys():
+    schema = json.loads(cli("schema", "scenario").stdout)
+    validator = jsonschema.Draft202012Validator(schema)
+    assert not list(validator.iter_errors({"base": "stress", "multiply": {"defaults.cdr": 2.5}}))
+    assert list(validator.iter_errors({"multiply": {"defaults.cdrr": 2.5}}))  # not multipliable
+    assert list(validator.iter_errors({"grid": [{"values": []}]}))  # an axis needs values
+    assert cli("schema", "tape").returncode == 2

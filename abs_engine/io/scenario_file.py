@@ -49,6 +49,7 @@ __all__ = [
     "load_monte_carlo",
     "load_scenario",
     "load_scenarios",
+    "scenario_file_schema",
 ]
 
 #: The numeric fields ``multiply`` (and ``multiply.*`` grid axes) may scale, and whether a
@@ -590,6 +591,40 @@ def _copy(d: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- public API
+
+
+def scenario_file_schema() -> dict[str, Any]:
+    """JSON Schema of a scenario *file*: a :class:`Scenario` plus the file keys ``base``,
+    ``multiply`` and ``grid``, with ``name`` optional (it defaults to the file's stem)."""
+    schema = Scenario.model_json_schema(by_alias=True)
+    axis = GridAxis.model_json_schema(by_alias=True)
+    defs = schema.setdefault("$defs", {})
+    defs.update(axis.pop("$defs", {}))
+    defs["GridAxis"] = axis
+    props = schema["properties"]
+    props["base"] = {
+        "type": "string",
+        "description": "Scenario to derive from: a name (stress means stress.yaml beside this file) or a "
+                       "path relative to this file; this file's fields override the base's",
+    }
+    props["multiply"] = {
+        "type": "object",
+        "description": "Multipliers applied after the overrides, e.g. {defaults.cdr: 2.5}; a vector or "
+                       "curve is multiplied month by month",
+        "propertyNames": {"pattern": "^(" + "|".join(
+            k.replace(".", r"\.").replace("*", r"[^.]+") for k in MULTIPLIABLE) + ")$"},
+        "additionalProperties": {"type": "number", "minimum": 0},
+    }
+    props["grid"] = {
+        "type": "array",
+        "description": "Axes: the file stands for the cartesian product of their values, each point a "
+                       "scenario derived from this file's own",
+        "items": {"$ref": "#/$defs/GridAxis"},
+        "minItems": 1,
+    }
+    schema["required"] = [r for r in schema.get("required", []) if r != "name"]
+    schema["title"] = "ScenarioFile"
+    return schema
 
 
 def load_scenario(path: str | Path) -> Scenario:
