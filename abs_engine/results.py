@@ -245,20 +245,28 @@ class Result:
         return yield_table(self.tranches, self.tranche_info(), tranche, settlement=settle, prices=list(prices),
                            compounding=comp, scenarios=self.scenario_names)
 
+    def yield_tables_by_tranche(self) -> dict[str, pd.DataFrame]:
+        """Each tranche's :meth:`yield_table` at its default prices, keyed by tranche, in
+        deal order; a tranche the run cannot price (e.g. settlement after its last payment)
+        is left out."""
+        from .analytics import AnalyticsError
+
+        out: dict[str, pd.DataFrame] = {}
+        for t in self.deal.tranches:
+            try:
+                out[t.name] = self.yield_table(t.name)
+            except AnalyticsError:
+                continue
+        return out
+
     def yield_tables(self) -> pd.DataFrame:
         """Every tranche's :meth:`yield_table` at its default prices, as one tidy frame:
         tranche, price, scenario, yield (the subordinate's IRR). Tranches the run cannot
         price are left out."""
-        from .analytics import AnalyticsError
-
         parts = []
-        for t in self.deal.tranches:
-            try:
-                table = self.yield_table(t.name)
-            except AnalyticsError:
-                continue
+        for name, table in self.yield_tables_by_tranche().items():
             long = table.reset_index().melt(id_vars="price", var_name="scenario", value_name="yield")
-            parts.append(long.assign(tranche=t.name)[["tranche", "price", "scenario", "yield"]])
+            parts.append(long.assign(tranche=name)[["tranche", "price", "scenario", "yield"]])
         if not parts:
             return pd.DataFrame({c: [] for c in ("tranche", "price", "scenario", "yield")})
         return pd.concat(parts, ignore_index=True)

@@ -721,22 +721,8 @@ def _context(result: Result, lang: str, analytics: pd.DataFrame | None, deal_pat
         written_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         deal_sha256=sha256(dp) if dp is not None else None,
         deal_path=dp,
-        yield_tables=_yield_tables(result),
+        yield_tables=result.yield_tables_by_tranche(),
     )
-
-
-def _yield_tables(result: Result) -> dict[str, pd.DataFrame]:
-    """Each tranche's price/yield table (Result.yield_table); none for a tranche the run
-    cannot price (e.g. settlement after its last payment)."""
-    from ..analytics import AnalyticsError
-
-    out = {}
-    for t in result.deal.tranches:
-        try:
-            out[t.name] = result.yield_table(t.name)
-        except AnalyticsError:
-            continue
-    return out
 
 
 def term_sheet_workbooks(
