@@ -521,7 +521,7 @@ def _npv(leg: ql.Leg, yld: float, compounding: str, day_count: str, settlement: 
     """Dirty value per 100 of ``leg`` at yield ``yld`` (both compounding families)."""
     rate = _rate(yld, compounding, day_count)
     npv = ql.CashFlows.npv(leg, rate, False, settlement, settlement)
-    if _simple_stub(compounding):
+    if _simple_stub(compounding) and len(leg):
         npv *= _stub_terms(yld, _stub_periods(leg, rate, settlement), rate.frequency())[0]
     return float(npv)
 
@@ -541,7 +541,7 @@ def _durations(
     mac = ql.CashFlows.duration(leg, rate, ql.Duration.Simple, False, settlement)
     mod = ql.CashFlows.duration(leg, rate, ql.Duration.Modified, False, settlement)
     conv = ql.CashFlows.convexity(leg, rate, False, settlement, settlement)
-    if _simple_stub(compounding):
+    if _simple_stub(compounding) and len(leg):
         g, d1, d2 = _stub_terms(yld, _stub_periods(leg, rate, settlement), rate.frequency())
         npv, mod_c = npv * g, mod
         mod = mod_c - d1

@@ -190,6 +190,11 @@ def test_simple_stub_risk_matches_finite_differences(y, row):
     assert r["convexity"] == pytest.approx(d2 / p, rel=1e-6)
 
 
+def test_simple_stub_of_nothing_is_worth_nothing():
+    nothing = CashFlows([dt.date(2027, 1, 1)], [0.0], [0.0], face=100.0)
+    assert an.price_from_yield(nothing, 0.03, dt.date(2026, 1, 1), compounding="semiannual_simple_stub") == 0.0
+
+
 def test_curve_rejects_a_simple_stub_compounding():
     with pytest.raises(an.AnalyticsError, match="first period"):
         an.Curve.flat(0.02, dt.date(2026, 1, 1), compounding="semiannual_simple_stub")

@@ -125,3 +125,23 @@ def test_floating_tranche_discount_margin():
     assert math.isnan(par.loc["SUB", "discount_margin"])
     cheap = r.analytics(settlement=on_date, pricing={"A": {"price": 99.5}}).set_index("tranche")
     assert cheap.loc["A", "discount_margin"] > 0.012
+
+
+def test_deal_pricing_accepts_the_simple_stub_compounding(tmp_path, example_scenarios):
+    """A tranche priced at a Treasury-style yield (simple first fraction of a period) in the
+    deal file gets the price the analytics give its cash flows with that compounding."""
+    from abs_engine import analytics as an
+
+    settle = dt.date(2026, 7, 22)  # inside a period: the first fraction is not a whole one
+    prices = {}
+    for comp in ("semiannual_simple_stub", "semiannual"):
+        (tmp_path / comp).mkdir()
+        d = ae.load_deal(with_pricing(tmp_path / comp, {
+            "settlement": settle, "tranches": {"A": {"yield": 0.035, "compounding": comp}}}))
+        r = ae.run(d, example_scenarios)
+        row = r.analytics().set_index(["scenario", "tranche"]).loc[("base", "A")]
+        assert row["compounding"] == comp
+        cf = an.tranche_cashflows(r.tranches, r.tranche_info(), scenario="base", tranche="A", settlement=settle)
+        assert row["price"] == pytest.approx(an.price_from_yield(cf, 0.035, settle, compounding=comp), abs=1e-10)
+        prices[comp] = row["price"]
+    assert abs(prices["semiannual_simple_stub"] - prices["semiannual"]) > 1e-6
