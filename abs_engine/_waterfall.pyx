@@ -222,6 +222,7 @@ cdef struct Ctx:
     const double* no_floor  # K zeros
     Py_ssize_t t_cur  # the period (the rarely used rows are found from it)
     Py_ssize_t st_cur  # s * T + t
+    const int* fail_cur  # the current scenario's failure period of each account
     double pool_end_st
     double* int_paid_st
     double* f_paid_st
@@ -406,14 +407,15 @@ cdef inline void pay_residual(Ctx* c, const Step* p) noexcept nogil:
 
 cdef inline void reimburse(Ctx* c, const Step* p) noexcept nogil:
     """reimburse_support: repay the provider (account p.dst) what it is owed, out of the
-    step's account; a revolving undertaking (mode 1) gets its capacity back."""
+    step's account; a revolving undertaking (mode 1) gets its capacity back unless it has
+    failed (a failed provider is still repaid, but pays nothing more)."""
     cdef double pay = dmin(c.owed[p.dst], cap(p, c.acct[p.src]))
     if pay <= 0.0:
         return
     c.acct[p.src] -= pay
     c.owed[p.dst] -= pay
     c.a_repaid[c.st_cur * c.A + p.dst] += pay
-    if p.mode == 1:
+    if p.mode == 1 and c.t_cur < c.fail_cur[p.dst]:
         c.acct[p.dst] += pay
 
 
@@ -544,6 +546,7 @@ cdef void loop(Ctx* c) noexcept nogil:
         for f in range(F):
             fee_carry_amt[f] = 0.0
         fail_s = c.acct_fail + s * A
+        c.fail_cur = fail_s
         fail_first = <int>T
         for acc in range(A):
             acct[acc] = c.acct0[acc]

@@ -241,7 +241,9 @@ def _run_step(a: KernelArgs, st: _State, step: int, s: int, t: int, T: int) -> N
         st.acct[src] -= pay
         st.owed[dst] -= pay
         a.a_repaid[s, t, dst] += pay
-        if int(ia[I_MODE]) == 1:  # a revolving undertaking: its capacity comes back
+        # a revolving undertaking gets its capacity back, unless it has failed: a failed
+        # provider is still repaid what it is owed, but it pays nothing more
+        if int(ia[I_MODE]) == 1 and t < a.acct_fail[s, dst]:
             st.acct[dst] += pay
     elif op == OP_PAY_RESIDUAL:
         pay = _cap(a, step, st.acct[src]) * a.farg[step, F_SHARE]

@@ -183,3 +183,38 @@ def test_reimburse_support_needs_a_provider():
     bad["waterfalls"]["normal"][3]["to"] = "collection"
     with pytest.raises(ae.InputError, match="unknown support provider 'collection'"):
         ae.run(ae.Deal.model_validate(bad))
+
+
+def test_failed_revolving_undertaker_is_repaid_but_pays_nothing_more(backend):
+    """A revolving undertaking (restore_capacity) that has failed is still repaid what it
+    is owed, but the repayment does not restore its capacity: a later draw in the same
+    period must not take the trust's own repayment back as the provider's payment."""
+    accounts = [{"name": "collection"}, {"name": "und", "kind": "undertaking"}]
+    tranches = [{"name": "A", "rank": 1, "balance": 900_000.0, "coupon": {"kind": "fixed", "rate": 0.03}},
+                {"name": "B", "rank": 2, "balance": 100_000.0, "kind": "mezzanine", "coupon": {"kind": "fixed", "rate": 0.10}}]
+    wf = [{"action": "pay_interest", "from": "collection", "to": ["A"], "support": ["und"]},
+          {"action": "reimburse_support", "from": "collection", "to": "und", "restore_capacity": True},
+          {"action": "pay_interest", "from": "collection", "to": ["B"], "support": ["und"]}]
+    d = deal([loan(1, amortization="bullet", rate=0.03)], tranches, wf, accounts=accounts)
+    sc = Scenario(name="fail", support_failures={"und": dt.date(2026, 4, 10)})  # fails in period 2
+    r = ae.run(d, sc, backend=backend)
+    r.check_conservation()
+    sup = r.support.set_index("period")
+    b = r.tranches[r.tranches.tranche == "B"].set_index("period")
+    # the loan pays 1,000,000 * 3% / 12 = 2,500.00 interest a month
+    # period 1 (28 days): A 900,000 * 3% * 28/365 = 2,071.23; B 100,000 * 10% * 28/365 =
+    # 767.12, of which 2,500 - 2,071.23 = 428.77 from collections, 338.36 from the undertaker
+    assert sup.loc[1, "paid"] == pytest.approx(338.36, abs=0.005)
+    # period 2 (31 days, failed): A 2,293.15; what is left (206.85) repays the undertaker,
+    # which pays B nothing (it was paying the 206.85 straight back)
+    assert sup.loc[2, "paid"] == 0
+    assert sup.loc[2, "reimbursed"] == pytest.approx(206.85, abs=0.005)
+    assert sup.loc[2, "owed"] == pytest.approx(131.51, abs=0.005)
+    assert b.loc[2, "interest_paid"] == 0
+    # period 3 (30 days): A 2,219.18; the rest of what it is owed (131.51) repays it, B gets
+    # 2,500 - 2,219.18 - 131.51 = 149.32 (149.315068)
+    assert sup.loc[3, "paid"] == 0
+    assert sup.loc[3, "reimbursed"] == pytest.approx(131.51, abs=0.005)
+    assert sup.loc[3, "owed"] == pytest.approx(0, abs=1e-9)
+    assert b.loc[3, "interest_paid"] == pytest.approx(149.32, abs=0.005)
+    assert sup.loc[2:, "paid"].sum() == 0

@@ -659,7 +659,8 @@ class ReimburseSupport(_Step):
     to: str = describe("The support provider (an account of kind undertaking or guarantee)")
     restore_capacity: bool = describe(
         "The repayment restores the provider's capacity (a revolving undertaking); otherwise its "
-        "capacity only ever decreases", default=False,
+        "capacity only ever decreases. A failed provider is still repaid, but its capacity is not "
+        "restored (it stays 0)", default=False,
     )
 
 
