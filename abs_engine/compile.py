@@ -208,7 +208,9 @@ def compile_deal(
     carry = np.ones(len(deal.tranches), dtype=np.int32)
     sfint = np.zeros(len(deal.tranches), dtype=np.int32)
     for state in P_STATES:
-        steps = getattr(deal.waterfalls, state) or deal.waterfalls.normal
+        # an absent waterfall (None) falls back to the normal one; an empty one pays nothing
+        given = getattr(deal.waterfalls, state)
+        steps = deal.waterfalls.normal if given is None else given
         s: Any  # a step of the closed vocabulary; the fields read below exist for its action
         for s in steps:
             ia = [0] * P.N_IARG

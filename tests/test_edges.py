@@ -227,3 +227,21 @@ def test_reserve_never_funded(backend):
     assert (res[["balance_start", "deposits", "drawn", "balance_end"]].to_numpy() == 0).all()
     a = tranche(result, "A", "stress")
     assert (a["interest_shortfall"] >= 0).all()
+
+
+@pytest.mark.parametrize("state, effect", [("accelerated", "accelerate"), ("event_of_default", "event_of_default")])
+def test_an_empty_state_waterfall_pays_nothing(state, effect, backend):
+    """An empty waterfall (`accelerated: []`) pays nothing: the cash stays in the accounts.
+    (Only a waterfall that is absent falls back to the normal one.)"""
+    loans = [loan(1, amortization="bullet")]
+    # pool 1,000,000 / A 900,000 = 1.11 < 2: fires in period 1 and stays fired
+    triggers = [{"name": "oc", "metric": "oc_ratio", "tranches": ["A"], "below": 2.0, "effect": effect}]
+    d = deal(loans, triggers=triggers, waterfalls={state: []})
+    result = run(d, [Scenario(name="base")], backend)
+    assert (result.states["state"] == state).all()
+    t = result.tranches
+    assert (t[["interest_paid", "principal_paid", "residual_paid"]].to_numpy() == 0).all()
+    # the loan's interest (1,000,000 * 6% / 12 = 5,000.00 a month) piles up in the collection account
+    col = result.accounts[result.accounts["account"] == "collection"].reset_index(drop=True)
+    assert col.loc[0, "balance_end"] == pytest.approx(5_000.00, abs=1e-6)
+    assert col.loc[1, "balance_end"] == pytest.approx(10_000.00, abs=1e-6)

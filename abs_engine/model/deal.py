@@ -678,8 +678,14 @@ class Waterfalls(Model):
     """One ordered list of steps per deal state."""
 
     normal: list[Step] = describe("Priority of payments in normal times")
-    accelerated: list[Step] | None = describe("After an `accelerate` trigger (加速清偿)", default=None)
-    event_of_default: list[Step] | None = describe("After an event of default (违约事件)", default=None)
+    accelerated: list[Step] | None = describe(
+        "After an `accelerate` trigger (加速清偿); an empty list pays nothing (the cash stays in the "
+        "accounts); absent, no trigger may move the deal there", default=None,
+    )
+    event_of_default: list[Step] | None = describe(
+        "After an event of default (违约事件); an empty list pays nothing (the cash stays in the "
+        "accounts); absent, no trigger may move the deal there", default=None,
+    )
 
 
 class CleanUpCall(Model):
