@@ -116,35 +116,28 @@ def _upkeep_paid(due: np.ndarray, available: np.ndarray) -> np.ndarray:
     return paid
 
 
-def apply_cleanup_call(deal: Deal, pools: list[PeriodFlows]) -> np.ndarray:
-    """Exercise the clean-up call where the deal has one: in the first period whose
-    closing pool balance is at or below the threshold, the performing balance is bought
-    at ``price`` (added to recoveries as a sale) and the pool stops. Returns the 0-based
-    period of exercise per scenario (-1: not exercised)."""
+def cleanup_months(deal: Deal, sched: Schedule, pools: list[PeriodFlows]) -> np.ndarray:
+    """Where the deal has a clean-up call, the grid month of its exercise per scenario
+    (0: not exercised): the last collection month of the first period whose closing pool
+    balance is at or below ``threshold`` x the cut-off balance (and not yet zero). The
+    pools are then projected again with that sale month (``sale_month`` of the pool
+    projections), so that loans defaulted before the call keep their recoveries."""
     S, T = pools[0].series["balance_end"].shape
-    when = np.full(S, -1, dtype=np.int64)
+    months = np.zeros(S, dtype=np.int64)
     call = deal.cleanup_call
     if call is None:
-        return when
+        return months
     total0 = sum(p.original_balance for p in pools)
     total_end: np.ndarray = np.sum([p.series["balance_end"] for p in pools], axis=0)
+    mp = np.asarray(sched.month_period)
     for s in range(S):
-        hit = np.nonzero(total_end[s] <= call.threshold * total0 + 1e-9)[0]
-        hit = hit[total_end[s, hit] > 0] if len(hit) else hit
-        if not len(hit):
-            continue
-        t = int(hit[0])
-        when[s] = t
-        for p in pools:
-            bal = p.series["balance_end"][s, t]
-            p.series["prepayment"][s, t] += call.price * bal
-            p.series["loss"][s, t] += (1.0 - call.price) * bal
-            p.series["balance_end"][s, t] = 0.0
-            for key in SERIES:
-                if key != "balance_start":
-                    p.series[key][s, t + 1:] = 0.0
-            p.series["balance_start"][s, t + 1:] = 0.0
-    return when
+        hit = np.nonzero((total_end[s] <= call.threshold * total0 + 1e-9) & (total_end[s] > 0))[0]
+        for t in hit.tolist():
+            in_period = np.nonzero(mp[1:] == t)[0] + 1
+            if len(in_period):
+                months[s] = int(in_period[-1])
+                break
+    return months
 
 
 def reference_paths(deal: Deal, scenarios: list[Scenario], T: int) -> tuple[list[str], np.ndarray]:

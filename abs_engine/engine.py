@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _waterfall_ref
 from ._program import KernelArgs
-from .compile import PeriodFlows, aggregate, apply_cleanup_call, compile_deal, reference_paths
+from .compile import PeriodFlows, aggregate, cleanup_months, compile_deal, reference_paths
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
 from .io.deal_file import check_assets, check_references, curve_problems
@@ -102,6 +102,7 @@ def project(
     default_months: Sequence[np.ndarray | None] | None = None,
     invalidation_months: Sequence[np.ndarray | None] | None = None,
     pool_flows: Sequence[PoolFlows | None] | None = None,
+    sale_months: np.ndarray | None = None,
 ) -> tuple[Schedule, list[PeriodFlows]]:
     """Project every pool under every scenario and aggregate to payment periods.
 
@@ -115,6 +116,10 @@ def project(
       grid month from which each patent is invalid (0: never);
     * ``pool_flows``: monthly flows of a pool projected elsewhere on the grid
       :func:`projection_grid` lays out, used instead of projecting that pool here.
+
+    ``sale_months`` (integers ``(n_scenarios,)``, 0: none): the grid month at whose end the
+    deal's clean-up call buys the performing assets of every projected pool
+    (:func:`abs_engine.compile.cleanup_months`).
     """
     h = deal.deal
     grid_months, sched = projection_grid(deal, scenarios)
@@ -123,6 +128,7 @@ def project(
     mp = np.minimum(sched.month_period, sched.n_periods - 1)
     refs_month = refs_period[:, :, mp]
     out = []
+    sale_price = deal.cleanup_call.price if deal.cleanup_call is not None else 1.0
     for i, pool in enumerate(deal.pools):
         dm = default_months[i] if default_months is not None else None
         given = pool_flows[i] if pool_flows is not None else None
@@ -133,11 +139,13 @@ def project(
             flows = given
         elif isinstance(pool, PledgeLoanPool):
             loans = loan_arrays(pool, h.cutoff_date, grid_months, ref_names)
-            flows = project_pledge_pool(pool, loans, list(scenarios), sched.grid, refs_month, default_month=dm)
+            flows = project_pledge_pool(pool, loans, list(scenarios), sched.grid, refs_month, default_month=dm,
+                                        sale_month=sale_months, sale_price=sale_price)
         else:
             arrays = receivable_arrays(pool, h.cutoff_date, grid_months)
             im = invalidation_months[i] if invalidation_months is not None else None
-            flows = project_receivable_pool(pool, arrays, list(scenarios), sched.grid, default_month=dm, invalidation_month=im)
+            flows = project_receivable_pool(pool, arrays, list(scenarios), sched.grid, default_month=dm,
+                                            invalidation_month=im, sale_month=sale_months, sale_price=sale_price)
         out.append(aggregate(flows, sched))
     return sched, out
 
@@ -150,6 +158,7 @@ def run(
     default_months: Sequence[np.ndarray | None] | None = None,
     invalidation_months: Sequence[np.ndarray | None] | None = None,
     pool_flows: Sequence[PoolFlows | None] | None = None,
+    sale_months: np.ndarray | None = None,
 ) -> Result:
     """Project ``deal`` under one or several scenarios and run its waterfall.
 
@@ -164,6 +173,10 @@ def run(
     default_months, invalidation_months, pool_flows : optional
         Per-pool hooks of :func:`project` (asset default months and patent invalidation
         months per scenario as arrays, flows projected elsewhere); for Monte Carlo paths.
+    sale_months : optional
+        With ``pool_flows``: the clean-up call's sale month per scenario those flows were
+        projected with (0: none). Without it, a deal's clean-up call is found here and the
+        pools are projected again with it.
     """
     if scenario is None:
         scenarios: list[Scenario] = [BASE]
@@ -180,7 +193,17 @@ def run(
     check_run_size(deal, scenarios)  # horizon and working memory (abs_engine/limits.py)
     sched, pools = project(deal, scenarios, default_months=default_months,
                            invalidation_months=invalidation_months, pool_flows=pool_flows)
-    cleanup = apply_cleanup_call(deal, pools)
+    if sale_months is None:
+        sale_months = cleanup_months(deal, sched, pools)
+        if sale_months.any():
+            if pool_flows is not None and any(f is not None for f in pool_flows):
+                raise ValueError("the clean-up call is exercised but pool_flows were projected without it: "
+                                 "project them with its sale_month and pass sale_months")
+            sched, pools = project(deal, scenarios, default_months=default_months,
+                                   invalidation_months=invalidation_months, sale_months=sale_months)
+    sale_months = np.asarray(sale_months, dtype=np.int64)
+    mp = np.asarray(sched.month_period)
+    cleanup = np.where(sale_months > 0, mp[np.clip(sale_months, 0, len(mp) - 1)], -1)
     args = compile_deal(deal, sched, pools, scenarios)
     run_kernel(args, backend)
     return Result(deal=deal, scenarios=scenarios, schedule=sched, pools=pools, args=args, cleanup_period=cleanup)

@@ -690,7 +690,8 @@ class Waterfalls(Model):
 
 class CleanUpCall(Model):
     """Clean-up call (清仓回购): when the pool balance falls to `threshold` of its cut-off
-    balance, the originator buys the remaining performing loans at `price` x balance."""
+    balance, the originator buys the remaining performing loans at `price` x balance;
+    loans that defaulted before stay in the trust and bring in their recoveries."""
 
     threshold: Fraction = describe("Pool balance / cut-off pool balance at which the call is exercised")
     price: Fraction = describe("Price as a share of the performing balance", default=1.0)

@@ -202,6 +202,8 @@ def project_pledge_pool(
     ref_rates: np.ndarray,
     *,
     default_month: np.ndarray | None = None,
+    sale_month: np.ndarray | None = None,
+    sale_price: float = 1.0,
 ) -> PoolFlows:
     """Project the pool under each scenario.
 
@@ -212,6 +214,11 @@ def project_pledge_pool(
     the grid month in which each loan defaults wholly (0: no such default), as a Monte
     Carlo draws them; a loan named there and in ``defaults.loans`` defaults at the earlier
     of the two months. Months beyond the grid are no default.
+
+    ``sale_month`` (optional, integers ``(n_scenarios,)``, 0: none) is the month at whose end
+    the clean-up call buys the performing loans: their balance is sold at ``sale_price``
+    (proceeds in ``prepayment``, the discount in ``loss``) and nothing more is scheduled,
+    prepaid or defaults; the disposal proceeds of loans that defaulted before still come in.
     """
     S = len(scenarios)
     M = len(grid) - 1
@@ -277,6 +284,11 @@ def project_pledge_pool(
     finished = 0  # loans repaid since the active set was last compressed
     # risk-sharing layers work on each loan's defaults: capture them per loan and month
     cap = _Capture(S, L, M) if pool.support else None
+    if sale_month is not None:
+        sale_month = np.asarray(sale_month, dtype=np.int64)
+        if sale_month.shape != (S,):
+            raise ValueError(f"sale_month has shape {sale_month.shape}, expected (scenarios,) = {(S,)}")
+    sale_months = set(sale_month[sale_month > 0].tolist()) if sale_month is not None else set()
     for m in range(1, M + 1):
         if not B.any():
             break
@@ -363,9 +375,15 @@ def project_pledge_pool(
             if cap is not None:
                 cap.default[:, act, m] = D
                 cap.recovery[:, act, m] = rec_l
+        prepaid = P.sum(axis=1)
+        if sale_month is not None and m in sale_months:  # the clean-up call buys what performs
+            sold = np.where(sale_month == m, B3.sum(axis=1), 0.0)
+            B3 = np.where((sale_month == m)[:, None], 0.0, B3)
+            prepaid = prepaid + sale_price * sold
+            loss[:, m] += (1.0 - sale_price) * sold
         out["default_amount"][:, m] = dsum
         out["scheduled_principal"][:, m] = prin_sum
-        out["prepayment"][:, m] = P.sum(axis=1)
+        out["prepayment"][:, m] = prepaid
         out["interest_collected"][:, m] = interest_sum
         out["balance_end"][:, m] = B3.sum(axis=1)
         B = B3

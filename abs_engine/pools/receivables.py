@@ -314,6 +314,8 @@ def project_receivable_pool(
     *,
     default_month: np.ndarray | None = None,
     invalidation_month: np.ndarray | None = None,
+    sale_month: np.ndarray | None = None,
+    sale_price: float = 1.0,
 ) -> PoolFlows:
     """Project the pool under each scenario; monthly flows of shape (S, M+1).
 
@@ -322,6 +324,11 @@ def project_receivable_pool(
     defaults wholly (with ``defaults.loans``, the earlier of the two); ``invalidation_month``
     ``(n_scenarios, n_patents)`` for licence pools, the grid month from which each patent is
     invalid (with the scenario's events, whichever cuts first).
+
+    ``sale_month`` ``(n_scenarios,)`` (0: none): the month at whose end the clean-up call buys
+    the receivables still performing, their remaining scheduled fees at ``sale_price``
+    (proceeds in ``prepayment``, the discount in ``loss``); nothing is due, defaults or is
+    written down after it, and the recoveries of earlier defaults still come in.
     """
     S, M = len(scenarios), len(grid) - 1
     L = len(arr.ids)
@@ -351,6 +358,11 @@ def project_receivable_pool(
         upkeep_weights = _upkeep_weights(pool, arr, upkeep) if isinstance(pool, LicencePool) else None
     agg = _LinkSums(arr, L)
     F_col = F.sum(axis=0)
+    prepayment = np.zeros((S, M + 1))
+    if sale_month is not None:
+        sale_month = np.asarray(sale_month, dtype=np.int64)
+        if sale_month.shape != (S,):
+            raise ValueError(f"sale_month has shape {sale_month.shape}, expected (scenarios,) = {(S,)}")
     for s, sc in enumerate(scenarios):
         named = [(index[aid], max(grid_month(when, grid[0]), 1)) for aid, when in sc.defaults.loans.items() if aid in index]
         if dm is not None:
@@ -440,6 +452,20 @@ def project_receivable_pool(
                 col["default"] = col["default"] + (ar_d * (dr_d - dr)).sum(axis=0)
                 col["recoverable"] = col["recoverable"] + (ar_d * (dp_d - dp)).sum(axis=0)
                 col["writedown"] = col["writedown"] + (wd_d * (p_d - pv)).sum(axis=0)
+        c = int(sale_month[s]) if sale_month is not None else 0
+        sold = 0.0
+        if 0 < c <= M:  # the clean-up call: what still performs leaves the pool at the end of month c
+            sold = float(col["balance"][c])
+            col = {k: v.copy() for k, v in col.items()}
+            for k in ("fees_weighted", "collected", "default", "recoverable", "writedown"):
+                col[k][c + 1:] = 0.0
+            col["balance"][c:] = 0.0
+            prepayment[s, c] = sale_price * sold
+            if claim_layers:
+                for a in (cap_default, cap_recovery, cap_balance):
+                    a[s, :, c + 1:] = 0.0
+            if upkeep is not None:
+                names["upkeep_cost"][s, c + 1:] = 0.0
         lag = sc.receivables.recovery_lag_months
         rr = sc.receivables.recovery_rate
         recoverable_total = col["recoverable"]
@@ -451,6 +477,8 @@ def project_receivable_pool(
         loss[: M + 1] += col["default"] - recoverable_total
         loss[lag: lag + M + 1] += (1.0 - rr) * recoverable_total
         loss = loss[: M + 1] + col["writedown"]
+        if sold:
+            loss[c] += (1.0 - sale_price) * sold
         if claim_layers:
             # the layers restate the defaults' part of the loss (recognised at the recovery)
             part = np.zeros(M + 1 + lag)
@@ -464,15 +492,17 @@ def project_receivable_pool(
         names["recovery"][s] = rec
         names["loss"][s] = loss
         names["fees_due"][s] = F_col
+        if sold:
+            names["fees_due"][s, c + 1:] = 0.0
         names["fees_lost_default"][s] = col["fees_weighted"] - col["collected"]
-        names["fees_lost_invalidation"][s] = F_col - col["fees_weighted"]
+        names["fees_lost_invalidation"][s] = names["fees_due"][s] - col["fees_weighted"]
         names["patent_writedown"][s] = col["writedown"]
     for k in names:
         names[k][:, 0] = 0.0 if k != "balance_end" else names[k][:, 0]
     flows = PoolFlows(
         name=pool.name,
         original_balance=float(names["balance_end"][0, 0]),
-        prepayment=np.zeros((S, M + 1)),
+        prepayment=prepayment,
         interest_collected=np.zeros((S, M + 1)),
         **names,
     )

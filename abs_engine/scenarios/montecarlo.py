@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from ..compile import aggregate, cleanup_months
 from ..engine import Backend, projection_grid
 from ..engine import run as run_engine
 from ..errors import InputError, Problem
@@ -233,9 +234,14 @@ def draw(model: _Model, seed: int, k: int) -> tuple[np.ndarray, list[np.ndarray 
 
 
 def _block_flows(ctx: SimulationContext, model: _Model, scenarios: list[Scenario], dms: list[np.ndarray],
-                 ims: list[np.ndarray | None], dense: bool = False) -> list[PoolFlows]:
+                 ims: list[np.ndarray | None], dense: bool = False,
+                 sale_months: np.ndarray | None = None) -> list[PoolFlows]:
+    """Monthly flows of each pool on a block of paths; ``sale_months`` (the clean-up call's
+    sale month per path) projects every pool densely with that sale."""
     out = []
     B = len(scenarios)
+    dense = dense or sale_months is not None
+    price = ctx.deal.cleanup_call.price if ctx.deal.cleanup_call is not None else 1.0
     for i, (pool, (kind, obj)) in enumerate(zip(ctx.deal.pools, model.pools, strict=True)):
         dm = dms[i]
         if kind == "sparse" and not dense:
@@ -244,11 +250,13 @@ def _block_flows(ctx: SimulationContext, model: _Model, scenarios: list[Scenario
             loans = obj if kind == "pledge" else obj[1]
             refs = np.broadcast_to(model.refs, (B, *model.refs.shape[1:])).copy()
             assert isinstance(pool, PledgeLoanPool)
-            out.append(project_pledge_pool(pool, loans, scenarios, model.sched.grid, refs, default_month=dm))
+            out.append(project_pledge_pool(pool, loans, scenarios, model.sched.grid, refs, default_month=dm,
+                                           sale_month=sale_months, sale_price=price))
         else:
             assert isinstance(pool, LicencePool | TransferPool)
             out.append(project_receivable_pool(pool, obj, scenarios, model.sched.grid, default_month=dm,
-                                               invalidation_month=ims[i]))
+                                               invalidation_month=ims[i], sale_month=sale_months,
+                                               sale_price=price))
     return out
 
 
@@ -291,7 +299,12 @@ def run_paths(ctx: SimulationContext, task: tuple[int, int]) -> dict[str, np.nda
         b1 = min(k1, b0 + BLOCK)
         scenarios, dms, ims, n_def, n_inv, n_sup = _paths(ctx, model, b0, b1)
         flows = _block_flows(ctx, model, scenarios, dms, ims)
-        res = run_engine(ctx.deal, scenarios, backend=ctx.backend, pool_flows=flows)
+        sale = None
+        if ctx.deal.cleanup_call is not None:  # project again with the call's sale where it is exercised
+            sale = cleanup_months(ctx.deal, model.sched, [aggregate(f, model.sched) for f in flows])
+            if sale.any():
+                flows = _block_flows(ctx, model, scenarios, dms, ims, sale_months=sale)
+        res = run_engine(ctx.deal, scenarios, backend=ctx.backend, pool_flows=flows, sale_months=sale)
         tm = tranche_measures(ctx.deal, res.schedule, res.args)
         pm = pool_measures(res.pools)
         parts.append({
