@@ -311,7 +311,7 @@ def test_interest_subsidy_50pct_capped_at_500k_per_borrower_per_year():
     interest[0, :2, 1:] = 60_000.0  # borrower 0 has two loans: 0.5 x 120k = 60k a month
     interest[0, 2, 1:] = 10_000.0  # borrower 1: 5k a month
     d = np.zeros_like(interest)
-    sub = {"kind": "interest_subsidy", "name": "district_tiexi", "share": 0.5, "per_borrower_annual_cap": 500_000.0}
+    sub = {"kind": "interest_subsidy", "name": "district_tiexi", "share": 0.5, "per_borrower_annual_cap": 500_000.0, "to": "pool"}
     res = apply_layers(parse_stack([sub]), default=d, recovery=d, lag=[0], month_dates=grid(M),
                        interest=interest, borrower_index=np.array([0, 0, 1]))
     per_year = np.r_[[60_000.0] * 8, 500_000.0 - 8 * 60_000.0, [0.0] * 3]  # the cap binds in September
@@ -333,7 +333,7 @@ def test_interest_subsidy_budget_and_end_date():
     interest = np.zeros((1, 1, M + 1))
     interest[0, 0, 1:] = 10_000.0
     d = np.zeros_like(interest)
-    sub = {"kind": "interest_subsidy", "name": "city", "share": 0.5, "capacity": 12_000.0, "until": dt.date(2026, 5, 31)}
+    sub = {"kind": "interest_subsidy", "name": "city", "share": 0.5, "capacity": 12_000.0, "until": dt.date(2026, 5, 31), "to": "pool"}
     res = apply_layers(parse_stack([sub]), default=d, recovery=d, lag=[0], month_dates=grid(M),
                        interest=interest, borrower_index=np.array([0]))
     assert res.subsidy_to_pool[0, :M + 1] == approx([0, 5_000, 5_000, 2_000, 0, 0, 0])

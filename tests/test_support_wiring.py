@@ -130,25 +130,57 @@ def test_buy_back_at_75_percent_of_original_amount(backend):
     assert r.pool.set_index("period").loc[4, "support_paid"] == pytest.approx(900_000)  # month 4 -> period 4
 
 
-def test_interest_subsidy_to_the_pool_is_an_interest_collection(backend):
-    """贴息: 50% of the interest paid, at most 500k per borrower per calendar year."""
+def test_interest_subsidy_to_the_pool_pays_part_of_the_contractual_interest(backend):
+    """贴息: 50% of the interest paid, at most 500k per borrower per calendar year. Paid to the
+    pool (`to: pool`), it pays part of the contractual interest on the borrower's behalf: the
+    pool collects the contractual interest, no more (the borrower pays the rest)."""
     loans = [loan(1, amortization="bullet", balance=1_000_000.0, rate=0.06),
              loan(2, amortization="bullet", balance=300_000_000.0, rate=0.06)]
-    stack = [{"kind": "interest_subsidy", "name": "tiexi", "share": 0.5, "per_borrower_annual_cap": 500_000}]
+    stack = [{"kind": "interest_subsidy", "name": "tiexi", "share": 0.5, "per_borrower_annual_cap": 500_000, "to": "pool"}]
     tranches = [{"name": "A", "rank": 1, "balance": 270_000_000.0, "coupon": {"kind": "fixed", "rate": 0.03}},
                 {"name": "SUB", "rank": 2, "kind": "subordinate", "balance": 31_000_000.0}]
     plain = ae.run(deal(loans, tranches), backend=backend)
     r = ae.run(pledge_deal(stack, loans, tranches=tranches), backend=backend)
     r.check_conservation()
     interest = pool_totals(plain)["interest_collected"]
-    assert pool_totals(r)["interest_collected"] == pytest.approx(interest)
     # loan 1: 60,000 a year of interest, half subsidised; loan 2: 18M a year, capped at 500k
     # per calendar year (2026: Feb-Dec, 2027: Jan); interest is 0.5% a month of the balance
     months_2026, months_2027 = 11, 1
     want = 0.5 * 0.005 * 1_000_000 * 12 + min(500_000, 0.5 * 0.005 * 300e6 * months_2026) + min(500_000, 0.5 * 0.005 * 300e6 * months_2027)
     assert pool_totals(r)["subsidy"] == pytest.approx(want)
+    # the borrowers pay the rest of the contractual interest
+    assert pool_totals(r)["interest_collected"] == pytest.approx(interest - want)
+    # the deposits are those without a subsidy: 12 months of interest (0.5% a month of
+    # 301M = 18,060,000) and the 301M of principal; the subsidy is part of that interest
     deposits = r.accounts.groupby("account")["deposits"].sum()["collection"]
-    assert deposits == pytest.approx(plain.accounts.groupby("account")["deposits"].sum()["collection"] + want)
+    assert deposits == pytest.approx(plain.accounts.groupby("account")["deposits"].sum()["collection"])
+    assert deposits == pytest.approx(12 * 0.005 * 301e6 + 301e6)
+    # and if the paying body fails, the borrowers pay it all: the deposits do not change
+    failed = ae.run(pledge_deal(stack, loans, tranches=tranches), Scenario(name="f", support_failures={"tiexi": dt.date(2026, 2, 1)}),
+                    backend=backend)
+    failed.check_conservation()
+    assert pool_totals(failed)["subsidy"] == 0
+    assert pool_totals(failed)["interest_collected"] == pytest.approx(interest)
+    assert failed.accounts.groupby("account")["deposits"].sum()["collection"] == pytest.approx(deposits)
+
+
+def test_interest_subsidy_goes_to_the_borrower_by_default(backend):
+    """Without `to:` the subsidy lowers the borrower's cost, not the lender's cash: the pool
+    collects the contractual interest (5,000.00 a month on 1,000,000 at 6%) and the 50%
+    subsidy (2,500.00 a month, 30,000.00 over the 12 months) is reported as paid to the borrower."""
+    loans = [loan(1, amortization="bullet", balance=1_000_000.0, rate=0.06)]
+    stack = [{"kind": "interest_subsidy", "name": "tiexi", "share": 0.5}]
+    plain = ae.run(deal(loans), backend=backend)
+    r = ae.run(pledge_deal(stack, loans), backend=backend)
+    r.check_conservation()
+    assert pool_totals(r)["interest_collected"] == pytest.approx(60_000.00)
+    assert pool_totals(r)["subsidy"] == 0
+    deposits = r.accounts.groupby("account")["deposits"].sum()["collection"]
+    assert deposits == pytest.approx(plain.accounts.groupby("account")["deposits"].sum()["collection"])
+    assert deposits == pytest.approx(60_000.00 + 1_000_000.00)
+    res = r.pools[0].layer_result
+    assert res.subsidy_to_borrowers.sum() == pytest.approx(30_000.00)
+    assert res.subsidy_to_pool.sum() == 0
 
 
 def test_annual_fees_unpaid_let_the_patents_lapse(backend):

@@ -194,7 +194,10 @@ class Guarantee(_Limits):
 
 class InterestSubsidy(Model):
     """Interest subsidy (贴息): a public body pays ``share`` of the interest borrowers pay,
-    capped per borrower and calendar year; paid to the pool or to the borrowers."""
+    capped per borrower and calendar year. It lowers the borrower's cost, not the lender's
+    cash: paid to the borrowers (the default) it is reported only; paid to the pool it pays
+    that part of the contractual interest on the borrower's behalf, so the pool still
+    collects the contractual interest, no more."""
 
     kind: Literal["interest_subsidy"]
     name: str = describe("Name of the paying body, unique in the pool's support stack")
@@ -206,9 +209,11 @@ class InterestSubsidy(Model):
     capacity: Money | None = describe("Total budget of the programme, deal currency units; unlimited if omitted", default=None)
     until: dt.date | None = describe("Interest paid after this date is not subsidised", default=None)
     to: Literal["pool", "borrower"] = describe(
-        "pool: the subsidy is cash to the pool (interest collections); borrower: paid to "
-        "the borrowers, reported only",
-        default="pool",
+        "borrower: paid to the borrowers (按实际支出贷款利息予以补助), reported only; pool: paid to "
+        "the pool on the borrower's behalf, as part of the contractual interest (the borrower "
+        "pays the rest; the pool's interest is unchanged, and if the body fails the borrower "
+        "pays it all)",
+        default="borrower",
     )
 
 

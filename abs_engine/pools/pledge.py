@@ -437,5 +437,8 @@ def _apply_support(flows: PoolFlows, pool: PledgeLoanPool, loans: LoanArrays, sc
     flows.loss = series["loss"]
     flows.support_paid = series["support_paid"]
     flows.subsidy = series["subsidy"]
+    # a subsidy paid to the pool pays that part of the contractual interest on the
+    # borrowers' behalf: they pay the rest, the pool's total stays the contractual interest
+    flows.interest_collected = flows.interest_collected - series["subsidy"]
     flows.upkeep_cost = series["upkeep_cost"]
     flows.layers = lr
