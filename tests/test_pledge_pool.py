@@ -139,3 +139,63 @@ def test_floating_loan_uses_reference_path():
 def test_run_rejects_unknown_loan_in_scenario():
     with pytest.raises(ae.InputError, match="unknown loan id 'NOPE'"):
         ae.run(deal(), Scenario(name="x", defaults={"loans": {"NOPE": dt.date(2026, 5, 1)}}))
+
+
+def with_basis(loans, basis):
+    data = deal(loans).model_dump(by_alias=True)
+    data["pools"][0]["interest_basis"] = basis
+    return ae.Deal.model_validate(data)
+
+
+@pytest.mark.parametrize("basis, year", [("act365", 365), ("act360", 360)])
+def test_actual_days_interest_basis(basis, year, backend):
+    """interest_basis act365 / act360: balance x rate x actual days of the loan's period / 365
+    (or 360, 日利率 = 年利率/360); the principal schedule is the periodic one."""
+    loans = [loan(1, amortization="bullet"), loan(2, amortization="annuity", payment_frequency="quarterly")]
+    r = ae.run(with_basis(loans, basis), backend=backend)
+    r.check_conservation()
+    pool = r.pool.set_index("period")
+    # the bullet loan pays on the 15th: 2026-01-15 -> 02-15 is 31 days, -> 03-15 28 days
+    want = {365: (5_095.89, 4_602.74), 360: (5_166.67, 4_666.67)}[year]
+    assert pool.loc[1, "interest_collected"] == pytest.approx(want[0], abs=0.005)
+    assert pool.loc[2, "interest_collected"] == pytest.approx(want[1], abs=0.005)
+    # period 3: the bullet's 31 days (03-15 -> 04-15) and the quarterly loan's first
+    # quarter, 2026-01-15 -> 04-15 = 90 days: 60,000 x (31 + 90) / year
+    assert pool.loc[3, "interest_collected"] == pytest.approx(P * R * 121 / year, abs=1e-6)
+    assert pool.loc[3, "interest_collected"] == pytest.approx({365: 19_890.41, 360: 20_166.67}[year], abs=0.005)
+    # the quarterly annuity's principal is the one of the periodic basis
+    periodic = ae.run(with_basis(loans, "periodic"), backend=backend).pool
+    np.testing.assert_allclose(r.pool["scheduled_principal"], periodic["scheduled_principal"], rtol=0, atol=1e-9)
+    # the deposits are what the pool collected
+    col = r.accounts[r.accounts.account == "collection"].set_index("period")
+    assert col.loc[1, "deposits"] == pytest.approx(want[0], abs=0.005)
+
+
+def test_periodic_interest_basis_is_months_over_twelve():
+    s = monthly(with_basis([loan(1, amortization="bullet")], "periodic"))
+    np.testing.assert_allclose(s["interest_collected"][0][:3], P * R / 12, rtol=1e-12)
+
+
+def test_actual_days_basis_in_the_sparse_monte_carlo_projection():
+    """The Monte Carlo's sparse projection charges the same actual-days interest as the
+    dense one (loans defaulting on some paths)."""
+    from abs_engine.pools.pledge import loan_arrays, project_pledge_pool
+    from abs_engine.scenarios._sparse import SparsePledge
+
+    loans = [loan(i, amortization=a, payment_frequency=f)
+             for i, (a, f) in enumerate([("bullet", "monthly"), ("annuity", "quarterly"), ("equal_principal", "monthly")], 1)]
+    d = with_basis(loans, "act360")
+    pool = d.pools[0]
+    sched, _ = project(d, [Scenario(name="zero")])
+    M = len(sched.grid) - 1
+    arrays = loan_arrays(pool, d.deal.cutoff_date, M, [])
+    assert arrays.accrual is not None
+    sc = Scenario(name="mc", recovery={"rate": 0.3, "lag_months": 2})
+    dm = np.array([[0, 0, 0], [3, 0, 5], [0, 7, 1]])
+    refs = np.zeros((0, M + 1))
+    sparse = SparsePledge(pool, arrays, sc, sched.grid, refs).flows(dm)
+    dense = project_pledge_pool(pool, arrays, [sc.model_copy(update={"name": f"p{i}"}) for i in range(3)], sched.grid,
+                                np.zeros((3, 0, M + 1)), default_month=dm)
+    np.testing.assert_allclose(sparse.interest_collected, dense.interest_collected, rtol=0, atol=1e-9)
+    # month 1 of path 0: the monthly loans pay 1,000,000 x 6% x 31/360 = 5,166.67 each
+    assert dense.interest_collected[0, 1] == pytest.approx(2 * 5_166.67, abs=0.01)

@@ -184,9 +184,12 @@ class PledgeLoanPool(Model):
     deposit_principal_to: str = describe(
         "Account that receives principal collections (scheduled, prepaid, recovered)", default="collection"
     )
-    interest_basis: Literal["periodic", "act365"] = describe(
-        "Loan interest per payment: periodic = rate x months/12 (Chinese bank convention); "
-        "act365 = rate x actual days/365",
+    interest_basis: Literal["periodic", "act365", "act360"] = describe(
+        "Loan interest per payment: periodic = balance x rate x months between payments / 12 "
+        "(等额本息 / 等额本金 schedules); act365 / act360 = balance x rate x actual days / 365 or "
+        "/ 360 (日利率 = 年利率 / 360), the days from the loan's previous payment date (or its "
+        "origination date) to this one, unadjusted; the principal schedule is set with the "
+        "periodic rate on every basis",
         default="periodic",
     )
     support: SupportStack = describe(_SUPPORT_DOC, default_factory=list)

@@ -7,7 +7,10 @@ Order of events in grid month ``m`` for a loan with performing balance ``B``
 1. default: ``D = B * mdr`` (``mdr = 1 - (1 - CDR)^(1/12)``), or the whole ``B`` if the
    scenario names the loan as defaulting in this month; ``B1 = B - D``;
 2. if ``m`` is one of the loan's payment months: interest ``B1 * r * f / 12`` (``f`` months
-   between payments, interest basis *periodic*) and scheduled principal on ``B1``;
+   between payments, interest basis *periodic*; ``B1 * r * days / 365`` or ``/ 360`` on the
+   *act365* / *act360* bases, ``days`` from the loan's previous payment date, or its
+   origination date, to this one) and scheduled principal on ``B1`` (set with the periodic
+   rate ``r * f / 12`` on every basis);
 3. prepayment on what is left: ``P = B2 * smm`` (``smm = 1 - (1 - CPR)^(1/12)``), or
    ``min(B2, B2 * smm / (1 - mdr))`` when the scenario's ``prepayment.applies_to`` is
    ``before_defaults`` (the SMM on the opening balance less scheduled principal, SIFMA SF-18);
@@ -75,6 +78,9 @@ class LoanArrays:
     pay_loan: np.ndarray | None = None  # loan index
     pay_amort_n: np.ndarray | None = None  # amort_n of the payment
     pay_kind: np.ndarray | None = None  # how its principal is set: PAY_* below
+    # (L, M+1) year fraction of the interest period of the payment in grid month m, on an
+    # act365 / act360 interest basis (actual days / 365 or 360); None: periodic (f / 12)
+    accrual: np.ndarray | None = None
 
 
 # how a scheduled payment sets its principal (LoanArrays.pay_kind)
@@ -123,6 +129,8 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
     amort_n = np.zeros((L, M + 1), dtype=np.int32)
     io = np.zeros((L, M + 1), dtype=bool)
     cut_eom = cutoff.day == _cal.monthrange(cutoff.year, cutoff.month)[1]
+    basis = {"act365": 365.0, "act360": 360.0}.get(pool.interest_basis)
+    accrual = np.zeros((L, M + 1)) if basis is not None else None
     last = 0
     for i, a in enumerate(assets):
         f = a.payment_frequency.months
@@ -149,6 +157,9 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
         grid_day = dim if cut_eom else np.minimum(cutoff.day, dim)
         gm = X - cX + (day > grid_day)
         after = gm >= 1
+        if accrual is not None:  # actual days from the previous payment (or origination)
+            dates = (X - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]") + (day - 1)
+            days = np.diff(dates, prepend=np.datetime64(o, "D")).astype(np.float64)
         gm, js = gm[after], js[after]
         if len(gm) == 0:
             continue
@@ -156,6 +167,8 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
             raise ValueError(f"loan {a.loan_id} pays beyond the projection grid")
         n = len(gm)
         pay[i, gm] = True
+        if accrual is not None:
+            accrual[i, gm] = days[after] / basis
         n_rem[i, gm] = np.arange(n, 0, -1)
         if a.amortization == "interest_only_balloon":
             term = a.amortization_term_months or total
@@ -186,6 +199,7 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
         pay_loan=pay_loan,
         pay_amort_n=pay_amort_n,
         pay_kind=pay_kind,
+        accrual=accrual,
     )
 
 
@@ -318,7 +332,9 @@ def project_pledge_pool(
             else:
                 r = np.broadcast_to(rate, Bp.shape)
             rp = r * per[payers]
-            interest = Bp * rp
+            # (on an actual-days basis the interest is on the days of the loan's period; the
+            # principal schedule keeps the periodic rate)
+            interest = Bp * (rp if loans.accrual is None else r * loans.accrual[payers, m])
             n, kind = pay_n[month], pay_kind[month]
             if not on.all():
                 n, kind = n[on], kind[on]

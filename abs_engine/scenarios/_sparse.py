@@ -77,7 +77,7 @@ class SparsePledge:
                 fl = floating[idx]
                 r = np.where(fl, np.maximum(ref_rates[ref_index[idx], m] + rate, 0.0), rate) if fl.any() else rate
                 rp = r * per[idx]
-                interest[idx, m] = Bp * rp
+                interest[idx, m] = Bp * (rp if loans.accrual is None else r * loans.accrual[idx, m])
                 code = amort[idx]
                 kind = np.full(len(idx), _NONE, dtype=np.int8)
                 kind[(code == 0) | (code == 3)] = _ANNUITY
