@@ -315,9 +315,31 @@ class Result:
         )
         return cash_in - paid - a.a_end[:, :, trust].sum(axis=2)
 
+    def _check_collections(self, tol: float) -> None:
+        """The collections the waterfall received are the pools' cash, less the annual fees
+        paid out of the pools: never more than the pools brought in, and what is kept back
+        never more than the fees due so far."""
+        S, T = self.args.coll.shape[:2]
+        inflow = np.zeros((S, T))
+        upkeep = np.zeros((S, T))
+        for pf in self.pools:
+            ps = pf.series
+            for k in ("interest_collected", "subsidy", "scheduled_principal", "prepayment", "recovery", "support_paid"):
+                inflow += ps[k]
+            upkeep += ps["upkeep_cost"]
+        kept = np.cumsum(inflow - self.args.coll.sum(axis=2), axis=1)
+        scale = tol + 1e-12 * np.cumsum(np.abs(inflow), axis=1)  # float rounding of the sums
+        if np.any(kept < -scale):
+            raise ConservationError("the waterfall received more than the pools collected")
+        if np.any(kept > np.cumsum(upkeep, axis=1) + scale):
+            raise ConservationError("pool collections did not reach the waterfall")
+
     def check_conservation(self, tol: float = CONSERVATION_TOLERANCE) -> None:
-        """Raise :class:`ConservationError` if any period's cash does not balance, or a
-        note balance does not roll forward (start - principal - writedown = end)."""
+        """Raise :class:`ConservationError` if any period's cash does not balance, a note
+        balance does not roll forward (start - principal - writedown = end), a period does
+        not open where the previous one closed (notes and trust accounts; the first at the
+        deal's balances), or the pools' collections and what the waterfall received differ
+        by more than the annual fees paid out of the pools."""
         gap = self.imbalance()
         worst = float(np.abs(gap).max(initial=0.0))
         if worst > tol:
@@ -329,6 +351,19 @@ class Result:
         roll = a.t_bal_start - a.t_prin - a.t_wd - a.t_bal_end
         if np.abs(roll).max(initial=0.0) > tol:
             raise ConservationError("note balances do not roll forward")
+        # each period opens where the previous one closed, and the first where the deal starts
+        trust = a.acct_ext == 0
+        chain = [
+            ("note balances", a.t_bal_start[:, 1:] - a.t_bal_end[:, :-1], a.t_bal_start[:, 0] - a.bal0),
+            ("account balances", a.a_start[:, 1:, trust] - a.a_end[:, :-1, trust],
+             a.a_start[:, 0, trust] - a.acct0[trust]),
+        ]
+        for what, between, first in chain:
+            if np.abs(between).max(initial=0.0) > tol:
+                raise ConservationError(f"{what}: a period does not open where the previous one closed")
+            if np.abs(first).max(initial=0.0) > tol:
+                raise ConservationError(f"{what}: the first period does not open at the deal's balances")
+        self._check_collections(tol)
         if np.any(a.a_end < -tol) or np.any(a.t_bal_end < -tol):
             raise ConservationError("a balance went negative")
         ext = a.acct_ext == 1

@@ -266,3 +266,32 @@ def test_mixed_deal_projects_each_pool_and_combines_their_collections(backend):
     st = deal_pool_stats(mixed)
     assert st.kinds == ("licence", "pledge_loan") and st.n_assets == 3
     assert st.total_balance == pytest.approx(total)
+
+
+def test_a_patent_with_its_annual_fee_unpaid_at_cut_off_lapses_after_the_grace_period(backend):
+    """annual_fee_status unpaid (年费未缴) and no annual_fee_upkeep layer: P1 lapses from grid
+    month 1 + 6 = 7 (2026-07-31), so LIC1 loses P1's 60% of every fee from September 2026
+    on: 6 quarterly fees x 60,000 = 360,000 of the 8 x 150,000 scheduled."""
+    d = licence_deal(
+        [lic(1), lic(2, fee=50_000.0)],
+        [pat("P1", annual_fee_status="unpaid"), pat("P2"), pat("P3")],
+        [{"licence_id": "LIC1", "patent_id": "P1", "share": 0.6}, {"licence_id": "LIC1", "patent_id": "P2", "share": 0.4},
+         {"licence_id": "LIC2", "patent_id": "P3", "share": 1.0}],
+    )
+    base = flows(two_licences(), [Scenario(name="zero")])
+    s = flows(d, [Scenario(name="zero")])
+    assert s["balance_start"][0][0] == pytest.approx(8 * 150_000 - 6 * 0.6 * FEE)  # 840,000
+    assert s["scheduled_principal"][0].sum() == pytest.approx(840_000.0)
+    lost = base["scheduled_principal"][0] - s["scheduled_principal"][0]
+    # the June 2026 fee (grid month 5) is still paid, September (month 8) is not
+    assert lost[:7].sum() == pytest.approx(0.0, abs=1e-9)
+    assert lost.sum() == pytest.approx(360_000.0)
+    assert s["fees_lost_invalidation"][0].sum() == pytest.approx(360_000.0)
+    r = ae.run(d, backend=backend)
+    r.check_conservation()
+    assert r.accounts.groupby("account")["deposits"].sum()["collection"] == pytest.approx(840_000.0)
+    # with an upkeep layer paying the annual fees the patent stays in force
+    data = d.model_dump(by_alias=True)
+    data["pools"][0]["support"] = [{"kind": "annual_fee_upkeep", "cost_per_year": 0.0}]
+    kept = flows(ae.Deal.model_validate(data), [Scenario(name="zero")])
+    assert kept["scheduled_principal"][0].sum() == pytest.approx(8 * 150_000)

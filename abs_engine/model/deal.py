@@ -230,7 +230,10 @@ class PatentAsset(Model):
     expiry_date: dt.date = describe("Date the right expires (term end)")
     appraised_value: Money = describe("Appraised value", default=0.0)
     annual_fee_status: Literal["paid", "prepaid", "unpaid", "not_applicable"] = describe(
-        "Status of the annual fee (年费) that keeps a patent alive", default="paid"
+        "Status at the cut-off of the annual fee (年费) that keeps a patent alive: unpaid, and no "
+        "annual_fee_upkeep layer on the pool, the patent lapses after the 6-month grace period "
+        "(in force through grid month 6, as if it expired then); the other values change nothing",
+        default="paid",
     )
 
 

@@ -100,6 +100,12 @@ class ReceivableArrays:
         return float((self.remaining[:, 0] * self.share).sum())
 
 
+#: Grid month from which a patent whose annual fee (年费) is unpaid at the cut-off has lapsed
+#: when no annual_fee_upkeep layer pays it: the fee counts as due in grid month 1 (as an
+#: upkeep's first fee), plus the 6-month grace period of the Chinese patent rules.
+UNPAID_FEE_LAPSE_MONTH = 1 + 6
+
+
 def receivable_arrays(pool: LicencePool | TransferPool, cutoff: dt.date, n_months: int) -> ReceivableArrays:
     M = n_months
     if isinstance(pool, LicencePool):
@@ -120,6 +126,10 @@ def receivable_arrays(pool: LicencePool | TransferPool, cutoff: dt.date, n_month
             # in force through the grid month containing the expiry date only if the
             # expiry falls on that month's grid date or later
             expiry[i, gm + 1:] = 0.0
+            # an annual fee unpaid at the cut-off, with no upkeep layer to pay it: the right
+            # lapses after the grace period, as if it expired then (docs/methodology.md)
+            if p.annual_fee_status == "unpaid" and not any(isinstance(x, AnnualFeeUpkeep) for x in pool.support):
+                expiry[i, UNPAID_FEE_LAPSE_MONTH:] = 0.0
         pd = np.array([np.nan if a.pd is None else a.pd for a in assets])
     else:
         assets_t = pool.assets
