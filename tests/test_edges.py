@@ -245,3 +245,23 @@ def test_an_empty_state_waterfall_pays_nothing(state, effect, backend):
     col = result.accounts[result.accounts["account"] == "collection"].reset_index(drop=True)
     assert col.loc[0, "balance_end"] == pytest.approx(5_000.00, abs=1e-6)
     assert col.loc[1, "balance_end"] == pytest.approx(10_000.00, abs=1e-6)
+
+
+def test_when_dates_compare_with_unadjusted_payment_dates(backend):
+    """`when.before` / `when.on_or_after` compare with the unadjusted payment date: the first
+    payment date 2026-10-01 moves to 2026-10-08 (National Day), but a step with `before:
+    2026-10-05` still runs in that period and one with `on_or_after: 2026-10-05` does not."""
+    header = {"calendar": "SSE", "payment_frequency": "quarterly", "cutoff_date": dt.date(2026, 6, 30),
+              "closing_date": dt.date(2026, 7, 1), "first_payment_date": dt.date(2026, 10, 1),
+              "expected_maturity": dt.date(2027, 10, 1), "legal_maturity": dt.date(2028, 1, 1)}
+    loans = [loan(1, origination_date=dt.date(2026, 6, 15), maturity_date=dt.date(2027, 6, 15))]
+    steps = [
+        {"action": "pay_interest", "from": "collection", "to": ["A"], "when": {"before": dt.date(2026, 10, 5)}},
+        {"action": "pay_principal", "from": "collection", "to": ["A", "SUB"], "when": {"on_or_after": dt.date(2026, 10, 5)}},
+    ]
+    result = run(deal(loans, waterfall=steps, header=header), [Scenario(name="base")], backend)
+    assert result.schedule.payment_dates[0] == dt.date(2026, 10, 8)
+    a = tranche(result, "A")
+    assert a.loc[0, "interest_paid"] == pytest.approx(900_000.0 * 0.03 * 99 / 365)  # 2026-07-01 -> 10-08
+    assert a.loc[0, "principal_paid"] == 0
+    assert a.loc[1, "interest_paid"] == 0 and a.loc[1, "principal_paid"] > 0

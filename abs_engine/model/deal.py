@@ -479,7 +479,11 @@ class Tranche(Model):
     """A class of notes (优先级 / 中间级 / 次级)."""
 
     name: str = describe("Tranche name (e.g. A1, B, SUB)")
-    rank: int = describe("Seniority: 1 is the most senior; equal ranks are pari passu", ge=1)
+    rank: int = describe(
+        "Seniority as described (1 is the most senior): orders the classes in term sheets and "
+        "their credit enhancement; it does not change payments, the waterfall's order does "
+        "(equal ranks are pari passu only if the steps pay them together, pro rata)", ge=1,
+    )
     kind: Literal["senior", "mezzanine", "subordinate"] = describe("Class shown in term sheets", default="senior")
     balance: Money = describe("Original balance at closing")
     coupon: Coupon = describe("Coupon", default_factory=NoCoupon)
@@ -487,7 +491,11 @@ class Tranche(Model):
     principal: Principal = describe("Principal schedule style", default_factory=Principal)
     rating: str | None = describe("Rating as stated in the offering documents", default=None)
     expected_maturity: dt.date | None = describe("Expected maturity; default: the deal's", default=None)
-    legal_maturity: dt.date | None = describe("Legal maturity; default: the deal's", default=None)
+    legal_maturity: dt.date | None = describe(
+        "Legal maturity, shown in term sheets; default: the deal's. It does not change payments: "
+        "a balance left is written off only in the deal's last period (its legal maturity)",
+        default=None,
+    )
 
 
 # --------------------------------------------------------------------------- triggers
@@ -552,8 +560,14 @@ class When(Model):
 
     trigger: str | None = describe("Only while this trigger has fired", default=None)
     not_trigger: str | None = describe("Only while this trigger has not fired", default=None)
-    on_or_after: dt.date | None = describe("Only on payment dates on or after this date", default=None)
-    before: dt.date | None = describe("Only on payment dates before this date", default=None)
+    on_or_after: dt.date | None = describe(
+        "Only in periods whose unadjusted payment date (as a schedule row's date) is on or after "
+        "this date", default=None,
+    )
+    before: dt.date | None = describe(
+        "Only in periods whose unadjusted payment date (as a schedule row's date) is before this date",
+        default=None,
+    )
 
 
 class _Step(Model):
