@@ -42,6 +42,15 @@ def test_example_loads(example_deal):
     assert sum(a.balance for a in example_deal.pools[0].assets) == pytest.approx(206_000_000)
 
 
+def test_example_loans_are_within_the_published_ranges(example_deal):
+    """DOMAIN.md: single pledge loans of 2M-30M元, loan-to-value under the 50% cap of
+    Shanghai Rural Commercial Bank (Industrial Bank's is 40%); 12 borrowers, 26 patents."""
+    loans = example_deal.pools[0].assets
+    assert all(2_000_000 <= a.balance <= 30_000_000 for a in loans), [a.balance for a in loans]
+    assert all(0.40 < a.balance / a.collateral_value <= 0.50 for a in loans)
+    assert len({a.borrower for a in loans}) == 12 and sum(a.ip_count for a in loans) == 26
+
+
 def test_many_problems_reported_at_once(workdir):
     def mutate(d):
         d["deal"]["cuttoff_date"] = d["deal"].pop("cutoff_date")
