@@ -1662,6 +1662,7 @@ TRANCHE_ANALYTICS_COLUMNS: tuple[str, ...] = (
     "principal_window_months",
     "total_interest",
     "total_principal",
+    "total_residual",
     "loss",
     "irr",
     "cash_multiple",
@@ -1755,6 +1756,8 @@ class _Group:
     balance_end: np.ndarray
     coupon: np.ndarray
     extra: np.ndarray | None
+    #: the coupon interest alone when ``extra`` (residual) has been added to ``interest``
+    interest_only: np.ndarray | None = None
 
 
 def _groups(tranches: pd.DataFrame, extra_cash: str | None) -> Iterable[_Group]:
@@ -1841,8 +1844,10 @@ def _analyse(
     kind = info.get("kind", "senior")
     row.update(scenario=g.scenario, tranche=g.tranche, kind=kind)
     fut = g.ords > settlement.toordinal()
-    row["total_interest"] = float(g.interest[fut].sum())
+    # interest and residual (excess return) apart, although the subordinate's cash has both
+    row["total_interest"] = float((g.interest if g.interest_only is None else g.interest_only)[fut].sum())
     row["total_principal"] = float(g.principal[fut].sum())
+    row["total_residual"] = float(g.extra[fut].sum()) if g.extra is not None else math.nan
     row["loss"] = float(g.writedown[fut].sum())
     cf, i, reason = _group_cashflows(g, info, settlement)
     if cf is None:
@@ -1966,11 +1971,13 @@ def tranche_analytics(
     for g in _groups(tranches, extra):
         info = tranche_info[g.tranche]
         if g.extra is not None and info.get("kind") == "subordinate":
+            g.interest_only = g.interest
             g.interest = g.interest + g.extra
         quote = pricing.get(g.tranche, {})
         key = (
             g.tranche, g.ords.tobytes(), g.interest.tobytes(), g.principal.tobytes(),
             g.writedown.tobytes(), g.balance_start.tobytes(), g.coupon.tobytes(),
+            None if g.extra is None else g.extra.tobytes(),
         )
         cached = memo.get(key)
         if cached is None:
