@@ -47,21 +47,42 @@ def _fail(exc: InputError) -> None:
 
 
 @app.command()
-def validate(deal: DealArg, scenario: ScenarioOpt = None) -> None:
-    """Check a deal file (and its tapes and scenarios); list every problem."""
+def validate(
+    deal: DealArg,
+    scenario: ScenarioOpt = None,
+    model: Annotated[Path | None, typer.Option("--model", "-m", help="Monte Carlo settings file (YAML) to check against the deal")] = None,
+) -> None:
+    """Check a deal file (and its tapes, scenarios and Monte Carlo settings); list every
+    problem and exit with status 2 when there are any."""
     from .engine import _check_scenarios
     from .io import load_deal
 
     try:
         d = load_deal(deal)
-        scs = _load_scenarios(scenario)
-        _check_scenarios(d, scs)
+        problems = []
+        try:
+            scs = _load_scenarios(scenario)
+            _check_scenarios(d, scs)
+        except InputError as exc:
+            problems += exc.problems
+            scs = []
+        if model is not None:
+            from .io.scenario_file import load_monte_carlo
+            from .scenarios.montecarlo import check_settings
+
+            try:
+                problems += check_settings(d, load_monte_carlo(model), str(model))
+            except InputError as exc:
+                problems += exc.problems
+        if problems:
+            raise InputError(problems)
     except InputError as exc:
         _fail(exc)
         return
     n_assets = sum(len(p.assets) for p in d.pools)
+    extra = f", Monte Carlo settings {model}" if model is not None else ""
     out.print(f"[green]ok[/green] {deal}: deal '{d.name}', {len(d.pools)} pool(s), {n_assets} assets, "
-              f"{len(d.tranches)} tranches, {len(scs)} scenario(s)")
+              f"{len(d.tranches)} tranches, {len(scs)} scenario(s){extra}")
 
 
 @app.command()

@@ -313,6 +313,11 @@ def simulate(
         except ValidationError as exc:
             raise InputError([type(p)(p.file or "command line", f"--{p.path.replace('_', '-')}", p.message)
                               for p in problems_from_validation(exc, MonteCarlo, "")]) from None
+        from .montecarlo import check_settings
+
+        problems = check_settings(d, settings, str(model) if model else "command line")
+        if problems:
+            raise InputError(problems)
         ex = _executor(executor, workers, dask, scheduler)
     except InputError as exc:
         _fail(exc)

@@ -419,11 +419,13 @@ class Simulation:
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def loss_distribution(self, bins: int = 40, common: bool = False) -> pd.DataFrame:
+    def loss_distribution(self, bins: int = 20, common: bool = True) -> pd.DataFrame:
         """Histogram of the loss rates: one row per (series, bin) for the pool and every
-        tranche: ``lower``, ``upper`` (loss rate), ``paths`` and ``share`` of the paths. Each
-        series has ``bins`` equal bins from 0 to its largest loss, or (``common``) all share
-        the bins from 0 to the largest loss of any series."""
+        tranche: ``lower``, ``upper`` (loss rate), ``paths`` and ``share`` of the paths. By
+        default (``common``) every series has the same ``bins`` equal bins from 0 to the
+        largest loss of any series, so the columns compare (``mc_loss_distribution.csv`` and
+        the term sheets' histogram are this); ``common=False`` bins each series from 0 to
+        its own largest loss."""
         rows = []
         series = [("pool", self.pool["pool_loss_rate"].to_numpy())]
         series += [(t.name, self.paths.loc[self.paths["tranche"] == t.name, "loss_rate"].to_numpy())
@@ -507,7 +509,9 @@ def simulate(
     if problems:
         raise InputError(problems)
     _check_scenarios(deal, [scenario])
-    _check_support_names(deal, settings)
+    problems = check_settings(deal, settings)
+    if problems:
+        raise InputError(problems)
     ex = executor or Executor()
     t0 = time.perf_counter()
     ctx = SimulationContext(deal, scenario, settings, backend, fast=sparse)
@@ -553,14 +557,39 @@ def simulate(
                       sparse=ctx.fast and any(supports(p) for p in deal.pools), sparse_check=check, notes=notes)
 
 
-def _check_support_names(deal: Deal, settings: MonteCarlo) -> None:
+def check_settings(deal: Deal, settings: MonteCarlo, file: str = "monte carlo") -> list[Problem]:
+    """Every name in ``settings`` the deal does not have: a key of ``correlations`` that is no
+    industry (or IP type, after ``correlation_by``) of the deal's assets, a key of
+    ``patent_correlations`` that is no patent type of its licence pools, a
+    ``support_default_probability`` that is no support party; ``correlations`` given with
+    ``correlation_by: none``. One problem each (file, field path, reason, the known names)."""
+    import difflib
+
     from ..model.support import failure_names
 
+    problems: list[Problem] = []
+
+    def unknown(path: str, names: list[str], known: list[str], what: str) -> None:
+        for n in names:
+            if n in known:
+                continue
+            close = difflib.get_close_matches(n, known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            problems.append(Problem(file, f"{path}.{n}", f"not {what} of the deal{hint} (known: {', '.join(known) or 'none'})"))
+
+    by = settings.correlation_by
+    if by == "none" and settings.correlations:
+        problems.append(Problem(file, "correlations", "given, but correlation_by is 'none' (every obligor has "
+                                "`correlation`); set correlation_by: industry or ip_type, or remove correlations"))
+    elif by != "none":
+        groups = sorted({str(g) for p in deal.pools for a in p.assets if (g := getattr(a, by, None)) is not None})
+        unknown("correlations", list(settings.correlations), groups,
+                "an industry" if by == "industry" else "an IP type")
+    types = sorted({str(pt.type) for p in deal.pools for pt in getattr(p, "patents", None) or []})
+    unknown("patent_correlations", list(settings.patent_correlations), types, "a patent type")
     known = [a.name for a in deal.accounts if a.external] + [n for p in deal.pools for n in failure_names(p.support)]
-    bad = [n for n in settings.support_default_probability if n not in known]
-    if bad:
-        raise InputError([Problem("monte carlo", f"support_default_probability.{n}",
-                                  f"not a support party of the deal (known: {', '.join(known) or 'none'})") for n in bad])
+    unknown("support_default_probability", list(settings.support_default_probability), known, "a support party")
+    return problems
 
 
 def _whole(got: dict[str, np.ndarray], criterion: str) -> np.ndarray:

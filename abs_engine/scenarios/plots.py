@@ -31,21 +31,25 @@ def _save(fig: Any, target: Path) -> Path:
     return target
 
 
-def loss_distribution_png(sim: Any, target: Path, bins: int = 40) -> Path:
-    """Histograms of the pool loss rate and of every tranche's loss rate over the paths,
-    with the mean (expected loss) and the 99th percentile marked."""
+def loss_distribution_png(sim: Any, target: Path) -> Path:
+    """Histograms of the pool loss rate and of every tranche's loss rate over the paths, in
+    the common bins of ``sim.loss_distribution()`` (those of ``mc_loss_distribution.csv``
+    and the term sheets), with the mean (expected loss) and the 99th percentile marked."""
     plt = _pyplot()
+    dist = sim.loss_distribution()
     series = [("pool", sim.pool["pool_loss_rate"].to_numpy())]
     series += [(t.name, sim.paths.loc[sim.paths["tranche"] == t.name, "loss_rate"].to_numpy()) for t in sim.deal.tranches]
-    fig, axes = plt.subplots(len(series), 1, figsize=(8, 2.2 * len(series)), squeeze=False)
+    fig, axes = plt.subplots(len(series), 1, figsize=(8, 2.2 * len(series)), squeeze=False, sharex=True)
     for ax, (name, x) in zip(axes[:, 0], series, strict=True):
-        ax.hist(x * 100.0, bins=bins, weights=np.full(len(x), 100.0 / max(len(x), 1)), color="#4472c4")
+        d = dist[dist["series"] == name]
+        ax.bar(d["lower"] * 100.0, d["share"] * 100.0, width=(d["upper"] - d["lower"]) * 100.0, align="edge",
+               color="#4472c4")
         ax.axvline(x.mean() * 100.0, color="#c00000", lw=1, label=f"mean {x.mean():.3%}")
         ax.axvline(np.percentile(x, 99) * 100.0, color="#7f7f7f", lw=1, ls="--", label=f"99th pct {np.percentile(x, 99):.3%}")
         ax.set_title(f"{name}: loss rate over {len(x):,} paths", fontsize=9)
         ax.set_ylabel("% of paths", fontsize=8)
         ax.legend(fontsize=7, loc="upper right")
-    axes[-1, 0].set_xlabel("loss rate (% of original balance)")
+    axes[-1, 0].set_xlabel("loss rate (% of original balance; tranches: write-down + interest never paid)")
     fig.suptitle(f"{sim.deal.name} — Monte Carlo loss distribution (seed {sim.settings.seed})", fontsize=10)
     fig.tight_layout()
     return _save(fig, target)
@@ -63,7 +67,7 @@ def loss_vs_multiple_png(curve: pd.DataFrame, table: pd.DataFrame, target: Path,
         if len(be):
             ax.axvline(float(be["breakeven"].iloc[0]), color=line[0].get_color(), ls="--", lw=1)
     ax.set_xlabel("multiple of the base default curve" if stress == "cdr_multiple" else "constant CDR")
-    ax.set_ylabel("tranche loss (% of original balance)")
+    ax.set_ylabel("tranche loss: write-down + interest never paid\n(% of original balance)")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(title="tranche (dashed: break-even)", fontsize=8)
