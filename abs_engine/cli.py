@@ -166,7 +166,7 @@ def run(
             for field in ("tape", "licence_tape", "patent_tape", "link_tape"):
                 path = getattr(pool, field, None)
                 if path:
-                    inputs[f"{field}:{i}"] = (deal.parent / path).resolve()
+                    inputs[f"{field}:{i}"] = deal.parent / path
         written.append(write_manifest(target / "manifest.json", manifest(inputs, written, command=sys.argv)))
     written = [final / p.relative_to(target) for p in written]
 

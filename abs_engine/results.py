@@ -93,10 +93,26 @@ class Result:
 
     @cached_property
     def accounts(self) -> pd.DataFrame:
+        """One row per scenario, account and period; every row reconciles:
+        ``balance_start + deposits + other_in - withdrawn = balance_end``.
+
+        ``deposits``: pool collections credited; ``drawn``: what a support provider paid into
+        the trust (0 for trust accounts); ``withdrawn``: cash out (payments, transfers to other
+        accounts; a provider's ``drawn``); ``other_in``: other cash in (transfers from other
+        accounts, such as reserve funding; a revolving provider's capacity restored by
+        reimbursements). The kernel records collections and provider draws gross; a trust
+        account's other movements of one period are shown net (``other_in`` if it gained,
+        ``withdrawn`` if it lost). A provider's balance is its capacity left (inf: unlimited,
+        then ``other_in`` is 0 and ``withdrawn`` its draws; 0 from its failure on)."""
         a = self.args
+        start, dep, drawn, end = a.a_start, a.a_in, a.a_drawn, a.a_end
+        unlimited = np.isinf(start) | np.isinf(end)
+        with np.errstate(invalid="ignore"):
+            net = np.where(unlimited, 0.0, end - start - dep + drawn)
         return _frame(
             self.schedule, self.scenario_names, [x.name for x in self.deal.accounts], "account",
-            {"balance_start": a.a_start, "deposits": a.a_in, "drawn": a.a_drawn, "balance_end": a.a_end},
+            {"balance_start": start, "deposits": dep, "other_in": np.maximum(net, 0.0),
+             "withdrawn": drawn + np.maximum(-net, 0.0), "drawn": drawn, "balance_end": end},
         )
 
     @cached_property
@@ -104,8 +120,8 @@ class Result:
         """Ledger of the deal-level support providers (shortfall undertakings, guarantees):
         what each paid into the trust per period (``paid``), what the trust repaid it
         (``reimbursed``, by ``reimburse_support`` steps), what it is still owed at the
-        period's end (``owed``) and the capacity it has left (inf: unlimited; 0 after a
-        failure)."""
+        period's end (``owed``) and the capacity it has left (inf: unlimited, written empty
+        in CSV; 0 from the period of its failure)."""
         a = self.args
         idx = [i for i, x in enumerate(self.deal.accounts) if x.external]
         names = [self.deal.accounts[i].name for i in idx]
@@ -123,12 +139,26 @@ class Result:
         months, ``claims`` (its share of the defaults it took), ``paid`` (to the pool; a
         re-guarantor's refunds to its guarantor; subsidies), ``refunded`` (received from a
         re-guarantor), ``recoveries_kept`` (disposal proceeds it kept), ``net_cost``; and
-        ``capacity_remaining`` at the period's end (inf: unlimited). Empty without layers."""
+        ``capacity_remaining`` at the period's end (inf: unlimited, written empty in CSV; 0
+        from the period of the party's failure, as :attr:`support` shows a failed provider).
+        Empty without layers."""
         frames = []
+        # a failed party has no capacity left, from the period its failure falls in (the
+        # period a deal-level provider's account is emptied in)
+        fail_from = {(si, name): self.schedule.period_of(when)
+                     for si, sc in enumerate(self.scenarios) for name, when in sc.support_failures.items()}
         for pf in self.pools:
             if pf.ledger is None or not pf.ledger.names:
                 continue
-            df = _frame(self.schedule, self.scenario_names, pf.ledger.names, "party", pf.ledger.columns)
+            ledger = dict(pf.ledger.columns)
+            cap = ledger["capacity_remaining"].copy()
+            for p, name in enumerate(pf.ledger.names):
+                for si in range(cap.shape[0]):
+                    t = fail_from.get((si, name))
+                    if t is not None:
+                        cap[si, t:, p] = 0.0
+            ledger["capacity_remaining"] = cap
+            df = _frame(self.schedule, self.scenario_names, pf.ledger.names, "party", ledger)
             df.insert(1, "pool", pf.name)
             df.insert(3, "kind", np.asarray(pf.ledger.kinds, dtype=object)[
                 np.tile(np.repeat(np.arange(len(pf.ledger.names)), self.schedule.n_periods), len(self.scenarios))])

@@ -70,7 +70,12 @@ def test_manifest_says_what_produced_the_outputs(runs):
     assert m["inputs"]["deal"]["sha256"] == sha(EXAMPLE)
     assert m["inputs"]["scenario:stress.yaml"]["sha256"] == sha(SCENARIOS / "stress.yaml")
     tapes = [v for k, v in m["inputs"].items() if k.startswith("tape:")]
-    assert tapes and all(v["sha256"] == sha(Path(v["path"])) for v in tapes)
+    assert tapes and all(v["sha256"] == sha(ROOT / v["path"]) for v in tapes)
+    # every path the same way: relative to the run's working directory (ROOT here; the deal
+    # and scenarios were given as absolute paths inside it), tapes included
+    assert m["inputs"]["deal"]["path"] == "deals/sz_pledge_2026_1.yaml"
+    assert m["inputs"]["scenario:stress.yaml"]["path"] == "scenarios/stress.yaml"
+    assert [v["path"] for v in tapes] == ["deals/tapes/sz_pledge_2026_1.csv"]
     # every output, hashed, and nothing written that the manifest does not list
     files = {p.name for p in (runs / "c1").iterdir()} - {MANIFEST}
     assert set(m["outputs"]) == files

@@ -17,6 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -100,11 +101,35 @@ def output_set(target: Path) -> Iterator[Path]:
             signal.signal(signal.SIGTERM, restore)
 
 
+#: Numbers written to CSV closer to zero than this become 0 (they would print as -0.000000).
+CSV_ZERO = 5e-7
+
+
+def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as :func:`write_csv` writes it: an infinite number (an unlimited capacity or
+    balance) becomes an empty field, and float noise below :data:`CSV_ZERO` becomes 0.
+
+    >>> csv_ready(pd.DataFrame({"x": [float("inf"), -4e-11, 1.5]}))["x"].tolist()
+    [nan, 0.0, 1.5]
+    """
+    floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])]
+    if not floats:
+        return df
+    out = df.copy()
+    for c in floats:
+        x = out[c].to_numpy(dtype=float, copy=True)
+        x[np.isinf(x)] = np.nan
+        x[np.abs(x) < CSV_ZERO] = 0.0
+        out[c] = x
+    return out
+
+
 def write_csv(df: pd.DataFrame, target: Path) -> Path:
     """Write ``df`` as CSV atomically, with a fixed float format so identical inputs give
-    byte-identical files."""
+    byte-identical files; infinite numbers (unlimited) are written as empty fields
+    (:func:`csv_ready`; docs/outputs.md)."""
     with atomic_open(target) as fh:
-        df.to_csv(fh, index=False, float_format="%.6f", date_format="%Y-%m-%d", lineterminator="\n")
+        csv_ready(df).to_csv(fh, index=False, float_format="%.6f", date_format="%Y-%m-%d", lineterminator="\n")
     return target
 
 
@@ -123,15 +148,39 @@ def _version(pkg: str) -> str:
         return "not installed"
 
 
+def manifest_path(path: Path, cwd: Path | None = None) -> str:
+    """How the manifest records an input: relative to the working directory of the run
+    (``cwd``, default the current one) when it lies inside it, else absolute; normalised,
+    with ``/`` separators.
+
+    >>> manifest_path(Path("/work/deals/tapes/../x.yaml"), Path("/work"))
+    'deals/x.yaml'
+    >>> manifest_path(Path("scenarios/./base.yaml"), Path("/work"))
+    'scenarios/base.yaml'
+    >>> manifest_path(Path("/elsewhere/d.yaml"), Path("/work"))
+    '/elsewhere/d.yaml'
+    """
+    base = Path(os.path.normpath(cwd if cwd is not None else Path.cwd()))
+    p = Path(os.path.normpath(path))
+    if p.is_absolute():
+        try:
+            p = p.relative_to(base)
+        except ValueError:
+            return p.as_posix()
+    return p.as_posix()
+
+
 def manifest(inputs: dict[str, Path], outputs: list[Path], *, command: list[str], seed: int | None = None) -> dict[str, Any]:
-    """What produced a set of outputs: versions, input hashes, output hashes, command."""
+    """What produced a set of outputs: versions, input hashes, output hashes, command.
+    Input paths are relative to the working directory of the run (absolute when outside
+    it; :func:`manifest_path`), tapes as the deal file locates them."""
     return {
         "engine": "abs_engine",
         "engine_version": _version("abs_engine"),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "libraries": {p: _version(p) for p in ("numpy", "pandas", "QuantLib", "openpyxl", "pydantic", "PyYAML")},
-        "inputs": {k: {"path": str(v), "sha256": sha256(v)} for k, v in inputs.items()},
+        "inputs": {k: {"path": manifest_path(v), "sha256": sha256(v)} for k, v in inputs.items()},
         "outputs": {p.name: sha256(p) for p in outputs},
         "seed": seed,
         "command": command,

@@ -90,7 +90,7 @@ def _inputs(deal_path: Path, d: Any, files: dict[str, Path]) -> dict[str, Path]:
         for field in ("tape", "licence_tape", "patent_tape", "link_tape"):
             path = getattr(pool, field, None)
             if path:
-                inputs[f"{field}:{i}"] = (deal_path.parent / path).resolve()
+                inputs[f"{field}:{i}"] = deal_path.parent / path
     return inputs
 
 
