@@ -80,7 +80,10 @@ def test_sheet_figures_equal_the_inputs(inputs, tmp_path):
             s = summary.loc[row[0]]
             assert row[mh.index(label("mc_expected_loss", "both", "\n"))] == pytest.approx(s["expected_loss"])
             assert row[mh.index(label("mc_loss_probability", "both", "\n"))] == pytest.approx(s["loss_probability"])
-            assert row[mh.index(label("mc_rating", "both", "\n"))] == s["rating"]
+            rating = s["rating"]  # translated: "低于 Caa-C / below Caa-C"
+            if rating.startswith("below "):
+                rating = f"低于 {rating[6:]} / {rating}"
+            assert row[mh.index(label("mc_rating", "both", "\n"))] == rating
         # the histogram counts every path in every series
         b = _find(rows, label("mc_bin", "both", "\n"))
         hist = rows[b + 1:b + 21]

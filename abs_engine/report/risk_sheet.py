@@ -41,6 +41,23 @@ MC_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def _rating(value: Any, L: Any) -> Any:  # noqa: N803
+    """A mapped rating; ``below <worst>`` in the sheet's language."""
+    if isinstance(value, str) and value.startswith("below "):
+        worst = value[len("below "):]
+        return " / ".join(f"{part} {worst}" for part in L("rating_below").split(" / "))
+    return value
+
+
+def _measure_header(col: str, H: Any) -> str:  # noqa: N803
+    """Header of a pool-summary column: ``mean``, ``std``, ``max``, ``p99_5`` (99.5th pct)."""
+    if col in ("mean", "std", "max"):
+        return str(H(f"stat_{col}"))
+    if col.startswith("p") and col[1:].replace("_", "").isdigit():
+        return str(H("stat_pct")).format(q=col[1:].replace("_", "."))
+    return col
+
+
 def risk_sheet(s: Sheet, L: Any, H: Any, mine: list[Tranche], deal_name: str, *,  # noqa: N803
                breakeven: pd.DataFrame | None = None, simulation: Any = None) -> None:
     """Write the sheet. ``L`` / ``H`` render labels (running text / headers)."""
@@ -65,31 +82,34 @@ def risk_sheet(s: Sheet, L: Any, H: Any, mine: list[Tranche], deal_name: str, *,
         r += 1
         r = s.title(r, L("mc_section"), SUBTITLE)
         st = simulation.settings
-        r = s.note(r, f"{L('mc_note')}: {simulation.n_paths:,} {L('mc_paths')}, seed {st.seed}, "
-                      f"ρ = {st.correlation:g} ({st.correlation_by}), {L('scenario')}: {simulation.scenario.name}")
+        r = s.note(r, f"{L('mc_note')}: {simulation.n_paths:,} {L('mc_paths')}, {L('mc_seed')} {st.seed}, "
+                      f"{L('mc_correlation')} ρ = {st.correlation:g} ({L(f'corr_by_{st.correlation_by}')}), "
+                      f"{L('scenario')}: {simulation.scenario.name}")
         summary = simulation.summary()
         r = s.header(r, 1, [H("tranche"), *[H(k) for _, k, _ in MC_COLUMNS]])
         for row in summary.itertuples(index=False):
-            values = [row.tranche, *[getattr(row, c) for c, _, _ in MC_COLUMNS]]
+            values = [row.tranche, *[(_rating(getattr(row, c), L) if c.startswith("rating") else getattr(row, c))
+                                     for c, _, _ in MC_COLUMNS]]
             r = s.rows(r, 1, [values], [None, *[(f or None) for _, _, f in MC_COLUMNS]])
             if row.tranche in names:
                 for c in range(1, len(values) + 1):
                     s.ws.cell(row=r - 1, column=c).fill = HIGHLIGHT_FILL
+        r = s.note(r, L("mc_loss_note"))
         r = s.note(r, L("mc_rating_note"))
         r += 1
         pool = simulation.pool_summary()
         r = s.title(r, L("mc_pool"), SUBTITLE)
         cols = [c for c in pool.columns if c != "measure"]
-        r = s.header(r, 1, [H("measure"), *cols])
+        r = s.header(r, 1, [H("measure"), *[_measure_header(c, H) for c in cols]])
         for row in pool.itertuples(index=False):
             r = s.rows(r, 1, [[L(row.measure), *[getattr(row, c) for c in cols]]], [None, *[PCT4] * len(cols)])
         # the histogram behind the chart: one column per series, one row per bin
         r += 1
         r = s.title(r, L("mc_histogram"), SUBTITLE)
-        dist = simulation.loss_distribution(bins=20, common=True)
+        dist = simulation.loss_distribution()  # the bins of mc_loss_distribution.csv
         series = ["pool", *[t.name for t in simulation.deal.tranches]]
         hr = r
-        r = s.header(r, 1, [H("mc_bin"), *[("pool" if x == "pool" else x) for x in series]])
+        r = s.header(r, 1, [H("mc_bin"), *[(H("pool") if x == "pool" else x) for x in series]])
         first = r
         pool_bins = dist[dist["series"] == "pool"].reset_index(drop=True)
         rows = []

@@ -8,10 +8,21 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from openpyxl.styles import Alignment
+
 from ..model.deal import Account, Deal
 from ..model.support import AnnualFeeUpkeep, BuyBack, Guarantee, InterestSubsidy, Sharing
 from .labels import label
-from .xl import SUBTITLE, WRAP_TOP, YUAN, Sheet
+from .xl import BOX, SUBTITLE, YUAN, Sheet
+
+TOP = Alignment(vertical="top")
+
+#: Width (characters) of the column of plain-word terms: wrapped, rows grown to fit.
+TERMS_WIDTH = 60
+#: Fixed widths of the columns holding long text (party, mechanism, provider names, status,
+#: terms): the three tables share columns, so fitting each to its longest text would make
+#: the sheet too wide to print; text in them wraps and its row grows to show all of it.
+TEXT_WIDTHS = {2: 24, 3: 28, 4: 30, 7: 26, 8: TERMS_WIDTH}
 
 if TYPE_CHECKING:
     from ..results import Result
@@ -171,26 +182,41 @@ def support_sheet(s: Sheet, result: Result, lang: str, L: Any, H: Any) -> None: 
     def cap(x: float | None) -> Any:
         return unlimited if x is None else x
 
+    # the terms: column H of the layers' table, columns E:H (merged) of the providers' table;
+    # long text wraps in fixed-width columns, and each row is as tall as its text needs
+    for col, w in TEXT_WIDTHS.items():
+        s.set_width(col, w)
+
+    def line(r: int, values: list[Any], fmts: list[str | None]) -> None:
+        s.rows(r, 1, [values], fmts)
+        for j, v in enumerate(values):
+            if isinstance(v, str) and (1 + j) in TEXT_WIDTHS:
+                s.wrapped(r, 1 + j, v, TEXT_WIDTHS[1 + j], border=BOX)
+            else:  # the row's other cells at the top too, beside wrapped text
+                s.ws.cell(row=r, column=1 + j).alignment = TOP
+
     r += 1
     r = s.title(r, L("support_layers"), SUBTITLE)
     if layers:
         r = s.header(r, 1, [H("pool"), H("party"), H("mechanism"), H("provider"), H("capacity"),
                             H("per_asset_cap"), H("annual_cap"), H("terms")])
         for pool, name, kind, provider, terms, c, pa, an in layers:
-            s.rows(r, 1, [[pool, name, L(kind), provider or "—", cap(c), cap(pa) if pa is not None else "—",
-                           cap(an) if an is not None else "—"]], [None, None, None, None, YUAN, YUAN, YUAN])
-            s.put(r, 8, terms, align=WRAP_TOP, fit=False)
-            s.ws.column_dimensions["H"].width = 80
+            line(r, [pool, name, L(kind), provider or "—", cap(c), cap(pa) if pa is not None else "—",
+                     cap(an) if an is not None else "—", terms], [None, None, None, None, YUAN, YUAN, YUAN, None])
             r += 1
     else:
         r = s.note(r, L("no_support_layers"))
     r += 1
     r = s.title(r, L("deal_support"), SUBTITLE)
     if providers:
-        r = s.header(r, 1, [H("party"), H("mechanism"), H("provider"), H("capacity"), H("terms")])
+        r = s.header(r, 1, [H("party"), H("mechanism"), H("provider"), H("capacity"), H("terms"), "", "", ""])
+        s.ws.merge_cells(start_row=r - 1, start_column=5, end_row=r - 1, end_column=8)
         for name, kind, provider, terms, c in providers:
-            s.rows(r, 1, [[name, L(kind), provider or "—", cap(c)]], [None, None, None, YUAN])
-            s.put(r, 5, terms, align=WRAP_TOP, fit=False)
+            line(r, [name, L(kind), provider or "—", cap(c)], [None, None, None, YUAN])
+            for col in (6, 7, 8):
+                s.put(r, col, None, border=BOX, fit=False)
+            s.wrapped(r, 5, terms, TERMS_WIDTH + 16, border=BOX)  # E:H, at least H and a number column
+            s.ws.merge_cells(start_row=r, start_column=5, end_row=r, end_column=8)
             r += 1
     else:
         r = s.note(r, L("no_deal_support"))
@@ -198,7 +224,13 @@ def support_sheet(s: Sheet, result: Result, lang: str, L: Any, H: Any) -> None: 
     r += 1
     r = s.title(r, L("support_paid_by_scenario"), SUBTITLE)
     r = s.header(r, 1, [H("scenario"), H("party"), H("mechanism"), H("support_paid"), H("support_net_cost"),
-                        H("capacity_end")])
+                        H("capacity_end"), H("support_status")])
+    failures = {sc.name: sc.support_failures for sc in result.scenarios}
+
+    def status(sc: str, party: str) -> str:
+        when = failures.get(sc, {}).get(party)
+        return L("support_active") if when is None else L("support_failed").format(date=f"{when:%Y-%m-%d}")
+
     data: list[list[Any]] = []
     led = result.layers
     if len(led):
@@ -208,7 +240,7 @@ def support_sheet(s: Sheet, result: Result, lang: str, L: Any, H: Any) -> None: 
             kind = str(part["kind"].iloc[0])
             c = float(last[(sc, party)])
             data.append([sc, party, L(f"kind_{kind}"), float(part["paid"].sum()), float(part["net_cost"].sum()),
-                         unlimited if math.isinf(c) else c])
+                         unlimited if math.isinf(c) else c, status(sc, party)])
     sup = result.support
     if len(sup):
         kinds = {a.name: a.kind for a in deal.accounts}
@@ -217,9 +249,12 @@ def support_sheet(s: Sheet, result: Result, lang: str, L: Any, H: Any) -> None: 
         for (sc, prov), part in g:
             c = float(last[(sc, prov)])
             paid = float(part["paid"].sum())
-            data.append([sc, prov, L(f"kind_{kinds[prov]}"), paid, paid, unlimited if math.isinf(c) else c])
+            data.append([sc, prov, L(f"kind_{kinds[prov]}"), paid, paid, unlimited if math.isinf(c) else c,
+                         status(sc, prov)])
     order = {n: i for i, n in enumerate(result.scenario_names)}
     data.sort(key=lambda row: order.get(row[0], 0))
-    r = s.rows(r, 1, data, [None, None, None, YUAN, YUAN, YUAN])
+    for values in data:
+        line(r, values, [None, None, None, YUAN, YUAN, YUAN, None])
+        r += 1
     r = s.note(r + 1, L("support_note"))
     s.finish(freeze=None, title_rows=None)

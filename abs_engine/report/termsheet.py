@@ -2,10 +2,13 @@
 
 Layout only: every figure comes from a :class:`~abs_engine.results.Result` (cash flows,
 ``summary()``), from :func:`abs_engine.pools.stats.deal_pool_stats` (collateral) or from
-an ``analytics`` frame made by :func:`abs_engine.analytics.tranche_analytics`. The only
-arithmetic here is presentation: shares of the note total and credit enhancement (share
-of notes junior to a class), 万元 conversions, column totals of the schedule, loss as a
-share of a tranche's size and the running sum of pool losses for a chart.
+an ``analytics`` frame made by :func:`abs_engine.analytics.tranche_analytics`; the
+interest a tranche never receives from :func:`abs_engine.scenarios.measures.tranche_measures`
+(the break-even and Monte Carlo definition). The only arithmetic here is presentation:
+shares of the note total and credit enhancement (share of notes junior to a class), 万元
+conversions, column totals of the schedule, each period's new interest shortfall (the
+increase of the carried unpaid balance), loss as a share of a tranche's size and the
+running sums of pool losses for the charts.
 
 docs/termsheets.md describes each sheet.
 """
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
@@ -58,6 +62,14 @@ from .xl import (
 
 __all__ = ["CLASSES", "write_term_sheets", "term_sheet_workbooks"]
 
+#: What a figure shows when it is undefined because the tranche receives no cash.
+DASH = "—"
+#: The ``note`` of :func:`abs_engine.analytics.tranche_analytics` for such a tranche.
+NO_CASH = "receives no cash after settlement"
+#: Notes of the analytics, by label key.
+_NOTES = {NO_CASH: "note_no_cash", "settlement is on or after the last payment date": "note_settled",
+          "no face outstanding at settlement": "note_no_face"}
+
 #: Tranche kinds that get a workbook, in the order they are written.
 CLASSES: tuple[str, ...] = ("senior", "mezzanine", "subordinate")
 
@@ -69,7 +81,7 @@ ANALYTICS_FIGURES: tuple[tuple[str, str | None], ...] = (
     ("accrued", DEC4),
     ("yield", PCT4),
     ("compounding", None),
-    ("wal_years", DEC4),
+    ("wal_years", YEARS),
     ("macaulay_duration", DEC4),
     ("modified_duration", DEC4),
     ("convexity", DEC4),
@@ -81,6 +93,7 @@ ANALYTICS_FIGURES: tuple[tuple[str, str | None], ...] = (
     ("principal_window_months", INT),
     ("total_interest", YUAN),
     ("total_principal", YUAN),
+    ("total_residual", YUAN),
     ("loss", YUAN),
     ("irr", PCT4),
     ("cash_multiple", DEC4),
@@ -109,9 +122,21 @@ class _Ctx:
     simulation: Any = None
     #: each tranche's price/yield table (Result.yield_table)
     yield_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: the break-even / Monte Carlo measures of the run's tranches (made when first needed)
+    measures: Any = None
+    #: (scenario, tranche) pairs in which the tranche receives no cash (a total loss)
+    no_cash: set[tuple[str, str]] = field(default_factory=set)
 
     def L(self, key: str, sep: str = " / ") -> str:  # noqa: N802 - short on purpose
         return in_currency(label(key, self.lang, sep), self.result.deal.deal.currency)
+
+    def pair(self, zh: str, en: str, sep: str = " / ") -> str:
+        """Text given in both languages, rendered as labels are."""
+        return zh if self.lang == "zh" else en if self.lang == "en" else f"{zh}{sep}{en}"
+
+    def dash(self, value: Any, scenario: str, tranche: str) -> Any:
+        """A figure, or ``—`` where it is undefined because the tranche receives no cash."""
+        return DASH if _empty(value) and (str(scenario), str(tranche)) in self.no_cash else value
 
     def H(self, key: str) -> str:  # noqa: N802
         """A table-header label (languages on two lines)."""
@@ -176,9 +201,9 @@ def _coupon(t: Tranche, ctx: _Ctx) -> tuple[Any, str | None]:
     if c.kind == "floating":
         text = f"{c.index} + {c.spread * 100:.2f}%"
         if c.floor is not None:
-            text += f", floor {c.floor * 100:.2f}%"
+            text += f", {ctx.L('coupon_floor')} {c.floor * 100:.2f}%"
         if c.cap is not None:
-            text += f", cap {c.cap * 100:.2f}%"
+            text += f", {ctx.L('coupon_cap')} {c.cap * 100:.2f}%"
         return text, None
     return ctx.L("coupon_none"), None
 
@@ -192,7 +217,9 @@ def _summary_sheet(s: Sheet, ctx: _Ctx, cls: str, mine: list[Tranche]) -> None:
     h = ctx.result.deal.deal
     r = 1
     r = s.title(r, h.name_zh if (h.name_zh and ctx.lang != "en") else h.name)
-    r = s.title(r, f"{ctx.L(f'{cls}_notes', ' ')} {ctx.L('termsheet', ' ')} — {', '.join(t.name for t in mine)}", SUBTITLE)
+    (nzh, nen), (tzh, ten) = LABELS[f"{cls}_notes"], LABELS["termsheet"]
+    title = in_currency(ctx.pair(f"{nzh}{tzh}", f"{nen} {ten.lower()}"), h.currency)
+    r = s.title(r, f"{title} — {', '.join(t.name for t in mine)}", SUBTITLE)
     r = _stamp(s, r, ctx)
     r += 1
 
@@ -277,7 +304,7 @@ def _capital_structure(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
          [sum(x.balance for x in deal.tranches if x.rank > t.rank) / total if total else None for t in tranches],
          [PCT2] * n)
     for sc in ctx.scenarios:
-        line("wal_scenario", [wal.get((sc, t.name)) for t in tranches], [YEARS] * n,
+        line("wal_scenario", [ctx.dash(wal.get((sc, t.name)), sc, t.name) for t in tranches], [YEARS] * n,
              text=f"{ctx.L('wal_scenario')} — {sc}")
     line("expected_maturity", [t.expected_maturity or h.expected_maturity for t in tranches], [DATE] * n)
     line("legal_maturity", [t.legal_maturity or h.legal_maturity for t in tranches], [DATE] * n)
@@ -285,6 +312,8 @@ def _capital_structure(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
     line("principal_style", [ctx.L(f"style_{t.principal.style}") for t in tranches], [None] * n)
     r = s.note(r, ctx.L("cs_note_ce"))
     r = s.note(r, ctx.L(wal_note))
+    if any((sc, t.name) in ctx.no_cash for sc in ctx.scenarios for t in tranches):
+        r = s.note(r, ctx.L("no_cash_note"))
     return r
 
 
@@ -355,8 +384,41 @@ _KEY_TABLES: tuple[tuple[str, ...], ...] = (
     ("price", "dirty_price", "accrued", "yield", "compounding", "wal_years", "macaulay_duration",
      "modified_duration", "convexity", "z_spread", "effective_duration", "discount_margin"),
     ("first_principal_date", "last_principal_date", "principal_window_months", "total_interest",
-     "total_principal", "loss", "irr", "cash_multiple", "note"),
+     "total_principal", "total_residual", "loss", "irr", "cash_multiple", "note"),
 )
+
+
+def _note_text(v: Any, ctx: _Ctx) -> Any:
+    """An analytics note in the workbook's language."""
+    if not isinstance(v, str) or not v:
+        return v
+    if v in _NOTES:
+        return ctx.L(_NOTES[v])
+    if v.startswith("not priced: "):
+        return f"{ctx.L('note_not_priced')}: {v[len('not priced: '):]}"
+    return v
+
+
+def _compounding_text(v: Any, ctx: _Ctx) -> Any:
+    """A yield compounding (``annual``, ``simple``, ``annual_simple_stub`` ...) in words."""
+    if not isinstance(v, str) or not v:
+        return v
+    stub = v.endswith("_simple_stub")
+    key = f"comp_{v[: -len('_simple_stub')] if stub else v}"
+    if key not in LABELS:
+        return v
+    if not stub:
+        return ctx.L(key)
+    (zh, en), (szh, sen) = LABELS[key], LABELS["comp_simple_stub"]
+    return ctx.pair(f"{zh}（{szh}）", f"{en}, {sen}")
+
+
+def _figure(key: str, v: Any, ctx: _Ctx, scenario: str, tranche: str) -> Any:
+    if key == "note":
+        return _note_text(v, ctx)
+    if key == "compounding":
+        v = _compounding_text(v, ctx)
+    return ctx.dash(v, scenario, tranche)
 
 
 def _empty(v: Any) -> bool:
@@ -373,13 +435,17 @@ def _key_figures(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
         fmt_of = dict(ANALYTICS_FIGURES)
         for keys in _KEY_TABLES:
             cols = [k for k in keys if k in a.columns
-                    and not all(_empty(a[k].get(p)) for p in pairs if p in a.index)]
+                    and not all(_empty(a[k].get(p)) for p in pairs if p in a.index)
+                    and (k != "total_residual" or any(t.kind == "subordinate" for t in mine))]
             if not cols:
                 continue
             r = s.header(r, 1, [ctx.H("tranche"), ctx.H("scenario"), *[ctx.H(k) for k in cols]])
-            rows = [[t, sc, *[(a.at[(t, sc), k] if (t, sc) in a.index else None) for k in cols]] for t, sc in pairs]
+            rows = [[t, sc, *[_figure(k, a.at[(t, sc), k] if (t, sc) in a.index else None, ctx, sc, t) for k in cols]]
+                    for t, sc in pairs]
             r = s.rows(r, 1, rows, [None, None, *[fmt_of[k] for k in cols]])
             r += 1
+        if any((sc, t) in ctx.no_cash for t, sc in pairs):
+            r = s.note(r - 1, ctx.L("no_cash_note")) + 1
         return r
     sm = ctx.summary.assign(_s=ctx.summary["scenario"].astype(str), _t=ctx.summary["tranche"].astype(str))
     sm = sm.set_index(["_t", "_s"])
@@ -388,9 +454,11 @@ def _key_figures(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
         items.append(("total_residual", "residual", YUAN))
     items += [("loss", "writedown", YUAN), ("wal_years", "wal_years", YEARS)]
     r = s.header(r, 1, [ctx.H("tranche"), ctx.H("scenario"), *[ctx.H(k) for k, _, _ in items]])
-    rows = [[t, sc, *[sm.at[(t, sc), c] for _, c, _ in items]] for t, sc in pairs]
+    rows = [[t, sc, *[ctx.dash(sm.at[(t, sc), c], sc, t) for _, c, _ in items]] for t, sc in pairs]
     r = s.rows(r, 1, rows, [None, None, *[f for _, _, f in items]])
     r = s.note(r, ctx.L("no_analytics"))
+    if any((sc, t) in ctx.no_cash for t, sc in pairs):
+        r = s.note(r, ctx.L("no_cash_note"))
     return r
 
 
@@ -399,7 +467,7 @@ def _key_figures(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
 
 def _ip_label(v: str, ctx: _Ctx) -> str:
     key = f"ip_{v}"
-    return ctx.L(key, " ") if key in LABELS else v
+    return ctx.L(key) if key in LABELS else v
 
 
 STAT_ROWS: tuple[tuple[str, str], ...] = (
@@ -456,16 +524,16 @@ def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
         r = s.title(r, ctx.L(key) if key in LABELS else dim, SUBTITLE)
         r = s.header(r, 1, heads)
         rows = [
-            [_ip_label(b, ctx) if dim == "ip_type" else b, c, o, bal, sh]
+            [_ip_label(b, ctx) if dim == "ip_type" else ctx.L("bucket_na") if b == "n/a" else b, c, o, bal, sh]
             for b, c, o, bal, sh in table[["bucket", "count", "obligors", "balance", "share"]].itertuples(index=False)
         ]
         r = s.rows(r, 1, rows, fmts)
         tot = [ctx.L("total"), int(table["count"].sum()), st.n_obligors if dim == "obligor_size" else None,
-               float(table["balance"].sum()), float(table["share"].sum())]
+               float(table["balance"].sum()), round(float(table["share"].sum()), 12)]
         r = s.rows(r, 1, [tot], fmts, font=BOLD, fill=TOTAL_FILL)
         r += 1
     r = s.title(r, ctx.L("top_obligors"), SUBTITLE)
-    r = s.header(r, 1, [ctx.H("rank"), ctx.H("obligor"), ctx.H("count"), ctx.H("strata_balance"),
+    r = s.header(r, 1, [ctx.H("obligor_rank"), ctx.H("obligor"), ctx.H("count"), ctx.H("strata_balance"),
                         ctx.H("share"), ctx.H("cumulative_share")])
     top = st.top_obligors[["rank", "obligor", "count", "balance", "share", "cumulative_share"]]
     r = s.rows(r, 1, list(top.itertuples(index=False)), [INT, None, INT, YUAN, PCT2, PCT2])
@@ -488,8 +556,9 @@ def _schedule_sheet(s: Sheet, ctx: _Ctx, t: Tranche) -> None:
     if show_resid:
         heads.append(ctx.H("residual"))
         cols.append("residual_paid")
-    heads += [ctx.H("closing_balance"), ctx.H("interest_shortfall"), ctx.H("writedown"), ctx.H("deal_state")]
-    cols += ["balance_end", "interest_shortfall", "writedown"]
+    heads += [ctx.H("closing_balance"), ctx.H("new_interest_shortfall"), ctx.H("interest_shortfall"),
+              ctx.H("writedown"), ctx.H("deal_state")]
+    cols += ["balance_end", "new_shortfall", "interest_shortfall", "writedown"]
     header_row = r
     r = s.header(r, 1, heads)
     fmts: list[str | None] = [None, INT, DATE] + [YUAN] * len(cols) + [None]
@@ -497,8 +566,12 @@ def _schedule_sheet(s: Sheet, ctx: _Ctx, t: Tranche) -> None:
     tr = tr[tr["tranche"] == t.name]
     states = res.states.set_index(["scenario", "period"])["state"]
     flows = ["interest_paid", "principal_paid", "residual_paid", "writedown", "interest_shortfall"]
+    k = [x.name for x in res.deal.tranches].index(t.name)
+    carried = bool(res.args.carry[k])
+    never_paid = _interest_never_paid(ctx)
     for sc in ctx.scenarios:
         block = tr[tr["scenario"] == sc].sort_values("period")
+        block = block.assign(new_shortfall=_new_shortfall(block["interest_shortfall"].to_numpy(), carried))
         active = (block["balance_start"] > 0) | (block[flows].abs().sum(axis=1) > 0)
         last = int(block.loc[active, "period"].max()) if active.any() else 0
         shown = block[block["period"] <= last]
@@ -506,15 +579,39 @@ def _schedule_sheet(s: Sheet, ctx: _Ctx, t: Tranche) -> None:
         for rec in shown.itertuples(index=False):
             st = states.get((sc, rec.period), "")
             key = f"state_{st}"
-            rows.append([sc, rec.period, rec.payment_date, *[getattr(rec, c) for c in cols[:-1]],
-                         getattr(rec, cols[-1]), ctx.L(key, " ") if key in LABELS else st])
+            rows.append([sc, rec.period, rec.payment_date, *[getattr(rec, c) for c in cols],
+                         ctx.L(key) if key in LABELS else st])
         r = s.rows(r, 1, rows, fmts)
         sums = {c: float(block[c].sum()) for c in cols}
+        # the unpaid-interest balance is a stock: its total is the interest never paid
+        sums["interest_shortfall"] = never_paid[(sc, t.name)]
         tot = [sc, ctx.L("total"), None,
                *[(None if c in ("balance_start", "balance_end") else sums[c]) for c in cols], None]
         r = s.rows(r, 1, [tot], fmts, font=BOLD, fill=TOTAL_FILL)
         r += 1
+    s.note(r, ctx.L("shortfall_note"))
     s.finish(freeze=f"D{header_row + 1}", title_rows=(header_row, header_row))
+
+
+def _new_shortfall(unpaid: Any, carried: bool) -> Any:
+    """Unpaid interest arising in each period, from the unpaid balance at each period's end
+    (``interest_shortfall``): its increase over the balance carried in (all of it when
+    shortfalls are not carried); a decrease is interest made up, not a negative shortfall."""
+    u = np.asarray(unpaid, dtype=float)
+    before = np.concatenate([[0.0], u[:-1]]) if carried else np.zeros_like(u)
+    return np.maximum(u - before, 0.0)
+
+
+def _interest_never_paid(ctx: _Ctx) -> dict[tuple[str, str], float]:
+    """Per (scenario, tranche): interest owed and never received, as the break-even and
+    Monte Carlo losses count it (:func:`abs_engine.scenarios.measures.tranche_measures`)."""
+    if ctx.measures is None:
+        from ..scenarios.measures import tranche_measures
+
+        res = ctx.result
+        ctx.measures = tranche_measures(res.deal, res.schedule, res.args, yields=False)
+    m = ctx.measures
+    return {(sc, t): float(m.interest_lost[i, k]) for i, sc in enumerate(ctx.scenarios) for k, t in enumerate(m.tranches)}
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -532,6 +629,7 @@ def _sensitivity_sheet(s: Sheet, ctx: _Ctx, mine: list[Tranche]) -> None:
     heads = [ctx.H("scenario"), *(ctx.H(k) for k in keys)]
     fmts: list[str | None] = [None, *assumption_fmts]
     getters: list[Any] = []
+    lost = _interest_never_paid(ctx)
     for t in mine:
         measures: list[tuple[str, str, Any]] = []
         if a is not None and "wal_years" in a.columns:
@@ -543,6 +641,8 @@ def _sensitivity_sheet(s: Sheet, ctx: _Ctx, mine: list[Tranche]) -> None:
         measures.append(("loss", YUAN, lambda sc, n=t.name: sm.at[(sc, n), "writedown"]))
         measures.append(("loss_share", PCT2,
                          lambda sc, n=t.name, b=t.balance: sm.at[(sc, n), "writedown"] / b if b else None))
+        measures.append(("loss_incl_interest_share", PCT2,
+                         lambda sc, n=t.name, b=t.balance: (sm.at[(sc, n), "writedown"] + lost[(sc, n)]) / b if b else None))
         if t.kind == "subordinate" and a is not None:
             for key in ("irr", "cash_multiple"):
                 if key in a.columns:
@@ -551,11 +651,14 @@ def _sensitivity_sheet(s: Sheet, ctx: _Ctx, mine: list[Tranche]) -> None:
         for key, fmt, get in measures:
             heads.append(f"{t.name}\n{ctx.H(key)}")
             fmts.append(fmt)
-            getters.append(get)
+            getters.append(lambda sc, g=get, n=t.name: ctx.dash(g(sc), sc, n))
     header_row = r
     r = s.header(r, 1, heads)
     rows = [[sc.name, *values(sc), *(g(sc.name) for g in getters)] for sc in ctx.result.scenarios]
     r = s.rows(r, 1, rows, fmts)
+    r = s.note(r, ctx.L("loss_note"))
+    if any((sc, t.name) in ctx.no_cash for sc in ctx.scenarios for t in mine):
+        r = s.note(r, ctx.L("no_cash_note"))
     if a is None:
         r = s.note(r + 1, ctx.L("no_analytics"))
     # the price/yield table of each tranche: yields (the subordinate: IRR) at each price
@@ -566,8 +669,11 @@ def _sensitivity_sheet(s: Sheet, ctx: _Ctx, mine: list[Tranche]) -> None:
         r = s.title(r + 1, f"{ctx.L('yield_table')} — {t.name}", SUBTITLE)
         r = s.header(r, 1, [ctx.H("price"), *[f"{sc}\n{ctx.H('irr' if t.kind == 'subordinate' else 'yield')}"
                                               for sc in table.columns]])
-        r = s.rows(r, 1, [[float(p), *(float(v) for v in row)] for p, row in zip(table.index, table.to_numpy(), strict=True)],
+        r = s.rows(r, 1, [[float(p), *(ctx.dash(float(v), sc, t.name) for sc, v in zip(table.columns, row, strict=True))]
+                          for p, row in zip(table.index, table.to_numpy(), strict=True)],
                    [DEC4, *[PCT4] * len(table.columns)])
+        if any((str(sc), t.name) in ctx.no_cash for sc in table.columns):
+            r = s.note(r, ctx.L("no_cash_note"))
     s.finish(freeze=f"B{header_row + 1}", title_rows=(header_row, header_row))
 
 
@@ -596,18 +702,24 @@ def _chart_data(s: Sheet, ctx: _Ctx) -> list[tuple[str, int, int, int]]:
         r = s.rows(r, 1, rows, [DATE] + [YUAN] * len(scen))
         out.append((title, hr, first, r - 1))
         r += 1
-    pool = res.pool.groupby(["scenario", "period"], sort=False)["loss"].sum().unstack("scenario")
-    cum = pool.sort_index().cumsum()
-    title = ctx.L("chart_pool_loss")
-    r = s.title(r, title, SUBTITLE)
-    hr = r
-    r = s.header(r, 1, [ctx.H("chart_date")] + list(scen))
-    first = r
-    rows = [[h.cutoff_date] + [0.0] * len(scen)]
-    for k, d in enumerate(dates):
-        rows.append([d] + [cum.at[k + 1, sc] for sc in scen])
-    r = s.rows(r, 1, rows, [DATE] + [YUAN] * len(scen))
-    out.append((title, hr, first, r - 1))
+    # the pool's cumulative loss: before and after the pools' risk-sharing layers when there
+    # are any (after support it is what the pool bears, all 0 while a guarantor pays)
+    series = [("loss_before_support", "chart_pool_loss_before"), ("loss", "chart_pool_loss_after")] \
+        if any(p.support for p in deal.pools) else [("loss", "chart_pool_loss")]
+    for col, key in series:
+        pool = res.pool.groupby(["scenario", "period"], sort=False)[col].sum().unstack("scenario")
+        cum = pool.sort_index().cumsum()
+        title = ctx.L(key)
+        r = s.title(r, title, SUBTITLE)
+        hr = r
+        r = s.header(r, 1, [ctx.H("chart_date")] + list(scen))
+        first = r
+        rows = [[h.cutoff_date] + [0.0] * len(scen)]
+        for k, d in enumerate(dates):
+            rows.append([d] + [cum.at[k + 1, sc] for sc in scen])
+        r = s.rows(r, 1, rows, [DATE] + [YUAN] * len(scen))
+        out.append((title, hr, first, r - 1))
+        r += 1
     s.finish(freeze=None, title_rows=None)
     return out
 
@@ -722,7 +834,20 @@ def _context(result: Result, lang: str, analytics: pd.DataFrame | None, deal_pat
         deal_sha256=sha256(dp) if dp is not None else None,
         deal_path=dp,
         yield_tables=result.yield_tables_by_tranche(),
+        no_cash=_no_cash(result, a),
     )
+
+
+def _no_cash(result: Result, analytics: pd.DataFrame | None) -> set[tuple[str, str]]:
+    """(scenario, tranche) pairs in which the tranche receives no cash at all (a total
+    loss), or none after settlement (the analytics say so)."""
+    sm = result.summary()
+    out = {(str(sc), str(t)) for sc, t, i, p, x in zip(sm["scenario"], sm["tranche"], sm["interest"], sm["principal"],
+                                                       sm["residual"], strict=True) if i + p + x <= 0}
+    if analytics is not None and "note" in analytics.columns:
+        out |= {(str(sc), str(t)) for sc, t, n in zip(analytics["scenario"], analytics["tranche"], analytics["note"],
+                                                      strict=True) if n == NO_CASH}
+    return out
 
 
 def term_sheet_workbooks(
