@@ -125,11 +125,13 @@ class BuyBack(_Limits):
 
 
 class Sharing(Model):
-    """A loss-sharing agreement among named parties with ordered regimes. A default is
-    processed under the first regime whose parties can all still pay; a default that
-    exhausts a party's capacity part-way is split exactly at that point and the rest goes
-    to the next regime. The share a regime leaves (1 - sum of shares) stays with the pool
-    and passes to the next layer."""
+    """A loss-sharing agreement among named parties with ordered regimes. A default starts
+    under the first regime; each party's share is limited by that party alone. When a party
+    cannot pay (failed, or its capacity or a cap used up; a default that exhausts it
+    part-way is split exactly at that point), the rest goes to the first later regime that
+    keeps every party that can pay and does without some that cannot, or, if there is none,
+    the others pay their own shares and its share stays with the pool. The share a regime
+    leaves (1 - sum of shares) stays with the pool and passes to the next layer."""
 
     kind: Literal["sharing"]
     name: str = describe("Name of the agreement, unique in the pool's support stack")

@@ -3,13 +3,25 @@ at a time — scenarios, months, loans in tape order, layers, regimes. The speci
 and the test oracle of the vectorised :func:`~abs_engine.support.layers.apply_layers`
 (claims only: subsidies and upkeep are simple enough to test by hand; a lapse month per
 scenario may be given).
+
+Per claim ``D`` of loan ``l`` in month ``m``, ``f = D / balance[s, l, m]`` (at most 1; 1
+without ``balance``) is the defaulted fraction of the whole loan. A layer splits what
+reaches it (``x``) step by step, starting under its first regime: if all the regime's
+payers can pay, they take a part; if some cannot, the claim moves to the first later
+regime that keeps every payer that can pay and does without some that cannot; if there is
+none, the entries (a payer, with its re-guarantor) whose payers can all pay take a part at
+their own shares, the others' shares staying with the pool. A part is as large as the
+tightest limit of the paying entries allows: capacity and annual cap as they stand, the
+per-asset cap on the whole-loan claim scaled by ``f`` (``f x`` what is left of it). A
+partial claim (``f < 1``) is an outcome of the loan apart from its other defaults, so it
+leaves the per-asset limits of later claims untouched; a whole-loan claim uses them up.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -23,6 +35,7 @@ from .layers import (
     Layer,
     compile_stack,
     month_years,
+    rounds,
 )
 
 
@@ -70,14 +83,25 @@ def apply_layers_ref(
         def pa(p: int, li: int, per_asset: dict[tuple[int, int], float] = per_asset) -> float:
             return per_asset.get((p, li), payers[p].per_asset_cap)
 
-        def spend(p: int, li: int, t: int, amount: float, C: list[float] = C, used: dict[tuple[int, int], float] = used,
-                  per_asset: dict[tuple[int, int], float] = per_asset) -> None:
+        def left(p: int, li: int, cpa: dict[int, float], pa: Callable[[int, int], float] = pa) -> float:
+            """Per-asset limit left to payer ``p`` on the current claim (of the whole loan)."""
+            return cpa.get(p, pa(p, li))
+
+        def usable(cons: list[tuple[int, float, int]], li: int, cpa: dict[int, float], fail: dict[str, int] = fail,
+                   lg: int = lg, never: int = never, eff: Callable[[int, int], float] = eff,
+                   left: Callable[..., float] = left) -> bool:
+            """Whether an entry's payers can all pay: not failed by the payment month, limits left."""
+            return all(
+                t < fail.get(payers[p].name, never) and eff(p, t) > EPS and left(p, li, cpa) > EPS
+                and not (payers[p].mode == BUY and payers[p].delay > lg)
+                for p, _, t in cons
+            )
+
+        def spend(p: int, t: int, amount: float, C: list[float] = C, used: dict[tuple[int, int], float] = used) -> None:
             if np.isfinite(payers[p].capacity):
                 C[p] = max(C[p] - amount, 0.0)
             if np.isfinite(payers[p].annual_cap):
                 used[(p, year[t])] += amount
-            if np.isfinite(payers[p].per_asset_cap):
-                per_asset[(p, li)] = max(pa(p, li) - amount, 0.0)
 
         def apply_restores(m: int, C: list[float] = C, restore: dict[tuple[int, int], float] = restore) -> None:
             for p in range(P):
@@ -98,6 +122,10 @@ def apply_layers_ref(
                     R = 0.0
                 out["recovery"][s, t_dis] += R
                 rho = R / D
+                bal = float(balance[s, li, m]) if balance is not None else 0.0
+                f = D / bal if bal * (1.0 - 1e-12) > D else 1.0  # defaulted fraction of the whole loan
+                # per-asset limits left on this claim, on the whole-loan claim (conditional)
+                cpa: dict[int, float] = {}
                 x = D
                 paid = passed = sold = 0.0
                 t_res = 0
@@ -109,43 +137,61 @@ def apply_layers_ref(
                         else:
                             assert balance is not None and loan_original is not None
                             pi = min(1.0, cl.buy.price * float(loan_original[li]) / float(balance[s, li, m]))
-                    left_with_pool = 0.0
+                    # per entry: (payer, cost per unit of claim, payment month) of it and its re-guarantor
+                    ents = []
                     for reg in cl.regimes:
-                        if x <= 0:
-                            break
-                        cons: list[tuple[int, float, int]] = []  # payer, cost per unit of claim, payment month
+                        row = []
                         for e in reg.entries:
                             u = float(payers[e.payer].gross(rho, pi))
                             t = t_pay(e.payer, m)
-                            cons.append((e.payer, e.share * (1.0 - e.refund) * u, t))
+                            cons = [(e.payer, e.share * (1.0 - e.refund) * u, t)]
                             if e.refund_payer >= 0:
                                 cons.append((e.refund_payer, e.share * e.refund * u, t))
-                        ok = all(
-                            t < fail.get(payers[p].name, never) and eff(p, t) > EPS and pa(p, li) > EPS
-                            and not (payers[p].mode == BUY and payers[p].delay > lg)
-                            for p, _, t in cons
-                        )
-                        if cl.buy is not None and cl.buy.exercise == "when_better" and not pi > rho:
-                            ok = False
-                        if not ok:
-                            continue
+                            row.append((e, cons))
+                        ents.append(row)
+
+                    better = cl.buy is None or cl.buy.exercise != "when_better" or pi > rho
+                    payers_of = [{p for _, cons in row for p, _, _ in cons} for row in ents]
+                    left_with_pool = 0.0
+                    k = 0  # the regime the claim is under
+                    for _ in range(rounds(cl)):
+                        if x <= 0:
+                            break
+                        reg = cl.regimes[k]
+                        can = {p: better and usable([(p, c, t)], li, cpa) for _, cons in ents[k] for p, c, t in cons}
+                        ok = [all(can[p] for p, _, _ in cons) for _, cons in ents[k]]
+                        if not all(ok):
+                            # to the first later regime that keeps every payer that can pay and
+                            # does without some that cannot; else those that can pay alone
+                            nxt = next((j for j in range(k + 1, len(cl.regimes))
+                                        if any(p not in payers_of[j] for p in can)
+                                        and not any(can[p] for p in can if p not in payers_of[j])), None)
+                            if nxt is not None:
+                                k = nxt
+                                continue
+                        row = [ec for ec, o in zip(ents[k], ok, strict=True) if o]
+                        if not row:
+                            break
                         y = x
-                        for p, c, t in cons:
-                            if c > 0:
-                                y = min(y, eff(p, t) / c, pa(p, li) / c)
-                        y = max(y, 0.0)
+                        for _, cons in row:
+                            for p, c, t in cons:
+                                if c > 0:
+                                    y = min(y, eff(p, t) / c, f * left(p, li, cpa) / c)
                         if y <= 0:
-                            continue
+                            break
                         x -= y
-                        left_with_pool += reg.retained * y
-                        for e in reg.entries:
+                        on = {id(e) for e, _ in row}
+                        left_with_pool += reg.retained * y + sum(e.share * y for e in reg.entries if id(e) not in on)
+                        for e, cons in row:
                             p, a, q, r = e.payer, e.share, e.refund, e.refund_payer
+                            for pp, c, _ in cons:
+                                cpa[pp] = max(left(pp, li, cpa) - c * y / f, 0.0)
                             mode = payers[p].mode
                             u = float(payers[p].gross(rho, pi))
                             t = t_pay(p, m)
                             pay = a * u * y
                             out["claims"][s, m, p] += a * y
-                            spend(p, li, t, (1.0 - q) * pay)
+                            spend(p, t, (1.0 - q) * pay)
                             if mode == ADVANCE:  # advance at t, settled at the disposal
                                 rh = payers[p].rho_hat
                                 t_set = max(t_dis, t)
@@ -170,7 +216,7 @@ def apply_layers_ref(
                                 out["refunded"][s, t, p] += q * pay
                                 out["paid"][s, t, r] += q * pay
                                 out["claims"][s, m, r] += q * a * y
-                                spend(r, li, t, q * pay)
+                                spend(r, t, q * pay)
                             paid += pay
                             t_res = max(t_res, t)
                             if mode == BUY:
@@ -191,6 +237,10 @@ def apply_layers_ref(
                                 if mode == ON_DEFAULT:
                                     t_res = max(t_res, t_rec)
                     x += left_with_pool
+                if f == 1.0:  # a whole-loan claim uses up the per-asset limits
+                    for p, v in cpa.items():
+                        if np.isfinite(payers[p].per_asset_cap):
+                            per_asset[(p, li)] = v
                 loss = D - R + passed - paid
                 if sold < D * (1.0 - 1e-12):  # the pool disposes of (part of) the claim itself
                     t_res = max(t_res, t_dis)

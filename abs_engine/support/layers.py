@@ -12,14 +12,23 @@ cash the layers move, per scenario and grid month, with a ledger per party. The 
   which capacities are consumed. A claim meets the layers in stack order; each layer
   works on what the layers above left with the pool.
 * **Regimes.** A layer has ordered regimes (a buy-back and a guarantee have one, a
-  guarantee with re-guarantee two: with and without the refund). A claim is processed
-  under the first regime whose payers can all still pay: not failed by their payment
-  month, capacity, annual cap (of the payment's calendar year) and per-asset cap left.
-  The part ``y`` a regime takes is the largest amount its payers' remaining limits allow
-  (``min over limits of remaining / cost per unit``); the rest of the claim goes on to
-  the next available regime — the split lies exactly on the capacity boundary. What no
-  regime takes, and the share ``1 - sum(shares)`` each regime leaves, stays with the pool
-  and passes to the next layer with the same ``rho``.
+  guarantee with re-guarantee two: with and without the refund). A payer can pay a claim
+  if it has not failed by its payment month and has capacity, annual cap (of the
+  payment's calendar year) and per-asset cap left; each payer's share is limited by that
+  payer alone. A claim starts under the first regime. While all its payers can pay, the
+  regime takes the largest part ``y`` their remaining limits allow (``min over limits of
+  remaining / cost per unit``) — the split lies exactly on the capacity boundary. When
+  some cannot, the rest moves to the first later regime that keeps every payer that can
+  pay and does without some that cannot (case 9: the fund used up, insurer 90%); if there
+  is none, those that can pay take parts at their own shares and the shares of the others
+  stay with the pool (the insurer failed: the fund still pays its 30%). What no regime
+  takes, and the share ``1 - sum(shares)`` each regime leaves, stays with the pool and
+  passes to the next layer with the same ``rho``.
+* **Expected-value defaults.** ``balance`` is the balance of the loan if it still performs;
+  a claim ``D`` is the fraction ``f = D / balance`` of the whole loan (1 without it). A
+  buy-back on the original amount is priced on that share of it; a per-asset cap binds on
+  the whole-loan claim (at most ``f`` x the cap left), and a partial claim leaves the cap
+  as it was for the loan's other claims (other outcomes of the same loan).
 * **Payments per unit of claim.** ``on_default`` party with share ``a``: pays ``a`` in
   month ``m + delay``, receives ``a * rho`` from the disposal proceeds in month
   ``max(m + lag, m + delay)`` (subrogation / settlement of front-loaded compensation);
@@ -121,6 +130,13 @@ class _ClaimLayer:
     name: str
     regimes: tuple[_Regime, ...]
     buy: BuyBack | None = None
+
+
+def rounds(cl: _ClaimLayer) -> int:
+    """The most steps one claim takes through a layer (a move to a later regime, or a part
+    taken); both twins stop there (a part is bounded by a limit that it uses up, so a claim
+    needs at most one step per regime and per limit of its payers)."""
+    return 4 * (len(cl.regimes) + sum(1 + (e.refund_payer >= 0) for r in cl.regimes for e in r.entries)) + 8
 
 
 @dataclass(frozen=True)
@@ -401,6 +417,11 @@ class _Run:
         self.used = np.zeros((S, P, int(self.yidx.max()) + 1))
         self.PA = {i: np.full((S, L), p.per_asset_cap) for i, p in enumerate(cs.payers) if np.isfinite(p.per_asset_cap)}
         self.cols: slice | np.ndarray = slice(None)  # the loans with a claim this month (claim arrays are (S, len(cols)))
+        # per claim of the month: the defaulted fraction of the whole loan (per-asset caps
+        # bind on the whole-loan claim), and whether it is the whole loan
+        self.frac: np.ndarray | float = 1.0
+        self.whole: np.ndarray | bool = True
+        self.all_whole = True
         self.restore = np.zeros((S, T, P))
         z = lambda: np.zeros((S, T))  # noqa: E731
         self.recovery, self.recovery_lost, self.passed, self.paid_to_pool, self.loss = z(), z(), z(), z(), z()
@@ -441,62 +462,134 @@ class _Run:
         """Payment per unit of claim of a regime entry before refunds."""
         return self.cs.payers[payer].gross(rho, pi)
 
-    def costs(self, reg: _Regime, rho: np.ndarray, pi: np.ndarray) -> list[tuple[int, np.ndarray | float]]:
-        """Each payer's cost per unit of claim under a regime, net of refunds: a guarantor
-        bears ``1 - q`` of its payments, its re-guarantor ``q``."""
-        out: list[tuple[int, np.ndarray | float]] = []
-        for e in reg.entries:
-            u = self.unit(e.payer, rho, pi)
-            out.append((e.payer, e.share * (1.0 - e.refund) * u))
-            if e.refund_payer >= 0:
-                out.append((e.refund_payer, e.share * e.refund * u))
+    def entry_costs(self, e: _Entry, rho: np.ndarray, pi: np.ndarray) -> list[tuple[int, np.ndarray | float]]:
+        """A regime entry's cost per unit of claim to each of its payers, net of refunds: a
+        guarantor bears ``1 - q`` of its payments, its re-guarantor ``q``."""
+        u = self.unit(e.payer, rho, pi)
+        out: list[tuple[int, np.ndarray | float]] = [(e.payer, e.share * (1.0 - e.refund) * u)]
+        if e.refund_payer >= 0:
+            out.append((e.refund_payer, e.share * e.refund * u))
         return out
 
     def alloc(self, cl: _ClaimLayer, x: np.ndarray, rho: np.ndarray, pi: np.ndarray,
-              shared: bool) -> tuple[list[np.ndarray], np.ndarray]:
-        """Split the claims ``x`` (S, L) among the layer's regimes, in order; per-asset
-        limits always bind; capacities and annual caps only if ``shared`` (then at most one
-        claim per scenario may be non-zero; otherwise the caller checks them). Returns the
-        part each regime takes and what no regime took."""
+              shared: bool) -> tuple[list[list[np.ndarray]], np.ndarray]:
+        """Split the claims ``x`` (S, L) among the layer's regimes step by step, as the scalar
+        twin does. A claim starts under the first regime. Where all the regime's payers can
+        pay (not failed, limits left) they take the part their tightest limit allows; where
+        some cannot, the claim moves to the first later regime that keeps every payer that
+        can pay and does without some that cannot, and if there is none, those that can pay
+        take a part alone (the others' shares stay with the pool). Per-asset limits always bind (on the whole-loan
+        claim: ``frac`` x what is left); capacities and annual caps only if ``shared`` (then
+        at most one claim per scenario may be non-zero; otherwise the caller checks them).
+        Returns, per regime, ``[Y, y_1, ..., y_k]``: the part of each claim processed under it
+        and the part on which each of its ``k`` entries pays; and what no regime took."""
         rem = x
         eff = self.eff.copy() if shared else None
-        local_pa: dict[int, np.ndarray] = {}
-        ys: list[np.ndarray] = []
-        for reg in cl.regimes:
-            cons = self.costs(reg, rho, pi)
-            ps = [p for p, _ in cons]
-            ok_s = np.asarray(self.avail[:, ps].all(axis=1))
-            if eff is not None:
-                ok_s &= (eff[:, ps] > EPS).all(axis=1)
-            if not ok_s.any():
-                ys.append(np.zeros_like(rem))
-                continue
-            ok = np.broadcast_to(ok_s[:, None], rem.shape)
-            xstar = rem
+        frac = self.frac
+        regs = [[self.entry_costs(e, rho, pi) for e in reg.entries] for reg in cl.regimes]
+        payers_of = [sorted({p for cons in ents for p, _ in cons}) for ents in regs]
+        pa: dict[int, np.ndarray] = {}  # per-asset limits left, of the whole-loan claim
+        for ps in payers_of:
+            for p in ps:
+                if p in self.PA and p not in pa:
+                    pa[p] = self.PA[p][:, self.cols]
+        better = pi > rho if cl.buy is not None and cl.buy.exercise == "when_better" else None
+        zero = np.zeros_like(x)
+        parts: list[list[np.ndarray]] = [[zero] * (1 + len(ents)) for ents in regs]
+
+        def can(p: int) -> np.ndarray:
+            ok_s = self.avail[:, p] if eff is None else self.avail[:, p] & (eff[:, p] > EPS)
+            ok = np.broadcast_to(ok_s[:, None], x.shape)
+            if p in pa:
+                ok = ok & (pa[p] > EPS)
+            if better is not None:
+                ok = ok & better
+            return ok
+
+        def limit(cons: list[tuple[int, np.ndarray | float]], xstar: np.ndarray) -> np.ndarray:
             for p, c in cons:
-                if p in self.PA:
-                    if p not in local_pa:
-                        local_pa[p] = self.PA[p][:, self.cols]
-                    ok = ok & (local_pa[p] > EPS)
-                    xstar = np.minimum(xstar, _div(local_pa[p], c))
+                if p in pa:
+                    xstar = np.minimum(xstar, _div(frac * pa[p], c))
                 if eff is not None and np.isfinite(eff[:, p]).any():
                     xstar = np.minimum(xstar, _div(eff[:, p, None], c))
-            if cl.buy is not None and cl.buy.exercise == "when_better":
-                ok = ok & (pi > rho)
-            # rem >= 0 and every limit >= 0, so the part is min(rem, xstar) where allowed
-            y = np.where(ok, xstar if xstar is rem else np.minimum(rem, xstar), 0.0)
-            rem = rem - y
+            return xstar
+
+        def take(cons: list[tuple[int, np.ndarray | float]], y: np.ndarray) -> None:
             for p, c in cons:
-                if p in local_pa:
-                    local_pa[p] = np.maximum(local_pa[p] - c * y, 0.0)
+                if p in pa:
+                    pa[p] = np.maximum(pa[p] - c * y / frac, 0.0)
                 if eff is not None:
                     eff[:, p] -= (c * y).sum(axis=1)
-            ys.append(y)
-        return ys, rem
+
+        def all_of(masks: list[np.ndarray]) -> np.ndarray:
+            out = masks[0]
+            for a in masks[1:]:
+                out = out & a
+            return out
+
+        def any_of(masks: list[np.ndarray]) -> np.ndarray:
+            out = masks[0]
+            for a in masks[1:]:
+                out = out | a
+            return out
+
+        n = len(regs)
+        cur = np.zeros(x.shape, dtype=np.int64)  # the regime each claim is under
+        done = np.zeros(x.shape, dtype=bool)
+        for _ in range(rounds(cl)):
+            live = (rem > 0) & ~done
+            if not live.any():
+                break
+            # one step per claim and round
+            ats = [live] if n == 1 else [live & (cur == k) for k in range(n)]
+            for k, ents in enumerate(regs):
+                at = ats[k]
+                if not at.any():
+                    continue
+                u = {p: can(p) for p in payers_of[k]}
+                oks = [all_of([u[p] for p, _ in cons]) & at for cons in ents]
+                some = any_of(oks)
+                full = all_of(oks)
+                moved = np.zeros(x.shape, dtype=bool)
+                pend = at & ~full
+                if pend.any():  # to a later regime that keeps those that can pay, without some that cannot
+                    for j in range(k + 1, n):
+                        gone = [p for p in payers_of[k] if p not in payers_of[j]]
+                        if not gone:
+                            continue
+                        cond = pend & ~moved
+                        for p in gone:
+                            cond = cond & ~u[p]
+                        if cond.any():
+                            cur = np.where(cond, j, cur)
+                            moved |= cond
+                    if moved.any():
+                        oks = [o & ~moved for o in oks]
+                        some = some & ~moved
+                done |= at & ~moved & ~some  # nobody can pay: what is left stays with the pool
+                if not some.any():
+                    continue
+                xstar = rem
+                for cons, ok in zip(ents, oks, strict=True):
+                    xstar = np.where(ok, limit(cons, xstar), xstar)
+                z = np.where(some, np.minimum(rem, xstar), 0.0)
+                done |= some & (z <= 0)
+                rem = rem - z
+                if all(np.array_equal(o, some) for o in oks):
+                    ys = [z] * len(ents)
+                else:
+                    ys = [np.where(ok, z, 0.0) for ok in oks]
+                for cons, ye in zip(ents, ys, strict=True):
+                    take(cons, ye)
+                if parts[k][0] is zero:
+                    parts[k] = [z, *ys]
+                else:
+                    parts[k] = [parts[k][0] + z] + [a + b for a, b in zip(parts[k][1:], ys, strict=True)]
+        return parts, rem
 
     def sums(self, cl: _ClaimLayer, y: np.ndarray, rho: np.ndarray, pi: np.ndarray,
              ry: np.ndarray | None = None) -> dict[int, np.ndarray]:
-        """Per scenario, the claims a regime took valued per unit as each timing pays:
+        """Per scenario, the claims an entry pays on valued per unit as each timing pays:
         ``sum(y)``, ``sum(y * (1 - rho))``, ``sum(y * pi)`` (``ry``: ``rho * y`` if known)."""
         ys = y.sum(axis=1)
         out = {ON_DEFAULT: ys, AFTER_DISPOSAL: ys - (rho * y if ry is None else ry).sum(axis=1)}
@@ -504,55 +597,78 @@ class _Run:
             out[BUY] = (pi * y).sum(axis=1)
         return out
 
-    def spend(self, cl: _ClaimLayer, ys: list[np.ndarray], rho: np.ndarray, pi: np.ndarray) -> None:
+    def spend(self, cl: _ClaimLayer, parts: list[list[np.ndarray]], rho: np.ndarray, pi: np.ndarray) -> None:
         """Use up the capacities and annual caps of the layer's payers by the cost of the
-        parts ``ys`` (net of refunds), paid in each payer's payment month."""
-        for reg, y in zip(cl.regimes, ys, strict=True):
-            if not y.any():
+        parts (:meth:`alloc`; net of refunds), paid in each payer's payment month."""
+        for reg, part in zip(cl.regimes, parts, strict=True):
+            if not part[0].any():
                 continue
-            sums = self.sums(cl, y, rho, pi)
-            for e in reg.entries:
+            cache: dict[int, dict[int, np.ndarray]] = {}
+            for e, y in zip(reg.entries, part[1:], strict=True):
+                if y is not part[0] and not y.any():
+                    continue
+                if id(y) not in cache:
+                    cache[id(y)] = self.sums(cl, y, rho, pi)
+                sums = cache[id(y)]
                 pe = self.cs.payers[e.payer]
                 pay_s = e.share * (sums[pe.mode] if pe.mode != ADVANCE else (pe.gross(rho) * y).sum(axis=1))
                 t = self.t_pay[:, e.payer]
-                parts = [(e.payer, (1.0 - e.refund) * pay_s)]
+                spent = [(e.payer, (1.0 - e.refund) * pay_s)]
                 if e.refund_payer >= 0:
-                    parts.append((e.refund_payer, e.refund * pay_s))
-                for p, total in parts:
+                    spent.append((e.refund_payer, e.refund * pay_s))
+                for p, total in spent:
                     if np.isfinite(self.cap[p]):
                         self.C[:, p] = np.maximum(self.C[:, p] - total, 0.0)
                     if np.isfinite(self.annual[p]):
                         self.used[self.sidx, p, self.yidx[t]] += total
 
-    def commit(self, cl: _ClaimLayer, ys: list[np.ndarray], left: np.ndarray,
+    def use_per_asset(self, p: int, amount: np.ndarray) -> None:
+        """A whole-loan claim uses up payer ``p``'s per-asset limits by what it paid; a
+        partial (expected-value) one is a state of the world apart from the loan's other
+        defaults and leaves them as they were."""
+        if not self.all_whole:
+            amount = np.where(self.whole, amount, 0.0)
+        self.PA[p][:, self.cols] = np.maximum(self.PA[p][:, self.cols] - amount, 0.0)
+
+    def commit(self, cl: _ClaimLayer, parts: list[list[np.ndarray]], left: np.ndarray,
                rho: np.ndarray, pi: np.ndarray, acc: dict[str, np.ndarray]) -> None:
-        """Book the parts ``ys`` the regimes took of the claims (ledger, pool, per-asset
-        limits, capacity restorations to come), and pass on to the next layer what they
-        left with the pool. Capacities and annual caps are used up by :meth:`spend`."""
+        """Book the parts (:meth:`alloc`) the regimes took of the claims (ledger, pool,
+        per-asset limits, capacity restorations to come), and pass on to the next layer what
+        they left with the pool: what no regime took, the share each regime leaves, and the
+        shares of the entries that could not pay. Capacities and annual caps are used up by
+        :meth:`spend`."""
         m, sidx = self.m, self.sidx
         t_dis = m + self.lag  # disposal month
         acc["x_next"] += left
-        for reg, y in zip(cl.regimes, ys, strict=True):
-            if not y.any():
+        for reg, part in zip(cl.regimes, parts, strict=True):
+            Y = part[0]
+            if not Y.any():
                 continue
             if reg.retained:
-                acc["x_next"] += reg.retained * y
-            ry = rho * y
-            sums = self.sums(cl, y, rho, pi, ry)
-            ry_s = sums[ON_DEFAULT] - sums[AFTER_DISPOSAL]
-            pay_claim = np.zeros_like(y)
-            t_last = np.zeros(self.S, dtype=np.int64)
-            for e in reg.entries:
+                acc["x_next"] += reg.retained * Y
+            for e, y in zip(reg.entries, part[1:], strict=True):
+                if y is not Y:
+                    acc["x_next"] += e.share * (Y - y)
+            pay_claim = np.zeros_like(Y)
+            cache: dict[int, tuple[np.ndarray, dict[int, np.ndarray], np.ndarray]] = {}
+            for e, y in zip(reg.entries, part[1:], strict=True):
+                if y is not Y and not y.any():
+                    continue
+                if id(y) not in cache:
+                    ry = rho * y
+                    sums = self.sums(cl, y, rho, pi, ry)
+                    cache[id(y)] = (ry, sums, sums[ON_DEFAULT] - sums[AFTER_DISPOSAL])
+                ry, sums, ry_s = cache[id(y)]
                 p, a, q, r = e.payer, e.share, e.refund, e.refund_payer
                 mode = self.cs.payers[p].mode
                 t = self.t_pay[:, p]
                 per_claim = (a * self.unit(p, rho, pi)) * y
                 self.claims[:, m, p] += a * sums[ON_DEFAULT]
                 if p in self.PA:
-                    self.PA[p][:, self.cols] = np.maximum(self.PA[p][:, self.cols] - (1.0 - q) * per_claim, 0.0)
+                    self.use_per_asset(p, (1.0 - q) * per_claim)
                 if mode == ADVANCE:
                     pay_claim += self._advance(p, a, y, rho, t, t_dis, acc)
-                    t_last = np.maximum(t_last, np.maximum(t_dis, t))
+                    acc["t_res"] = np.maximum(acc["t_res"], np.where(y > 0, np.maximum(t_dis, t)[:, None], 0))
                     continue
                 pay_claim += per_claim
                 pay_s = a * sums[mode]
@@ -563,8 +679,8 @@ class _Run:
                     self.paid[sidx, t, r] += q * pay_s
                     self.claims[:, m, r] += q * a * sums[ON_DEFAULT]
                     if r in self.PA:
-                        self.PA[r][:, self.cols] = np.maximum(self.PA[r][:, self.cols] - q * per_claim, 0.0)
-                t_last = np.maximum(t_last, t)
+                        self.use_per_asset(r, q * per_claim)
+                t_last = t
                 if mode != AFTER_DISPOSAL:
                     rec_s = a * ry_s
                     back_s = rec_s if mode == ON_DEFAULT else (np.minimum(rho, pi) * y).sum(axis=1)
@@ -582,8 +698,8 @@ class _Run:
                         t_last = np.maximum(t_last, t_rec)
                     else:
                         acc["sold"] += y
+                acc["t_res"] = np.maximum(acc["t_res"], np.where(y > 0, t_last[:, None], 0))
             acc["paid"] += pay_claim
-            acc["t_res"] = np.maximum(acc["t_res"], np.where(y > 0, t_last[:, None], 0))
 
     def _advance(self, p: int, a: float, y: np.ndarray, rho: np.ndarray, t: np.ndarray, t_dis: np.ndarray,
                  acc: dict[str, np.ndarray]) -> np.ndarray:
@@ -627,23 +743,30 @@ class _Run:
         L = x.shape[1]
         col = np.arange(L)[None, :]
         todo = x
-        taken = [np.zeros_like(x) for _ in cl.regimes]
-        left_all = np.zeros_like(x)
+        taken: list[list[np.ndarray]] | None = None
+        left_all: np.ndarray | None = None
+
+        def add(a: list[list[np.ndarray]] | None, b: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+            if a is None:
+                return b
+            return [[u + v for u, v in zip(pa, pb, strict=True)] for pa, pb in zip(a, b, strict=True)]
+
         while True:
             ys, left = self.alloc(cl, todo, rho, pi, shared=False)
             first = np.full(self.S, L)
             costs: dict[int, list[tuple[np.ndarray | float, np.ndarray]]] = {}
-            for reg, y in zip(cl.regimes, ys, strict=True):
-                for p, c in self.costs(reg, rho, pi):
-                    if np.isfinite(self.eff[:, p]).any():
-                        costs.setdefault(p, []).append((c, y))
-            for p, parts in costs.items():
+            for reg, part in zip(cl.regimes, ys, strict=True):
+                for e, y in zip(reg.entries, part[1:], strict=True):
+                    for p, c in self.entry_costs(e, rho, pi):
+                        if np.isfinite(self.eff[:, p]).any():
+                            costs.setdefault(p, []).append((c, y))
+            for p, pc in costs.items():
                 eff = self.eff[:, p]
-                tot = sum((c * y.sum(axis=1) if np.isscalar(c) else (c * y).sum(axis=1)) for c, y in parts)
+                tot = sum((c * y.sum(axis=1) if np.isscalar(c) else (c * y).sum(axis=1)) for c, y in pc)
                 if ((tot == 0) | (tot <= eff - EPS)).all():
                     continue  # this payer's limits bind in no scenario
-                d = sum(c * y for c, y in parts)
-                used = np.any([y > 0 for _, y in parts], axis=0)
+                d = sum(c * y for c, y in pc)
+                used = np.any([y > 0 for _, y in pc], axis=0)
                 cum = np.cumsum(d, axis=1)
                 cross = (cum > eff[:, None]) | ((eff[:, None] - (cum - d) <= EPS) & used)
                 has = cross.any(axis=1)
@@ -651,21 +774,21 @@ class _Run:
             if (first == L).all():
                 break
             before = col < first[:, None]
-            part = [y * before for y in ys]
-            self.spend(cl, part, rho, pi)
+            part_b = [[y * before for y in pr] for pr in ys]
+            self.spend(cl, part_b, rho, pi)
             self.refresh()
             at = col == first[:, None]
             one, left1 = self.alloc(cl, todo * at, rho, pi, shared=True)
             self.spend(cl, one, rho, pi)
             self.refresh()
-            taken = [t + a + b for t, a, b in zip(taken, part, one, strict=True)]
-            left_all = left_all + left * before + left1
+            taken = add(add(taken, part_b), one)
+            left_all = (left * before + left1) if left_all is None else left_all + left * before + left1
             todo = todo * (col > first[:, None])
             if not todo.any():
                 self.commit(cl, taken, left_all, rho, pi, acc)
                 return
         self.spend(cl, ys, rho, pi)
-        self.commit(cl, [t + y for t, y in zip(taken, ys, strict=True)], left_all + left, rho, pi, acc)
+        self.commit(cl, add(taken, ys), left if left_all is None else left_all + left, rho, pi, acc)
 
     def apply_restores(self, m: int) -> None:
         r = self.restore[:, m, :]
@@ -695,6 +818,7 @@ def apply_layers(
     loan_original: np.ndarray | None = None,
     collateral_value: np.ndarray | None = None,
     interest: np.ndarray | None = None,
+    survival: np.ndarray | None = None,
     borrower_index: np.ndarray | None = None,
 ) -> LayerResult:
     """Apply a pool's support stack to its projected defaults.
@@ -719,15 +843,24 @@ def apply_layers(
         Per scenario, payer (or upkeep) name -> first month it pays nothing
         (:func:`failure_months` converts a scenario's ``support_failures``).
     balance
-        ``(S, L, M+1)``: performing balance at the start of month ``m`` before default;
-        needed by a buy-back on ``original_amount`` (defaulted share ``D / balance``) and
-        the annual-fee upkeep (fees are due on loans with a positive balance).
+        ``(S, L, M+1)``: balance at the start of month ``m`` (before default) of loan ``l``
+        if it still performs — in an expected-value projection the expected balance divided
+        by the chance the loan still performs; for a whole-loan default, the defaulted
+        balance. A default ``D`` is the fraction ``D / balance`` of the whole loan: a buy-back
+        on ``original_amount`` is priced on that share of the original amount, and a
+        per-asset cap binds on the whole-loan claim, scaled by it. Needed by a buy-back on
+        ``original_amount`` and the annual-fee upkeep (fees are due on loans with a positive
+        balance); without it every claim is a whole loan.
     loan_original
         ``(L,)``: original loan amounts (buy-back on ``original_amount``).
     collateral_value
         ``(L,)``: appraised collateral values (upkeep with a ``collateral_share``).
     interest
         ``(S, L, M+1)``: interest paid by each loan in each month (interest subsidies).
+    survival
+        ``(S, L, M+1)``: in an expected-value projection, the chance that loan ``l`` still
+        performs when it pays the month's interest (``interest / survival`` is what it pays
+        if it does); the per-borrower subsidy cap binds on that. Default 1.
     borrower_index
         ``(L,)``: integer id of each loan's borrower (the subsidy cap is per borrower).
 
@@ -781,9 +914,9 @@ def apply_layers(
                 fail[s, cs.names.index(name)] = int(month)
 
     needs_balance = any(cl.buy is not None and cl.buy.price_basis == "original_amount" for cl in cs.claim_layers) or cs.upkeep is not None
-    if needs_balance:
-        if balance is None:
-            raise ValueError("balance: needed by a buy-back on original_amount and by annual-fee upkeep")
+    if needs_balance and balance is None:
+        raise ValueError("balance: needed by a buy-back on original_amount and by annual-fee upkeep")
+    if balance is not None:
         balance = _check_shape("balance", balance, (S, L, M1))
     max_delay = max((p.delay for p in cs.payers), default=0)
     T = M1 + int(lag_a.max(initial=0)) + max_delay
@@ -820,11 +953,12 @@ def apply_layers(
         if interest is None or borrower_index is None:
             raise ValueError("interest and borrower_index: needed by an interest subsidy")
         interest = _check_shape("interest", interest, (S, L, M1))
+        surv = None if survival is None else _check_shape("survival", survival, (S, L, M1))
         bidx = np.asarray(borrower_index).reshape(-1)
         if bidx.shape != (L,):
             raise ValueError(f"borrower_index: expected shape ({L},), got {bidx.shape}")
         for p, sub in cs.subsidies:
-            due, paid = _subsidy(sub, interest, bidx, month_dates, years[:M1], fail[:, p])
+            due, paid = _subsidy(sub, interest, bidx, month_dates, years[:M1], fail[:, p], surv)
             run.claims[:, :M1, p] = due
             run.paid[:, :M1, p] = paid
             cap = _inf(sub.capacity)
@@ -841,7 +975,7 @@ def apply_layers(
     # month-major copies: each month's (S, L) slice contiguous
     default_m = np.ascontiguousarray(default.transpose(2, 0, 1))
     recovery_m = np.ascontiguousarray(recovery.transpose(2, 0, 1))
-    balance_m = np.ascontiguousarray(balance.transpose(2, 0, 1)) if orig is not None and balance is not None else None
+    balance_m = np.ascontiguousarray(balance.transpose(2, 0, 1)) if balance is not None else None
     for m in range(T):
         run.apply_restores(m)
         if m <= M and default_m[m].any():
@@ -862,6 +996,12 @@ def apply_layers(
             acc: dict[str, np.ndarray] = {"paid": np.zeros((S, La)), "passed": np.zeros((S, La)), "sold": np.zeros((S, La)),
                                           "t_res": np.zeros((S, La), dtype=np.int64), "x_next": np.zeros((S, La))}
             x = D
+            if balance_m is not None:  # defaulted fraction of the whole loan (1: the whole loan)
+                bal = balance_m[m][:, cols]
+                part = (bal * (1.0 - 1e-12) > D) & (D > 0)
+                run.all_whole = not part.any()
+                run.frac = 1.0 if run.all_whole else np.where(part, D / np.where(part, bal, 1.0), 1.0)
+                run.whole = ~part
             run.set_month(m)
             for cl in cs.claim_layers:
                 pi = rho  # unused outside buy-backs
@@ -920,10 +1060,16 @@ def apply_layers(
 
 
 def _subsidy(sub: InterestSubsidy, interest: np.ndarray, bidx: np.ndarray, month_dates: Sequence[dt.date],
-             years: np.ndarray, fail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+             years: np.ndarray, fail: np.ndarray, survival: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Subsidy due (before caps) and paid, ``(S, M+1)`` each: ``share`` of the interest paid,
     per borrower capped at ``per_borrower_annual_cap`` within each calendar year, nothing
-    from the body's failure month or after ``until``, the total capped at ``capacity``."""
+    from the body's failure month or after ``until``, the total capped at ``capacity``.
+
+    With ``survival`` (expected-value interest, see :func:`apply_layers`) the cap binds on
+    what a borrower whose loans still perform pays, ``interest / survival``: the capped
+    subsidy of each month is weighted by the chance the borrower still pays
+    (``sum(interest) / sum(interest / survival)`` over its loans), not the cap applied to
+    the expected interest."""
     S, L, M1 = interest.shape
     order = np.argsort(bidx, kind="stable")
     sb = bidx[order]
@@ -936,6 +1082,15 @@ def _subsidy(sub: InterestSubsidy, interest: np.ndarray, bidx: np.ndarray, month
     per_b = per_b * on
     due = per_b.sum(axis=1)
     per_b = per_b * (month[None, :] < fail[:, None])[:, None, :]
+    weight = None
+    if survival is not None and sub.per_borrower_annual_cap is not None:
+        cond = np.zeros_like(interest)
+        np.divide(interest, survival, out=cond, where=survival > 0)
+        cond_b = np.add.reduceat(cond[:, order, :], starts, axis=1) * float(sub.share) * on
+        cond_b = cond_b * (month[None, :] < fail[:, None])[:, None, :]
+        weight = np.zeros_like(per_b)
+        np.divide(per_b, cond_b, out=weight, where=cond_b > 0)
+        per_b = cond_b
     if sub.per_borrower_annual_cap is not None:
         cap = float(sub.per_borrower_annual_cap)
         new_year = np.r_[True, years[1:] != years[:-1]]
@@ -946,6 +1101,8 @@ def _subsidy(sub: InterestSubsidy, interest: np.ndarray, bidx: np.ndarray, month
         prev = np.concatenate([np.zeros((S, per_b.shape[1], 1)), capped[:, :, :-1]], axis=2)
         prev[:, :, new_year] = 0.0
         per_b = capped - prev
+        if weight is not None:
+            per_b = per_b * weight
     paid = per_b.sum(axis=1)
     if sub.capacity is not None:
         cum = np.minimum(np.cumsum(paid, axis=1), float(sub.capacity))
