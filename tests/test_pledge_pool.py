@@ -109,6 +109,43 @@ def test_recovery_from_collateral_after_lag_with_decay_and_cap():
     assert s2["recovery"][0][7] == pytest.approx(P) and s2["loss"][0].sum() == pytest.approx(0, abs=1e-9)
 
 
+HALF = 1 - 0.5 ** 12  # the CDR of a 50% monthly default rate
+
+
+@pytest.mark.parametrize("cpr", [0.0, 1 - 0.8 ** 12])
+def test_recovery_on_expected_value_defaults_sets_the_collateral_against_the_surviving_loan(cpr):
+    """A 1,000,000 bullet loan with 600,000 of collateral (no haircut, decay or lag) defaults
+    50% a month in expectation. Each month's default is the chance that the whole loan,
+    still owing 1,000,000 if it performs, defaults; its collateral covers 60% of that loan,
+    so every default recovers 60%: 300,000.00, 150,000.00, 75,000.00, 37,500.00 (the
+    expected balance, 500,000 in month 2, made it 250,000 then: 80% overall). With 20% of
+    what is left prepaid every month (smm 0.2) the loan still owes 1,000,000 when it
+    performs: month 2's default of 200,000 recovers 120,000.00 (was 200,000)."""
+    sc = Scenario(name="x", defaults={"cdr": HALF}, prepayment={"cpr": cpr},
+                  recovery={"haircut": 0.0, "lag_months": 0, "value_decay": 0.0})
+    s = monthly(deal([loan(1, amortization="bullet", collateral_value=600_000.0)]), [sc])
+    smm = 1 - (1 - cpr) ** (1 / 12)
+    want_d = [1_000_000.0 * 0.5 * (0.5 * (1 - smm)) ** k for k in range(4)]
+    assert s["default_amount"][0][:4] == pytest.approx(want_d, abs=0.005)
+    assert s["recovery"][0][:4] == pytest.approx([0.6 * x for x in want_d], abs=0.005)
+    assert s["recovery"][0].sum() == pytest.approx(0.6 * s["default_amount"][0].sum(), abs=0.005)
+    if cpr:
+        assert s["recovery"][0][1] == pytest.approx(120_000.00, abs=0.005)
+    else:
+        assert s["recovery"][0][:4] == pytest.approx([300_000.00, 150_000.00, 75_000.00, 37_500.00], abs=0.005)
+
+
+def test_recovery_of_a_named_default_sets_the_collateral_against_its_projected_balance():
+    """A loan the scenario names defaults wholly with its projected balance, here after four
+    months of 20% of it prepaid each month: 1,000,000 x 0.8^4 = 409,600.00, recovering all
+    of it from 600,000 of collateral (the rule for partial defaults does not apply)."""
+    sc = Scenario(name="x", defaults={"loans": {"L001": dt.date(2026, 6, 30)}}, prepayment={"cpr": 1 - 0.8 ** 12},
+                  recovery={"haircut": 0.0, "lag_months": 0, "value_decay": 0.0})
+    s = monthly(deal([loan(1, amortization="bullet", collateral_value=600_000.0)]), [sc])
+    assert s["default_amount"][0][4] == pytest.approx(409_600.00, abs=0.005)
+    assert s["recovery"][0][4] == pytest.approx(409_600.00, abs=0.005)
+
+
 def test_pool_balance_rolls_forward():
     sc = Scenario(name="x", defaults={"cdr": 0.1}, prepayment={"cpr": 0.1}, recovery={"lag_months": 3})
     loans = [loan(i, amortization=a, payment_frequency=f) for i, (a, f) in enumerate(

@@ -183,6 +183,67 @@ def test_interest_subsidy_goes_to_the_borrower_by_default(backend):
     assert res.subsidy_to_pool.sum() == 0
 
 
+HALF = 1 - 0.5 ** 12  # the CDR of a 50% monthly default rate
+
+
+def test_buy_back_of_expected_value_defaults_at_75_percent_of_the_loan_amount(backend):
+    """CAPP at 75% of the original amount on a 1,000,000 bullet loan defaulting 50% a month
+    in expectation: each month's default is the chance that the whole loan (1,000,000 if it
+    still performs) defaults, and the buyer pays 75% of that share of the loan amount:
+    375,000.00 on 500,000 in month 1, 187,500.00 on 250,000 in month 2 (was 250,000: the
+    expected balance, 500,000, made it 100%), 93,750.00 on 125,000: 75% of every default."""
+    stack = [{"kind": "buy_back", "name": "capp", "price": 0.75, "price_basis": "original_amount", "delay_months": 0}]
+    sc = Scenario(name="cdr", defaults={"cdr": HALF}, recovery={"rate": 0.0, "lag_months": 0})
+    r = ae.run(pledge_deal(stack), sc, backend=backend)
+    r.check_conservation()
+    lr = r.pools[0].layer_result
+    assert lr.paid_to_pool[0, 1:4] == pytest.approx([375_000.00, 187_500.00, 93_750.00], abs=0.005)
+    assert lr.paid_to_pool.sum() == pytest.approx(0.75 * lr.loan_default.sum(), abs=0.005)
+
+
+def test_licence_credit_insurance_cap_per_licence_on_expected_value_defaults(backend):
+    """信用保险 80%, at most 300,000 per licence, on one licence of eight quarterly fees of
+    500,000 (Mar 2026 - Dec 2027, grid months 2 to 23) under a 20% CDR, nothing recovered.
+    Each month's default is the chance mdr x S[m-1] that the licensee defaults with all its
+    remaining fees (at least 500,000, so 80% of them is more than the cap): the insurer pays
+    300,000 x mdr x S[m-1], in all 300,000 x (1 - 0.8^(23/12)) = 104,396.30 (the cap on
+    the expected claims let it pay 80% of every expected default, 300,000 in all)."""
+    from test_receivables import lic, licence_deal, pat
+
+    base = licence_deal([lic(1, fee=500_000.0)], [pat("P1")], [{"licence_id": "LIC1", "patent_id": "P1", "share": 1.0}])
+    data = base.model_dump(by_alias=True)
+    data["pools"][0]["support"] = [{"kind": "sharing", "name": "cover", "parties": [
+        {"name": "credit_insurer", "kind": "credit_insurance", "timing": "after_disposal", "per_asset_cap": 300_000.0}],
+        "regimes": [{"credit_insurer": 0.8}]}]
+    sc = Scenario(name="cdr", defaults={"cdr": 0.2}, receivables={"recovery_rate": 0.0, "recovery_lag_months": 0})
+    r = ae.run(ae.Deal.model_validate(data), sc, backend=backend)
+    r.check_conservation()
+    paid = r.layers.groupby("party")["paid"].sum()["credit_insurer"]
+    assert paid == pytest.approx(300_000 * (1 - 0.8 ** (23 / 12)), abs=0.005)
+    assert paid == pytest.approx(104_396.30, abs=0.005)
+
+
+def test_interest_subsidy_cap_per_borrower_on_expected_value_interest(backend):
+    """贴息 50%, at most 500,000 per borrower and calendar year, on a 240,000,000 bullet loan
+    at 6% (1,200,000 of interest a month while it performs) defaulting 50% a month in
+    expectation. A performing borrower reaches the 2026 cap in its first month (600,000 of
+    subsidy due); it still performs then with chance 0.5, so the district pays 250,000.00
+    for 2026 (the cap on the expected interest paid 500,000). In January 2027 (grid month
+    12) the cap is 500,000 again, paid with chance 0.5^12: 122.07."""
+    loans = [loan(1, amortization="bullet", balance=240_000_000.0, rate=0.06, collateral_value=0.0)]
+    stack = [{"kind": "interest_subsidy", "name": "tiexi", "share": 0.5, "per_borrower_annual_cap": 500_000}]
+    tranches = [{"name": "A", "rank": 1, "balance": 216_000_000.0, "coupon": {"kind": "fixed", "rate": 0.03}},
+                {"name": "SUB", "rank": 2, "kind": "subordinate", "balance": 24_000_000.0}]
+    sc = Scenario(name="cdr", defaults={"cdr": HALF}, recovery={"rate": 0.0, "lag_months": 0})
+    r = ae.run(pledge_deal(stack, loans, tranches=tranches), sc, backend=backend)
+    r.check_conservation()
+    lr = r.pools[0].layer_result
+    sub = lr.subsidy_to_pool + lr.subsidy_to_borrowers
+    assert sub[0, 1:12].sum() == pytest.approx(250_000.00, abs=0.005)
+    assert sub[0, 1] == pytest.approx(250_000.00, abs=0.005)
+    assert sub[0, 12] == pytest.approx(500_000 * 0.5 ** 12, abs=0.005)
+
+
 def test_annual_fees_unpaid_let_the_patents_lapse(backend):
     """年费: 4,000 per loan per year in advance (grid months 1, 13, 25); the loan defaults in
     month 14 (2027-03-20) and its disposal completes in month 17. When the scenario stops
@@ -229,6 +290,28 @@ def test_licence_credit_insurance_pays_on_licensee_default(backend):
     assert pool_totals(r)["support_paid"] == pytest.approx(0.8 * lost)
     assert pool_totals(r)["loss"] == pytest.approx(0.2 * lost)
     assert pool_totals(r)["loss_before_support"] == pytest.approx(lost)
+
+
+def test_a_guarantee_of_a_licence_pays_its_remaining_fees_at_once(backend):
+    """A guarantee of a receivable pays all its remaining fees, undiscounted, `delay_months`
+    after the default (docs/risk-sharing.md, "A guarantee of receivables accelerates them"):
+    eight quarterly fees of 100,000 from 2026-03-15; the licensee defaults on 2026-08-15 (grid
+    month 7) after two fees; the guarantor pays the other six, 600,000.00, in grid month 10
+    (November 2026) instead of 100,000 a quarter until December 2027."""
+    from test_receivables import lic, licence_deal, pat
+
+    base = licence_deal([lic(1)], [pat("P1")], [{"licence_id": "LIC1", "patent_id": "P1", "share": 1.0}])
+    data = base.model_dump(by_alias=True)
+    data["pools"][0]["support"] = [{"kind": "guarantee", "name": "guarantor", "share": 1.0, "delay_months": 3}]
+    sc = Scenario(name="d", defaults={"loans": {"LIC1": dt.date(2026, 8, 15)}},
+                  receivables={"recovery_rate": 0.0, "recovery_lag_months": 0})
+    r = ae.run(ae.Deal.model_validate(data), sc, backend=backend)
+    r.check_conservation()
+    lr = r.pools[0].layer_result
+    assert lr.loan_default.sum() == pytest.approx(600_000.00, abs=0.005)
+    assert lr.paid_to_pool[0, 10] == pytest.approx(600_000.00, abs=0.005)
+    assert lr.paid_to_pool.sum() == pytest.approx(600_000.00, abs=0.005)
+    assert pool_totals(r)["scheduled_principal"] == pytest.approx(200_000.00, abs=0.005)  # the two fees paid
 
 
 def test_support_names_and_failures_are_validated():

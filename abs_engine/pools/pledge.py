@@ -15,9 +15,13 @@ Order of events in grid month ``m`` for a loan with performing balance ``B``
    ``min(B2, B2 * smm / (1 - mdr))`` when the scenario's ``prepayment.applies_to`` is
    ``before_defaults`` (the SMM on the opening balance less scheduled principal, SIFMA SF-18);
 4. recovery of ``D`` arrives ``lag`` months later:
-   ``D * min(1, V * (1 - decay)^((m + lag)/12) * (1 - haircut) / B)`` where ``V`` is the
+   ``D * min(1, V * (1 - decay)^((m + lag)/12) * (1 - haircut) / Bc)`` where ``V`` is the
    collateral value at cut-off (or ``D * rate`` when the scenario gives a recovery rate);
-   the loss ``D - recovery`` is recognised when the recovery arrives.
+   the loss ``D - recovery`` is recognised when the recovery arrives. ``Bc = B / q`` is the
+   balance of the loan if it is still performing, ``q`` the product of ``(1 - mdr)(1 - smm)``
+   over the months before (the expected-value ``B`` is ``q`` times it): a partial default is
+   the chance ``mdr`` that the whole loan defaults, and its collateral covers that loan. A
+   default the scenario names is the whole ``B`` (``Bc = B``).
 """
 
 from __future__ import annotations
@@ -296,6 +300,10 @@ def project_pledge_pool(
     by_value = ~by_rate
     value_factor = (1.0 - decay[by_value]) if by_value.any() else None
     finished = 0  # loans repaid since the active set was last compressed
+    # survival factor q of each loan (not defaulted, not prepaid): B / q is the balance of the
+    # loan if it still performs, which recoveries and the support layers set a partial
+    # default against (docs/methodology.md, "Expected-value defaults")
+    surv = np.ones((S, L)) if by_value.any() or pool.support else None
     # risk-sharing layers work on each loan's defaults: capture them per loan and month
     cap = _Capture(S, L, M) if pool.support else None
     if sale_month is not None:
@@ -314,6 +322,16 @@ def project_pledge_pool(
             if ev.any():
                 D = np.where(ev, B, D)
                 compress = True
+        if surv is not None:
+            q = surv[:, act]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                Bc = np.where(q > 0, B / q, B)  # the balance of the loan still performing
+            q = q * (1.0 - mdr[:, m, None])  # after this month's default: the interest's weight
+            if compress:  # a named default is the whole balance B
+                Bc = np.where(ev, B, Bc)
+                q = np.where(ev, 0.0, q)
+        else:
+            Bc = B
         B1 = B - D
         # loans with a payment this month: interest on B1 and scheduled principal
         month = slice(pay_bounds[m], pay_bounds[m + 1])
@@ -363,12 +381,15 @@ def project_pledge_pool(
         B2 = B1
         P = B2 * smm[:, m, None]
         B3 = B2 - P
+        if surv is not None:
+            surv[:, act] = q * (1.0 - smm[:, m, None])
         # recoveries from disposing of the pledged IP
         dsum = D.sum(axis=1)
         if cap is not None:
-            cap.balance[:, act, m] = B
+            cap.balance[:, act, m] = Bc
             if len(payers):
                 cap.interest[:, act[cols], m] = interest
+                cap.survival[:, act[cols], m] = q[:, cols]
         if dsum.any():
             rec = np.zeros(S)
             rec_l = np.zeros_like(D) if cap is not None else None
@@ -378,7 +399,7 @@ def project_pledge_pool(
                 if rec_l is not None:
                     rec_l[by_rate] = Dr
             if by_value.any():
-                Bv = B[by_value]
+                Bv = Bc[by_value]  # the collateral covers the whole loan, if it still performs
                 value = coll * value_factor ** ((m + lag[by_value])[:, None] / 12.0) * (1.0 - haircut[by_value])
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                     frac = np.where(Bv > 0, np.minimum(1.0, value / Bv), 0.0)
@@ -424,14 +445,17 @@ def project_pledge_pool(
 
 class _Capture:
     """Per-loan arrays ``(S, L, M+1)`` a support stack needs (docs/risk-sharing.md):
-    defaults and their disposal proceeds by default month, the performing balance at the
-    start of each month (before default) and the interest each loan pays."""
+    defaults and their disposal proceeds by default month, the balance at the start of each
+    month (before default) of the loan if it still performs (``B / q``; a named default's
+    ``B``), the interest each loan pays and its weight ``q`` (the chance the loan still
+    performs when it pays)."""
 
     def __init__(self, S: int, L: int, M: int) -> None:
         self.default = np.zeros((S, L, M + 1))
         self.recovery = np.zeros((S, L, M + 1))
         self.balance = np.zeros((S, L, M + 1))
         self.interest = np.zeros((S, L, M + 1))
+        self.survival = np.zeros((S, L, M + 1))
 
 
 def _apply_support(flows: PoolFlows, pool: PledgeLoanPool, loans: LoanArrays, scenarios: list[Scenario],
@@ -444,7 +468,7 @@ def _apply_support(flows: PoolFlows, pool: PledgeLoanPool, loans: LoanArrays, sc
     series, lr = support_flows(
         pool.support, scenarios, grid, default=cap.default, recovery=cap.recovery, lag=lag,
         balance=cap.balance, loan_original=original, collateral_value=loans.collateral,
-        interest=cap.interest, borrower_index=borrower,
+        interest=cap.interest, survival=cap.survival, borrower_index=borrower,
     )
     # without the layers the pool would bear the projection's loss, and the proceeds lost
     # to lapsed rights on top (the upkeep stopped: a risk of the pool, not of a layer)

@@ -448,7 +448,9 @@ def project_receivable_pool(
             if claim_layers:
                 cap_default[s] = at_risk * default_part
                 cap_recovery[s] = sc.receivables.recovery_rate * cap_default[s]
-                cap_balance[s] = prev * at_risk
+                # the receivable's remaining fees if its licensee still performs: a default is
+                # the share default_part / prev of it (a named default: the whole, as projected)
+                cap_balance[s] = np.where(mdr >= 1.0, prev * at_risk, at_risk)
         else:
             FW_c, bal_c, ar_c, wd_c = agg.columns(vt, vo, sorted(hit))
             sv, pv, dr, dp = surv[0], prev[0], drop[0], default_part[0]

@@ -26,6 +26,7 @@ def support_flows(
     loan_original: np.ndarray | None = None,
     collateral_value: np.ndarray | None = None,
     interest: np.ndarray | None = None,
+    survival: np.ndarray | None = None,
     borrower_index: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], LayerResult]:
     """Run the stack over a projection's defaults and return the pool series after
@@ -48,7 +49,7 @@ def support_flows(
     lr = apply_layers(
         cs, default=default, recovery=recovery, lag=lag, month_dates=grid, failures=failures,
         balance=balance, loan_original=loan_original, collateral_value=collateral_value,
-        interest=interest, borrower_index=borrower_index,
+        interest=interest, survival=survival, borrower_index=borrower_index,
     )
     m1 = len(grid)
     series = {
