@@ -135,15 +135,16 @@ def test_recovery_on_expected_value_defaults_sets_the_collateral_against_the_sur
         assert s["recovery"][0][:4] == pytest.approx([300_000.00, 150_000.00, 75_000.00, 37_500.00], abs=0.005)
 
 
-def test_recovery_of_a_named_default_sets_the_collateral_against_its_projected_balance():
+def test_recovery_of_a_named_default_sets_the_collateral_against_the_performing_balance():
     """A loan the scenario names defaults wholly with its projected balance, here after four
-    months of 20% of it prepaid each month: 1,000,000 x 0.8^4 = 409,600.00, recovering all
-    of it from 600,000 of collateral (the rule for partial defaults does not apply)."""
+    months of 20% of it prepaid each month: 1,000,000 x 0.8^4 = 409,600.00. Where it has not
+    prepaid, its balance is the whole 1,000,000, of which 600,000 of collateral recovers 60%:
+    245,760.00 (set against the expected 409,600 the collateral would seem to cover it all)."""
     sc = Scenario(name="x", defaults={"loans": {"L001": dt.date(2026, 6, 30)}}, prepayment={"cpr": 1 - 0.8 ** 12},
                   recovery={"haircut": 0.0, "lag_months": 0, "value_decay": 0.0})
     s = monthly(deal([loan(1, amortization="bullet", collateral_value=600_000.0)]), [sc])
     assert s["default_amount"][0][4] == pytest.approx(409_600.00, abs=0.005)
-    assert s["recovery"][0][4] == pytest.approx(409_600.00, abs=0.005)
+    assert s["recovery"][0][4] == pytest.approx(245_760.00, abs=0.005)
 
 
 def test_pool_balance_rolls_forward():

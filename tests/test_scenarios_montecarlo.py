@@ -310,3 +310,22 @@ def test_support_parties_fail_on_paths_with_their_default_probability():
     assert abs(got - want) < 4 * np.sqrt(want * (1 - want) / 2000)
     with pytest.raises(ae.InputError, match="support_default_probability.guarantor: not a support party"):
         simulate(deal, stress, MonteCarlo(paths=8, support_default_probability={"guarantor": 0.1}), executor=ex)
+
+
+def test_sparse_and_dense_set_collateral_against_the_balance_not_prepaid():
+    """With prepayments, a path's default recovers against the loan's balance where it has
+    not prepaid (sparse and dense alike): 1,000,000 bullet, 600,000 collateral, 20% a month
+    prepaid, default in month 5 -> 409,600 defaulted, 60% of it recovered."""
+    d = make_deal([loan(1, amortization="bullet", collateral_value=600_000.0)])
+    pool = d.pools[0]
+    cutoff = d.deal.cutoff_date
+    grid = [cutoff] + [dt.date(2026 + (m + 1) // 12, (m + 1) % 12 + 1, 28) for m in range(1, 13)]
+    loans = loan_arrays(pool, cutoff, 12, [])
+    sc = Scenario(name="mc", prepayment={"cpr": 1 - 0.8 ** 12}, recovery={"haircut": 0.0, "lag_months": 0})
+    dm = np.array([[5]])
+    refs = np.zeros((0, 13))
+    sparse = SparsePledge(pool, loans, sc, grid, refs).flows(dm)
+    dense = project_pledge_pool(pool, loans, [sc], grid, refs[None], default_month=dm)
+    for f in (sparse, dense):
+        assert f.default_amount[0, 5] == pytest.approx(409_600.0, abs=0.005)
+        assert f.recovery[0, 5] == pytest.approx(245_760.0, abs=0.005)

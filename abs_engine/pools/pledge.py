@@ -21,7 +21,8 @@ Order of events in grid month ``m`` for a loan with performing balance ``B``
    balance of the loan if it is still performing, ``q`` the product of ``(1 - mdr)(1 - smm)``
    over the months before (the expected-value ``B`` is ``q`` times it): a partial default is
    the chance ``mdr`` that the whole loan defaults, and its collateral covers that loan. A
-   default the scenario names is the whole ``B`` (``Bc = B``).
+   default the scenario names is the whole ``B``, set against ``Bc`` too (after earlier
+   prepayments, ``B`` is what is left of the loan in expectation, ``Bc`` where it still is).
 """
 
 from __future__ import annotations
@@ -327,8 +328,7 @@ def project_pledge_pool(
             with np.errstate(divide="ignore", invalid="ignore"):
                 Bc = np.where(q > 0, B / q, B)  # the balance of the loan still performing
             q = q * (1.0 - mdr[:, m, None])  # after this month's default: the interest's weight
-            if compress:  # a named default is the whole balance B
-                Bc = np.where(ev, B, Bc)
+            if compress:  # a named default takes the whole (expected) balance B: nothing survives
                 q = np.where(ev, 0.0, q)
         else:
             Bc = B
@@ -446,8 +446,8 @@ def project_pledge_pool(
 class _Capture:
     """Per-loan arrays ``(S, L, M+1)`` a support stack needs (docs/risk-sharing.md):
     defaults and their disposal proceeds by default month, the balance at the start of each
-    month (before default) of the loan if it still performs (``B / q``; a named default's
-    ``B``), the interest each loan pays and its weight ``q`` (the chance the loan still
+    month (before default) of the loan if it still performs (``B / q``, named defaults
+    too), the interest each loan pays and its weight ``q`` (the chance the loan still
     performs when it pays)."""
 
     def __init__(self, S: int, L: int, M: int) -> None:

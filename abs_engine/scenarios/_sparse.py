@@ -107,6 +107,9 @@ class SparsePledge:
             bal[:, m] = B
         self.series = {"scheduled_principal": sched, "interest_collected": interest, "prepayment": prepay,
                        "balance_end": bal}
+        # the chance a loan has not prepaid by the end of each month: balance_end / survive is
+        # the balance of a loan still performing (the collateral is set against it)
+        self.survive = np.cumprod(np.concatenate([[1.0], 1.0 - smm[1:]]))
         self.totals = {k: v.sum(axis=0) for k, v in self.series.items()}
         # what a default in month m recovers, per loan: D x rate, or D x min(1, value / B)
         rc = scenario.recovery
@@ -160,8 +163,10 @@ class SparsePledge:
                 else:
                     assert self.value is not None
                     value = self.value[ls, tau]
+                    q = self.survive[tau - 1]
                     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                        frac = np.where(D > 0, np.minimum(1.0, value / D), 0.0)
+                        Dc = np.where(q > 0, D / q, D)  # the defaulted loan's balance, had it not prepaid
+                        frac = np.where(D > 0, np.minimum(1.0, value / Dc), 0.0)
                     rec = D * frac
                 np.add.at(default[s], tau, D)
                 np.add.at(recovery[s], tau + self.lag, rec)
