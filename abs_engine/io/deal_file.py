@@ -10,7 +10,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import InputError, Problem
-from ..model.deal import TAPES, Deal, LicencePool, Parties, PledgeLoanPool, TransferPool, asset_id
+from ..model.deal import (
+    TAPES,
+    Deal,
+    Exclusion,
+    LicencePool,
+    Parties,
+    PledgeLoanPool,
+    TransferPool,
+    asset_id,
+)
 from ..model.support import stack_names
 from .tape import parse_rows, read_table
 from .validation import problems_from_validation
@@ -267,6 +276,65 @@ def _check_licence_pool(pool: LicencePool, at: str, file: str) -> list[Problem]:
     return problems
 
 
+#: At most this many eligibility problems are listed per pool (then a count of the rest).
+MAX_ELIGIBILITY_PROBLEMS = 200
+
+
+def _asset_origin(pool: PledgeLoanPool, i: int, j: int, n_from_tape: int, file: str, base: Path) -> tuple[str, str]:
+    """Where loan ``j`` of ``pools[i]`` came from: (tape file, ``row N``; the header is row
+    1) for a tape's rows, which follow the inline assets; else (deal file, ``pools[i].assets[j]``)."""
+    n_inline = len(pool.assets) - n_from_tape
+    if j >= n_inline and pool.tape:
+        return str((base / pool.tape).resolve()), f"row {j - n_inline + 2}"
+    return file, f"pools[{i}].assets[{j}]"
+
+
+def apply_eligibility(deal: Deal, file: str, base: Path, from_tape: dict[int, int]) -> tuple[Deal, list[Problem]]:
+    """Check every pledge-loan pool's ``eligibility`` against its loans (from_tape: pool
+    index -> how many of its loans came from its tape). A breach is a problem
+    (``on_breach: error``) or drops the loan from the pool (``exclude``: the pool keeps them
+    in ``excluded``); missing data for a stated criterion is always a problem, as is a pool
+    left without loans."""
+    from ..pools.eligibility import check_pool, reason
+
+    problems: list[Problem] = []
+    pools = list(deal.pools)
+    changed = False
+    for i, pool in enumerate(pools):
+        if not isinstance(pool, PledgeLoanPool) or pool.eligibility is None:
+            continue
+        findings = check_pool(pool, deal.deal)
+        where = [_asset_origin(pool, i, j, from_tape.get(i, 0), file, base) for j in range(len(pool.assets))]
+        exclude = pool.eligibility.on_breach == "exclude"
+        shown = [f for f in findings if f.missing or not exclude]
+        for f in shown[:MAX_ELIGIBILITY_PROBLEMS]:
+            src, at = where[f.index]
+            problems.append(Problem(src, f"{at} ({f.loan_id})", f.message))
+        if len(shown) > MAX_ELIGIBILITY_PROBLEMS:
+            problems.append(Problem(file, f"pools[{i}].eligibility", f"{len(shown) - MAX_ELIGIBILITY_PROBLEMS:,} more "
+                                    f"eligibility problems not shown (first {MAX_ELIGIBILITY_PROBLEMS} above)"))
+        if not exclude:
+            continue
+        reasons: dict[int, list[str]] = {}
+        for f in findings:
+            if not f.missing:
+                reasons.setdefault(f.index, []).append(reason(f))
+        if not reasons:
+            continue
+        if len(reasons) == len(pool.assets):
+            problems.append(Problem(file, f"pools[{i}].eligibility", f"excludes every loan of pool '{pool.name}' "
+                                    f"({len(pool.assets)} loans; on_breach: exclude)"))
+            continue
+        kept = [a for j, a in enumerate(pool.assets) if j not in reasons]
+        new = pool.model_copy(update={"assets": kept})
+        new._excluded = tuple(Exclusion(pool.assets[j], *where[j], tuple(r)) for j, r in sorted(reasons.items()))
+        pools[i] = new
+        changed = True
+    if changed:
+        deal = deal.model_copy(update={"pools": pools})
+    return deal, problems
+
+
 def load_deal(path: str | Path) -> Deal:
     """Load, validate and cross-check a deal file and its tapes.
 
@@ -298,6 +366,9 @@ def load_deal(path: str | Path) -> Deal:
         problems.extend(curve)
         problems.extend(check_assets(deal, file))
         problems.extend(check_references(deal, file))
+        origins = {i: len(lists.get("assets", [])) for i, lists in from_tapes.items()}
+        deal, screened = apply_eligibility(deal, file, p.parent, origins)
+        problems.extend(screened)
     if problems:
         raise InputError(problems)
     return deal

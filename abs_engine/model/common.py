@@ -41,6 +41,14 @@ def _check_money(v: float) -> float:
     return v
 
 
+def _check_signed_money(v: float) -> float:
+    if v != v or v in (float("inf"), float("-inf")):
+        raise ValueError("must be a finite number")
+    if abs(v) > 1e15:
+        raise ValueError(f"{v:g} is beyond any plausible amount (limit 1e15)")
+    return v
+
+
 def _check_fraction(v: float) -> float:
     if v != v or not 0.0 <= v <= 1.0:
         if v == v and 1.0 < v <= 100.0:
@@ -53,6 +61,8 @@ def _check_fraction(v: float) -> float:
 Rate = Annotated[float, AfterValidator(_check_rate)]
 #: A non-negative finite amount of money in deal currency units.
 Money = Annotated[float, AfterValidator(_check_money)]
+#: A finite amount of money that may be negative (net assets, for instance).
+SignedMoney = Annotated[float, AfterValidator(_check_signed_money)]
 #: A fraction in [0, 1] (a share, a haircut, a percentage written as a decimal).
 Fraction = Annotated[float, AfterValidator(_check_fraction)]
 

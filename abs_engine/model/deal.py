@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
-from .common import DayCount, Fraction, Frequency, Model, Money, Rate, describe
+from .common import DayCount, Fraction, Frequency, Model, Money, Rate, SignedMoney, describe
 from .support import AnnualFeeUpkeep, InterestSubsidy, SupportStack
 
 _SUPPORT_DOC = (
@@ -161,6 +162,14 @@ class PledgeLoanAsset(Model):
     collateral_value: Money = describe("Appraised value of the pledged IP at the cut-off date", default=0.0)
     industry: str = describe("Borrower industry", default="unknown")
     region: str = describe("Borrower region", default="unknown")
+    annual_sales: Money | None = describe(
+        "Borrower's annual sales revenue (年销售收入), latest financial year; for the pool's "
+        "`eligibility` screens (min_annual_sales, max_loan_to_sales)", default=None,
+    )
+    net_assets: SignedMoney | None = describe(
+        "Borrower's net assets (净资产), may be negative; for the pool's `eligibility` screens "
+        "(min_net_assets)", default=None,
+    )
 
     @model_validator(mode="after")
     def _check(self) -> PledgeLoanAsset:
@@ -171,6 +180,75 @@ class PledgeLoanAsset(Model):
         if self.reference is None and self.rate < 0:
             raise ValueError("rate must not be negative for a fixed-rate loan")
         return self
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A loan dropped from its pool by the pool's eligibility criteria."""
+
+    asset: PledgeLoanAsset
+    file: str
+    where: str
+    reasons: tuple[str, ...]
+
+
+IpType = Literal["patent", "trademark", "copyright", "mixed", "other"]
+
+
+class Eligibility(Model):
+    """Eligibility criteria (入池标准 / 合格标准) of a pledge-loan pool, checked against every
+    loan when the deal loads (docs/deal-language.md, "Eligibility criteria"). Each criterion
+    is optional; a stated one needs its tape column on every loan (missing data is an input
+    error whatever `on_breach` says). Minimums and maximums are inclusive."""
+
+    on_breach: Literal["error", "exclude"] = describe(
+        "error: a loan that breaks a criterion is an input error (the deal is refused, every "
+        "breach listed); exclude: such loans are dropped from the pool, and the run says so "
+        "(validate, run output, manifest, pool statistics)", default="error",
+    )
+    min_annual_sales: Money | None = describe("Minimum borrower annual sales (`annual_sales`)", default=None)
+    min_net_assets: SignedMoney | None = describe(
+        "Minimum borrower net assets (`net_assets`); 0 means non-negative net assets", default=None
+    )
+    max_loan_to_sales: Fraction | None = describe(
+        "Maximum loan-to-sales, decimal: the borrower's balance in the pool (all its loans) / "
+        "its `annual_sales`", default=None,
+    )
+    max_ltv: Fraction | None = describe(
+        "Maximum loan-to-value (质押率), decimal: `balance` / `collateral_value` (the appraised IP value)",
+        default=None,
+    )
+    min_balance: Money | None = describe("Minimum loan `balance` at the cut-off date", default=None)
+    max_balance: Money | None = describe("Maximum loan `balance` at the cut-off date", default=None)
+    max_original_term_months: float | None = describe(
+        "Maximum term from origination to maturity, months (as pool statistics count months)",
+        default=None, gt=0, le=1200,
+    )
+    max_remaining_term_months: float | None = describe(
+        "Maximum remaining term from the cut-off date to maturity, months", default=None, gt=0, le=1200
+    )
+    min_seasoning_months: float | None = describe(
+        "Minimum seasoning from origination to the cut-off date, months", default=None, ge=0, le=1200
+    )
+    industries: list[str] | None = describe("Borrower industries allowed (`industry`, exact names)", default=None)
+    regions: list[str] | None = describe("Borrower regions allowed (`region`, exact names)", default=None)
+    ip_types: list[IpType] | None = describe("Types of pledged IP allowed (`ip_type`)", default=None)
+
+    @model_validator(mode="after")
+    def _check(self) -> Eligibility:
+        for lo, hi in (("min_balance", "max_balance"),):
+            a, b = getattr(self, lo), getattr(self, hi)
+            if a is not None and b is not None and a > b:
+                raise ValueError(f"{lo} ({a:,.2f}) is above {hi} ({b:,.2f})")
+        for key in ("industries", "regions", "ip_types"):
+            v = getattr(self, key)
+            if v is not None and not v:
+                raise ValueError(f"{key} is an empty list (no loan could be eligible); omit it to allow any")
+        return self
+
+    def stated(self) -> list[str]:
+        """The criteria given, in field order (``on_breach`` aside)."""
+        return [k for k in type(self).model_fields if k != "on_breach" and getattr(self, k) is not None]
 
 
 class PledgeLoanPool(Model):
@@ -193,6 +271,17 @@ class PledgeLoanPool(Model):
         default="periodic",
     )
     support: SupportStack = describe(_SUPPORT_DOC, default_factory=list)
+    eligibility: Eligibility | None = describe(
+        "Eligibility criteria (入池标准) every loan must meet (docs/deal-language.md)", default=None
+    )
+    #: Loans dropped by `eligibility` (on_breach: exclude) when the deal loaded
+    _excluded: tuple[Exclusion, ...] = PrivateAttr(default=())
+
+    @property
+    def excluded(self) -> tuple[Exclusion, ...]:
+        """The loans ``eligibility`` (``on_breach: exclude``) dropped when the deal loaded,
+        each with where it was and the criteria it breaks (empty otherwise)."""
+        return self._excluded
 
 
 class LicenceAsset(Model):

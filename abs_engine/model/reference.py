@@ -20,6 +20,7 @@ from .deal import (
     Cover,
     Deal,
     DrawReserve,
+    Eligibility,
     Fee,
     FixedCoupon,
     FloatingCoupon,
@@ -66,7 +67,7 @@ from .support import (
 
 SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("Deal file", [Deal, Header, Parties]),
-    ("Pools", [PledgeLoanPool, PledgeLoanAsset, LicencePool, LicenceAsset, PatentAsset, LicencePatentLink,
+    ("Pools", [PledgeLoanPool, PledgeLoanAsset, Eligibility, LicencePool, LicenceAsset, PatentAsset, LicencePatentLink,
                TransferPool, TransferAsset]),
     ("Risk-sharing layers (pool `support`)", [BuyBack, Sharing, SharingParty, Guarantee, Reguarantee,
                                               InterestSubsidy, AnnualFeeUpkeep]),
