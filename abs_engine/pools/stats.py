@@ -295,6 +295,12 @@ class PoolStats:
     top_obligors: pd.DataFrame
     strata: dict[str, pd.DataFrame] = field(default_factory=dict)
     assets: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: the pools' eligibility criteria and how the pool measures against each
+    #: (:func:`abs_engine.pools.eligibility.criteria_table`; empty without criteria)
+    eligibility: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: loans dropped by eligibility (``on_breach: exclude``): pool, asset_id, obligor,
+    #: balance, file, row (where the loan was), reasons ('; '-joined); not in the figures
+    excluded: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def top_share(self, n: int) -> float:
         """Share of the balance held by the ``n`` largest obligors."""
@@ -492,10 +498,29 @@ def pool_stats(pool: Any, header: Header, *, top_n: int = 10) -> PoolStats:
         Length of the top-obligors table.
     """
     assets = asset_table(pool, header)
-    return summarise(
+    out = summarise(
         assets, name=pool.name, cutoff_date=header.cutoff_date, kinds=(pool.kind,),
         categories=CATEGORIES.get(pool.kind, ()), top_n=top_n, n_ip_rights=ip_rights(pool),
     )
+    return _with_eligibility(out, [pool], header)
+
+
+EXCLUDED_COLUMNS: tuple[str, ...] = ("pool", "asset_id", "obligor", "balance", "file", "row", "reasons")
+
+
+def _with_eligibility(stats: PoolStats, pools: Sequence[Any], header: Header) -> PoolStats:
+    """``stats`` with the eligibility table and the excluded loans of ``pools``."""
+    from dataclasses import replace
+
+    from .eligibility import criteria_table
+
+    tables = [criteria_table(p, header) for p in pools]
+    rows = [(p.name, e.asset.loan_id, e.asset.borrower, float(e.asset.balance), e.file, e.where, "; ".join(e.reasons))
+            for p in pools for e in getattr(p, "excluded", ())]
+    excluded = pd.DataFrame(rows, columns=list(EXCLUDED_COLUMNS)).astype({"balance": np.float64})
+    full = [t for t in tables if len(t)]
+    table = pd.concat(full, ignore_index=True) if len(full) > 1 else (full or tables)[0]
+    return replace(stats, eligibility=table, excluded=excluded)
 
 
 def ip_rights(pool: Any) -> int | None:
@@ -524,5 +549,6 @@ def deal_pool_stats(deal: Deal, *, top_n: int = 10) -> PoolStats:
             assets[c] = "n/a"
     counts = [ip_rights(p) for p in deal.pools]
     n_ip = None if any(c is None for c in counts) else int(sum(c for c in counts if c is not None))
-    return summarise(assets, name=h.name, cutoff_date=h.cutoff_date, kinds=kinds, categories=cats, top_n=top_n,
-                     n_ip_rights=n_ip)
+    out = summarise(assets, name=h.name, cutoff_date=h.cutoff_date, kinds=kinds, categories=cats, top_n=top_n,
+                    n_ip_rights=n_ip)
+    return _with_eligibility(out, deal.pools, h)

@@ -537,7 +537,35 @@ def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
                         ctx.H("share"), ctx.H("cumulative_share")])
     top = st.top_obligors[["rank", "obligor", "count", "balance", "share", "cumulative_share"]]
     r = s.rows(r, 1, list(top.itertuples(index=False)), [INT, None, INT, YUAN, PCT2, PCT2])
+    _eligibility_rows(s, r + 1, ctx, st)
     s.finish(freeze=None, title_rows=None)
+
+
+def _eligibility_rows(s: Sheet, r: int, ctx: _Ctx, st: PoolStats) -> int:
+    """The pools' eligibility criteria (入池标准): limit and the pool's value of each, and
+    the loans excluded for them; nothing when no pool states criteria."""
+    from ..pools.eligibility import CRITERIA, format_value
+
+    table = st.eligibility
+    if table.empty:
+        return r
+    r = s.title(r, ctx.L("eligibility"), SUBTITLE)
+    several = table["pool"].nunique() > 1
+    heads = [ctx.H("pool")] if several else []
+    heads += [ctx.H("elig_criterion"), ctx.H("elig_limit"), ctx.H("elig_pool_value"), ctx.H("elig_excluded")]
+    r = s.header(r, 1, heads)
+    rows = []
+    for row in table.itertuples(index=False):
+        unit = CRITERIA[row.criterion].unit
+        unit = "plain" if unit == "months" else unit  # (the label says months)
+        value = "" if isinstance(row.pool_value, float) and row.pool_value != row.pool_value else \
+            format_value(row.pool_value, unit)
+        rows.append([*([row.pool] if several else []), ctx.L(f"elig_{row.criterion}"),
+                     format_value(row.limit, unit), value, int(row.excluded)])
+    r = s.rows(r, 1, rows, [*([None] if several else []), None, None, None, INT])
+    if len(st.excluded):
+        r = s.note(r, f"{ctx.L('elig_excluded_note')}: {len(st.excluded)} / {st.excluded['balance'].sum():,.2f}")
+    return r
 
 
 # --------------------------------------------------------------------------- schedules
