@@ -79,10 +79,21 @@ def validate(
     except InputError as exc:
         _fail(exc)
         return
+    from .pools.eligibility import exclusion_lines
+
     n_assets = sum(len(p.assets) for p in d.pools)
     extra = f", Monte Carlo settings {model}" if model is not None else ""
-    out.print(f"[green]ok[/green] {deal}: deal '{d.name}', {len(d.pools)} pool(s), {n_assets} assets, "
+    dropped = exclusion_lines(d)
+    excluded = f" ({len(dropped)} excluded by eligibility)" if dropped else ""
+    out.print(f"[green]ok[/green] {deal}: deal '{d.name}', {len(d.pools)} pool(s), {n_assets} assets{excluded}, "
               f"{len(d.tranches)} tranches, {len(scs)} scenario(s){extra}")
+    _print_exclusions(dropped)
+
+
+def _print_exclusions(lines: list[str]) -> None:
+    """The loans eligibility dropped (on_breach: exclude), one line each."""
+    for line in lines:
+        out.print(f"[yellow]excluded[/yellow] {escape(line)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -122,6 +133,7 @@ def run(
     from .io import load_deal
     from .io.deal_file import with_pricing
     from .io.outputs import manifest, output_set, write_csv, write_manifest
+    from .pools.eligibility import exclusion_lines, exclusions
 
     try:
         d = load_deal(deal)
@@ -167,8 +179,10 @@ def run(
                 path = getattr(pool, field, None)
                 if path:
                     inputs[f"{field}:{i}"] = deal.parent / path
-        written.append(write_manifest(target / "manifest.json", manifest(inputs, written, command=sys.argv)))
+        written.append(write_manifest(target / "manifest.json", manifest(inputs, written, command=sys.argv,
+                                                                         excluded=exclusions(d))))
     written = [final / p.relative_to(target) for p in written]
+    _print_exclusions(exclusion_lines(d))
 
     table = Table(title=f"{d.name} — tranche summary")
     for col in ("scenario", "tranche", "balance", "interest", "principal", "residual", "writedown", "WAL (y)"):

@@ -170,11 +170,18 @@ def manifest_path(path: Path, cwd: Path | None = None) -> str:
     return p.as_posix()
 
 
-def manifest(inputs: dict[str, Path], outputs: list[Path], *, command: list[str], seed: int | None = None) -> dict[str, Any]:
+def manifest(inputs: dict[str, Path], outputs: list[Path], *, command: list[str], seed: int | None = None,
+             excluded: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """What produced a set of outputs: versions, input hashes, output hashes, command.
     Input paths are relative to the working directory of the run (absolute when outside
-    it; :func:`manifest_path`), tapes as the deal file locates them."""
+    it; :func:`manifest_path`), tapes as the deal file locates them. ``excluded``: the loans
+    the pools' eligibility dropped (:func:`abs_engine.pools.eligibility.exclusions`), listed
+    under ``excluded_assets`` when there are any."""
+    extra: dict[str, Any] = {}
+    if excluded:
+        extra["excluded_assets"] = [{**r, "file": manifest_path(Path(r["file"]))} for r in excluded]
     return {
+        **extra,
         "engine": "abs_engine",
         "engine_version": _version("abs_engine"),
         "python": sys.version.split()[0],

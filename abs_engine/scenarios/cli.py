@@ -94,6 +94,13 @@ def _inputs(deal_path: Path, d: Any, files: dict[str, Path]) -> dict[str, Path]:
     return inputs
 
 
+def _excluded(d: Any) -> list[dict[str, Any]]:
+    """The loans the deal's eligibility criteria dropped, for the manifest."""
+    from ..pools.eligibility import exclusions
+
+    return exclusions(d)
+
+
 @contextlib.contextmanager
 def _interruptible() -> Iterator[None]:
     """Ctrl-C: say that nothing was written and exit 130 (the output set is discarded)."""
@@ -179,7 +186,7 @@ def sweep(
         if png:
             written.append(png)
         files = {f"grid:{p.name}": p for p in grid or []} | {f"scenario:{p.name}": p for p in scenario or []}
-        written.append(write_manifest(target / "manifest.json", manifest(_inputs(deal, d, files), written, command=sys.argv)))
+        written.append(write_manifest(target / "manifest.json", manifest(_inputs(deal, d, files), written, command=sys.argv, excluded=_excluded(d))))
     _summary_table(result.tranches, f"{d.name} — sweep of {result.n_scenarios} scenarios ({result.executor}, "
                    f"{result.elapsed_s:.2f} s)")
     _print_written(final, target, written)
@@ -243,7 +250,7 @@ def breakeven(
         if term_sheets:
             written += _term_sheets(d, deal, base, target, lang, backend, breakeven=be.table)
         files = {"scenario": scenario} if scenario else {}
-        written.append(write_manifest(target / "manifest.json", manifest(_inputs(deal, d, files), written, command=sys.argv)))
+        written.append(write_manifest(target / "manifest.json", manifest(_inputs(deal, d, files), written, command=sys.argv, excluded=_excluded(d))))
     table = Table(title=escape(f"{d.name}") + f" — break-even levels (base: {base.name}, criterion {criterion}, "
                   f"{be.evaluations} scenarios in {be.engine_calls} engine calls, {be.elapsed_s:.2f} s)")
     for col in ("stress", "tranche", "break-even", "first break", "x base", "bound"):
@@ -347,7 +354,7 @@ def simulate(
             written += _term_sheets(d, deal, base, target, lang, backend, **extra)
         files = {k: v for k, v in (("scenario", scenario), ("model", model)) if v}
         written.append(write_manifest(target / "manifest.json",
-                                      manifest(_inputs(deal, d, files), written, command=sys.argv, seed=settings.seed)))
+                                      manifest(_inputs(deal, d, files), written, command=sys.argv, excluded=_excluded(d), seed=settings.seed)))
     table = Table(title=escape(f"{d.name}") + f" — Monte Carlo, {sim.n_paths:,} paths, seed {settings.seed}, rho {settings.correlation:g} "
                   f"({sim.executor}, {sim.elapsed_s:.2f} s, {sim.n_paths / max(sim.elapsed_s, 1e-9):,.0f} paths/s)")
     for col in ("tranche", "EL", "P(loss)", "P(loss) 95% ub", "loss p99", "WAL (y)", "yield", "rating", "rating (95% ub)"):
