@@ -248,3 +248,19 @@ def test_long_lists_of_problems_are_capped(tmp_path, monkeypatch):
         ("row 2 (SZ-001)", "balance 30,000,000 above max_balance 1,000,000"),
         ("pools[0].eligibility", "2 more eligibility problems not shown (first 1 above)"),
     ]
+
+
+def test_collateral_sheet_lists_the_criteria_and_the_excluded_loans(tmp_path):
+    import openpyxl
+
+    from abs_engine.report import write_term_sheets
+
+    deal = ae.load_deal(_case(tmp_path, "    eligibility:\n      on_breach: exclude\n      max_ltv: 0.45\n"
+                                        "      industries: [electronics, biomedicine, robotics]\n"))
+    path = next(p for p in write_term_sheets(ae.run(deal), tmp_path / "out", lang="en") if "senior" in p.name)
+    ws = openpyxl.load_workbook(path)["Collateral"]
+    rows = [[c for c in r if c is not None] for r in ws.iter_rows(values_only=True)]
+    start = rows.index(["Eligibility criteria"])
+    assert rows[start + 2:start + 4] == [["Max. loan-to-value", "45%", "44%", 2],
+                                         ["Industries allowed", "electronics, biomedicine, robotics", "robotics", 0]]
+    assert rows[start + 4] == ["Loans excluded for failing the criteria are not in the figures above: 2 / 55,000,000.00"]
