@@ -35,7 +35,7 @@ class PeriodLedger:
 
 
 #: The flow columns of a ledger, then the stock.
-LEDGER_FLOWS = ("claims", "paid", "refunded", "recoveries_kept", "net_cost")
+LEDGER_FLOWS = ("claims", "paid", "refunded", "recoveries_kept", "counter_recovered", "net_cost")
 
 
 @dataclass

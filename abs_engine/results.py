@@ -138,7 +138,8 @@ class Result:
         scenario, pool, payer and period with ``kind`` and, summed over the period's
         months, ``claims`` (its share of the defaults it took), ``paid`` (to the pool; a
         re-guarantor's refunds to its guarantor; subsidies), ``refunded`` (received from a
-        re-guarantor), ``recoveries_kept`` (disposal proceeds it kept), ``net_cost``; and
+        re-guarantor), ``recoveries_kept`` (disposal proceeds it kept),
+        ``counter_recovered`` (from the borrowers' counter-guarantees), ``net_cost``; and
         ``capacity_remaining`` at the period's end (inf: unlimited, written empty in CSV; 0
         from the period of the party's failure, as :attr:`support` shows a failed provider).
         Empty without layers."""

@@ -432,6 +432,68 @@ def test_reguarantor_shares_the_guarantors_subrogated_proceeds():
     assert res.loan_loss[0, 0] == approx(0)
 
 
+def test_counter_guarantee_restores_net_capacity_and_pays_a_later_claim():
+    """反担保 (DOMAIN case 1): the guarantor recovers 30% of what it paid and did not get
+    back from the disposal, 2 months after the disposal; its re-guarantor gets 80% of that,
+    as of the proceeds. Not the trust's cash, but with net capacities it pays a later claim.
+
+    Loan 0: 1,000,000 in month 1, 200,000 recovered in month 4. The guarantor pays
+    1,000,000 (refunded 800,000): capacities 500,000 - 200,000 = 300,000 and 2,000,000 -
+    800,000 = 1,200,000; the proceeds restore 40,000 and 160,000 in month 4 (340,000 /
+    1,360,000); the counter-guarantee 0.3 x 800,000 = 240,000 in month 6: 48,000 and
+    192,000 (388,000 / 1,552,000). Loan 1: 3,000,000 in month 6, nothing recovered: both
+    limits allow 388,000 / 0.2 = 1,552,000 / 0.8 = 1,940,000; the pool keeps 1,060,000
+    (1,300,000 = 3,000,000 - 340,000 / 0.2 without the counter-guarantee). On it the
+    guarantor recovers 0.3 x 1,940,000 = 582,000 in month 9 + 2 = 11: 116,400 and 465,600.
+    """
+    stack = guarantee(500_000.0, 2_000_000.0, share=1.0, timing="on_default")
+    d, r = claims(1, 2, 10, [(0, 0, 1, 1_000_000.0, 200_000.0), (0, 1, 6, 3_000_000.0, 0.0)])
+    plain = apply_layers(parse_stack([stack]), default=d, recovery=r, lag=[3], month_dates=grid(10))
+    stack["counter_guarantee"] = {"recovery_rate": 0.3, "lag_months": 2}
+    res = apply_layers(parse_stack([stack]), default=d, recovery=r, lag=[3], month_dates=grid(10))
+    res.check()
+    g, rg = res.party("tech_guarantee"), res.party("municipal_fund")
+    assert res.counter_recovered.shape[1] == plain.counter_recovered.shape[1] + 2  # the horizon runs 2 months longer
+    assert res.counter_recovered[0, 6, [g, rg]] == approx([48_000.00, 192_000.00], abs=0.005)
+    assert res.counter_recovered[0, 11, [g, rg]] == approx([116_400.00, 465_600.00], abs=0.005)
+    assert res.counter_recovered[0].sum() == approx(240_000.00 + 582_000.00, abs=0.005)
+    assert res.capacity_remaining[0, [4, 5], g] == approx([340_000.00, 340_000.00], abs=0.005)
+    assert res.capacity_remaining[0, 6, [g, rg]] == approx([0.0, 0.0], abs=0.005)  # both used up by loan 1
+    assert res.capacity_remaining[0, 11, [g, rg]] == approx([116_400.00, 465_600.00], abs=0.005)
+    assert res.paid_to_pool[0, 6] == approx(1_940_000.00, abs=0.005)
+    assert plain.paid_to_pool[0, 6] == approx(1_700_000.00, abs=0.005)
+    assert res.loan_loss[0] == approx([0.0, 1_060_000.00], abs=0.005)
+    assert plain.loan_loss[0] == approx([0.0, 1_300_000.00], abs=0.005)
+    # the trust's cash on loan 0 is unchanged; the parties' net costs fall by what they recover
+    assert res.paid_to_pool[0, 1] == plain.paid_to_pool[0, 1] == approx(1_000_000.00)
+    assert res.net_cost[0, :, g].sum() == approx(0.2 * (800_000 + 1_940_000) - 48_000 - 116_400, abs=0.005)
+    assert res.net_cost[0, :, rg].sum() == approx(0.8 * (800_000 + 1_940_000) - 192_000 - 465_600, abs=0.005)
+    ref = apply_layers_ref(parse_stack([stack]), default=d, recovery=r, lag=[3], month_dates=grid(10))
+    for key, want in ref.items():
+        np.testing.assert_allclose(getattr(res, key), want, rtol=1e-12, atol=1e-6, err_msg=key)
+
+
+@pytest.mark.parametrize("timing", ["after_disposal", "advance"])
+def test_counter_guarantee_of_a_sharing_party_on_its_actual_loss(timing):
+    """An insurer's (or fund's) counter-guarantee recovers 50% of its loss on the claim,
+    60% of 1,000,000 less 60% of the 250,000 proceeds = 450,000, 12 months after the
+    disposal (month 2 + 4 = 6): 225,000 in month 18; gross capacity is not restored."""
+    party = {"name": "insurer", "kind": "insurance", "timing": timing, "capacity": 1_000_000.0,
+             "counter_guarantee": {"recovery_rate": 0.5, "lag_months": 12}}
+    if timing == "advance":
+        party["advance_recovery"] = 0.4
+    d, r = claims(1, 1, 6, [(0, 0, 2, 1_000_000.0, 250_000.0)])
+    for basis, cap in (("net", 1_000_000.0 - 450_000.0 + 225_000.0), ("gross", 1_000_000.0 - 0.6 * max(0.6, 0.75) * 1e6)):
+        stack = parse_stack([sharing("cover", [{**party, "capacity_basis": basis}], [{"insurer": 0.6}])])
+        res = apply_layers(stack, default=d, recovery=r, lag=[4], month_dates=grid(6))
+        res.check()
+        assert res.counter_recovered[0, 18, 0] == approx(225_000.00, abs=0.005)
+        assert res.counter_recovered[0].sum() == approx(225_000.00, abs=0.005)
+        assert res.net_cost[0, :, 0].sum() == approx(450_000.00 - 225_000.00, abs=0.005)
+        assert res.loan_loss[0, 0] == approx(0.4 * 750_000.00, abs=0.005)
+        assert res.capacity_remaining[0, -1, 0] == approx(cap, abs=0.005)
+
+
 def test_licence_credit_insurance_on_a_defaulted_receivable_with_a_per_asset_cap():
     """信用保险 on licensee credit risk: 80% of the loss on a defaulted receivable (its
     remaining fees), at most 300k per receivable, paid once the recovery is known."""
@@ -548,7 +610,7 @@ def test_ledger_frame():
     frame = res.ledger(["base", "stress"], months=5)
     assert len(frame) == 2 * 5 * 2
     assert list(frame.columns) == ["scenario", "month", "party", "claims", "paid", "refunded", "recoveries_kept",
-                                   "net_cost", "capacity_remaining"]
+                                   "counter_recovered", "net_cost", "capacity_remaining"]
     row = frame[(frame.scenario == "base") & (frame.month == 1) & (frame.party == "insurer")]
     assert float(row["paid"].iloc[0]) == approx(60.0)
 
@@ -684,6 +746,14 @@ def limits(draw, allow_annual=True, allow_per_asset=True):
 
 
 @st.composite
+def counter_guarantees(draw):
+    """No counter-guarantee, or one recovering a share of the payer's unrecovered payments."""
+    if not draw(st.booleans()):
+        return {}
+    return {"counter_guarantee": {"recovery_rate": draw(st.sampled_from([0.3, 0.5, 1.0])), "lag_months": draw(st.integers(0, 3))}}
+
+
+@st.composite
 def stacks(draw, ordered=False):
     """1-3 claim layers. ``ordered``: the stacks for which monotonicity holds (see
     docs/risk-sharing.md, "What more capacity does") — one claim layer; at most one fallback
@@ -692,7 +762,8 @@ def stacks(draw, ordered=False):
     the pool, and the failure of that one then hands it to its heir: see
     test_a_claim_moves_only_to_a_regime_that_keeps_those_who_can_pay); a buy-back is
     exercised only when better than the disposal; caps per year or per asset only on
-    payers paying after disposal."""
+    payers paying after disposal without a counter-guarantee (one restores a net capacity,
+    as a share of proceeds does)."""
     layers = []
     kinds = draw(st.lists(st.sampled_from(["buy_back", "sharing", "guarantee"]), min_size=1, max_size=1 if ordered else 3))
     for n, k in enumerate(kinds, start=1):
@@ -704,9 +775,10 @@ def stacks(draw, ordered=False):
                            **draw(limits(allow_annual=not ordered, allow_per_asset=not ordered))})
         elif k == "guarantee":
             timing = draw(st.sampled_from(["on_default", "after_disposal"]))
-            free = timing == "after_disposal" or not ordered
+            cg = draw(counter_guarantees())  # restores a net capacity, as proceeds do on default
+            free = (timing == "after_disposal" and not cg) or not ordered
             g = {"kind": "guarantee", "name": f"g{n}", "share": draw(st.sampled_from([1.0, 0.8])), "timing": timing,
-                 "delay_months": draw(st.integers(0, 2)), **draw(limits(free, free))}
+                 "delay_months": draw(st.integers(0, 2)), **draw(limits(free, free)), **cg}
             if draw(st.booleans()):
                 g["reguarantee"] = {"name": f"rg{n}", "share": draw(st.sampled_from([0.5, 0.8])), **draw(limits(free, free))}
             layers.append(g)
@@ -715,10 +787,11 @@ def stacks(draw, ordered=False):
             parties = []
             for j in range(k_parties):
                 timing = draw(st.sampled_from(["on_default", "after_disposal", "advance"]))
-                free = timing == "after_disposal" or not ordered
+                cg = draw(counter_guarantees())
+                free = (timing == "after_disposal" and not cg) or not ordered
                 extra = {"advance_recovery": draw(st.sampled_from([0.0, 0.3, 0.6]))} if timing == "advance" else {}
                 parties.append({"name": f"p{n}_{j}", "kind": draw(st.sampled_from(["insurance", "compensation_fund", "guarantee", "credit_insurance"])),
-                                "timing": timing, "delay_months": draw(st.integers(0, 2)), **extra, **draw(limits(free, free))})
+                                "timing": timing, "delay_months": draw(st.integers(0, 2)), **extra, **draw(limits(free, free)), **cg})
             names = [p["name"] for p in parties]
             shares = [draw(st.sampled_from([0.1, 0.2, 0.3])) for _ in names]
             regimes = [dict(zip(names, shares, strict=True))]
@@ -802,7 +875,7 @@ def test_every_default_is_accounted_for_and_no_party_exceeds_its_limits(data):
         cost = res.paid[:, :, p] - res.refunded[:, :, p]
         assert (cost >= -tol).all()
         if "capacity" in lim:
-            back = res.recoveries_kept[:, :, p] if (lim["capacity_basis"] == "net" and timing != "buy") else 0.0
+            back = (res.recoveries_kept[:, :, p] + res.counter_recovered[:, :, p]) if (lim["capacity_basis"] == "net" and timing != "buy") else 0.0
             if lim["capacity_basis"] == "gross" or timing != "buy":
                 assert (np.cumsum(cost - back, axis=1) <= lim["capacity"] + tol).all(), name
             assert (res.capacity_remaining[:, :, p] >= -tol).all()

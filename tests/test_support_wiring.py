@@ -116,6 +116,29 @@ def test_guarantee_with_reguarantee_and_failure(backend):
     assert pool_totals(r, "failed")["loss"] == pytest.approx((1 - rho) * D)
 
 
+def test_counter_guarantee_in_the_layer_ledger(backend):
+    """反担保: the guarantor recovers 30% of the 600,000 it paid and did not get back from the
+    disposal (1,000,000 less 400,000) from the borrower, 2 months after the disposal:
+    180,000, of which the re-guarantor receives 80% (144,000). Not the trust's cash."""
+    stack = [{"kind": "guarantee", "name": "guarantor", "share": 1.0,
+              "counter_guarantee": {"recovery_rate": 0.3, "lag_months": 2},
+              "reguarantee": {"name": "municipal", "share": 0.8}}]
+    r = ae.run(pledge_deal(stack), named_default("L001"), backend=backend)
+    plain = ae.run(pledge_deal([{k: v for k, v in stack[0].items() if k != "counter_guarantee"}]), named_default("L001"),
+                   backend=backend)
+    r.check_conservation()
+    led = r.layers.groupby("party")[["paid", "refunded", "recoveries_kept", "counter_recovered", "net_cost"]].sum()
+    assert led.loc["guarantor", "counter_recovered"] == pytest.approx(36_000.00, abs=0.005)
+    assert led.loc["municipal", "counter_recovered"] == pytest.approx(144_000.00, abs=0.005)
+    assert led.loc["guarantor", "net_cost"] == pytest.approx(0.2 * 600_000 - 36_000.00, abs=0.005)
+    assert led.loc["municipal", "net_cost"] == pytest.approx(0.8 * 600_000 - 144_000.00, abs=0.005)
+    # it lands once, in the period of the month 2 months after the disposal
+    row = r.layers[(r.layers.party == "guarantor") & (r.layers.counter_recovered > 0)]
+    assert len(row) == 1
+    assert list(plain.layers.columns) == list(r.layers.columns)
+    assert pool_totals(r).to_dict() == pytest.approx(pool_totals(plain).to_dict())
+
+
 def test_buy_back_at_75_percent_of_original_amount(backend):
     """CAPP: the buyer takes the defaulted loan 3 months after default at 75% of its
     original amount (1.2M, never more than the defaulted balance) and owns the disposal."""

@@ -58,6 +58,7 @@ from .scenario import Defaults, PatentEvent, Patents, Prepayment, Receivables, R
 from .support import (
     AnnualFeeUpkeep,
     BuyBack,
+    CounterGuarantee,
     Guarantee,
     InterestSubsidy,
     Reguarantee,
@@ -70,7 +71,7 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("Pools", [PledgeLoanPool, PledgeLoanAsset, Eligibility, LicencePool, LicenceAsset, PatentAsset, LicencePatentLink,
                TransferPool, TransferAsset]),
     ("Risk-sharing layers (pool `support`)", [BuyBack, Sharing, SharingParty, Guarantee, Reguarantee,
-                                              InterestSubsidy, AnnualFeeUpkeep]),
+                                              CounterGuarantee, InterestSubsidy, AnnualFeeUpkeep]),
     ("Accounts and fees", [Account, ReserveTarget, Fee]),
     ("Tranches", [Tranche, FixedCoupon, FloatingCoupon, NoCoupon, Principal, ScheduleRow]),
     ("Triggers", [Trigger]),

@@ -68,6 +68,22 @@ class _Limits(Model):
     )
 
 
+class CounterGuarantee(Model):
+    """A counter-guarantee (反担保) the borrower gave the party: a pledge of its other
+    assets, its founders' personal guarantee. When the party has paid a claim it has
+    recourse to it for what it paid and did not get back from the disposal; the trust's
+    cash is unchanged, the party's net cost falls (and a ``net`` capacity is restored)."""
+
+    recovery_rate: Fraction = describe(
+        "Share of what the party paid on a claim and did not get back from the disposal "
+        "proceeds that it recovers from the borrower's counter-guarantee"
+    )
+    lag_months: int = describe(
+        "Months from the later of the party's payment (an advance: its settlement) and the "
+        "disposal to the recovery", default=12, ge=0, le=120,
+    )
+
+
 class SharingParty(_Limits):
     """A party to a loss-sharing agreement: an insurer (保证保险), a risk-compensation
     fund (风险补偿资金池), a guarantee company (担保) or a credit insurer (信用保险)."""
@@ -92,6 +108,10 @@ class SharingParty(_Limits):
         "timing advance: the recovery rate (share of the defaulted balance) the advance "
         "assumes; the advance is share x (1 - advance_recovery) of the defaulted balance",
         default=0.0,
+    )
+    counter_guarantee: CounterGuarantee | None = describe(
+        "The borrower's counter-guarantee to this party (反担保), e.g. "
+        "{recovery_rate: 0.3, lag_months: 12}", default=None,
     )
 
     @model_validator(mode="after")
@@ -192,6 +212,11 @@ class Guarantee(_Limits):
     )
     delay_months: int = describe("Months by which its payment follows the default / disposal", default=0, ge=0, le=120)
     reguarantee: Reguarantee | None = describe("Re-guarantee of the guarantor (再担保)", default=None)
+    counter_guarantee: CounterGuarantee | None = describe(
+        "The borrower's counter-guarantee to the guarantor (反担保), e.g. "
+        "{recovery_rate: 0.3, lag_months: 12}; a re-guarantor receives its share of what "
+        "the guarantor recovers", default=None,
+    )
 
 
 class InterestSubsidy(Model):
@@ -291,6 +316,7 @@ def parse_stack(data: object) -> list[BuyBack | Sharing | Guarantee | InterestSu
 __all__ = [
     "AnnualFeeUpkeep",
     "BuyBack",
+    "CounterGuarantee",
     "Guarantee",
     "InterestSubsidy",
     "Reguarantee",

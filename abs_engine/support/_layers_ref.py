@@ -58,10 +58,10 @@ def apply_layers_ref(
     M = M1 - 1
     payers = cs.payers
     P = len(payers)
-    T = M1 + max(int(x) for x in lag) + max((p.delay for p in payers), default=0)
+    T = M1 + max(int(x) for x in lag) + max((p.delay for p in payers), default=0) + max((p.counter_lag for p in payers), default=0)
     year = [int(y) for y in month_years(month_dates, T)]
     out = {k: np.zeros((S, T)) for k in ("recovery", "recovery_lost", "recovery_passed", "paid_to_pool", "loss_after_support")}
-    out.update({k: np.zeros((S, T, P)) for k in ("claims", "paid", "refunded", "recoveries_kept", "capacity_remaining")})
+    out.update({k: np.zeros((S, T, P)) for k in ("claims", "paid", "refunded", "recoveries_kept", "counter_recovered", "capacity_remaining")})
     out.update({k: np.zeros((S, L)) for k in ("loan_default", "loan_recovery", "loan_passed", "loan_paid_to_pool", "loan_loss")})
 
     for s in range(S):
@@ -102,6 +102,20 @@ def apply_layers_ref(
                 C[p] = max(C[p] - amount, 0.0)
             if np.isfinite(payers[p].annual_cap):
                 used[(p, year[t])] += amount
+
+        def counter(p: int, r: int, q: float, base: float, t_settled: int, s: int = s,
+                    restore: dict[tuple[int, int], float] = restore) -> None:
+            """Payer p's recovery from the borrower's counter-guarantee: its rate of what it
+            paid on the claim and did not get back from the disposal, counter_lag months
+            after the later of its payment and the disposal; a re-guarantor r receives q of it."""
+            if payers[p].counter_rate <= 0:
+                return
+            got = payers[p].counter_rate * base
+            t_c = t_settled + payers[p].counter_lag
+            for who, w in ([(p, 1.0 - q), (r, q)] if r >= 0 else [(p, 1.0)]):
+                out["counter_recovered"][s, t_c, who] += w * got
+                if payers[who].net:
+                    restore[(t_c, who)] += w * got
 
         def apply_restores(m: int, C: list[float] = C, restore: dict[tuple[int, int], float] = restore) -> None:
             for p in range(P):
@@ -209,6 +223,7 @@ def apply_layers_ref(
                                 paid += a * (1.0 - rh) * y + top
                                 passed += back
                                 t_res = max(t_res, t_set)
+                                counter(p, -1, 0.0, a * (1.0 - rh) * y + top - back, t_set)
                                 continue
                             out["paid_to_pool"][s, t] += pay
                             out["paid"][s, t, p] += pay
@@ -236,6 +251,8 @@ def apply_layers_ref(
                                 passed += rec
                                 if mode == ON_DEFAULT:
                                     t_res = max(t_res, t_rec)
+                            if mode != BUY:  # what it paid and did not get back from the disposal
+                                counter(p, r, q, pay - (a * rho * y if mode == ON_DEFAULT else 0.0), max(t_dis, t))
                     x += left_with_pool
                 if f == 1.0:  # a whole-loan claim uses up the per-asset limits
                     for p, v in cpa.items():

@@ -39,7 +39,11 @@ cash the layers move, per scenario and grid month, with a ledger per party. The 
   receives ``q`` of what the guarantor receives; the guarantor's limits bind on ``1 - q``.
 * **Limits** bind on what a payer pays (net of refunds); with ``capacity_basis: net`` the
   proceeds it receives back restore its capacity (up to what it paid on that claim) from
-  the month they arrive. A failed payer (``failures``) pays nothing from its failure
+  the month they arrive. A counter-guarantee (反担保) of a payer returns it ``counter_rate``
+  of what it paid on a claim and did not get back from the disposal, ``counter_lag``
+  months after the later of its payment and the disposal (a re-guarantor gets ``q`` of
+  it): not the trust's cash, but it lowers the payer's net cost and restores a ``net``
+  capacity. A failed payer (``failures``) pays nothing from its failure
   month on; claims whose payment would fall then go to the next regime; proceeds owed to
   it are still passed to it.
 * **Pool.** The pool keeps the proceeds not passed to parties or buyers, receives the
@@ -48,10 +52,11 @@ cash the layers move, per scenario and grid month, with a ledger per party. The 
   last payment to it, or the last share of proceeds it passes on.
 
 Per claim: ``D = (R - passed) + paid + loss`` (the pool's view) and
-``D = R + sum of the parties' net costs + loss`` (who bears it); :meth:`LayerResult.check`
+``D = R + sum of the parties' net costs + counter-guarantee recoveries + loss`` (who bears
+it); :meth:`LayerResult.check`
 verifies both per loan.
 
-Arrays have a month axis of length ``T = M + 1 + max(lag) + max(delay)``: index ``m <= M``
+Arrays have a month axis of length ``T = M + 1 + max(lag) + max(delay) + max(counter_lag)``: index ``m <= M``
 is grid month ``m``; later indices are months after the grid (payments and proceeds of late
 defaults), which a projection on the grid drops, as it drops late recoveries.
 """
@@ -97,6 +102,8 @@ class Payer:
     mode: int  # ON_DEFAULT / AFTER_DISPOSAL / BUY / ADVANCE (claims payers; a re-guarantor pays with its guarantor)
     delay: int
     rho_hat: float = 0.0  # ADVANCE: the recovery rate the advance assumes
+    counter_rate: float = 0.0  # counter-guarantee (反担保): share of its unrecovered payments recovered
+    counter_lag: int = 0  # months from the later of its payment and the disposal to that recovery
 
     def gross(self, rho: np.ndarray | float, pi: np.ndarray | float = 0.0) -> np.ndarray | float:
         """What the payer pays per unit of claim it takes (before refunds): 1 at default;
@@ -169,6 +176,7 @@ def compile_stack(layers: Sequence[Layer]) -> CompiledStack:
     upkeep: AnnualFeeUpkeep | None = None
 
     def add(name: str, layer: str, kind: str, lim: BuyBack | Sharing | Guarantee | object, mode: int, delay: int) -> int:
+        cg = getattr(lim, "counter_guarantee", None)
         payers.append(Payer(
             name=name, layer=layer, kind=kind,
             capacity=_inf(getattr(lim, "capacity", None)),
@@ -176,6 +184,8 @@ def compile_stack(layers: Sequence[Layer]) -> CompiledStack:
             annual_cap=_inf(getattr(lim, "annual_cap", None)),
             net=getattr(lim, "capacity_basis", "net") == "net",
             mode=mode, delay=delay, rho_hat=float(getattr(lim, "advance_recovery", 0.0)),
+            counter_rate=float(cg.recovery_rate) if cg is not None else 0.0,
+            counter_lag=int(cg.lag_months) if cg is not None and cg.recovery_rate > 0 else 0,
         ))
         return len(payers) - 1
 
@@ -292,7 +302,9 @@ class LayerResult:
     defaults it took, in the default month; subsidies: what was due before caps),
     ``paid`` (cash paid: to the pool, a re-guarantor's to its guarantor, subsidies),
     ``refunded`` (received from a re-guarantor), ``recoveries_kept`` (disposal proceeds
-    kept), ``capacity_remaining`` (end of month, ``inf`` if unlimited).
+    kept), ``counter_recovered`` (recovered from the borrowers' counter-guarantees, a
+    guarantor net of its re-guarantor's share; not the trust's cash),
+    ``capacity_remaining`` (end of month, ``inf`` if unlimited).
 
     Per loan, ``(S, L)``, over the whole horizon: ``loan_default``, ``loan_recovery``,
     ``loan_passed``, ``loan_paid_to_pool``, ``loan_loss``.
@@ -313,6 +325,7 @@ class LayerResult:
     paid: np.ndarray
     refunded: np.ndarray
     recoveries_kept: np.ndarray
+    counter_recovered: np.ndarray
     capacity_remaining: np.ndarray
     loan_default: np.ndarray
     loan_recovery: np.ndarray
@@ -328,8 +341,9 @@ class LayerResult:
 
     @property
     def net_cost(self) -> np.ndarray:
-        """Each party's net cost per month, ``paid - refunded - recoveries_kept``, ``(S, T, P)``."""
-        return self.paid - self.refunded - self.recoveries_kept
+        """Each party's net cost per month, ``paid - refunded - recoveries_kept -
+        counter_recovered``, ``(S, T, P)``."""
+        return self.paid - self.refunded - self.recoveries_kept - self.counter_recovered
 
     def party(self, name: str) -> int:
         return self.names.index(name)
@@ -351,8 +365,10 @@ class LayerResult:
         for k, (series, loans) in totals.items():
             if not np.allclose(series, loans, rtol=1e-9, atol=tol):
                 raise AssertionError(f"{k}: monthly series total {series} != per-loan total {loans}")
-        # who bears it: the parties' net costs and the pool's loss use up the default less the proceeds
-        borne = self.net_cost.sum(axis=(1, 2)) - self.paid[..., self._subsidy_cols].sum(axis=(1, 2))
+        # who bears it: the parties' net costs, the borrowers' counter-guarantees and the
+        # pool's loss use up the default less the proceeds
+        borne = (self.net_cost.sum(axis=(1, 2)) + self.counter_recovered.sum(axis=(1, 2))
+                 - self.paid[..., self._subsidy_cols].sum(axis=(1, 2)))
         want = self.loan_default.sum(axis=1) - self.loan_recovery.sum(axis=1) - self.loan_loss.sum(axis=1)
         if not np.allclose(borne, want, rtol=1e-9, atol=tol * max(1, self.loan_default.shape[1])):
             raise AssertionError(f"parties' net cost {borne} != default - recovery - pool loss {want}")
@@ -366,14 +382,15 @@ class LayerResult:
 
     def ledger(self, scenarios: Sequence[str] | None = None, months: int | None = None) -> pd.DataFrame:
         """The ledger as a tidy frame: scenario, month, party, claims, paid, refunded,
-        recoveries_kept, net_cost, capacity_remaining (the first ``months`` months; all by
-        default)."""
+        recoveries_kept, counter_recovered, net_cost, capacity_remaining (the first
+        ``months`` months; all by default)."""
         S, T, P = self.paid.shape
         T = T if months is None else min(T, months)
         names = list(scenarios) if scenarios is not None else [str(i) for i in range(S)]
         cols = {
             "claims": self.claims, "paid": self.paid, "refunded": self.refunded,
-            "recoveries_kept": self.recoveries_kept, "net_cost": self.net_cost,
+            "recoveries_kept": self.recoveries_kept, "counter_recovered": self.counter_recovered,
+            "net_cost": self.net_cost,
             "capacity_remaining": self.capacity_remaining,
         }
         frame = {
@@ -427,6 +444,7 @@ class _Run:
         self.recovery, self.recovery_lost, self.passed, self.paid_to_pool, self.loss = z(), z(), z(), z(), z()
         zp = lambda: np.zeros((S, T, P))  # noqa: E731
         self.claims, self.paid, self.refunded, self.kept, self.cap_left = zp(), zp(), zp(), zp(), zp()
+        self.counter = zp()
         zl = lambda: np.zeros((S, L))  # noqa: E731
         self.l_default, self.l_recovery, self.l_passed, self.l_paid, self.l_loss = zl(), zl(), zl(), zl(), zl()
         self.is_buy = np.array([p.mode == BUY for p in cs.payers], dtype=bool)
@@ -667,7 +685,9 @@ class _Run:
                 if p in self.PA:
                     self.use_per_asset(p, (1.0 - q) * per_claim)
                 if mode == ADVANCE:
-                    pay_claim += self._advance(p, a, y, rho, t, t_dis, acc)
+                    paid_p, kept_s = self._advance(p, a, y, rho, t, t_dis, acc)
+                    pay_claim += paid_p
+                    self._counter(p, -1, 0.0, paid_p.sum(axis=1) - kept_s, np.maximum(t_dis, t))
                     acc["t_res"] = np.maximum(acc["t_res"], np.where(y > 0, np.maximum(t_dis, t)[:, None], 0))
                     continue
                 pay_claim += per_claim
@@ -698,17 +718,37 @@ class _Run:
                         t_last = np.maximum(t_last, t_rec)
                     else:
                         acc["sold"] += y
+                if mode != BUY:  # what it paid and did not get back from the disposal: a (1 - rho) y
+                    self._counter(p, r, q, a * sums[AFTER_DISPOSAL], np.maximum(t_dis, t))
                 acc["t_res"] = np.maximum(acc["t_res"], np.where(y > 0, t_last[:, None], 0))
             acc["paid"] += pay_claim
 
+    def _counter(self, p: int, r: int, q: float, base: np.ndarray, t_settled: np.ndarray) -> None:
+        """Book payer ``p``'s recovery from the borrowers' counter-guarantees (反担保): its
+        ``counter_rate`` of ``base`` (per scenario, what the entry paid on the claims and did
+        not get back from the disposal), ``counter_lag`` months after ``t_settled`` (the later
+        of its payment and the disposal). A re-guarantor (``r``, share ``q``) receives ``q``
+        of it, as of the disposal proceeds; a ``net`` capacity is restored by what each
+        receives. Not the trust's cash."""
+        pe = self.cs.payers[p]
+        if pe.counter_rate <= 0:
+            return
+        got = pe.counter_rate * base
+        t_c = t_settled + pe.counter_lag
+        for who, w in ((p, 1.0 - q), (r, q)) if r >= 0 else ((p, 1.0),):
+            self.counter[self.sidx, t_c, who] += w * got
+            if self.cs.payers[who].net:
+                self.restore[self.sidx, t_c, who] += w * got
+
     def _advance(self, p: int, a: float, y: np.ndarray, rho: np.ndarray, t: np.ndarray, t_dis: np.ndarray,
-                 acc: dict[str, np.ndarray]) -> np.ndarray:
+                 acc: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Book an advance (风险补偿前置) of share ``a`` on claims ``y``: ``a (1 - rho_hat)``
         paid in its payment month ``t``; at settlement (the later of the disposal and ``t``)
         a top-up ``a (rho_hat - rho)`` where the proceeds fall short of the estimate — unless
         the payer has failed by then —, or the pool pays back ``a (rho - rho_hat)`` out of
         the proceeds where they exceed it (which restores a net capacity). Per-asset limits
-        are used up by the caller. Returns what it paid per claim."""
+        are used up by the caller. Returns what it paid per claim and, per scenario, what
+        it got back."""
         sidx = self.sidx
         rh = self.cs.payers[p].rho_hat
         t_set = np.maximum(t_dis, t)
@@ -727,7 +767,7 @@ class _Run:
         if self.cs.payers[p].net:
             self.restore[sidx, t_set, p] += back_s
         acc["passed"] += back
-        return adv + top
+        return adv + top, back_s
 
     def layer(self, cl: _ClaimLayer, x: np.ndarray, rho: np.ndarray, pi: np.ndarray, acc: dict[str, np.ndarray]) -> None:
         """Process the month's claims ``x`` (S, L) through one layer, loans in tape order.
@@ -919,7 +959,7 @@ def apply_layers(
     if balance is not None:
         balance = _check_shape("balance", balance, (S, L, M1))
     max_delay = max((p.delay for p in cs.payers), default=0)
-    T = M1 + int(lag_a.max(initial=0)) + max_delay
+    T = M1 + int(lag_a.max(initial=0)) + max_delay + max((p.counter_lag for p in cs.payers), default=0)
     years = month_years(month_dates, T)
     run = _Run(cs, S, L, M, T, lag_a, years, fail)
 
@@ -1049,6 +1089,7 @@ def apply_layers(
         paid=run.paid,
         refunded=run.refunded,
         recoveries_kept=run.kept,
+        counter_recovered=run.counter,
         capacity_remaining=run.cap_left,
         loan_default=run.l_default,
         loan_recovery=run.l_recovery,
