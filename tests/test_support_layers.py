@@ -432,6 +432,30 @@ def test_reguarantor_shares_the_guarantors_subrogated_proceeds():
     assert res.loan_loss[0, 0] == approx(0)
 
 
+def test_more_reguarantee_capacity_across_the_regime_switch_with_net_restoration():
+    """Net capacities, 80% re-guarantee, guarantor capacity 150, recovery lag 3. Loan 0:
+    100 in month 1, all recovered in month 4; loans 1 and 2: 300 in months 2 and 5,
+    nothing recovered.
+
+    Re-guarantor 40: loan 0 is paid 50 with the refund (guarantor 150 - 10, re-guarantor 0)
+    and 50 alone (guarantor 90); loan 1 alone, 90 (guarantor 0), the pool keeps 210; month 4
+    restores 10 + 50 = 60 and 40; loan 2: 50 refunded (guarantor 50), 50 alone, the pool
+    keeps 200. Re-guarantor 170: loan 0 all refunded (130 / 90); loan 1: 112.5 refunded
+    (107.5 / 0), 107.5 alone, the pool keeps 80; month 4 restores 20 and 80: loan 2 is paid
+    100, the pool keeps 200. More capacity: 280 lost instead of 410."""
+    d, r = claims(1, 3, 8, [(0, 0, 1, 100.0, 100.0), (0, 1, 2, 300.0, 0.0), (0, 2, 5, 300.0, 0.0)])
+    loss = {}
+    for rg_cap in (40.0, 170.0):
+        stack = parse_stack([guarantee(150.0, rg_cap, share=1.0)])
+        res = apply_layers(stack, default=d, recovery=r, lag=[3], month_dates=grid(8))
+        res.check()
+        ref = apply_layers_ref(stack, default=d, recovery=r, lag=[3], month_dates=grid(8))
+        np.testing.assert_allclose(res.loan_loss, ref["loan_loss"], atol=1e-9)
+        loss[rg_cap] = res.loan_loss[0]
+    assert loss[40.0] == approx([0.0, 210.00, 200.00], abs=0.005)
+    assert loss[170.0] == approx([0.0, 80.00, 200.00], abs=0.005)
+
+
 def test_counter_guarantee_restores_net_capacity_and_pays_a_later_claim():
     """反担保 (DOMAIN case 1): the guarantor recovers 30% of what it paid and did not get
     back from the disposal, 2 months after the disposal; its re-guarantor gets 80% of that,
