@@ -499,7 +499,13 @@ def _stub_periods(leg: ql.Leg, rate: ql.InterestRate, settlement: ql.Date) -> fl
     alone, so it is measured exactly as the discounting measures it); a first payment more
     than one period away (a long first coupon) is the fraction plus whole periods.
     """
-    t = ql.CashFlows.duration(ql.Leg([leg[0]]), rate, ql.Duration.Simple, False, settlement)
+    first = leg[0]
+    cp = ql.as_coupon(first)
+    # the same dates with a non-zero amount: a first coupon paying nothing still sets the stub
+    unit = (ql.FixedRateCoupon(cp.date(), 1.0, 1.0, _ACT365, cp.accrualStartDate(), cp.accrualEndDate(),
+                               cp.referencePeriodStart(), cp.referencePeriodEnd())
+            if cp is not None else ql.SimpleCashFlow(1.0, first.date()))
+    t = ql.CashFlows.duration(ql.Leg([unit]), rate, ql.Duration.Simple, False, settlement)
     tau = t * float(rate.frequency())
     return tau - (math.ceil(tau - 1e-9) - 1)
 

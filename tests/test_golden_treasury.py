@@ -190,6 +190,22 @@ def test_simple_stub_risk_matches_finite_differences(y, row):
     assert r["convexity"] == pytest.approx(d2 / p, rel=1e-6)
 
 
+def test_simple_stub_does_not_depend_on_the_first_coupon_paying():
+    """The stub is the fraction of a period to the first payment date, whatever that
+    payment is: a first coupon of 0 prices as the limit of small ones (it did not: the
+    stub vanished and the price was the compounded one)."""
+    settle = dt.date(2026, 2, 1)
+    dates = [dt.date(2026, 3, 10), dt.date(2026, 9, 10), dt.date(2027, 3, 10)]
+
+    def price(first: float, comp: str) -> float:
+        cf = CashFlows(dates, [first, 2.0, 2.0], [10.0, 0.0, 90.0], face=100.0,
+                       accrual_start=dt.date(2025, 9, 10), coupon_rate=0.04)
+        return an.price_from_yield(cf, 0.05, settle, compounding=comp)
+
+    assert price(0.0, "semiannual_simple_stub") == pytest.approx(price(1e-9, "semiannual_simple_stub"), abs=1e-8)
+    assert abs(price(0.0, "semiannual_simple_stub") - price(0.0, "semiannual")) > 1e-3
+
+
 def test_simple_stub_of_nothing_is_worth_nothing():
     nothing = CashFlows([dt.date(2027, 1, 1)], [0.0], [0.0], face=100.0)
     assert an.price_from_yield(nothing, 0.03, dt.date(2026, 1, 1), compounding="semiannual_simple_stub") == 0.0
