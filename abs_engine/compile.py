@@ -6,7 +6,6 @@ loaded, so every name resolves.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,21 +155,19 @@ def reference_paths(deal: Deal, scenarios: list[Scenario], T: int) -> tuple[list
 
 
 def _sched_balance(tr: Tranche, deal: Deal, sched: Schedule) -> np.ndarray:
+    """Each period's scheduled balance after payment: a bullet's whole balance until the
+    period of its expected maturity, a schedule row's balance from the period its date
+    names (unadjusted or adjusted payment date, :meth:`Schedule.period_of`)."""
     T = sched.n_periods
     if tr.principal.style == "pass_through":
         return np.zeros(T)
     if tr.principal.style == "bullet":
-        em = tr.expected_maturity or deal.deal.expected_maturity
-        return np.array([0.0 if u >= em else tr.balance for u in sched.unadjusted_dates])
-    out = np.empty(T)
-    for t, u in enumerate(sched.unadjusted_dates):
-        rows = [r.balance for r in tr.principal.schedule if r.date <= u]
-        out[t] = rows[-1] if rows else tr.balance
+        em = sched.period_of(tr.expected_maturity or deal.deal.expected_maturity)
+        return np.where(np.arange(T) >= em, 0.0, tr.balance)
+    out = np.full(T, tr.balance)
+    for r in tr.principal.schedule:
+        out[sched.period_of(r.date):] = r.balance
     return out
-
-
-def _period_index(sched: Schedule, d: dt.date) -> int:
-    return sched.period_of(d)
 
 
 def compile_deal(
@@ -217,9 +214,9 @@ def compile_deal(
                 if w.not_trigger is not None:
                     ia[P.I_WHEN_NOT_TRIG] = trg_idx[w.not_trigger]
                 if w.on_or_after is not None:
-                    ia[P.I_WHEN_FROM] = _period_index(sched, w.on_or_after)
+                    ia[P.I_WHEN_FROM] = sched.period_of(w.on_or_after)
                 if w.before is not None:
-                    ia[P.I_WHEN_BEFORE] = _period_index(sched, w.before)
+                    ia[P.I_WHEN_BEFORE] = sched.period_of(w.before)
             if s.limit is not None:
                 if s.limit.amount is not None:
                     fa[P.F_LIMIT_AMOUNT] = s.limit.amount
@@ -291,7 +288,7 @@ def compile_deal(
         if tr.principal.style == "scheduled":
             due[:, k] = sched_bal[:, k]
         else:
-            em = _period_index(sched, tr.expected_maturity or deal.deal.expected_maturity)
+            em = sched.period_of(tr.expected_maturity or deal.deal.expected_maturity)
             due[:, k] = np.where(np.arange(T) >= em, 0.0, INF)
 
     # accounts
@@ -301,7 +298,7 @@ def compile_deal(
     for si, sc in enumerate(scenarios):
         for name, when in sc.support_failures.items():
             if name in acc_idx:  # (the others are payers of the pools' support stacks)
-                acct_fail[si, acc_idx[name]] = _period_index(sched, when)
+                acct_fail[si, acc_idx[name]] = sched.event_period(when)
     res_par = np.zeros((A, P.N_RES))
     res_par[:, P.R_CAP] = INF
     for i, acc in enumerate(deal.accounts):

@@ -11,13 +11,17 @@ Conventions (docs/conventions.md):
 * Payment dates are ``first_payment_date + k * payment_frequency``, up to the legal
   maturity, adjusted on the deal's calendar. Period ``t`` (1-based) accrues from the
   previous adjusted payment date (the closing date for ``t = 1``) to its payment date.
+* A date given in a deal names a period when it is that period's payment date, unadjusted
+  or adjusted (:meth:`Schedule.period_of`); any other date there is an input error. An
+  event date of a scenario (a support failure) falls in the first period paid on or after
+  it (:meth:`Schedule.event_period`).
 """
 
 from __future__ import annotations
 
 import calendar as _cal
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import QuantLib as ql
@@ -90,21 +94,82 @@ class Schedule:
     """Monthly projection grid; ``grid[0]`` is the cut-off date."""
     month_period: np.ndarray
     """For grid month m >= 1, the 0-based period its cash is distributed in; n_periods if after the last."""
+    merged: dict[dt.date, int] = field(default_factory=dict)
+    """Regular unadjusted dates whose payment rolled onto the legal maturity (the last
+    period), which they name too."""
 
     @property
     def n_periods(self) -> int:
         return len(self.payment_dates)
 
+    def match(self, d: dt.date) -> int | None:
+        """0-based index of the period that ``d`` names, as scheduled (unadjusted) or as
+        paid (adjusted on the deal's calendar); None when ``d`` is not a payment date.
+
+        >>> s = Schedule([dt.date(2022, 3, 28)], [dt.date(2022, 3, 26)], [dt.date(2021, 12, 27)],
+        ...              [None], [dt.date(2022, 1, 1)], np.zeros(1, dtype=np.int64))
+        >>> s.match(dt.date(2022, 3, 26)), s.match(dt.date(2022, 3, 28)), s.match(dt.date(2022, 3, 27))
+        (0, 0, None)
+        """
+        for i, (u, a) in enumerate(zip(self.unadjusted_dates, self.payment_dates, strict=True)):
+            if d in (u, a):
+                return i
+        return self.merged.get(d)
+
     def period_of(self, d: dt.date) -> int:
-        """0-based index of the first payment date on or after ``d`` (unadjusted dates)."""
-        for i, u in enumerate(self.unadjusted_dates):
-            if u >= d:
+        """0-based index of the period a date *given in a deal* names (expected maturities,
+        principal schedule rows, ``when`` dates): the payment date it is, unadjusted or
+        adjusted (docs/deal-language.md, "Dates that name a payment date").
+
+        Raises
+        ------
+        ValueError
+            If ``d`` is neither; the deal's checks (:func:`abs_engine.io.deal_file.check_references`)
+            report such a date as an input error before anything runs.
+        """
+        t = self.match(d)
+        if t is None:
+            raise ValueError(self.not_a_payment_date(d))
+        return t
+
+    def event_period(self, d: dt.date) -> int:
+        """0-based index of the first period paid on or after an *event* date (a scenario's
+        ``support_failures``): the period ``d`` names if it is a payment date, else the first
+        whose payment, unadjusted or adjusted, falls on or after ``d``; ``n_periods`` after
+        the last.
+
+        >>> s = Schedule([dt.date(2022, 3, 28), dt.date(2022, 6, 27)], [dt.date(2022, 3, 26), dt.date(2022, 6, 26)],
+        ...              [dt.date(2021, 12, 27), dt.date(2022, 3, 28)], [None, None], [dt.date(2022, 1, 1)],
+        ...              np.zeros(1, dtype=np.int64))
+        >>> s.event_period(dt.date(2022, 3, 27)), s.event_period(dt.date(2022, 3, 29)), s.event_period(dt.date(2023, 1, 1))
+        (0, 1, 2)
+        """
+        t = self.match(d)
+        if t is not None:
+            return t
+        for i, (u, a) in enumerate(zip(self.unadjusted_dates, self.payment_dates, strict=True)):
+            if max(u, a) >= d:
                 return i
         return self.n_periods
 
+    def not_a_payment_date(self, d: dt.date) -> str:
+        """Why ``d`` names no period, with the nearest payment dates (both forms)."""
+
+        def label(i: int) -> str:
+            u, a = self.unadjusted_dates[i], self.payment_dates[i]
+            return f"{u} (adjusted {a})" if a != u else f"{u}"
+
+        def distance(i: int) -> int:
+            return min(abs((self.unadjusted_dates[i] - d).days), abs((self.payment_dates[i] - d).days))
+
+        nearest = sorted(range(self.n_periods), key=distance)[:2]
+        return (f"{d} is not a payment date (nearest: {', '.join(label(i) for i in nearest)}); "
+                "give a payment date as scheduled or as adjusted")
+
 
 def build_schedule(h: Header, grid_months: int) -> Schedule:
-    """Build the payment schedule and map a ``grid_months``-month projection grid onto it."""
+    """Build the payment schedule and map a ``grid_months``-month projection grid onto it
+    (``grid_months=0``: the payment dates alone, as the deal's checks use them)."""
     cal = payment_calendar(h.calendar)
     bdc = _BDC[h.business_day_convention]
     step = h.payment_frequency.months
@@ -122,8 +187,11 @@ def build_schedule(h: Header, grid_months: int) -> Schedule:
     adj = [from_ql(cal.adjust(to_ql(d), bdc)) for d in unadj]
     # a regular date that rolls onto (or past) the adjusted legal maturity is the same
     # payment as the legal maturity: keep one period, not two on one date
+    dropped: list[dt.date] = []
     while len(adj) >= 2 and adj[-2] >= adj[-1]:
+        dropped.append(unadj[-2])
         del adj[-2], unadj[-2]
+    merged = {d: len(adj) - 1 for d in dropped}
     starts = [h.closing_date, *adj[:-1]]
 
     cut_eom = is_month_end(h.cutoff_date)
@@ -147,7 +215,7 @@ def build_schedule(h: Header, grid_months: int) -> Schedule:
     month_period = np.full(grid_months + 1, n, dtype=np.int64)
     for m in range(1, grid_months + 1):
         month_period[m] = coll_period[(m + cm - 1) // cm]
-    return Schedule(adj, unadj, starts, coll_end, grid, month_period)
+    return Schedule(adj, unadj, starts, coll_end, grid, month_period, merged)
 
 
 def accrual_fractions(s: Schedule, dc: DayCount) -> np.ndarray:

@@ -146,7 +146,7 @@ class Result:
         frames = []
         # a failed party has no capacity left, from the period its failure falls in (the
         # period a deal-level provider's account is emptied in)
-        fail_from = {(si, name): self.schedule.period_of(when)
+        fail_from = {(si, name): self.schedule.event_period(when)
                      for si, sc in enumerate(self.scenarios) for name, when in sc.support_failures.items()}
         for pf in self.pools:
             if pf.ledger is None or not pf.ledger.names:

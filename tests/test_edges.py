@@ -247,21 +247,51 @@ def test_an_empty_state_waterfall_pays_nothing(state, effect, backend):
     assert col.loc[1, "balance_end"] == pytest.approx(10_000.00, abs=1e-6)
 
 
-def test_when_dates_compare_with_unadjusted_payment_dates(backend):
-    """`when.before` / `when.on_or_after` compare with the unadjusted payment date: the first
-    payment date 2026-10-01 moves to 2026-10-08 (National Day), but a step with `before:
-    2026-10-05` still runs in that period and one with `on_or_after: 2026-10-05` does not."""
-    header = {"calendar": "SSE", "payment_frequency": "quarterly", "cutoff_date": dt.date(2026, 6, 30),
-              "closing_date": dt.date(2026, 7, 1), "first_payment_date": dt.date(2026, 10, 1),
-              "expected_maturity": dt.date(2027, 10, 1), "legal_maturity": dt.date(2028, 1, 1)}
+WHEN_HEADER = {"calendar": "SSE", "payment_frequency": "quarterly", "cutoff_date": dt.date(2026, 6, 30),
+               "closing_date": dt.date(2026, 7, 1), "first_payment_date": dt.date(2026, 10, 1),
+               "expected_maturity": dt.date(2027, 10, 1), "legal_maturity": dt.date(2028, 1, 1)}
+
+
+def _when_deal(before: dt.date, on_or_after: dt.date):
     loans = [loan(1, origination_date=dt.date(2026, 6, 15), maturity_date=dt.date(2027, 6, 15))]
     steps = [
-        {"action": "pay_interest", "from": "collection", "to": ["A"], "when": {"before": dt.date(2026, 10, 5)}},
-        {"action": "pay_principal", "from": "collection", "to": ["A", "SUB"], "when": {"on_or_after": dt.date(2026, 10, 5)}},
+        {"action": "pay_interest", "from": "collection", "to": ["A"], "when": {"before": before}},
+        {"action": "pay_principal", "from": "collection", "to": ["A", "SUB"], "when": {"on_or_after": on_or_after}},
     ]
-    result = run(deal(loans, waterfall=steps, header=header), [Scenario(name="base")], backend)
-    assert result.schedule.payment_dates[0] == dt.date(2026, 10, 8)
+    return deal(loans, waterfall=steps, header=WHEN_HEADER)
+
+
+@pytest.mark.parametrize("second", [dt.date(2027, 1, 1), dt.date(2027, 1, 4)], ids=["scheduled", "adjusted"])
+def test_when_dates_name_a_payment_date_as_scheduled_or_as_adjusted(backend, second):
+    """The first payment date 2026-10-01 moves to 2026-10-08 (National Day), the second,
+    2027-01-01, to 2027-01-04. `before: <second>` runs a step in the first period only and
+    `on_or_after: <second>` from the second on, whether the second date is written as
+    scheduled or as paid: the two deals give identical results."""
+    result = run(_when_deal(second, second), [Scenario(name="base")], backend)
+    assert result.schedule.payment_dates[:2] == [dt.date(2026, 10, 8), dt.date(2027, 1, 4)]
     a = tranche(result, "A")
     assert a.loc[0, "interest_paid"] == pytest.approx(900_000.0 * 0.03 * 99 / 365)  # 2026-07-01 -> 10-08
     assert a.loc[0, "principal_paid"] == 0
     assert a.loc[1, "interest_paid"] == 0 and a.loc[1, "principal_paid"] > 0
+    other = run(_when_deal(dt.date(2027, 1, 1), dt.date(2027, 1, 1)), [Scenario(name="base")], backend)
+    assert result.tranches.equals(other.tranches)
+
+
+def test_when_on_or_after_an_adjusted_payment_date_includes_that_payment(backend):
+    """`on_or_after: 2026-10-08`, the first payment date as paid, runs the step on that
+    payment (compared with the scheduled date 2026-10-01 alone, it used to start a quarter
+    late)."""
+    result = run(_when_deal(dt.date(2028, 1, 1), dt.date(2026, 10, 8)), [Scenario(name="base")], backend)
+    assert tranche(result, "A").loc[0, "principal_paid"] > 0
+
+
+def test_a_when_date_between_payment_dates_is_an_input_error():
+    """A date that is neither a scheduled nor an adjusted payment date is refused, with the
+    nearest payment dates, rather than rounded to the next period."""
+    with pytest.raises(ae.InputError) as e:
+        ae.run(_when_deal(dt.date(2026, 10, 5), dt.date(2026, 10, 5)))
+    msg = str(e.value)
+    for field in ("waterfalls.normal[0].when.before", "waterfalls.normal[1].when.on_or_after"):
+        assert (f"{field}: 2026-10-05 is not a payment date (nearest: 2026-10-01 (adjusted 2026-10-08), "
+                "2027-01-01 (adjusted 2027-01-04))") in msg
+    assert len(e.value.problems) == 2

@@ -3,12 +3,14 @@ every cross-reference checked. All problems are collected and raised together.""
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from ..dates import build_schedule
 from ..errors import InputError, Problem
 from ..model.deal import (
     TAPES,
@@ -205,6 +207,43 @@ def check_references(deal: Deal, file: str) -> list[Problem]:
             d = getattr(tr, key)
             if d is not None and not deal.deal.closing_date < d <= deal.deal.legal_maturity:
                 problems.append(Problem(file, f"tranches[{i}].{key}", f"{d} must be after the closing date and not after the deal's legal maturity"))
+    problems.extend(check_payment_dates(deal, file))
+    return problems
+
+
+def check_payment_dates(deal: Deal, file: str) -> list[Problem]:
+    """Every date of the deal that names a period (expected maturities, principal schedule
+    rows, ``when`` dates) is one of its payment dates, unadjusted or adjusted; two schedule
+    rows of a tranche name different periods (docs/deal-language.md, "Dates that name a
+    payment date")."""
+    sched = build_schedule(deal.deal, 0)
+    problems: list[Problem] = []
+
+    def check(at: str, d: dt.date | None) -> int | None:
+        if d is None:
+            return None
+        t = sched.match(d)
+        if t is None:
+            problems.append(Problem(file, at, sched.not_a_payment_date(d)))
+        return t
+
+    check("deal.expected_maturity", deal.deal.expected_maturity)
+    for i, tr in enumerate(deal.tranches):
+        check(f"tranches[{i}].expected_maturity", tr.expected_maturity)
+        named: dict[int, int] = {}
+        for j, row in enumerate(tr.principal.schedule):
+            t = check(f"tranches[{i}].principal.schedule[{j}].date", row.date)
+            if t is not None and t in named:
+                problems.append(Problem(file, f"tranches[{i}].principal.schedule[{j}].date",
+                                        f"{row.date} names the same payment date as schedule[{named[t]}] "
+                                        f"({tr.principal.schedule[named[t]].date})"))
+            elif t is not None:
+                named[t] = j
+    for state in ("normal", "accelerated", "event_of_default"):
+        for j, step in enumerate(getattr(deal.waterfalls, state) or []):
+            if step.when is not None:
+                check(f"waterfalls.{state}[{j}].when.on_or_after", step.when.on_or_after)
+                check(f"waterfalls.{state}[{j}].when.before", step.when.before)
     return problems
 
 

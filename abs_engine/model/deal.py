@@ -80,7 +80,10 @@ class Header(Model):
         ge=0,
         le=120,
     )
-    expected_maturity: dt.date = describe("Expected final maturity (预期到期日)")
+    expected_maturity: dt.date = describe(
+        "Expected final maturity (预期到期日): a payment date, as scheduled or as adjusted "
+        "(prospectuses state the adjusted date)"
+    )
     legal_maturity: dt.date = describe("Legal final maturity (法定到期日): the projection ends here")
     calendar: Literal["SSE", "SZSE", "IB", "US", "WEEKENDS", "NONE"] = describe(
         "Business-day calendar for payment dates (IB payment dates never fall on a make-up "
@@ -538,7 +541,7 @@ Coupon = Annotated[FixedCoupon | FloatingCoupon | NoCoupon, Field(discriminator=
 
 
 class ScheduleRow(Model):
-    date: dt.date = describe("Payment date (unadjusted) of the scheduled balance")
+    date: dt.date = describe("Payment date of the scheduled balance, as scheduled or as adjusted")
     balance: Money = describe("Target balance after that payment date")
 
 
@@ -579,7 +582,9 @@ class Tranche(Model):
     day_count: DayCount | None = describe("Day count for interest; default: the deal's", default=None)
     principal: Principal = describe("Principal schedule style", default_factory=Principal)
     rating: str | None = describe("Rating as stated in the offering documents", default=None)
-    expected_maturity: dt.date | None = describe("Expected maturity; default: the deal's", default=None)
+    expected_maturity: dt.date | None = describe(
+        "Expected maturity, a payment date as scheduled or as adjusted; default: the deal's", default=None
+    )
     legal_maturity: dt.date | None = describe(
         "Legal maturity, shown in term sheets; default: the deal's. It does not change payments: "
         "a balance left is written off only in the deal's last period (its legal maturity)",
@@ -650,11 +655,11 @@ class When(Model):
     trigger: str | None = describe("Only while this trigger has fired", default=None)
     not_trigger: str | None = describe("Only while this trigger has not fired", default=None)
     on_or_after: dt.date | None = describe(
-        "Only in periods whose unadjusted payment date (as a schedule row's date) is on or after "
-        "this date", default=None,
+        "Only from the period of this payment date on (a payment date, as scheduled or as adjusted)",
+        default=None,
     )
     before: dt.date | None = describe(
-        "Only in periods whose unadjusted payment date (as a schedule row's date) is before this date",
+        "Only in the periods before that of this payment date (a payment date, as scheduled or as adjusted)",
         default=None,
     )
 

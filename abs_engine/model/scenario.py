@@ -185,8 +185,10 @@ class Scenario(Model):
     patents: Patents = describe("Patent invalidation and obsolescence (licence pools)", default_factory=Patents)
     receivables: Receivables = describe("Licensee / buyer risks (receivable pools)", default_factory=Receivables)
     support_failures: dict[str, dt.date] = describe(
-        "Support providers that stop paying: provider (account) name -> first payment date "
-        "on which it pays nothing",
+        "Support providers that stop paying: provider name -> date of the failure; a deal-level "
+        "provider pays nothing on the payment dates on or after it (a payment date names its own "
+        "period, as scheduled or as adjusted), a pool layer's party nothing from the grid month "
+        "containing it",
         default_factory=dict,
     )
     reference_rates: dict[str, Rate | list[Rate]] = describe(
