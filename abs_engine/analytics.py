@@ -12,10 +12,11 @@ Units and conventions (docs/analytics.md has the full list)
   unless a name says ``dirty``; accrued interest is per 100 of that face too.
 * Times (WAL, durations) are in years; WAL is always ACT/365F from settlement, durations
   use the day count of the yield.
-* Yields are quoted with a stated compounding (``annual`` by default, the ChinaBond
-  convention for more than one year; ``simple`` for one year or less) and day count
-  (``ACT/365F`` by default). The settlement date is always explicit; cash flows paid on
-  the settlement date belong to the seller.
+* Yields are quoted with a stated compounding and day count: ``chinabond`` (the PBoC /
+  ChinaBond formulas of 银发〔2007〕200号, the default of CNY deals' tranche analytics),
+  or a street formula (``annual`` by default, ``semiannual`` ... ``simple``, ``continuous``,
+  ``<f>_simple_stub``) over the day count (``ACT/365F`` by default). The settlement date is
+  always explicit; cash flows paid on the settlement date belong to the seller.
 * Money amounts in :class:`CashFlows` are in deal currency units.
 
 Examples
@@ -81,13 +82,22 @@ class AnalyticsError(ValueError):
 _SIMPLE_STUB = "_simple_stub"
 _STUB_BASES: tuple[str, ...] = ("annual", "semiannual", "quarterly", "monthly")
 
+#: The yield convention of the People's Bank of China for interbank and exchange bonds
+#: (银发〔2007〕200号, the formulas 中债 / ChinaBond uses): compounding at the coupon
+#: frequency ``f`` over coupon periods counted as ``d/TS + i`` while more than one payment
+#: is left, simple interest over the coupon year when one is left within a year, annual
+#: compounding over years for a single payment further away (:class:`_ChinaBond`).
+_CHINABOND = "chinabond"
+
 #: Accepted yield compoundings. ``<f>_simple_stub`` compounds whole periods at frequency
 #: ``f`` but discounts the fractional period before the first payment at simple interest:
 #: ``PV = CF / ((1 + w y/f) (1 + y/f)^k)`` (the US Treasury's formula, 31 CFR 356 App. B;
 #: the plain names compound the fraction too, ``(1 + y/f)^(w + k)``, the "street" formula).
+#: ``chinabond`` is the PBoC / ChinaBond convention (docs/analytics.md, "The ChinaBond
+#: convention"), the default of CNY deals' tranche analytics.
 COMPOUNDINGS: tuple[str, ...] = (
     "annual", "semiannual", "quarterly", "monthly", "simple", "continuous",
-    *(b + _SIMPLE_STUB for b in _STUB_BASES),
+    *(b + _SIMPLE_STUB for b in _STUB_BASES), _CHINABOND,
 )
 
 _COMPOUNDING: dict[str, tuple[int, int]] = {
@@ -99,7 +109,7 @@ _COMPOUNDING: dict[str, tuple[int, int]] = {
     "continuous": (ql.Continuous, ql.Annual),
 }
 _COMPOUNDING.update({b + _SIMPLE_STUB: _COMPOUNDING[b] for b in _STUB_BASES})
-_CURVE_COMPOUNDINGS: tuple[str, ...] = tuple(c for c in COMPOUNDINGS if _SIMPLE_STUB not in c)
+_CURVE_COMPOUNDINGS: tuple[str, ...] = tuple(c for c in _COMPOUNDING if _SIMPLE_STUB not in c)
 
 #: Accepted day counts (aliases are listed in docs/analytics.md).
 DAY_COUNTS: tuple[str, ...] = ("ACT/365F", "ACT/ACT", "ACT/ACT ICMA", "ACT/360", "30/360")
@@ -127,12 +137,23 @@ _YIELD_PERCENT_LIMIT = 1.0
 _CURVE_PERCENT_LIMIT = 0.5
 
 
-def _compounding(name: str) -> tuple[int, int]:
+def _convention(name: str) -> str:
+    """The yield compounding ``name``, normalised; AnalyticsError if it is not one of
+    :data:`COMPOUNDINGS`."""
     key = str(name).strip().lower()
-    if key not in _COMPOUNDING:
+    if key not in COMPOUNDINGS:
         raise AnalyticsError(
             f"unknown compounding {name!r} (known: {', '.join(COMPOUNDINGS)})"
         )
+    return key
+
+
+def _compounding(name: str) -> tuple[int, int]:
+    """QuantLib's compounding and frequency of a yield compounding that QuantLib discounts
+    (every one but ``chinabond``, which :class:`_ChinaBond` discounts)."""
+    key = _convention(name)
+    if key not in _COMPOUNDING:
+        raise AnalyticsError(f"compounding {name!r} has no QuantLib equivalent")
     return _COMPOUNDING[key]
 
 
@@ -142,10 +163,12 @@ def _simple_stub(name: str) -> bool:
 
 
 def _curve_compounding(name: str) -> tuple[int, int]:
-    """:func:`_compounding` for a curve's zero rates, which have no first period."""
-    if _simple_stub(name):
+    """:func:`_compounding` for a curve's zero rates, which have no first period and no
+    coupon schedule."""
+    if _simple_stub(name) or _convention(name) == _CHINABOND:
+        what = "a security's first period" if _simple_stub(name) else "a security's coupon schedule"
         raise AnalyticsError(
-            f"compounding {name!r} is a yield convention for a security's first period; "
+            f"compounding {name!r} is a yield convention for {what}; "
             f"a curve's zero rates use one of {', '.join(_CURVE_COMPOUNDINGS)}"
         )
     return _compounding(name)
@@ -245,7 +268,9 @@ class CashFlows:
         end-of-month if it is a month end). Given, the first period is measured against its
         regular (quasi-coupon) period, so that a short or long first coupon counts as the
         fraction of a period it is, in ``ACT/ACT ICMA`` accrued interest and yields (31 CFR
-        356 App. B, r/s). ``None`` (default): each period is its own reference period.
+        356 App. B, r/s) and in the ``chinabond`` convention, which compounds at this
+        frequency and needs it while more than one payment is left. ``None`` (default):
+        each period is its own reference period.
 
     Examples
     --------
@@ -320,13 +345,14 @@ class CashFlows:
         coupon_rate: float | None,
         accrual_start: _dt.date | None,
         day_count: str,
+        frequency: int | None = None,
     ) -> CashFlows:
         """Build without validation, from inputs the caller has already checked."""
         self = object.__new__(cls)
         for name, value in (
             ("dates", dates), ("interest", interest), ("principal", principal),
             ("face", face), ("coupon_rate", coupon_rate), ("accrual_start", accrual_start),
-            ("day_count", day_count), ("frequency", None), ("_ords", ords), ("_qdates", qdates),
+            ("day_count", day_count), ("frequency", frequency), ("_ords", ords), ("_qdates", qdates),
         ):
             object.__setattr__(self, name, value)
         return self
@@ -633,6 +659,173 @@ def _bisect_decreasing(f: Callable[[float], float], lo: float, hi: float) -> flo
     return 0.5 * (lo + hi)
 
 
+# --- the ChinaBond convention ---------------------------------------------------------------
+
+
+def _coupon_periods(cf: CashFlows, settlement: _dt.date, i: int) -> float:
+    """``d/TS``: coupon periods from settlement to the next payment ``dates[i]`` — the days
+    to it over the days of the coupon period it ends.
+
+    The current period runs from the previous payment date (or ``accrual_start``). The
+    first period of cash flows with a ``frequency`` is measured against its regular
+    (quasi-coupon) periods of ``12 / frequency`` months ending on the first payment, as
+    ICMA and the US Treasury measure an odd first coupon: a short first period is the
+    fraction of a regular period it covers, a long one a whole period plus a fraction of
+    the one before. A regular first period is the same either way.
+    """
+    if i == 0 and cf.frequency is not None:
+        first, step = cf._qdates[0], 12 // cf.frequency
+        eom = ql.Date.isEndOfMonth(cf._qdates[-1])
+
+        def back(j: int) -> ql.Date:
+            if j == 0:
+                return first
+            d = first - ql.Period(j * step, ql.Months)
+            return ql.Date.endOfMonth(d) if eom else d
+
+        qs, j = _qd(settlement), 1
+        while back(j) > qs:
+            j += 1
+        end, start = back(j - 1), back(j)
+        return (j - 1) + (end.serialNumber() - qs.serialNumber()) / (end.serialNumber() - start.serialNumber())
+    start = cf._period_start(i)
+    if start is None:
+        raise AnalyticsError(
+            "the chinabond yield needs the current coupon period: give accrual_start (the closing "
+            "date or the last coupon date) or frequency when settlement falls before the first "
+            "listed payment"
+        )
+    return (cf.dates[i] - settlement).days / (cf.dates[i] - start).days
+
+
+def _coupon_years(settlement: _dt.date, when: _dt.date) -> tuple[int, float]:
+    """Whole years ``m`` and the fraction ``d/TY`` from settlement to a payment on ``when``.
+
+    The years are counted back from ``when`` (its anniversaries, 29 February kept as 28);
+    ``d`` is the days from settlement to the next anniversary and ``TY`` the days of the
+    year it ends (365 or 366). ``m = 0`` within a year of ``when``.
+    """
+    qw, qs = _qd(when), _qd(settlement)
+    j = 1
+    while qw - ql.Period(j, ql.Years) > qs:
+        j += 1
+    end = qw if j == 1 else qw - ql.Period(j - 1, ql.Years)
+    start = qw - ql.Period(j, ql.Years)
+    return j - 1, (end.serialNumber() - qs.serialNumber()) / (end.serialNumber() - start.serialNumber())
+
+
+class _ChinaBond:
+    """The payments after settlement, per 100 of face, discounted by the PBoC formulas for
+    fixed-rate bonds (中国人民银行 银发〔2007〕200号, used by 中债 / ChinaBond).
+
+    * More than one payment left: compounding at the coupon frequency ``f`` (the cash flows'
+      ``frequency``) over coupon periods, the ``k``-th payment after settlement discounted by
+      ``(1 + y/f)^(d/TS + k)`` (:func:`_coupon_periods`); each listed date is one coupon period,
+      so an amortising note's cash flows are discounted period by period.
+    * One payment left (the last coupon period; a zero-coupon or pay-at-maturity bond),
+      within a year: simple interest, ``PV = FV / (1 + y D/TY)``, so ``y = (FV - PV)/PV * TY/D``
+      (``D`` days to the payment, ``TY`` days of the year ending on it).
+    * One payment more than a year away: annual compounding, ``PV = FV / (1 + y)^(d/TY + m)``
+      (:func:`_coupon_years`).
+
+    Times (Macaulay duration) are these exponents in years: ``(d/TS + k) / f``, ``D/TY``,
+    ``d/TY + m``; the modified duration and convexity are the derivatives of the price.
+    """
+
+    def __init__(self, cf: CashFlows, settlement: _dt.date, i: int) -> None:
+        amounts = (cf.interest[i:] + cf.principal[i:]) * (100.0 / cf.face)
+        paid = np.flatnonzero(amounts > 0.0)
+        self.simple = False
+        if paid.size > 1:
+            if cf.frequency is None:
+                raise AnalyticsError(
+                    "the chinabond yield compounds at the coupon frequency: give the cash flows' "
+                    "frequency (CashFlows(..., frequency=4) for quarterly coupons)"
+                )
+            self.f = float(cf.frequency)
+            periods = _coupon_periods(cf, settlement, i) + np.arange(amounts.size, dtype=np.float64)
+            self.amounts, self.exponents = amounts[paid], periods[paid]
+            return
+        k = int(paid[0]) if paid.size else amounts.size - 1
+        whole, fraction = _coupon_years(settlement, cf.dates[i + k])
+        self.f, self.simple = 1.0, whole == 0
+        self.amounts, self.exponents = amounts[k:k + 1], np.array([whole + fraction])
+
+    def npv(self, y: float) -> float:
+        """Dirty price per 100 at yield ``y``."""
+        if self.simple:
+            return float(self.amounts[0] / (1.0 + y * self.exponents[0]))
+        return float(np.dot(self.amounts, (1.0 + y / self.f) ** -self.exponents))
+
+    def risk(self, y: float) -> tuple[float, float, float, float]:
+        """Dirty price, Macaulay and modified duration (years), convexity (years²) at ``y``."""
+        e, f = self.exponents, self.f
+        if self.simple:
+            t, g = float(e[0]), 1.0 + y * float(e[0])
+            return float(self.amounts[0]) / g, t, t / g, 2.0 * t * t / (g * g)
+        base = 1.0 + y / f
+        pv = self.amounts * base ** -e
+        p = float(pv.sum())
+        if p == 0.0:
+            return 0.0, math.nan, math.nan, math.nan
+        mac = float(np.dot(pv, e)) / (f * p)
+        conv = float(np.dot(pv, e * (e + 1.0))) / (f * f * base * base * p)
+        return p, mac, mac / base, conv
+
+    def solve(self, dirty: float) -> float:
+        """The yield at which the payments are worth ``dirty`` per 100."""
+        fv = float(self.amounts.sum())
+        if self.simple and fv > 0.0:
+            return (fv / dirty - 1.0) / float(self.exponents[0])  # y = (FV - PV)/PV * TY/D
+        lo = -self.f * 0.9999
+        if fv > 0.0:
+            y = 0.0  # Newton from 0: the price is convex and decreasing in y
+            for _ in range(100):
+                p, _mac, mod, _conv = self.risk(y)
+                if abs(p - dirty) <= 1e-13 * max(dirty, 1.0):
+                    return y
+                nxt = y + (p - dirty) / (mod * p) if mod * p > 0.0 else math.nan
+                if not (math.isfinite(nxt) and nxt > lo):
+                    break
+                y = nxt
+        return _bisect_decreasing(lambda x: self.npv(x) - dirty, lo, 10.0)
+
+
+@dataclass
+class _QuantLibYield:
+    """The payments after settlement (a QuantLib leg per 100 of face) discounted by
+    QuantLib at a yield in every compounding but ``chinabond``."""
+
+    leg: ql.Leg
+    compounding: str
+    day_count: str
+    settlement: ql.Date
+
+    def npv(self, y: float) -> float:
+        return _npv(self.leg, y, self.compounding, self.day_count, self.settlement)
+
+    def risk(self, y: float) -> tuple[float, float, float, float]:
+        return _durations(self.leg, y, self.compounding, self.day_count, self.settlement)
+
+    def solve(self, dirty: float) -> float:
+        return _solve_yield(self.leg, dirty, self.compounding, self.day_count, self.settlement)
+
+
+def _discounting(
+    cf: CashFlows, settlement: _dt.date, i: int, compounding: str, day_count: str,
+    leg: ql.Leg | None = None,
+) -> _ChinaBond | _QuantLibYield:
+    """How the payments of ``cf`` after settlement (``i`` = the first of them) are worth a
+    yield in ``compounding`` and ``day_count``: price, durations and the yield at a price.
+    ``chinabond`` measures its own time (coupon periods and years), so ``day_count`` does
+    not apply to it."""
+    if _convention(compounding) == _CHINABOND:
+        return _ChinaBond(cf, settlement, i)
+    if leg is None:
+        leg = _leg(cf, settlement, i, 100.0 / cf.face)
+    return _QuantLibYield(leg, compounding, day_count, _qd(settlement))
+
+
 # --- price, yield, risk ---------------------------------------------------------------------
 
 
@@ -681,8 +874,7 @@ def price_from_yield(
     settlement = _as_date(settlement, "settlement")
     y = _check_yield(yld)
     i = _check_settlement(cf, settlement)
-    leg = _leg(cf, settlement, i, 100.0 / cf.face)
-    dirty = _npv(leg, y, compounding, day_count, _qd(settlement))
+    dirty = _discounting(cf, settlement, i, compounding, day_count).npv(y)
     return dirty - _accrued(cf, settlement, i) if clean else dirty
 
 
@@ -707,11 +899,10 @@ def yield_from_price(
     """
     settlement = _as_date(settlement, "settlement")
     p = _check_price(price)
-    _compounding(compounding)
+    _convention(compounding)
     i = _check_settlement(cf, settlement)
     dirty = p + _accrued(cf, settlement, i) if clean else p
-    leg = _leg(cf, settlement, i, 100.0 / cf.face)
-    return _solve_yield(leg, dirty, compounding, day_count, _qd(settlement))
+    return _discounting(cf, settlement, i, compounding, day_count).solve(dirty)
 
 
 def _risk(
@@ -723,9 +914,7 @@ def _risk(
     day_count: str,
     leg: ql.Leg | None = None,
 ) -> dict[str, float]:
-    if leg is None:
-        leg = _leg(cf, settlement, i, 100.0 / cf.face)
-    dirty, mac, mod, conv = _durations(leg, y, compounding, day_count, _qd(settlement))
+    dirty, mac, mod, conv = _discounting(cf, settlement, i, compounding, day_count, leg).risk(y)
     accrued = _accrued(cf, settlement, i)
     return {
         "price": dirty - accrued,
@@ -1690,8 +1879,17 @@ _REQUIRED_COLUMNS = (
 _KINDS = ("senior", "mezzanine", "subordinate")
 
 
-def _auto_compounding(settlement: _dt.date, last: _dt.date) -> str:
-    """ChinaBond convention: simple for one year or less to the last payment, else annual."""
+def _auto_compounding(info: Mapping[str, Any], settlement: _dt.date, last: _dt.date) -> str:
+    """The compounding ``auto`` stands for: the market's convention for the tranche.
+
+    The subordinate's yield is its IRR (``annual``); a CNY tranche's is ``chinabond`` (the
+    PBoC / ChinaBond convention of the interbank and exchange markets); in other currencies
+    ``simple`` for a last payment at most 365 days after settlement, else ``annual``.
+    """
+    if info.get("kind") == "subordinate":
+        return "annual"
+    if str(info.get("currency") or "").strip().upper() == "CNY":
+        return _CHINABOND
     return "simple" if (last - settlement).days <= 365 else "annual"
 
 
@@ -1721,6 +1919,9 @@ def _validate_tranche_inputs(
             _day_count_name(info.get("day_count", "ACT/365F"))
         except AnalyticsError as exc:
             problems.append(f"tranche_info[{name!r}]: {exc}")
+        freq = info.get("frequency")
+        if freq is not None and (isinstance(freq, bool) or freq not in (1, 2, 3, 4, 6, 12)):
+            problems.append(f"tranche_info[{name!r}].frequency {freq!r} must be 1, 2, 3, 4, 6 or 12 (per year)")
     for name, quote in pricing.items():
         where = f"pricing[{name!r}]"
         if name not in tranche_info:
@@ -1741,7 +1942,7 @@ def _validate_tranche_inputs(
                 _check_price(quote["price"], f"{where}.price")
             comp = quote.get("compounding", "auto")
             if comp != "auto":
-                _compounding(comp)
+                _convention(comp)
         except AnalyticsError as exc:
             problems.append(str(exc))
     if problems:
@@ -1835,6 +2036,7 @@ def _group_cashflows(
         None if rate is None else float(rate),
         None if start is None else _as_date(start, "accrual_start"),
         _day_count_name(info.get("day_count", "ACT/365F")),
+        info.get("frequency"),
     )
     return cf, i, ""
 
@@ -1873,18 +2075,19 @@ def _analyse(
         return row
     comp = quote.get("compounding", "auto")
     if comp == "auto":
-        comp = "annual" if kind == "subordinate" else _auto_compounding(settlement, cf.dates[-1])
+        comp = _auto_compounding(info, settlement, cf.dates[-1])
     row["compounding"] = comp
     qs = _qd(settlement)
     leg = _leg(cf, settlement, i, 100.0 / cf.face)
     try:
         accrued = _accrued(cf, settlement, i)
+        at = _discounting(cf, settlement, i, comp, "ACT/365F", leg)
         if "yield" in quote:
             y = float(quote["yield"])
-            dirty = _npv(leg, y, comp, "ACT/365F", qs)
+            dirty = at.npv(y)
         else:
             dirty = float(quote.get("price", 100.0)) + accrued
-            y = _solve_yield(leg, dirty, comp, "ACT/365F", qs)
+            y = at.solve(dirty)
         if kind == "subordinate":
             row["irr"] = y if comp == "annual" else _solve_yield(leg, dirty, "annual", "ACT/365F", qs)
             row["cash_multiple"] = cash / (dirty * cf.face / 100.0)
@@ -1932,12 +2135,13 @@ def tranche_analytics(
     tranche_info : dict
         ``{name: {"original_balance": float, "coupon_rate": float | None,
         "day_count": "ACT/365F", "accrual_start": date, "kind": "senior" | "mezzanine" |
-        "subordinate"}}``.
+        "subordinate", "frequency": int (coupons a year, for chinabond), "currency": str}}``.
     settlement : datetime.date
         Settlement date; payments on it go to the seller.
     pricing : dict, optional
         ``{name: {"yield": 0.038}}`` or ``{name: {"price": 100.0}}`` (clean, per 100 of
         the face at settlement), optionally with ``"compounding"`` (default ``"auto"``:
+        ``chinabond`` for a tranche whose ``tranche_info`` currency is CNY; otherwise
         ``simple`` if the last payment is at most 365 days away, else ``annual``; the
         subordinate always ``annual``). Default: price 100. For the subordinate, the price
         is the purchase price per 100 of face and ``irr`` and ``cash_multiple`` are filled.
@@ -2084,7 +2288,7 @@ def yield_table(
     grid = [(_check_price(p) if prices is not None else _check_yield(p))
             for p in (prices if prices is not None else yields or [])]
     if compounding != "auto":
-        _compounding(compounding)
+        _convention(compounding)
     sel = tranches[tranches["tranche"].astype(str) == tranche]
     order = list(pd.unique(sel["scenario"])) if scenarios is None else list(scenarios)
     extra = "residual_paid" if "residual_paid" in sel.columns else None
@@ -2094,24 +2298,20 @@ def yield_table(
         if g.extra is not None and info.get("kind") == "subordinate":
             g.interest = g.interest + g.extra
         cf, i, _ = _group_cashflows(g, info, settlement)
-        values = [math.nan] * len(grid)
-        if cf is not None and float(cf.total[i:].sum()) > 0.0:
-            comp = compounding
-            if comp == "auto":
-                comp = ("annual" if info.get("kind") == "subordinate"
-                        else _auto_compounding(settlement, cf.dates[-1]))
-            leg = _leg(cf, settlement, i, 100.0 / cf.face)
-            accrued = _accrued(cf, settlement, i)
-            qs = _qd(settlement)
-            for k, x in enumerate(grid):
-                try:
-                    if prices is not None:
-                        values[k] = _solve_yield(leg, x + accrued, comp, "ACT/365F", qs)
-                    else:
-                        values[k] = _npv(leg, x, comp, "ACT/365F", qs) - accrued
-                except (AnalyticsError, RuntimeError):
-                    values[k] = math.nan
-        columns[g.scenario] = values
+        values = columns[g.scenario] = [math.nan] * len(grid)
+        if cf is None or float(cf.total[i:].sum()) <= 0.0:
+            continue
+        comp = _auto_compounding(info, settlement, cf.dates[-1]) if compounding == "auto" else compounding
+        accrued = _accrued(cf, settlement, i)
+        try:
+            at = _discounting(cf, settlement, i, comp, "ACT/365F")
+        except AnalyticsError:  # e.g. chinabond without the coupon frequency: NaN cells
+            continue
+        for k, x in enumerate(grid):
+            try:
+                values[k] = at.solve(x + accrued) if prices is not None else at.npv(x) - accrued
+            except (AnalyticsError, RuntimeError):
+                values[k] = math.nan
     missing = [s for s in order if s not in columns]
     if missing:
         raise AnalyticsError(f"no rows for tranche {tranche!r} in scenario(s) {missing}")

@@ -208,6 +208,8 @@ class Result:
                 "day_count": (t.day_count or h.day_count).value,
                 "accrual_start": h.closing_date,
                 "kind": t.kind,
+                "frequency": 12 // h.payment_frequency.months,
+                "currency": h.currency,
             }
             for t in self.deal.tranches
         }
@@ -260,7 +262,8 @@ class Result:
 
         Default prices: the tranche's price in the deal's ``pricing`` (else 100) ± 2 in steps
         of 0.5, or ± 20% in steps of 5% for the subordinate. Yields in the compounding of
-        :meth:`analytics` (``auto``: simple up to a year, else annual; the subordinate annual).
+        :meth:`analytics` (``auto``: ``chinabond`` for a CNY deal, else simple up to a year
+        and annual beyond; the subordinate annual, its IRR).
         """
         from .analytics import yield_table
 

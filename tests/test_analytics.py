@@ -236,7 +236,7 @@ def test_price_yield_price_round_trip(y, comp, dc, years, coupon, freq, lag):
     settle = dt.date(2026, 2, 27)
     cf = _bullet(settle - dt.timedelta(days=lag), years, coupon, freq)
     cf = CashFlows(cf.dates, cf.interest, cf.principal, cf.face, coupon_rate=coupon,
-                   accrual_start=cf.accrual_start, day_count=dc)
+                   accrual_start=cf.accrual_start, day_count=dc, frequency=freq)
     p = an.price_from_yield(cf, y, settle, compounding=comp, day_count=dc)
     y2 = an.yield_from_price(cf, p, settle, compounding=comp, day_count=dc)
     assert y2 == pytest.approx(y, abs=1e-9)
@@ -265,7 +265,7 @@ def test_modified_duration_matches_finite_difference(y, comp, years, coupon, amo
     if amort:
         n = len(cf.dates)
         cf = CashFlows(cf.dates, cf.interest * np.linspace(1, 0.1, n), np.full(n, 100.0 / n),
-                       100.0, coupon_rate=coupon, accrual_start=settle)
+                       100.0, coupon_rate=coupon, accrual_start=settle, frequency=4)
     h = 1e-5
     up = an.price_from_yield(cf, y + h, settle, compounding=comp, clean=False)
     dn = an.price_from_yield(cf, y - h, settle, compounding=comp, clean=False)

@@ -200,6 +200,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "comp_monthly": ("按月复利", "monthly"),
     "comp_continuous": ("连续复利", "continuous"),
     "comp_simple_stub": ("首期单利", "simple first period"),
+    "comp_chinabond": ("中债收益率算法（银发〔2007〕200号）", "ChinaBond (PBoC 2007 No. 200)"),
     "irr": ("内部收益率", "IRR"),
     "cash_multiple": ("现金回报倍数", "Cash multiple"),
     "note": ("备注", "Note"),
