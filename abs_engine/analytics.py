@@ -674,20 +674,7 @@ def _coupon_periods(cf: CashFlows, settlement: _dt.date, i: int) -> float:
     the one before. A regular first period is the same either way.
     """
     if i == 0 and cf.frequency is not None:
-        first, step = cf._qdates[0], 12 // cf.frequency
-        eom = ql.Date.isEndOfMonth(cf._qdates[-1])
-
-        def back(j: int) -> ql.Date:
-            if j == 0:
-                return first
-            d = first - ql.Period(j * step, ql.Months)
-            return ql.Date.endOfMonth(d) if eom else d
-
-        qs, j = _qd(settlement), 1
-        while back(j) > qs:
-            j += 1
-        end, start = back(j - 1), back(j)
-        return (j - 1) + (end.serialNumber() - qs.serialNumber()) / (end.serialNumber() - start.serialNumber())
+        return _quasi_coupon_periods(cf.dates[0], cf.frequency, ql.Date.isEndOfMonth(cf._qdates[-1]), settlement)
     start = cf._period_start(i)
     if start is None:
         raise AnalyticsError(
@@ -696,6 +683,26 @@ def _coupon_periods(cf: CashFlows, settlement: _dt.date, i: int) -> float:
             "listed payment"
         )
     return (cf.dates[i] - settlement).days / (cf.dates[i] - start).days
+
+
+@lru_cache(maxsize=4096)
+def _quasi_coupon_periods(first: _dt.date, frequency: int, eom: bool, settlement: _dt.date) -> float:
+    """Regular coupon periods of ``12 / frequency`` months (month ends if ``eom``) from
+    settlement to the first payment on ``first``: whole ones, plus the fraction of the one
+    settlement falls in (its days left over its days)."""
+    q0, qs, step = _qd(first), _qd(settlement), 12 // frequency
+
+    def back(j: int) -> ql.Date:
+        if j == 0:
+            return q0
+        d = q0 - ql.Period(j * step, ql.Months)
+        return ql.Date.endOfMonth(d) if eom else d
+
+    j = 1
+    while back(j) > qs:
+        j += 1
+    end, start = back(j - 1), back(j)
+    return (j - 1) + (end.serialNumber() - qs.serialNumber()) / (end.serialNumber() - start.serialNumber())
 
 
 def _coupon_years(settlement: _dt.date, when: _dt.date) -> tuple[int, float]:
@@ -712,6 +719,31 @@ def _coupon_years(settlement: _dt.date, when: _dt.date) -> tuple[int, float]:
     end = qw if j == 1 else qw - ql.Period(j - 1, ql.Years)
     start = qw - ql.Period(j, ql.Years)
     return j - 1, (end.serialNumber() - qs.serialNumber()) / (end.serialNumber() - start.serialNumber())
+
+
+def chinabond_times(
+    dates: Sequence[_dt.date], frequency: int, settlement: _dt.date
+) -> tuple[np.ndarray, np.ndarray]:
+    """The exponents of the ChinaBond convention for payments on ``dates`` (a whole
+    schedule, every coupon date listed) bought at ``settlement``, before ``dates[0]`` (at
+    closing): ``periods[k] = d/TS + k``, the coupon periods the ``k``-th payment is
+    discounted over while more than one is left (the first period on its regular
+    quasi-coupon periods, as :func:`_coupon_periods`), and ``years[k] = m + d/TY`` for a
+    single payment on ``dates[k]`` (simple interest over ``years[k]`` years when it is at
+    most 1, else annual compounding; :func:`_coupon_years`). Vectorised yields of many
+    scenarios (:mod:`abs_engine.scenarios.measures`) use them as :class:`_ChinaBond` does.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> p, y = chinabond_times([dt.date(2026, 10, 26), dt.date(2027, 1, 26)], 4, dt.date(2026, 7, 20))
+    >>> [round(float(x), 6) for x in p], [round(float(x), 6) for x in y]   # 1 + 6/91; 98/365 and 190/365
+    ([1.065934, 2.065934], [0.268493, 0.520548])
+    """
+    first = _quasi_coupon_periods(dates[0], int(frequency), ql.Date.isEndOfMonth(_qd(dates[-1])), settlement)
+    periods = first + np.arange(len(dates), dtype=np.float64)
+    years = np.array([m + x for m, x in (_coupon_years(settlement, d) for d in dates)])
+    return periods, years
 
 
 class _ChinaBond:
@@ -779,12 +811,17 @@ class _ChinaBond:
             return (fv / dirty - 1.0) / float(self.exponents[0])  # y = (FV - PV)/PV * TY/D
         lo = -self.f * 0.9999
         if fv > 0.0:
+            a, e, f = self.amounts, self.exponents, self.f
+            ae = a * e / f
             y = 0.0  # Newton from 0: the price is convex and decreasing in y
             for _ in range(100):
-                p, _mac, mod, _conv = self.risk(y)
+                base = 1.0 + y / f
+                v = base ** -e
+                p = float(a @ v)
                 if abs(p - dirty) <= 1e-13 * max(dirty, 1.0):
                     return y
-                nxt = y + (p - dirty) / (mod * p) if mod * p > 0.0 else math.nan
+                slope = float(ae @ v) / base  # -dP/dy
+                nxt = y + (p - dirty) / slope if slope > 0.0 else math.nan
                 if not (math.isfinite(nxt) and nxt > lo):
                     break
                 y = nxt
@@ -912,9 +949,11 @@ def _risk(
     i: int,
     compounding: str,
     day_count: str,
-    leg: ql.Leg | None = None,
+    at: _ChinaBond | _QuantLibYield | None = None,
 ) -> dict[str, float]:
-    dirty, mac, mod, conv = _discounting(cf, settlement, i, compounding, day_count, leg).risk(y)
+    if at is None:
+        at = _discounting(cf, settlement, i, compounding, day_count)
+    dirty, mac, mod, conv = at.risk(y)
     accrued = _accrued(cf, settlement, i)
     return {
         "price": dirty - accrued,
@@ -2091,7 +2130,7 @@ def _analyse(
         if kind == "subordinate":
             row["irr"] = y if comp == "annual" else _solve_yield(leg, dirty, "annual", "ACT/365F", qs)
             row["cash_multiple"] = cash / (dirty * cf.face / 100.0)
-        risk = _risk(cf, y, settlement, i, comp, "ACT/365F", leg)
+        risk = _risk(cf, y, settlement, i, comp, "ACT/365F", at)
         row.update(risk)
         margin = info.get("margin")
         if margin is not None and kind != "subordinate":

@@ -16,9 +16,12 @@ Definitions (docs/scenarios.md, "Break-even"):
   Amounts below :data:`WHOLE_TOLERANCE` count as nil.
 * **WAL**: years (ACT/365F) from the closing date to each principal payment, weighted by
   principal (as :meth:`abs_engine.Result.summary`).
-* **yield**: the internal rate of return, annual compounding, ACT/365F from the closing
-  date, of the tranche's cash (interest, principal and residual) against its original
-  balance (a purchase at par at closing); -1 when it receives nothing.
+* **yield**: the yield of the tranche's cash (interest, principal and residual) against its
+  original balance (a purchase at par at closing), in the convention of
+  :meth:`abs_engine.Result.analytics`: the ChinaBond yield for the notes of a CNY deal
+  (:func:`chinabond_at_par`), else the internal rate of return with annual compounding over
+  ACT/365F years from the closing date (:func:`irr_at_par`, also the subordinate's); -1
+  when it receives nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .._program import KernelArgs
+from ..analytics import chinabond_times
 from ..dates import Schedule
 from ..model.deal import Deal
 
@@ -44,6 +48,37 @@ CRITERIA: tuple[str, ...] = ("timely", "expected", "ultimate")
 def year_fractions(sched: Schedule, closing: dt.date) -> np.ndarray:
     """ACT/365F years from ``closing`` to each payment date, ``(T,)``."""
     return np.array([(d - closing).days / 365.0 for d in sched.payment_dates])
+
+
+def chinabond_at_par(cash: np.ndarray, sched: Schedule, frequency: int, closing: dt.date, face: float) -> np.ndarray:
+    """The ChinaBond yield (docs/analytics.md) of each row of ``cash`` ``(N, T)``, paid on the
+    schedule's payment dates, bought at par at closing: a row with more than one payment
+    compounds at ``frequency`` over coupon periods (:func:`irr_at_par` over the periods
+    gives ``y / f``), a row with one payment is simple interest within a year of it and
+    annual compounding beyond; -1 when the row receives nothing.
+
+    >>> import numpy as np
+    >>> from abs_engine.dates import Schedule
+    >>> d = [dt.date(2027, 1, 1), dt.date(2027, 4, 1)]
+    >>> s = Schedule(d, d, [dt.date(2026, 10, 1), d[0]], [None, None], [dt.date(2026, 9, 30)], np.zeros(1, dtype=np.int64))
+    >>> cash = np.array([[1.0, 101.0], [0.0, 102.0]])   # a par coupon of 4% a year; 2% in 182 days
+    >>> [round(float(x), 10) for x in chinabond_at_par(cash, s, 4, dt.date(2026, 10, 1), 100.0)]
+    [0.04, 0.0401098901]
+    """
+    periods, years = chinabond_times(sched.payment_dates, frequency, closing)
+    cash = np.asarray(cash, dtype=np.float64)
+    paid = cash > 0.0
+    n_paid = paid.sum(axis=1)
+    y = np.full(cash.shape[0], -1.0)
+    many = n_paid > 1
+    if many.any():
+        y[many] = frequency * irr_at_par(cash[many], periods, face)
+    one = np.flatnonzero(n_paid == 1)
+    if one.size:
+        t = years[paid[one].argmax(axis=1)]
+        growth = cash[one].sum(axis=1) / face
+        y[one] = np.where(t <= 1.0, (growth - 1.0) / t, growth ** (1.0 / t) - 1.0)
+    return y
 
 
 def irr_at_par(cash: np.ndarray, times: np.ndarray, face: np.ndarray | float) -> np.ndarray:
@@ -141,7 +176,6 @@ def tranche_measures(deal: Deal, sched: Schedule, a: KernelArgs, *, yields: bool
     """The measures of every tranche from a run's kernel arrays (module docstring)."""
     closing = deal.deal.closing_date
     tau = year_fractions(sched, closing)
-    K = len(deal.tranches)
     bal0 = np.asarray(a.bal0, dtype=np.float64)
     interest = a.t_int_paid.sum(axis=1)
     principal = a.t_prin.sum(axis=1)
@@ -164,14 +198,16 @@ def tranche_measures(deal: Deal, sched: Schedule, a: KernelArgs, *, yields: bool
         wal = np.where(principal > 0, (a.t_prin * tau[None, :, None]).sum(axis=1) / np.where(principal > 0, principal, 1.0), np.nan)
     if yields:
         cash = a.t_int_paid + a.t_prin + a.t_resid  # (S, T, K)
-        S = cash.shape[0]
-        flat = np.transpose(cash, (0, 2, 1)).reshape(S * K, T)
-        face = np.tile(bal0, S)
-        y = np.full(S * K, np.nan)
-        has = face > 0
-        if has.any():
-            y[has] = irr_at_par(flat[has], tau, face[has])
-        yld = y.reshape(S, K)
+        yld = np.full_like(writedown, np.nan)
+        chinabond = str(deal.deal.currency).upper() == "CNY"
+        for k, tr in enumerate(deal.tranches):
+            if bal0[k] <= 0:
+                continue
+            if chinabond and tr.kind != "subordinate":
+                yld[:, k] = chinabond_at_par(cash[:, :, k], sched, 12 // deal.deal.payment_frequency.months,
+                                             closing, float(bal0[k]))
+            else:
+                yld[:, k] = irr_at_par(cash[:, :, k], tau, float(bal0[k]))
     else:
         yld = np.full_like(writedown, np.nan)
     return TrancheMeasures(
