@@ -32,6 +32,7 @@ from ..io.outputs import sha256
 from ..model.deal import Tranche
 from ..pools.stats import PoolStats, deal_pool_stats, pool_stats
 from ..results import Result
+from .agency_sheet import agency_sheet
 from .atomic import save_workbook
 from .labels import LABELS, LANGS, in_currency, label
 from .risk_sheet import risk_sheet
@@ -120,6 +121,8 @@ class _Ctx:
     #: break-even table and Monte Carlo run for the risk sheet (abs_engine.scenarios)
     breakeven: pd.DataFrame | None = None
     simulation: Any = None
+    #: the agency stress test (abs_engine.scenarios.agency.Agency) for the agency sheet
+    agency: Any = None
     #: each tranche's price/yield table (Result.yield_table)
     yield_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: the break-even / Monte Carlo measures of the run's tranches (made when first needed)
@@ -837,6 +840,8 @@ def _workbook(ctx: _Ctx, cls: str, mine: list[Tranche]) -> Workbook:
     if ctx.breakeven is not None or ctx.simulation is not None:
         risk_sheet(sheet("sheet_risk"), ctx.L, ctx.H, mine, ctx.result.deal.name, breakeven=ctx.breakeven,
                    simulation=ctx.simulation)
+    if ctx.agency is not None:
+        agency_sheet(sheet("sheet_agency"), ctx.L, ctx.H, mine, ctx.result.deal.name, ctx.agency)
     charts = sheet("sheet_charts")
     data = sheet("sheet_chart_data")
     _charts_sheet(charts, data, ctx, _chart_data(data, ctx))
@@ -886,11 +891,12 @@ def term_sheet_workbooks(
     deal_path: str | os.PathLike[str] | None = None,
     breakeven: pd.DataFrame | None = None,
     simulation: Any = None,
+    agency: Any = None,
 ) -> dict[str, Workbook]:
     """Build (without saving) one workbook per tranche class present in the deal,
     keyed by class (``senior``, ``mezzanine``, ``subordinate``)."""
     ctx = _context(result, lang, analytics, deal_path)
-    ctx.breakeven, ctx.simulation = breakeven, simulation
+    ctx.breakeven, ctx.simulation, ctx.agency = breakeven, simulation, agency
     out: dict[str, Workbook] = {}
     for cls in CLASSES:
         mine = [t for t in result.deal.tranches if t.kind == cls]
@@ -908,6 +914,7 @@ def write_term_sheets(
     deal_path: str | os.PathLike[str] | None = None,
     breakeven: pd.DataFrame | None = None,
     simulation: Any = None,
+    agency: Any = None,
 ) -> list[Path]:
     """Write the term sheets of a run: ``<deal name>_<class>_termsheet.xlsx`` for the
     senior tranches, the mezzanine tranches (if any) and the subordinate tranche.
@@ -930,6 +937,9 @@ def write_term_sheets(
         ``simulation``) every workbook gets the break-even and loss-distribution sheet.
     simulation : abs_engine.scenarios.Simulation, optional
         A Monte Carlo run (:func:`abs_engine.scenarios.simulate`) of the same deal.
+    agency : abs_engine.scenarios.agency.Agency, optional
+        The agency stress test (:func:`abs_engine.scenarios.agency.agency_table`) of the same
+        deal; with it every workbook gets the agency sheet.
 
     Returns
     -------
@@ -940,7 +950,7 @@ def write_term_sheets(
     file + ``os.replace``): an error leaves no partial workbook behind.
     """
     books = term_sheet_workbooks(result, lang=lang, analytics=analytics, deal_path=deal_path,
-                                 breakeven=breakeven, simulation=simulation)
+                                 breakeven=breakeven, simulation=simulation, agency=agency)
     out = Path(out_dir)
     stem = file_stem(result.deal.deal.name)
     paths = []

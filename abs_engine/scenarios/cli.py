@@ -369,6 +369,12 @@ def simulate(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``sweep``, ``breakeven`` and ``simulate`` to ``app``."""
+    """Add ``sweep``, ``breakeven`` and ``simulate`` to ``app``, and the structuring
+    commands (``size``, ``agency``, ``solve``, ``compare``, ``heatmap``:
+    :mod:`abs_engine.scenarios.structuring_cli`)."""
     for fn in (sweep, breakeven, simulate):
         app.command()(fn)
+    from .structuring_cli import COMMANDS
+
+    for command in COMMANDS:
+        app.command()(command)

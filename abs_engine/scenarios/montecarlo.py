@@ -317,6 +317,89 @@ def run_paths(ctx: SimulationContext, task: tuple[int, int]) -> dict[str, np.nda
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
+def _defaults_model(ctx: SimulationContext) -> _Model:
+    """The model of :func:`run_default_paths`: every pledge pool projected sparsely, with
+    or without a support stack (support pays for defaults, it does not change them)."""
+    model = build_model(ctx, fast=True)
+    pools: list[tuple[str, Any]] = []
+    for pool, (kind, obj) in zip(ctx.deal.pools, model.pools, strict=True):
+        if kind == "pledge":
+            assert isinstance(pool, PledgeLoanPool)
+            obj = (SparsePledge(pool, obj, model.scenario, model.sched.grid, model.refs[0]), obj)
+            kind = "sparse"
+        pools.append((kind, obj))
+    model.pools = pools
+    return model
+
+
+def run_default_paths(ctx: SimulationContext, task: tuple[int, int]) -> dict[str, np.ndarray]:
+    """The pool figures of paths ``task[0]..task[1]-1`` without the waterfall: the same
+    draws as :func:`run_paths`, so path ``k``'s ``pool_defaults`` and
+    ``pool_default_rate`` are those :func:`simulate` reports for path ``k`` (to rounding:
+    pledge pools are projected sparsely). A task function of :func:`run_tasks`."""
+    model: _Model = worker_cache(ctx, "defaults_model", lambda: _defaults_model(ctx))
+    k0, k1 = task
+    parts: list[dict[str, np.ndarray]] = []
+    for b0 in range(k0, k1, BLOCK):
+        b1 = min(k1, b0 + BLOCK)
+        scenarios, dms, ims, n_def, _, _ = _paths(ctx, model, b0, b1)
+        flows = _block_flows(ctx, model, scenarios, dms, ims)
+        if ctx.deal.cleanup_call is not None:  # a call's sale ends the defaults of the loans it buys
+            sale = cleanup_months(ctx.deal, model.sched, [aggregate(f, model.sched) for f in flows])
+            if sale.any():
+                flows = _block_flows(ctx, model, scenarios, dms, ims, sale_months=sale)
+        pm = pool_measures([aggregate(f, model.sched) for f in flows])
+        parts.append({"path": np.arange(b0, b1), "obligor_defaults": n_def, "pool_defaults": pm["pool_defaults"],
+                      "pool_default_rate": pm["pool_default_rate"]})
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def simulate_defaults(
+    deal: Deal,
+    scenario: Scenario | None = None,
+    settings: MonteCarlo | None = None,
+    *,
+    executor: Executor | None = None,
+    chunk: int | None = None,
+) -> pd.DataFrame:
+    """The pool's cumulative default amount and rate on each of :func:`simulate`'s paths
+    (the same seeds and draws, path by path), without running the waterfall: what the
+    target default rates of :mod:`abs_engine.scenarios.agency` need, at a fraction of the
+    cost. One row per path: ``path``, ``obligor_defaults``, ``pool_defaults`` (currency
+    units), ``pool_default_rate`` (share of the original pool balance).
+
+    Examples
+    --------
+    >>> import abs_engine as ae
+    >>> from abs_engine.model.scenario import MonteCarlo
+    >>> deal = ae.load_deal("deals/sz_pledge_2026_1.yaml")
+    >>> sc = ae.load_scenario("scenarios/stress.yaml")
+    >>> fast = simulate_defaults(deal, sc, MonteCarlo(paths=64, seed=1), executor=Executor("serial"))
+    >>> full = simulate(deal, sc, MonteCarlo(paths=64, seed=1), executor=Executor("serial"))
+    >>> bool(np.allclose(fast["pool_default_rate"], full.pool["pool_default_rate"], rtol=1e-12, atol=1e-15))
+    True
+    """
+    from ..engine import _check_scenarios
+    from ..io.deal_file import check_assets, check_references
+
+    settings = settings or MonteCarlo()
+    scenario = scenario or BASE
+    problems = check_assets(deal, "<deal>") + check_references(deal, "<deal>") + check_settings(deal, settings)
+    if problems:
+        raise InputError(problems)
+    _check_scenarios(deal, [scenario])
+    ex = executor or Executor()
+    ctx = SimulationContext(deal, scenario, settings, "cython", fast=True)
+    n = settings.paths
+    size = _default_chunk(n, ex.n_workers) if chunk is None else max(math.ceil(chunk / BLOCK), 1) * BLOCK
+    tasks = [(k0, min(n, k0 + size)) for k0 in range(0, n, size)]
+    try:
+        parts = run_tasks(run_default_paths, ctx, tasks, executor=ex, units=[b - a for a, b in tasks])
+    finally:
+        release(ctx)
+    return pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
+
+
 def check_sparse(ctx: SimulationContext, n: int = 8, rtol: float = 1e-9) -> tuple[bool, float]:
     """Compare the sparse projection with the dense one on the first ``n`` paths; returns
     (agree, largest difference relative to each series' scale)."""

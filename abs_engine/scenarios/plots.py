@@ -102,3 +102,78 @@ def sweep_png(tranches: pd.DataFrame, axes: list[str], target: Path, title: str,
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, target)
+
+
+def agency_png(ag: Any, target: Path, title: str) -> Path:
+    """The agency stress table as bars: per tranche, its BDR (or break-even multiple) under
+    each stress (hatched where the tranche is whole across the stress's whole range, so the
+    bar is a lower bound), with the TDR (or multiple) of every rating as a labelled line."""
+    plt = _pyplot()
+    names = list(dict.fromkeys(ag.bdr["tranche"]))
+    value = "bdr" if ag.test == "tdr" else "level"
+    fig, panels = plt.subplots(1, len(names), figsize=(max(5.0, 4.6 * len(names)), 4.8), squeeze=False)
+    for ax, name in zip(panels[0], names, strict=True):
+        g = ag.bdr[ag.bdr["tranche"] == name]
+        y = np.where(g["bound"] == "never whole", 0.0, g[value].fillna(0.0).to_numpy())
+        scale = 100.0 if ag.test == "tdr" else 1.0
+        bars = ax.bar(range(len(g)), y * scale, color="#4472c4")
+        for b, bound in zip(bars, g["bound"], strict=True):
+            if bound == "range":
+                b.set_hatch("//")
+                b.set_facecolor("#9dc3e6")
+        t = ag.targets[ag.targets["tranche"] == name]
+        cmap = plt.get_cmap("RdYlGn_r")
+        for i, (rating, v) in enumerate(zip(t["rating"], t["target"], strict=True)):
+            ax.axhline(float(v) * scale, color=cmap(i / max(len(t) - 1, 1)), lw=0.9, ls="--")
+            ax.annotate(str(rating), (len(g) - 0.5, float(v) * scale), fontsize=6, va="center", ha="left",
+                        annotation_clip=False)
+        ax.set_xticks(range(len(g)))
+        ax.set_xticklabels([str(s).replace("_", "\n") for s in g["stress"]], fontsize=7)
+        ax.set_title(f"{name}", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    panels[0, 0].set_ylabel("BDR: cumulative pool default rate (%)" if ag.test == "tdr"
+                            else "break-even multiple of the stress's default curve")
+    fig.suptitle(title + ("\n(dashed: TDR of each rating; hatched: whole across the stress's range)" if ag.test == "tdr"
+                          else "\n(dashed: each rating's multiple; hatched: whole across the stress's range)"), fontsize=9)
+    fig.tight_layout()
+    return _save(fig, target)
+
+
+def heatmap_png(hm: Any, target: Path, title: str) -> Path:
+    """A tranche's loss rate (or yield, or whole) over the grid of CDR (across) and the
+    second assumption (down), with the break-even frontier and the base and stress points."""
+    plt = _pyplot()
+    y = hm.y
+    tab = hm.grid.pivot_table(index=y, columns="cdr", values=hm.value, aggfunc="first").sort_index()
+    data = tab.to_numpy(dtype=float)
+    xs, ys = tab.columns.to_numpy(dtype=float), tab.index.to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    scale = 100.0 if hm.value in ("loss_rate", "yield") else 1.0
+
+    def edges(v: np.ndarray) -> np.ndarray:
+        if len(v) == 1:
+            return np.array([v[0] - 0.5, v[0] + 0.5])
+        mid = (v[1:] + v[:-1]) / 2
+        return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+
+    mesh = ax.pcolormesh(edges(xs) * 100.0, edges(ys), data * scale, cmap="Reds" if hm.value == "loss_rate" else "viridis",
+                         shading="flat")
+    label = {"loss_rate": "tranche loss (% of original balance)", "yield": "tranche yield (%)",
+             "whole": "whole (1) or not (0)"}[hm.value]
+    fig.colorbar(mesh, ax=ax, label=label)
+    f = hm.frontier.dropna(subset=["breakeven_cdr"])
+    if len(f):
+        ax.plot(f["breakeven_cdr"] * 100.0, f[y], color="black", lw=1.5, marker=".", label="break-even (grid)")
+    for role, marker in (("base", "o"), ("stress", "X")):
+        p = hm.points[hm.points["role"] == role]
+        if len(p):
+            ax.scatter(p["cdr"] * 100.0, p[y], marker=marker, s=70, edgecolor="white", color="#1f4e79", label=role, zorder=3)
+            for r in p.itertuples(index=False):
+                ax.annotate(str(r.scenario), (r.cdr * 100.0, getattr(r, y)), fontsize=7, xytext=(4, 4),
+                            textcoords="offset points")
+    ax.set_xlabel("constant CDR (% p.a.)")
+    ax.set_ylabel({"haircut": "recovery haircut", "lag": "disposal lag (months)"}[y])
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    return _save(fig, target)
