@@ -206,7 +206,7 @@ def size(
     ...          [ae.load_scenario("scenarios/stress_guarantor_fails.yaml")], MonteCarlo(paths=2000, seed=7),
     ...          executor=Executor("serial"))
     >>> row = s.table.iloc[0]
-    >>> row["tranche"], row["solved_balance"] % 10_000 == 0, bool(row["passes"]), bool(row["next_fails"])
+    >>> row["tranche"], bool(row["solved_balance"] % 10_000 == 0), bool(row["passes"]), bool(row["next_fails"])
     ('A', True, True, True)
     """
     from ..engine import _check_scenarios
