@@ -246,9 +246,16 @@ def comparison_workbook(c: Any, *, lang: str = "both") -> Workbook:
     r = book.table(s, 1, inp, _headers(book, list(inp.columns), {"source": "cmp_source", "description": "cmp_description"}),
                    [None, None, None, YUAN], "compare_inputs")
     sc = pd.DataFrame([{"scenario": x.name, "description": x.description or ""} for x in c.scenarios])
-    book.table(s, r + 1, sc, _headers(book, ["scenario", "description"], {"description": "cmp_description"}), [None, None],
-               "compare_scenario_list")
+    end = book.table(s, r + 1, sc, _headers(book, ["scenario", "description"], {"description": "cmp_description"}),
+                     [None, None], "compare_scenario_list")
     s.finish(freeze="A2", title_rows=None)
+    # long text wraps within its column (it would spill over the page's edge)
+    for col in (2, 3):
+        width = s.ws.column_dimensions[get_column_letter(col)].width or 8.43
+        for row in range(2, end):
+            v = s.ws.cell(row=row, column=col).value
+            if isinstance(v, str) and display_width(v) > width:
+                s.wrapped(row, col, v, width, border=BOX)
     print_readable(s.ws)
     wb = book.wb
     wb.properties.title = f"{label('cmp_workbook', 'en')}: {', '.join(names)}"
