@@ -53,8 +53,8 @@ from .ratings import RatingTable, _read, load_rating_table
 
 Test = Literal["tdr", "multiple"]
 TESTS: tuple[str, ...] = ("tdr", "multiple")
-#: Monte Carlo paths of the agency test unless told otherwise: enough for a resolved AAA TDR
-#: up to two years (p = 0.02% -> N p = 2).
+#: Monte Carlo paths of the agency test unless told otherwise: enough to resolve every rating
+#: of the table at every term (AAA at one year: p = 0.015%, N p = 1.5).
 AGENCY_PATHS = 10_000
 #: Stress names, in table order.
 STRESS_NAMES: tuple[str, ...] = ("base", "front_loaded", "back_loaded", "recovery_haircut", "recovery_lag",
