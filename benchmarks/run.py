@@ -20,7 +20,9 @@ Figures (docs/performance.md explains each one):
   end on every core, its peak memory, and the break-even search of the example deal;
 * ``licence_projection_ms``, ``analytics_1k_scenarios_s``, ``termsheets_20_scenarios_s``
   (benchmarks/outputs_bench.py): the licence-pool projection, the analytics of a
-  1,000-scenario run and the term sheets of a 20-scenario run.
+  1,000-scenario run and the term sheets of a 20-scenario run;
+* ``size_sz_aaa_s``, ``compare_3x20_s`` (benchmarks/structuring_bench.py): sizing the example
+  deal's senior to AAA, and three structures compared under 20 scenarios.
 
 Timings are best-of-N with ``time.perf_counter`` after a warm-up run. Outputs are allocated
 (and their pages touched) before timing and zeroed between runs outside the timed region:
@@ -57,6 +59,7 @@ sys.path.insert(0, str(HERE))
 
 import outputs_bench  # noqa: E402
 import scenarios_bench  # noqa: E402
+import structuring_bench  # noqa: E402
 import synthetic  # noqa: E402
 
 from abs_engine import _waterfall, _waterfall_ref  # noqa: E402
@@ -74,6 +77,8 @@ TARGETS = {
     "licence_projection_ms": ("<=", 50.0),
     "analytics_1k_scenarios_s": ("<=", 2.0),
     "termsheets_20_scenarios_s": ("<=", 2.0),
+    "size_sz_aaa_s": ("<=", 5.0),
+    "compare_3x20_s": ("<=", 3.0),
 }
 TOL = 1e-9
 
@@ -320,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print only the JSON document")
     p.add_argument("--quick", action="store_true", help="small sizes for a smoke test (figures not comparable)")
     p.add_argument("--repeat", type=int, default=7, help="best of N for the kernel and the C loop (default 7)")
-    p.add_argument("--only", choices=("kernel", "projection", "montecarlo", "breakeven", "licence", "outputs"),
+    p.add_argument("--only", choices=("kernel", "projection", "montecarlo", "breakeven", "licence", "outputs",
+                                      "structuring"),
                    help="run one part only")
     ns = p.parse_args(argv)
     S, T, ref_s, loans_n, batch = (10_000, 120, 20, 10_000, 16) if not ns.quick else (500, 120, 4, 500, 4)
@@ -345,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
     if ns.only in (None, "outputs"):
         log("analytics of a 1,000-scenario run; term sheets of a 20-scenario run")
         result.update(outputs_bench.bench_outputs(repeat=3 if not ns.quick else 1, n_analytics=1_000 if not ns.quick else 100))
+    if ns.only in (None, "structuring"):
+        log("structuring: size the example's senior to AAA; compare 3 structures under 20 scenarios")
+        result.update(structuring_bench.bench_sizing(repeat=3 if not ns.quick else 1))
+        result.update(structuring_bench.bench_compare(repeat=3 if not ns.quick else 1))
     result["targets"] = {
         k: {"target": f"{op} {v:g}", "measured": result[k],
             "met": bool(result[k] >= v if op == ">=" else result[k] <= v)}

@@ -289,6 +289,20 @@ def _path_scenario(model: _Model, k: int, fails: dict[str, int]) -> Scenario:
     return model.scenario.model_copy(update={"name": f"path{k}", "support_failures": sf})
 
 
+def _block(ctx: SimulationContext, model: _Model, b0: int, b1: int) -> tuple[list[Scenario], list[PoolFlows], np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+    """Paths ``b0..b1-1``: their scenarios, the pools' monthly flows (projected again with the
+    clean-up call's sale where it is exercised), the sale months (None without a call) and
+    the per-path counts of defaults, invalidations and support failures."""
+    scenarios, dms, ims, n_def, n_inv, n_sup = _paths(ctx, model, b0, b1)
+    flows = _block_flows(ctx, model, scenarios, dms, ims)
+    sale = None
+    if ctx.deal.cleanup_call is not None:
+        sale = cleanup_months(ctx.deal, model.sched, [aggregate(f, model.sched) for f in flows])
+        if sale.any():
+            flows = _block_flows(ctx, model, scenarios, dms, ims, sale_months=sale)
+    return scenarios, flows, sale, n_def, n_inv, n_sup
+
+
 def run_paths(ctx: SimulationContext, task: tuple[int, int]) -> dict[str, np.ndarray]:
     """Simulate paths ``task[0]..task[1]-1`` (a whole number of blocks) and reduce each
     to its per-tranche and pool figures. A task function of :func:`run_tasks`."""
@@ -297,13 +311,7 @@ def run_paths(ctx: SimulationContext, task: tuple[int, int]) -> dict[str, np.nda
     parts: list[dict[str, np.ndarray]] = []
     for b0 in range(k0, k1, BLOCK):
         b1 = min(k1, b0 + BLOCK)
-        scenarios, dms, ims, n_def, n_inv, n_sup = _paths(ctx, model, b0, b1)
-        flows = _block_flows(ctx, model, scenarios, dms, ims)
-        sale = None
-        if ctx.deal.cleanup_call is not None:  # project again with the call's sale where it is exercised
-            sale = cleanup_months(ctx.deal, model.sched, [aggregate(f, model.sched) for f in flows])
-            if sale.any():
-                flows = _block_flows(ctx, model, scenarios, dms, ims, sale_months=sale)
+        scenarios, flows, sale, n_def, n_inv, n_sup = _block(ctx, model, b0, b1)
         res = run_engine(ctx.deal, scenarios, backend=ctx.backend, pool_flows=flows, sale_months=sale)
         tm = tranche_measures(ctx.deal, res.schedule, res.args)
         pm = pool_measures(res.pools)
@@ -342,12 +350,7 @@ def run_default_paths(ctx: SimulationContext, task: tuple[int, int]) -> dict[str
     parts: list[dict[str, np.ndarray]] = []
     for b0 in range(k0, k1, BLOCK):
         b1 = min(k1, b0 + BLOCK)
-        scenarios, dms, ims, n_def, _, _ = _paths(ctx, model, b0, b1)
-        flows = _block_flows(ctx, model, scenarios, dms, ims)
-        if ctx.deal.cleanup_call is not None:  # a call's sale ends the defaults of the loans it buys
-            sale = cleanup_months(ctx.deal, model.sched, [aggregate(f, model.sched) for f in flows])
-            if sale.any():
-                flows = _block_flows(ctx, model, scenarios, dms, ims, sale_months=sale)
+        _, flows, _, n_def, _, _ = _block(ctx, model, b0, b1)  # (a call's sale ends the defaults of what it buys)
         pm = pool_measures([aggregate(f, model.sched) for f in flows])
         parts.append({"path": np.arange(b0, b1), "obligor_defaults": n_def, "pool_defaults": pm["pool_defaults"],
                       "pool_default_rate": pm["pool_default_rate"]})

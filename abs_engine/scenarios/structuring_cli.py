@@ -113,6 +113,40 @@ def _files(**kw: Path | list[Path] | None) -> dict[str, Path]:
     return out
 
 
+def _deal_file(deal: Path, changes: dict[tuple[Any, ...], Any], final: Path, name: str, note: str,
+               deal_out: Path | None) -> str:
+    """The changed deal file's text for the output set (checked from ``final``), also written
+    (checked) at ``deal_out``."""
+    from ..io.deal_writer import check_text, deal_text, write_deal
+
+    text = deal_text(deal, changes, final, note=note)
+    check_text(text, final, str(final / name))
+    if deal_out is not None:
+        write_deal(deal_text(deal, changes, deal_out.parent, note=note), deal_out)
+    return text
+
+
+def _stage_text(target: Path, name: str, text: str) -> Path:
+    from ..io.outputs import atomic_open
+
+    with atomic_open(target / name) as fh:
+        fh.write(text)
+    return target / name
+
+
+def _report(table: Table | None, notes: list[str], final: Path, target: Path, written: list[Path],
+            deal_out: Path | None = None) -> None:
+    """Print the table, the notes, the files written."""
+    _, out, err = _ui()
+    if table is not None:
+        out.print(table)
+    for n in notes:
+        err.print(f"[yellow]note[/yellow] {escape(n)}")
+    if deal_out is not None:
+        out.print(f"wrote {deal_out}", markup=False, highlight=False)
+    _print_written(final, target, written)
+
+
 # --------------------------------------------------------------------------- size
 
 
@@ -142,7 +176,6 @@ def size(
     stress; writes the sized deal file, the sizing table and the agency test of the result."""
     _fail, out, err = _ui()
     from ..io import load_deal
-    from ..io.deal_writer import check_text, deal_text
     from .agency import StressSet, load_agency_table
     from .outputs import write_frame
     from .sizing import parse_targets
@@ -164,26 +197,17 @@ def size(
         _fail(exc)
         return
     final = out_dir or Path("out") / d.name / "size"
-    stem = deal.stem + "_sized"
-    changes = {("tranches", t.name, "balance"): t.balance for t in sz.deal.tranches}
+    name = deal.stem + "_sized.yaml"
+    changes: dict[tuple[Any, ...], Any] = {("tranches", t.name, "balance"): t.balance for t in sz.deal.tranches}
     note = "Sized by abs-engine size: " + ", ".join(f"{r.tranche} to {r.target} ({r.solved_balance:,.0f})"
                                                   for r in sz.table.itertuples())
     try:
-        text = deal_text(deal, changes, final, note=note)
-        check_text(text, final, str(final / f"{stem}.yaml"))
-        if deal_out is not None:
-            from ..io.deal_writer import write_deal
-
-            write_deal(deal_text(deal, changes, deal_out.parent, note=note), deal_out)
+        text = _deal_file(deal, changes, final, name, note, deal_out)
     except InputError as exc:
         _fail(exc)
         return
     with _interruptible(), output_set_(final) as target_dir:
-        from ..io.outputs import atomic_open
-
-        with atomic_open(target_dir / f"{stem}.yaml") as fh:
-            fh.write(text)
-        written = [target_dir / f"{stem}.yaml"]
+        written = [_stage_text(target_dir, name, text)]
         written += write_frame(sz.table, target_dir, "size", fmt) + write_frame(sz.trials, target_dir, "size_trials", fmt)
         if sz.agency is not None:
             written += _agency_frames(sz.agency, target_dir, fmt)
@@ -196,12 +220,7 @@ def size(
         t.add_row(escape(r.tranche), r.target, f"{r.original_balance:,.0f}", f"{r.solved_balance:,.0f}",
                   f"{r.subordinate_balance:,.0f}", escape(str(r.binding)),
                   "—" if r.cushion != r.cushion else (f"{r.cushion:.4%}" if test == "tdr" else f"{r.cushion:.4f}x"))
-    out.print(t)
-    for n in sz.notes:
-        err.print(f"[yellow]note[/yellow] {escape(n)}")
-    if deal_out is not None:
-        out.print(f"wrote {deal_out}", markup=False, highlight=False)
-    _print_written(final, target_dir, written)
+    _report(t, sz.notes, final, target_dir, written, deal_out)
 
 
 def output_set_(final: Path) -> Any:
@@ -289,10 +308,7 @@ def agency(
         t.add_row(escape(r.tranche), escape(r.stated_rating or "—"), f"{v:.4%}" if test == "tdr" else f"{v:.4f}x",
                   r.binding_stress, r.implied_rating,
                   "—" if r.implied_cushion != r.implied_cushion else (f"{r.implied_cushion:.4%}" if test == "tdr" else f"{r.implied_cushion:.4f}x"))
-    out.print(t)
-    for n in ag.notes:
-        err.print(f"[yellow]note[/yellow] {escape(n)}")
-    _print_written(final, target, written)
+    _report(t, ag.notes, final, target, written)
 
 
 # --------------------------------------------------------------------------- solve
@@ -344,32 +360,23 @@ def solve(
         return
     final = out_dir or Path("out") / d.name / "solve"
     text = None
-    if solved is not None:
-        from ..io.deal_writer import check_text, deal_text
+    name = f"{deal.stem}_solved.yaml"
+    if solved is not None and table is not None:
         from .solvers import coupon_field
 
-        changes = {("tranches", n, "coupon", coupon_field(solved.tranche(n)) or "rate"): float(v)
-                   for n, v in zip(table["tranche"], table["solved"], strict=True)}  # type: ignore[index]
-        note = "Coupons solved by abs-engine solve to price at par (" + str(table["discount"].iloc[0]) + ")"  # type: ignore[index]
+        changes: dict[tuple[Any, ...], Any] = {("tranches", n, "coupon", coupon_field(solved.tranche(n)) or "rate"): float(v)
+                                              for n, v in zip(table["tranche"], table["solved"], strict=True)}
+        note = "Coupons solved by abs-engine solve to price at par (" + str(table["discount"].iloc[0]) + ")"
         try:
-            text = deal_text(deal, changes, final, note=note)
-            check_text(text, final, str(final / f"{deal.stem}_solved.yaml"))
-            if deal_out is not None:
-                from ..io.deal_writer import write_deal
-
-                write_deal(deal_text(deal, changes, deal_out.parent, note=note), deal_out)
+            text = _deal_file(deal, changes, final, name, note, deal_out)
         except InputError as exc:
             _fail(exc)
             return
     with _interruptible(), output_set_(final) as target:
         written: list[Path] = []
         if table is not None and text is not None:
-            from ..io.outputs import atomic_open
-
             written += write_frame(table, target, "solve_coupons", fmt)
-            with atomic_open(target / f"{deal.stem}_solved.yaml") as fh:
-                fh.write(text)
-            written.append(target / f"{deal.stem}_solved.yaml")
+            written.append(_stage_text(target, name, text))
         written += write_frame(mx, target, "solve_max_spread", fmt)
         if irr is not None:
             written += write_frame(irr, target, "solve_sub_irr", fmt)
@@ -396,9 +403,7 @@ def solve(
             t.add_row(escape(str(r.scenario)), escape(r.tranche), "—" if r.irr != r.irr else f"{r.irr:.4%}",
                       "—" if r.cash_multiple != r.cash_multiple else f"{r.cash_multiple:.4f}")
         out.print(t)
-    if deal_out is not None and text is not None:
-        out.print(f"wrote {deal_out}", markup=False, highlight=False)
-    _print_written(final, target, written)
+    _report(None, [], final, target, written, deal_out if text is not None else None)
 
 
 # --------------------------------------------------------------------------- compare
@@ -536,9 +541,7 @@ def heatmap(
                                                              f"CDR x {y} (base: {sc.name})"))
         written.append(_manifest(deal, d, target, written, _files(base=base, stress=stress)))
     out.print(f"{d.name}: {tranche} over {len(hm.grid)} grid points ({hm.elapsed_s:.2f} s)", markup=False, highlight=False)
-    for n in hm.notes:
-        err.print(f"[yellow]note[/yellow] {escape(n)}")
-    _print_written(final, target, written)
+    _report(None, hm.notes, final, target, written)
 
 
 COMMANDS = (size, agency, solve, compare, heatmap)
