@@ -317,6 +317,11 @@ def test_sizing_errors_name_the_field(sz, base):
     assert any("--target[2]" in m and "subordinate" in m for m in msgs)
     assert any("--target[4]" in m and "second target" in m for m in msgs)
     assert parse_targets(["AA+"], sz) == {"A": "AA+"}
+    a = sz.tranche("A")
+    scheduled = sz.model_copy(update={"tranches": [a.model_copy(update={"principal": a.principal.model_copy(update={
+        "style": "scheduled"})}), sz.tranche("SUB")]})
+    with pytest.raises(InputError, match="repays to a schedule of amounts"):
+        parse_targets(["AAA"], scheduled)
     # impossible: not whole even at one step when every loan defaults at once
     doom = Scenario(name="doom", defaults={"cdr": 1.0}, recovery={"rate": 0.0},
                     support_failures={"guarantee": sz.deal.cutoff_date, "undertaking": sz.deal.cutoff_date})

@@ -125,6 +125,11 @@ def parse_targets(targets: Sequence[str], deal: Deal, table: RatingTable | None 
         if name in out:
             problems.append(Problem("", where, f"a second target for tranche '{name}'"))
             continue
+        if deal.tranche(name).principal.style == "scheduled":
+            problems.append(Problem("", where, f"tranche '{name}' repays to a schedule of amounts, which a new size "
+                                               "would leave as written: size it with a pass_through or bullet "
+                                               "principal style, then write its schedule"))
+            continue
         out[name] = rating
     if not targets:
         problems.append(Problem("", "--target", "give at least one target (RATING for the most senior class, or CLASS=RATING)"))
