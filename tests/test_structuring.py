@@ -191,6 +191,13 @@ def test_stress_scenarios(sz, base):
     assert flat["base"].defaults.cdr == 0.01  # no defaults in the base: a flat 1% curve to multiply
     with pytest.raises(ValueError, match="haircut_add"):
         StressSet(haircut_add=1.5)
+    # a base at tape PDs: the search multiplies a flat CDR at the tape's mean PD, the PDs off
+    pudong = ae.load_deal(DEALS / "pudong_licence_2020.yaml")
+    tape = {n: (d, s) for n, d, s in stress_scenarios(pudong, ae.load_scenario(SCENARIOS / "pudong_base.yaml"))}
+    pds = [a.pd for a in pudong.pools[0].assets]
+    assert tape["base"][1].defaults.cdr == pytest.approx(np.mean(pds)) and not tape["base"][1].receivables.use_tape_pd
+    assert tape["recovery_haircut"][1].receivables.recovery_rate == 0.0
+    assert "receivables' recovery rate 20% -> 0%" in tape["recovery_haircut"][0]
 
 
 @pytest.fixture(scope="module")

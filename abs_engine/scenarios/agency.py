@@ -43,7 +43,7 @@ import pandas as pd
 
 from ..engine import Backend
 from ..errors import InputError, Problem
-from ..model.deal import Deal, Tranche
+from ..model.deal import Deal, PledgeLoanPool, Tranche
 from ..model.scenario import MonteCarlo, Scenario
 from ..model.support import failure_names
 from .breakeven import breakeven, stress_range, stressed
@@ -165,14 +165,21 @@ def _support_failures(deal: Deal) -> dict[str, dt.date]:
 def stress_scenarios(deal: Deal, base: Scenario, stresses: StressSet | None = None) -> list[tuple[str, str, Scenario]]:
     """``(name, description, scenario)`` of every stress (module docstring), in table
     order. A base without defaults gets a flat 1% CDR as the curve the search multiplies
-    (only its shape matters: the search scales it)."""
+    (only its shape matters: the search scales it); a base that defaults each obligor at its
+    tape PD (``receivables.use_tape_pd``) a flat CDR at the tape's mean PD, the tape PDs off."""
     st = stresses or StressSet()
     L = timing_months(deal)
     cdr = base.defaults.cdr
     peak = max(cdr) if isinstance(cdr, list) else float(cdr)
     unit: float | list[float] = cdr if peak > 0 else 0.01
-    mean = float(_annual_curve(unit, L).mean())
     common: dict[str, Any] = {}
+    tape_pd = base.receivables.use_tape_pd
+    if tape_pd:  # the search multiplies a CDR: the tape's mean PD stands for the obligors' own
+        pds = [float(a.pd) for p in deal.pools for a in p.assets if getattr(a, "pd", None) is not None]
+        unit = float(np.mean(pds)) if pds and np.mean(pds) > 0 else 0.01
+        peak = unit
+        common["receivables"] = base.receivables.model_copy(update={"use_tape_pd": False})
+    mean = float(_annual_curve(unit, L).mean())
     if st.no_support:
         common["support_failures"] = {**base.support_failures, **_support_failures(deal)}
 
@@ -182,7 +189,10 @@ def stress_scenarios(deal: Deal, base: Scenario, stresses: StressSet | None = No
         return base.model_copy(update={"name": f"agency:{name}", **upd})
 
     out: list[tuple[str, str, Scenario]] = []
-    desc_curve = "the base scenario's default curve" if peak > 0 else "a flat 1% CDR (the base has no defaults)"
+    desc_curve = ("the base scenario's default curve" if not tape_pd else
+                  f"a flat CDR at the tape's mean PD ({unit:.4%}; the base uses each obligor's tape PD)")
+    if peak <= 0:
+        desc_curve = "a flat 1% CDR (the base has no defaults)"
     out.append(("base", f"{desc_curve}", make("base")))
     if st.timing:
         m = np.arange(1, L + 1, dtype=np.float64)
@@ -192,13 +202,16 @@ def stress_scenarios(deal: Deal, base: Scenario, stresses: StressSet | None = No
             vec = [min(v, 1.0) for v in vec]
             out.append((name, f"mean CDR {mean:.4%} over the {L} months to the expected maturity, {word} linearly",
                         make(name, defaults=base.defaults.model_copy(update={"cdr": vec}))))
-    rc, rv = base.recovery, base.receivables
+    rc, rv = base.recovery, common.get("receivables", base.receivables)
     hc = min(rc.haircut + st.haircut_add, 1.0)
     rate = None if rc.rate is None else max(rc.rate - st.haircut_add, 0.0)
+    rr = max(rv.recovery_rate - st.haircut_add, 0.0)
+    receivables = any(not isinstance(p, PledgeLoanPool) for p in deal.pools)
     out.append(("recovery_haircut", f"recoveries {st.haircut_add:.0%} lower (haircut {rc.haircut:.0%} -> {hc:.0%}"
-                + (f", recovery rate -> {rate:.0%}" if rate is not None else "") + ")",
+                + (f", recovery rate -> {rate:.0%}" if rate is not None else "")
+                + (f"; receivables' recovery rate {rv.recovery_rate:.0%} -> {rr:.0%}" if receivables else "") + ")",
                 make("recovery_haircut", recovery=rc.model_copy(update={"haircut": hc, "rate": rate}),
-                     receivables=rv.model_copy(update={"recovery_rate": max(rv.recovery_rate - st.haircut_add, 0.0)}))))
+                     receivables=rv.model_copy(update={"recovery_rate": rr}))))
     lag = min(rc.lag_months + st.lag_add_months, 240)
     out.append(("recovery_lag", f"disposal {st.lag_add_months} months later ({rc.lag_months} -> {lag} months)",
                 make("recovery_lag", recovery=rc.model_copy(update={"lag_months": lag}),
