@@ -175,7 +175,7 @@ def stress_scenarios(deal: Deal, base: Scenario, stresses: StressSet | None = No
     common: dict[str, Any] = {}
     tape_pd = base.receivables.use_tape_pd
     if tape_pd:  # the search multiplies a CDR: the tape's mean PD stands for the obligors' own
-        pds = [float(a.pd) for p in deal.pools for a in p.assets if getattr(a, "pd", None) is not None]
+        pds = [float(x) for p in deal.pools for a in p.assets if (x := getattr(a, "pd", None)) is not None]
         unit = float(np.mean(pds)) if pds and np.mean(pds) > 0 else 0.01
         peak = unit
         common["receivables"] = base.receivables.model_copy(update={"use_tape_pd": False})
