@@ -74,8 +74,11 @@ STRUCTURING_LABELS: dict[str, tuple[str, str]] = {
     "sheet_cmp_inputs": ("输入", "Inputs"),
     "cmp_title": ("结构对比", "Structure comparison"),
     "cmp_under": ("情景", "Scenario"),
-    "cmp_note": ("各结构在相同情景下运行；收益率为按面值购入的内部收益率（年复利，ACT/365F）；预期损失为蒙特卡洛平均损失率；临界违约率为首个情景违约曲线倍数下的资产池累计违约率",
-                 "Every structure runs under the same scenarios; yields are IRRs at par (annual, ACT/365F); expected "
+    "cmp_note": ("各结构在相同情景下运行；收益率为设立日按面值购入的收益率（人民币优先级与中间级：中债收益率惯例；次级：年复利内部收益率，ACT/365F）；融资成本为投资者所持证券现金流的同口径收益率；"
+                 "预期损失为蒙特卡洛平均损失率；临界违约率为首个情景违约曲线倍数下的资产池累计违约率",
+                 "Every structure runs under the same scenarios; yields are at par at closing (a CNY deal's notes: the "
+                 "ChinaBond convention; the subordinate: the annual IRR, ACT/365F); the cost of funding is the same yield of "
+                 "the investor-held notes' cash; expected "
                  "loss is the Monte Carlo mean loss rate; the BDR is the pool's cumulative default rate at the break-even "
                  "multiple of the first scenario's default curve"),
     "cmp_structure": ("结构", "Structure"),

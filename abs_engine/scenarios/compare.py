@@ -3,16 +3,17 @@ deals (or one deal and its variants, :func:`abs_engine.io.variants.load_variants
 under the same scenarios.
 
 Per structure, scenario and tranche (``tranches``): balance and share of the notes,
-coupon, WAL, yield (IRR at par, :mod:`abs_engine.scenarios.measures`), loss rate, whole;
+coupon, WAL, yield (at par at closing, :mod:`abs_engine.scenarios.measures`), loss rate, whole;
 the expected loss (mean loss rate over a Monte Carlo, the same seed and paths for every
 structure) and the BDR (the pool's cumulative default rate at the tranche's break-even
 multiple of the first scenario's default curve).
 
 Per structure and scenario (``structures``): the originator's **cost of funding** (the
-annual IRR, ACT/365F, of the investor-held notes' cash, every class but the subordinate,
-against their balance at closing), the **all-in cost** (the same with the fees, which the
-pool's cash pays too), the **residual to the subordinate** (its excess return, beside its
-principal) and the subordinate's yield.
+yield at par at closing of the investor-held notes' cash, every class but the subordinate,
+in the notes' yield convention: the ChinaBond yield at the payment frequency for a CNY deal,
+else the annual IRR over ACT/365F years), the **all-in cost** (the same with the fees, which
+the pool's cash pays too), the **residual to the subordinate** (its excess return, beside its
+principal) and the subordinate's yield (its IRR).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ..model.deal import Deal
 from ..model.scenario import MonteCarlo, Scenario
 from .breakeven import breakeven, stressed
 from .executors import Executor
-from .measures import Criterion, irr_at_par, tranche_measures, year_fractions
+from .measures import Criterion, notes_yield, tranche_measures
 
 
 @dataclass
@@ -59,9 +60,9 @@ def _coupon(t: object) -> float:
 
 
 def _funding(deal: Deal, res: object) -> tuple[np.ndarray, np.ndarray]:
-    """Per scenario: the IRR of the investor-held notes' cash, and with the fees."""
+    """Per scenario: the yield at par of the investor-held notes' cash, and with the fees, in
+    the notes' yield convention (:func:`abs_engine.scenarios.measures.notes_yield`)."""
     a = res.args  # type: ignore[attr-defined]
-    tau = year_fractions(res.schedule, deal.deal.closing_date)  # type: ignore[attr-defined]
     sold = [k for k, t in enumerate(deal.tranches) if t.kind != "subordinate"]
     if not sold:
         n = a.t_prin.shape[0]
@@ -69,7 +70,8 @@ def _funding(deal: Deal, res: object) -> tuple[np.ndarray, np.ndarray]:
     cash = (a.t_int_paid[:, :, sold] + a.t_prin[:, :, sold] + a.t_resid[:, :, sold]).sum(axis=2)
     face = float(sum(deal.tranches[k].balance for k in sold))
     fees = a.f_paid.sum(axis=2) if a.f_paid.size else np.zeros_like(cash)
-    return irr_at_par(cash, tau, face), irr_at_par(cash + fees, tau, face)
+    sched = res.schedule  # type: ignore[attr-defined]
+    return notes_yield(deal, sched, cash, face), notes_yield(deal, sched, cash + fees, face)
 
 
 def compare(

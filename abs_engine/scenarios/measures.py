@@ -81,6 +81,17 @@ def chinabond_at_par(cash: np.ndarray, sched: Schedule, frequency: int, closing:
     return y
 
 
+def notes_yield(deal: Deal, sched: Schedule, cash: np.ndarray, face: float, *, subordinate: bool = False) -> np.ndarray:
+    """The yield at par at closing of cash ``(N, T)`` paid on the deal's payment dates, in the
+    convention of :meth:`abs_engine.Result.analytics` (module docstring): the ChinaBond yield
+    at the payment frequency for notes of a CNY deal, else (and for the subordinate) the
+    annual IRR over ACT/365F years from the closing date."""
+    closing = deal.deal.closing_date
+    if str(deal.deal.currency).upper() == "CNY" and not subordinate:
+        return chinabond_at_par(cash, sched, 12 // deal.deal.payment_frequency.months, closing, face)
+    return irr_at_par(cash, year_fractions(sched, closing), face)
+
+
 def irr_at_par(cash: np.ndarray, times: np.ndarray, face: np.ndarray | float) -> np.ndarray:
     """Annual-compounding yield ``y`` solving ``sum_t cash_t (1 + y)^-times_t = face`` per row.
 
@@ -199,15 +210,9 @@ def tranche_measures(deal: Deal, sched: Schedule, a: KernelArgs, *, yields: bool
     if yields:
         cash = a.t_int_paid + a.t_prin + a.t_resid  # (S, T, K)
         yld = np.full_like(writedown, np.nan)
-        chinabond = str(deal.deal.currency).upper() == "CNY"
         for k, tr in enumerate(deal.tranches):
-            if bal0[k] <= 0:
-                continue
-            if chinabond and tr.kind != "subordinate":
-                yld[:, k] = chinabond_at_par(cash[:, :, k], sched, 12 // deal.deal.payment_frequency.months,
-                                             closing, float(bal0[k]))
-            else:
-                yld[:, k] = irr_at_par(cash[:, :, k], tau, float(bal0[k]))
+            if bal0[k] > 0:
+                yld[:, k] = notes_yield(deal, sched, cash[:, :, k], float(bal0[k]), subordinate=tr.kind == "subordinate")
     else:
         yld = np.full_like(writedown, np.nan)
     return TrancheMeasures(
