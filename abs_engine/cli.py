@@ -124,9 +124,11 @@ def run(
     term_sheets: Annotated[bool, typer.Option("--term-sheets/--no-term-sheets", help="Write the Excel term sheets")] = True,
     curve: Annotated[Path | None, typer.Option(help="Discount curve file (YAML, a curve under 'curve:') for spreads; replaces the deal's pricing.curve")] = None,
     settlement: Annotated[str | None, typer.Option(help="Settlement date of the analytics, YYYY-MM-DD (default: the deal's pricing.settlement, else closing)")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar on stderr")] = True,
 ) -> None:
     """Project a deal under its scenarios, print a summary, write the cash flows, the
-    analytics and the Excel term sheets (senior, mezzanine if any, subordinate)."""
+    analytics, the investor figures (docs/outputs.md) and the Excel term sheets (senior,
+    mezzanine if any, subordinate)."""
     import datetime as dt
 
     from .engine import run as run_deal
@@ -147,15 +149,26 @@ def run(
             raise InputError.single("", "--backend", f"unknown backend '{backend}' (cython, reference)")
         if lang not in ("zh", "en", "both"):
             raise InputError.single("", "--lang", f"unknown language '{lang}' (zh, en, both)")
-        result = run_deal(d, scs, backend=backend)  # type: ignore[arg-type]
     except InputError as exc:
         _fail(exc)
         return
-    result.check_conservation()
+    from .scenarios.executors import progress_bar
+    from .scenarios.investor import investor_view
+
     final = out_dir or Path("out") / d.name
-    analytics = result.analytics()
     # one set: staged, then moved into place with the manifest last (docs/validation.md)
-    with output_set(final) as target:
+    with progress_bar(5, "steps", enabled=progress, console=err) as step, output_set(final) as target:
+        try:
+            result = run_deal(d, scs, backend=backend)  # type: ignore[arg-type]
+        except InputError as exc:
+            _fail(exc)
+            return
+        result.check_conservation()
+        step(1)
+        analytics = result.analytics()
+        step(1)
+        view = investor_view(result, backend=backend)  # type: ignore[arg-type]
+        step(1)
         written = [
             write_csv(result.tranches, target / "tranches.csv"),
             write_csv(result.pool, target / "pool.csv"),
@@ -167,11 +180,14 @@ def run(
             write_csv(result.yield_tables(), target / "yield_tables.csv"),
             write_csv(result.support, target / "support.csv"),
             write_csv(result.layers, target / "layers.csv"),
+            *view.write_csvs(target),
         ]
+        step(1)
         if term_sheets:
             from .report import write_term_sheets
 
-            written += write_term_sheets(result, target, lang=lang, analytics=analytics, deal_path=deal)
+            written += write_term_sheets(result, target, lang=lang, analytics=analytics, deal_path=deal, investor=view)
+        step(1)
         inputs = {"deal": deal, **{f"scenario:{p.name}": p for p in scenario or []}, **({"curve": curve} if curve else {})}
         for i, pool in enumerate(d.pools):
             # loan and receivable pools have `tape`; licence pools three tapes
