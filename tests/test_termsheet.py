@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import shutil
-import subprocess
 import zipfile
 
 import openpyxl
@@ -446,27 +444,6 @@ def test_with_analytics(result, tmp_path):
 
 
 # --------------------------------------------------------------------------- rendering
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
-def test_renders_with_libreoffice_and_shows_chinese(result, written, tmp_path):
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) not installed")
-    _, paths = written
-    src = tmp_path / "in.xlsx"
-    src.write_bytes(paths[0].read_bytes())
-    profile = tmp_path / "lo-profile"
-    subprocess.run(
-        ["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
-         "--outdir", str(tmp_path), str(src)],
-        check=True, capture_output=True, timeout=240,
-    )
-    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "in.pdf"), "-"],
-                          check=True, capture_output=True, timeout=60).stdout.decode("utf-8")
-    assert result.deal.deal.name_zh in text
-    for s in ("原始权益人", "Originator", "资本结构", "偿付计划", "195,700,000.00"):
-        assert s in text, s
 
 
 def test_sheet_and_file_names_are_sanitised():
