@@ -370,6 +370,23 @@ def event_text(ctx: Any, rec: Any) -> str:
     return text
 
 
+def _event_detail(ctx: Any, rec: Any) -> str:
+    """An event's detail in the workbook's languages."""
+    d = str(rec.detail or "")
+    if rec.event == "paid_after_expected_maturity":
+        date = d.rsplit(" ", 1)[-1]
+        return str(ctx.pair(f"{ctx.L('expected_maturity').split(' / ')[0]} {date}", f"expected maturity {date}"))
+    if rec.event == "support_paid":
+        return str(ctx.L("level_deal")) if d == "deal" else f"{ctx.L('level_pool')}: {ctx.pool_name(d.removeprefix('pool '))}"
+    if rec.event == "trigger_fired":
+        tg = next((t for t in ctx.result.deal.triggers if t.name == rec.subject), None)
+        if tg is not None:
+            level = tg.above if tg.above is not None else tg.below
+            return (f"{ctx.L(f'metric_{tg.metric}')} {ctx.L('above' if tg.above is not None else 'below')} {level:g} → "
+                    f"{ctx.L(f'effect_{tg.effect}')}")
+    return d
+
+
 def events_sheet(s: Sheet, ctx: Any) -> None:
     """The timeline of events of every scenario; breaches in red."""
     ev = ctx.investor.events
@@ -389,7 +406,7 @@ def events_sheet(s: Sheet, ctx: Any) -> None:
         subject = rec.subject
         if rec.event == "state_change":
             subject = ctx.L(STATE_KEYS.get(str(rec.subject), "state_normal"))
-        detail = rec.detail
+        detail = _event_detail(ctx, rec)
         if rec.event == "state_change":
             a, _, b = str(rec.detail).partition(" -> ")
             detail = f"{ctx.L(STATE_KEYS.get(a, 'state_normal'))} → {ctx.L(STATE_KEYS.get(b, 'state_normal'))}"

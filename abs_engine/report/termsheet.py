@@ -261,7 +261,7 @@ def _summary_sheet(s: Sheet, ctx: _Ctx, cls: str, mine: list[Tranche]) -> None:
     s.set_width(1, 26)
     s.max_width = 20
     r = 1
-    r = s.title(r, h.name_zh if (h.name_zh and ctx.lang != "en") else h.name)
+    r = s.title(r, ctx.pair(h.name_zh, h.name) if h.name_zh else h.name)
     (nzh, nen), (tzh, ten) = LABELS[f"{cls}_notes"], LABELS["termsheet"]
     title = in_currency(ctx.pair(f"{nzh}{tzh}", f"{nen} {ten.lower()}"), h.currency)
     r = s.title(r, f"{title} — {', '.join(t.name for t in mine)}", SUBTITLE)
