@@ -16,8 +16,6 @@ import datetime as dt
 import math
 from typing import Any
 
-import pandas as pd
-
 from ..model.deal import (
     DrawReserve,
     FundReserve,
@@ -42,9 +40,9 @@ from .xl import (
     PCT2,
     PCT4,
     SUBTITLE,
+    WRAP_LEFT,
     YEARS,
     YUAN,
-    WRAP_LEFT,
     Sheet,
 )
 

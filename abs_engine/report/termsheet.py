@@ -34,8 +34,14 @@ from ..pools.stats import PoolStats, deal_pool_stats, pool_stats
 from ..results import Result
 from ..scenarios.investor import collateral_fit, investor_view
 from .atomic import save_workbook
+from .investor_sheets import (
+    collateral_fit_rows,
+    events_sheet,
+    stress_sheet,
+    structure_sheet,
+    support_sections,
+)
 from .labels import GLOSSARY, LABELS, LANGS, in_currency, label
-from .investor_sheets import collateral_fit_rows, events_sheet, stress_sheet, structure_sheet, support_sections
 from .risk_sheet import risk_sheet
 from .support_sheet import support_sheet
 from .xl import (
@@ -46,7 +52,6 @@ from .xl import (
     DATE,
     DEC2,
     DEC4,
-    HEADER_FILL,
     HIGHLIGHT_FILL,
     INT,
     PCT2,
@@ -54,12 +59,9 @@ from .xl import (
     SUBTITLE,
     TOTAL_FILL,
     WAN,
-    WRAP_CENTER,
-    WRAP_TOP,
     YEARS,
     YUAN,
     Sheet,
-    display_width,
     file_stem,
     sheet_name,
 )
@@ -250,7 +252,7 @@ def _frequency(value: str, ctx: _Ctx) -> str:
 def _payment_rule(ctx: _Ctx) -> str:
     h = ctx.result.deal.deal
     (zh, en) = LABELS["payment_rule_text"]
-    fz, fe = LABELS[f"freq_{h.payment_frequency.value}"] if f"freq_{h.payment_frequency.value}" in LABELS else (h.payment_frequency.value,) * 2
+    fz, fe = LABELS.get(f"freq_{h.payment_frequency.value}", (h.payment_frequency.value,) * 2)
     bz, be = LABELS[f"bdc_{h.business_day_convention.value}"]
     return str(ctx.pair(zh.format(first=f"{h.first_payment_date:%Y-%m-%d}", freq=fz, calendar=h.calendar, bdc=bz),
                         en.format(first=f"{h.first_payment_date:%Y-%m-%d}", freq=fe.lower(), calendar=h.calendar, bdc=be)))
@@ -671,9 +673,9 @@ def _eligibility_rows(s: Sheet, r: int, ctx: _Ctx, st: PoolStats) -> int:
         unit = CRITERIA[row.criterion].unit
         fmt = {"money": YUAN, "ratio": PCT2, "months": DEC2}.get(unit)
 
-        def value(v: Any) -> Any:
+        def value(v: Any, ip: bool = row.criterion == "ip_types") -> Any:
             if isinstance(v, list | tuple):
-                return ", ".join(str(ctx.ip_label(x) if row.criterion == "ip_types" else ctx.tr(x)) for x in v)
+                return ", ".join(str(ctx.ip_label(x) if ip else ctx.tr(x)) for x in v)
             if isinstance(v, str):
                 return ctx.tr(v)
             return v

@@ -186,7 +186,7 @@ def default_speeds(deal: Deal, base: Scenario) -> list[Speed]:
     cdr2 = max(2 * cdr, 0.05)
     if any(p.kind == "pledge_loan" for p in deal.pools):
         cpr = _rate(base.prepayment.cpr)
-        return [Speed(f"CPR 0% CDR 0%", 0.0, 0.0), Speed(base.name), Speed(f"CPR 10% CDR {_pct(cdr)}", 0.10),
+        return [Speed("CPR 0% CDR 0%", 0.0, 0.0), Speed(base.name), Speed(f"CPR 10% CDR {_pct(cdr)}", 0.10),
                 Speed(f"CPR 20% CDR {_pct(cdr)}", 0.20), Speed(f"CPR {_pct(cpr)} CDR {_pct(cdr2)}", None, cdr2)]
     cdr3 = max(3 * cdr, 0.10)
     return [Speed("CDR 0%", None, 0.0), Speed(base.name), Speed(f"CDR {_pct(cdr2)}", None, cdr2),
@@ -239,10 +239,8 @@ def _dependence(result: Result, cases: list[tuple[str, tuple[str, ...]]], backen
 
     deal = result.deal
     scs = [without(deal, sc, names, f"{sc.name}\x1f{case}") for sc in result.scenarios for case, names in cases]
-    if len(cases) == 1:  # nothing to remove: the run itself
-        res = result
-    else:
-        res = run_engine(deal, scs, backend=backend)
+    # nothing to remove: the run itself
+    res = result if len(cases) == 1 else run_engine(deal, scs, backend=backend)
     m = tranche_measures(deal, res.schedule, res.args, yields=False)
     whole = m.whole("timely")
     rows = []
@@ -515,8 +513,8 @@ def collateral_fit(deal: Deal) -> CollateralFit:
                                "appraised_value": p.appraised_value, "valuer": p.valuer,
                                "exposure": float(expo[j]), "exposure_share": float(expo[j]) / remaining if remaining else math.nan})
         else:
-            for a, b in zip(pool.assets, arr.remaining[:, 0], strict=False):
-                rights.append({"pool": pool.name, "right": a.receivable_id, "type": a.ip_type, "count": 1,
+            for ta, b in zip(pool.assets, arr.remaining[:, 0], strict=False):
+                rights.append({"pool": pool.name, "right": ta.receivable_id, "type": ta.ip_type, "count": 1,
                                "expiry_date": None, "years_after_legal_maturity": math.nan, "appraised_value": math.nan,
                                "valuer": None, "exposure": float(b), "exposure_share": float(b) / remaining if remaining else math.nan})
     cols = ["pool", "right", "type", "count", "expiry_date", "years_after_legal_maturity", "appraised_value", "valuer",
