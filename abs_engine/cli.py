@@ -134,8 +134,7 @@ def run(
     from .engine import run as run_deal
     from .io import load_deal
     from .io.deal_file import with_pricing
-    from .io.outputs import manifest, output_set, write_csv, write_manifest
-    from .pools.eligibility import exclusion_lines, exclusions
+    from .pools.eligibility import exclusion_lines
 
     try:
         d = load_deal(deal)
@@ -156,8 +155,7 @@ def run(
     from .scenarios.investor import investor_view
 
     final = out_dir or Path("out") / d.name
-    # one set: staged, then moved into place with the manifest last (docs/validation.md)
-    with progress_bar(5, "steps", enabled=progress, console=err) as step, output_set(final) as target:
+    with progress_bar(5, "steps", enabled=progress, console=err) as step:
         try:
             result = run_deal(d, scs, backend=backend)  # type: ignore[arg-type]
         except InputError as exc:
@@ -169,6 +167,29 @@ def run(
         step(1)
         view = investor_view(result, backend=backend)  # type: ignore[arg-type]
         step(1)
+        # one set: staged, then moved into place with the manifest last (docs/validation.md)
+        written = _write_run(d, deal, scenario, curve, final, result, analytics, view, term_sheets, lang, step)
+    _print_exclusions(exclusion_lines(d))
+
+    table = Table(title=f"{d.name} — tranche summary")
+    for col in ("scenario", "tranche", "balance", "interest", "principal", "residual", "writedown", "WAL (y)"):
+        table.add_column(col, justify="right" if col not in ("scenario", "tranche") else "left")
+    for row in result.summary().itertuples():
+        table.add_row(row.scenario, row.tranche, f"{row.balance:,.2f}", f"{row.interest:,.2f}", f"{row.principal:,.2f}",
+                      f"{row.residual:,.2f}", f"{row.writedown:,.2f}", "" if row.wal_years != row.wal_years else f"{row.wal_years:.3f}")
+    out.print(table)
+    for p in written:
+        out.print(f"wrote {p}")
+
+
+def _write_run(d: Any, deal: Path, scenario: list[Path] | None, curve: Path | None, final: Path, result: Any,
+               analytics: Any, view: Any, term_sheets: bool, lang: str, step: Any) -> list[Path]:
+    """The outputs of ``run`` as one set (docs/validation.md): staged, then moved into place
+    with the manifest last."""
+    from .io.outputs import manifest, output_set, write_csv, write_manifest
+    from .pools.eligibility import exclusions
+
+    with output_set(final) as target:
         written = [
             write_csv(result.tranches, target / "tranches.csv"),
             write_csv(result.pool, target / "pool.csv"),
@@ -197,18 +218,7 @@ def run(
                     inputs[f"{field}:{i}"] = deal.parent / path
         written.append(write_manifest(target / "manifest.json", manifest(inputs, written, command=sys.argv,
                                                                          excluded=exclusions(d))))
-    written = [final / p.relative_to(target) for p in written]
-    _print_exclusions(exclusion_lines(d))
-
-    table = Table(title=f"{d.name} — tranche summary")
-    for col in ("scenario", "tranche", "balance", "interest", "principal", "residual", "writedown", "WAL (y)"):
-        table.add_column(col, justify="right" if col not in ("scenario", "tranche") else "left")
-    for row in result.summary().itertuples():
-        table.add_row(row.scenario, row.tranche, f"{row.balance:,.2f}", f"{row.interest:,.2f}", f"{row.principal:,.2f}",
-                      f"{row.residual:,.2f}", f"{row.writedown:,.2f}", "" if row.wal_years != row.wal_years else f"{row.wal_years:.3f}")
-    out.print(table)
-    for p in written:
-        out.print(f"wrote {p}")
+    return [final / p.relative_to(target) for p in written]
 
 
 # the scenario commands: sweep, breakeven, simulate (abs_engine/scenarios/cli.py)
