@@ -85,13 +85,6 @@ def _pct(x: float) -> str:
     return f"{100 * x:.4g}%"
 
 
-def _both(ctx: Any, key: str, **kw: Any) -> str:
-    zh, en = STEP_TEXT[key]
-    fz = {k: (v[0] if isinstance(v, tuple) else v) for k, v in kw.items()}
-    fe = {k: (v[1] if isinstance(v, tuple) else v) for k, v in kw.items()}
-    return str(ctx.pair(zh.format(**fz), en.format(**fe)))
-
-
 def _pair(key: str, **kw: Any) -> tuple[str, str]:
     zh, en = STEP_TEXT[key]
     return zh.format(**{k: (v[0] if isinstance(v, tuple) else v) for k, v in kw.items()}), \

@@ -59,7 +59,6 @@ _THIN = Side(style="thin", color="FFBFBFBF")
 BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 WRAP_CENTER = Alignment(wrap_text=True, horizontal="center", vertical="center")
 WRAP_TOP = Alignment(wrap_text=True, vertical="top")
-TOP_LEFT = Alignment(horizontal="left", vertical="top")
 LEFT = Alignment(horizontal="left")
 WRAP_LEFT = Alignment(wrap_text=True, horizontal="left", vertical="top")
 

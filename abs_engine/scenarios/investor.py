@@ -36,7 +36,6 @@ price (``pricing``, else 100), WAL, modified duration and first / last principal
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -439,13 +438,6 @@ def investor_view(result: Result, *, backend: Backend = "cython", speeds: Sequen
                         pool_stress=_pool_stress(result), decrement=dec, speed_table=table, speeds=spec,
                         events=event_timeline(result), elapsed_s=time.perf_counter() - t0)
 
-
-def expected_period(result: Result, tranche: str) -> int:
-    """1-based period of a tranche's expected maturity."""
-    deal, sched = result.deal, result.schedule
-    t = deal.tranche(tranche)
-    em: dt.date = t.expected_maturity or deal.deal.expected_maturity
-    return min(sched.period_of(em), sched.n_periods - 1) + 1
 
 
 # --------------------------------------------------------------------------- collateral fit
