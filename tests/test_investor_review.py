@@ -156,7 +156,7 @@ def test_pool_loss_before_and_after_support_and_no_float_noise(gf):
     rs = rows(data)
     before = find(rs, L("chart_pool_loss_before"))
     after = find(rs, L("chart_pool_loss_after"))
-    col = rs[before + 1].index(f"base — {H('chart_loss')}")
+    col = rs[before + 1].index(f"base — {L('chart_loss')}")
     # under base the guarantor pays every default: nothing left to the pool, but a loss before support
     assert max(r[col] for r in rs[before + 2: after - 1]) > 0
     assert all(r[col] == 0 for r in rs[after + 2:] if r[0] is not None)

@@ -27,6 +27,7 @@ from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
 from openpyxl.chart.axis import DateAxis
 from openpyxl.packaging.custom import StringProperty
+from openpyxl.worksheet.pagebreak import Break
 
 from ..io.outputs import sha256
 from ..model.deal import Tranche
@@ -890,7 +891,7 @@ def _chart_data(s: Sheet, ctx: _Ctx) -> list[tuple[str, int, int, int, int]]:
         f = flows[(flows["tranche"] == t.name) & (flows["x"] > 0)]
         last = min(int(f["period"].max()) if len(f) else 1, T)
         written = [sc for sc in scen if float(wd.loc[t.name][sc].max()) > 0]
-        heads = [ctx.H("chart_date"), *scen, *[f"{sc} — {ctx.H('chart_writedown')}" for sc in written]]
+        heads = [ctx.H("chart_date"), *scen, *[f"{sc} — {ctx.L('chart_writedown')}" for sc in written]]
         hr = r
         r = s.header(r, 1, heads)
         first = r
@@ -914,8 +915,8 @@ def _chart_data(s: Sheet, ctx: _Ctx) -> list[tuple[str, int, int, int, int]]:
         cum = g[col].sum().unstack("scenario").sort_index().cumsum()
         title = ctx.L(key)
         r = s.title(r, title, SUBTITLE)
-        heads = [ctx.H("chart_date"), *[f"{sc} — {ctx.H('chart_loss')}" for sc in scen],
-                 *[f"{sc} — {ctx.H('chart_defaults')}" for sc in scen]]
+        heads = [ctx.H("chart_date"), *[f"{sc} — {ctx.L('chart_loss')}" for sc in scen],
+                 *[f"{sc} — {ctx.L('chart_defaults')}" for sc in scen]]
         hr = r
         r = s.header(r, 1, heads)
         first = r
@@ -936,7 +937,7 @@ def _charts_sheet(s: Sheet, data: Sheet, ctx: _Ctx, tables: list[tuple[str, int,
     for i, (title, hr, first, last, ncol) in enumerate(tables):
         ch = LineChart()
         ch.title = title
-        ch.height, ch.width = 8.5, 13.0
+        ch.height, ch.width = 12.0, 13.0
         ch.y_axis.title = ctx.L("chart_amount")
         ch.y_axis.number_format = "#,##0"
         ch.y_axis.crossAx = 500
@@ -953,7 +954,9 @@ def _charts_sheet(s: Sheet, data: Sheet, ctx: _Ctx, tables: list[tuple[str, int,
         ch.set_categories(Reference(data.ws, min_col=1, min_row=first, max_row=last))
         for ser in ch.series:
             ser.smooth = False
-        row = 3 + (i // 2) * 18
+        row = 3 + (i // 2) * 25
+        if i and i % 2 == 0:  # one row of charts per printed page: never cut through a chart
+            s.ws.row_breaks.append(Break(id=row - 1))
         s.ws.add_chart(ch, f"{'A' if i % 2 == 0 else 'I'}{row}")
     s.ws.sheet_view.showGridLines = False
     s.finish(freeze="A2", title_rows=None)
