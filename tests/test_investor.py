@@ -68,7 +68,7 @@ def test_pool_stress_and_speeds(sz, backend):
     st = view.speed_table.set_index(["speed", "tranche"])
     assert st.at[("CPR 20% CDR 2%", "A"), "wal_years"] < st.at[("CPR 0% CDR 0%", "A"), "wal_years"]
     # with no defaults and no prepayment the senior yields what a 3.80% note at par yields
-    assert st.at[("CPR 0% CDR 0%", "A"), "yield"] == pytest.approx(0.038, abs=2e-3)
+    assert st.at[("CPR 0% CDR 0%", "A"), "yield"] == pytest.approx(0.038, abs=1e-4)  # ChinaBond, settled at closing
 
 
 def test_payment_after_expected_maturity_is_an_event_and_red(sz, backend):
