@@ -124,16 +124,17 @@ def run(
     term_sheets: Annotated[bool, typer.Option("--term-sheets/--no-term-sheets", help="Write the Excel term sheets")] = True,
     curve: Annotated[Path | None, typer.Option(help="Discount curve file (YAML, a curve under 'curve:') for spreads; replaces the deal's pricing.curve")] = None,
     settlement: Annotated[str | None, typer.Option(help="Settlement date of the analytics, YYYY-MM-DD (default: the deal's pricing.settlement, else closing)")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar on stderr")] = True,
 ) -> None:
     """Project a deal under its scenarios, print a summary, write the cash flows, the
-    analytics and the Excel term sheets (senior, mezzanine if any, subordinate)."""
+    analytics, the investor figures (docs/outputs.md) and the Excel term sheets (senior,
+    mezzanine if any, subordinate)."""
     import datetime as dt
 
     from .engine import run as run_deal
     from .io import load_deal
     from .io.deal_file import with_pricing
-    from .io.outputs import manifest, output_set, write_csv, write_manifest
-    from .pools.eligibility import exclusion_lines, exclusions
+    from .pools.eligibility import exclusion_lines
 
     try:
         d = load_deal(deal)
@@ -147,14 +148,47 @@ def run(
             raise InputError.single("", "--backend", f"unknown backend '{backend}' (cython, reference)")
         if lang not in ("zh", "en", "both"):
             raise InputError.single("", "--lang", f"unknown language '{lang}' (zh, en, both)")
-        result = run_deal(d, scs, backend=backend)  # type: ignore[arg-type]
     except InputError as exc:
         _fail(exc)
         return
-    result.check_conservation()
+    from .scenarios.executors import progress_bar
+    from .scenarios.investor import investor_view
+
     final = out_dir or Path("out") / d.name
-    analytics = result.analytics()
-    # one set: staged, then moved into place with the manifest last (docs/validation.md)
+    with progress_bar(5, "steps", enabled=progress, console=err) as step:
+        try:
+            result = run_deal(d, scs, backend=backend)  # type: ignore[arg-type]
+        except InputError as exc:
+            _fail(exc)
+            return
+        result.check_conservation()
+        step(1)
+        analytics = result.analytics()
+        step(1)
+        view = investor_view(result, backend=backend)  # type: ignore[arg-type]
+        step(1)
+        # one set: staged, then moved into place with the manifest last (docs/validation.md)
+        written = _write_run(d, deal, scenario, curve, final, result, analytics, view, term_sheets, lang, step)
+    _print_exclusions(exclusion_lines(d))
+
+    table = Table(title=f"{d.name} — tranche summary")
+    for col in ("scenario", "tranche", "balance", "interest", "principal", "residual", "writedown", "WAL (y)"):
+        table.add_column(col, justify="right" if col not in ("scenario", "tranche") else "left")
+    for row in result.summary().itertuples():
+        table.add_row(row.scenario, row.tranche, f"{row.balance:,.2f}", f"{row.interest:,.2f}", f"{row.principal:,.2f}",
+                      f"{row.residual:,.2f}", f"{row.writedown:,.2f}", "" if row.wal_years != row.wal_years else f"{row.wal_years:.3f}")
+    out.print(table)
+    for p in written:
+        out.print(f"wrote {p}")
+
+
+def _write_run(d: Any, deal: Path, scenario: list[Path] | None, curve: Path | None, final: Path, result: Any,
+               analytics: Any, view: Any, term_sheets: bool, lang: str, step: Any) -> list[Path]:
+    """The outputs of ``run`` as one set (docs/validation.md): staged, then moved into place
+    with the manifest last."""
+    from .io.outputs import manifest, output_set, write_csv, write_manifest
+    from .pools.eligibility import exclusions
+
     with output_set(final) as target:
         written = [
             write_csv(result.tranches, target / "tranches.csv"),
@@ -167,11 +201,14 @@ def run(
             write_csv(result.yield_tables(), target / "yield_tables.csv"),
             write_csv(result.support, target / "support.csv"),
             write_csv(result.layers, target / "layers.csv"),
+            *view.write_csvs(target),
         ]
+        step(1)
         if term_sheets:
             from .report import write_term_sheets
 
-            written += write_term_sheets(result, target, lang=lang, analytics=analytics, deal_path=deal)
+            written += write_term_sheets(result, target, lang=lang, analytics=analytics, deal_path=deal, investor=view)
+        step(1)
         inputs = {"deal": deal, **{f"scenario:{p.name}": p for p in scenario or []}, **({"curve": curve} if curve else {})}
         for i, pool in enumerate(d.pools):
             # loan and receivable pools have `tape`; licence pools three tapes
@@ -181,18 +218,7 @@ def run(
                     inputs[f"{field}:{i}"] = deal.parent / path
         written.append(write_manifest(target / "manifest.json", manifest(inputs, written, command=sys.argv,
                                                                          excluded=exclusions(d))))
-    written = [final / p.relative_to(target) for p in written]
-    _print_exclusions(exclusion_lines(d))
-
-    table = Table(title=f"{d.name} — tranche summary")
-    for col in ("scenario", "tranche", "balance", "interest", "principal", "residual", "writedown", "WAL (y)"):
-        table.add_column(col, justify="right" if col not in ("scenario", "tranche") else "left")
-    for row in result.summary().itertuples():
-        table.add_row(row.scenario, row.tranche, f"{row.balance:,.2f}", f"{row.interest:,.2f}", f"{row.principal:,.2f}",
-                      f"{row.residual:,.2f}", f"{row.writedown:,.2f}", "" if row.wal_years != row.wal_years else f"{row.wal_years:.3f}")
-    out.print(table)
-    for p in written:
-        out.print(f"wrote {p}")
+    return [final / p.relative_to(target) for p in written]
 
 
 # the scenario commands: sweep, breakeven, simulate (abs_engine/scenarios/cli.py)

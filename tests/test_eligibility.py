@@ -261,6 +261,8 @@ def test_collateral_sheet_lists_the_criteria_and_the_excluded_loans(tmp_path):
     ws = openpyxl.load_workbook(path)["Collateral"]
     rows = [[c for c in r if c is not None] for r in ws.iter_rows(values_only=True)]
     start = rows.index(["Eligibility criteria"])
-    assert rows[start + 2:start + 4] == [["Max. loan-to-value", "45%", "44%", 2],
+    # limits and values are numbers with their formats (a ratio is a percentage)
+    assert rows[start + 2] == ["Max. loan-to-value", pytest.approx(0.45), pytest.approx(0.44, abs=0.005), 2]
+    assert rows[start + 3:start + 4] == [
                                          ["Industries allowed", "electronics, biomedicine, robotics", "robotics", 0]]
     assert rows[start + 4] == ["Loans excluded for failing the criteria are not in the figures above: 2 / 55,000,000.00"]

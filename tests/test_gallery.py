@@ -79,10 +79,11 @@ def test_gallery_deal_runs_conserves_cash_and_writes_term_sheets(deal_file, tmp_
         ws = wb[wb.sheetnames[0]]
         rows = {r[0]: r[1:] for r in ws.iter_rows(values_only=True) if r and isinstance(r[0], str)}
         assert rows["项目名称 / Deal name"][0] == cy.deal.name
-        size = next(v for k, v in rows.items() if k.startswith("发行规模（") and "10k" not in k)
+        key, size = next((k, v) for k, v in rows.items() if k.startswith("发行规模（"))
+        unit = 1e4 if "10k" in key else 1.0  # the summary of a CNY deal is in 万元
         # the capital structure's total column is the deal's total (and its published size)
-        assert [x for x in size if x is not None][-1] == pytest.approx(total)
-        assert cy.deal.deal.currency in next(k for k in rows if k.startswith("发行规模（"))
+        assert [x for x in size if x is not None][-1] * unit == pytest.approx(total)
+        assert cy.deal.deal.currency in key
 
 
 def test_gallery_tapes_are_made_by_the_committed_script(tmp_path):

@@ -73,6 +73,42 @@ def check_assets(deal: Deal, file: str) -> list[Problem]:
     return problems
 
 
+def provider_names(deal: Deal) -> list[str]:
+    """Every ``provider`` the deal names: pool support layers (and their parties,
+    re-guarantors) and deal-level support accounts, in deal order, once each."""
+    out: list[str] = []
+
+    def add(x: object) -> None:
+        if isinstance(x, str) and x not in out:
+            out.append(x)
+
+    for p in deal.pools:
+        for layer in p.support:
+            add(getattr(layer, "provider", None))
+            for party in getattr(layer, "parties", []):
+                add(party.provider)
+            rg = getattr(layer, "reguarantee", None)
+            if rg is not None:
+                add(rg.provider)
+    for a in deal.accounts:
+        add(a.provider)
+    return out
+
+
+def _entity_problems(deal: Deal, file: str) -> list[Problem]:
+    """``entities``: unique names, each a provider of the deal (else it rates nobody)."""
+    problems: list[Problem] = []
+    known = provider_names(deal)
+    seen: set[str] = set()
+    for i, e in enumerate(deal.entities):
+        if e.name in seen:
+            problems.append(Problem(file, f"entities[{i}].name", f"duplicate entity '{e.name}'"))
+        seen.add(e.name)
+        if e.name not in known:
+            problems.append(Problem(file, f"entities[{i}].name", _unknown("provider", e.name, known)))
+    return problems
+
+
 def check_references(deal: Deal, file: str) -> list[Problem]:
     """Every name used somewhere must exist, with the right kind."""
     problems: list[Problem] = []
@@ -116,6 +152,7 @@ def check_references(deal: Deal, file: str) -> list[Problem]:
             else:
                 support_owner[n] = f"pools[{i}].support"
 
+    problems += _entity_problems(deal, file)
     for n in deal.pricing.tranches:
         ref(f"pricing.tranches.{n}", "tranche", n, tranches)
     if deal.pricing.settlement is not None and deal.pricing.settlement < deal.deal.closing_date:

@@ -413,6 +413,8 @@ class _Loader:
             if overridden:
                 parts.append("overrides " + ", ".join(overridden))
             data["description"] = f"Derived from '{base_name}'" + (f": {'; '.join(parts)}" if parts else "")
+            if "description_zh" not in raw:  # the base's Chinese text would describe the base
+                data.pop("description_zh", None)
         if problems:
             return _Resolved(None, problems)
         try:

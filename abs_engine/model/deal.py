@@ -56,6 +56,33 @@ class Parties(Model):
     shortfall_undertaker: str | None = describe("差额支付承诺人 shortfall undertaker", default=None)
 
 
+class RiskFactor(Model):
+    """A risk factor (风险因素) as the offering documents state it, in one or both languages."""
+
+    zh: str | None = describe("The risk in Chinese", default=None, min_length=1)
+    en: str | None = describe("The risk in English", default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one(self) -> RiskFactor:
+        if self.zh is None and self.en is None:
+            raise ValueError("give the risk in 'zh', 'en' or both")
+        return self
+
+
+class Entity(Model):
+    """A legal entity behind support providers (``provider`` of pool layers and of
+    undertaking / guarantee accounts): its rating, and the legal entity it belongs to, so
+    that term sheets can state which support parties are one company (a concentration)."""
+
+    name: str = describe("The provider as written in the deal's `provider` fields", min_length=1)
+    legal_entity: str | None = describe(
+        "The legal entity this provider is (or belongs to), when another `provider` name is the same "
+        "company; default: the name itself", default=None, min_length=1,
+    )
+    rating: str | None = describe("Issuer rating as stated (e.g. AAA)", default=None, min_length=1)
+    rating_agency: str | None = describe("Agency of that rating (e.g. 中诚信国际 / CCXI)", default=None, min_length=1)
+
+
 class Header(Model):
     """The deal's identity, dates and conventions."""
 
@@ -104,6 +131,18 @@ class Header(Model):
         default_factory=dict,
     )
     parties: Parties = describe("Parties named in term sheets", default_factory=Parties)
+    venue: str | None = describe(
+        "Trading venue (交易场所) shown in term sheets, e.g. 深圳证券交易所 / SZSE", default=None, min_length=1
+    )
+    risk_factors: list[RiskFactor] = describe(
+        "Risk factors (风险因素) of the offering documents, shown in term sheets in their order",
+        default_factory=list,
+    )
+    glossary: dict[str, str] = describe(
+        "Translations of names and words of the deal file and its tapes shown in term sheets "
+        "(industries, regions, party names): text as written -> the same in the other language "
+        "(中文 for English text, English for Chinese); term sheets show both", default_factory=dict,
+    )
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Header:
@@ -165,6 +204,7 @@ class PledgeLoanAsset(Model):
     collateral_value: Money = describe("Appraised value of the pledged IP at the cut-off date", default=0.0)
     industry: str = describe("Borrower industry", default="unknown")
     region: str = describe("Borrower region", default="unknown")
+    valuer: str | None = describe("Appraiser (评估机构) of `collateral_value`, shown in term sheets", default=None)
     annual_sales: Money | None = describe(
         "Borrower's annual sales revenue (年销售收入), latest financial year; for the pool's "
         "`eligibility` screens (min_annual_sales, max_loan_to_sales)", default=None,
@@ -321,6 +361,7 @@ class PatentAsset(Model):
     )
     expiry_date: dt.date = describe("Date the right expires (term end)")
     appraised_value: Money = describe("Appraised value", default=0.0)
+    valuer: str | None = describe("Appraiser (评估机构) of `appraised_value`, shown in term sheets", default=None)
     annual_fee_status: Literal["paid", "prepaid", "unpaid", "not_applicable"] = describe(
         "Status at the cut-off of the annual fee (年费) that keeps a patent alive: unpaid, and no "
         "annual_fee_upkeep layer on the pool, the patent lapses after the 6-month grace period "
@@ -354,6 +395,11 @@ class LicencePool(Model):
         "Accept fees scheduled after a supporting patent expires (that share then stops at expiry); "
         "otherwise such fees are an input error",
         default=False,
+    )
+    discount_rate: Rate | None = describe(
+        "Rate p.a. (decimal, annual compounding, ACT/365F from the cut-off date) at which term sheets "
+        "discount the remaining receivables to their present value and state the over-collateralisation "
+        "(present value / notes) as the offering documents do; none: not stated", default=None,
     )
     support: SupportStack = describe(
         _SUPPORT_DOC + "; a claim is a defaulted licence's remaining scheduled fees (licence credit "
@@ -402,6 +448,11 @@ class TransferPool(Model):
     assets: list[TransferAsset] = describe("Inline receivables", default_factory=list)
     deposit_interest_to: str = describe("Unused for receivables (instalments are principal collections)", default="collection")
     deposit_principal_to: str = describe("Account that receives instalments and recoveries", default="collection")
+    discount_rate: Rate | None = describe(
+        "Rate p.a. (decimal, annual compounding, ACT/365F from the cut-off date) at which term sheets "
+        "discount the remaining receivables to their present value and state the over-collateralisation "
+        "(present value / notes) as the offering documents do; none: not stated", default=None,
+    )
     support: SupportStack = describe(
         _SUPPORT_DOC + "; a claim is a defaulted receivable's remaining instalments", default_factory=list
     )
@@ -515,6 +566,12 @@ class Fee(Model):
     )
     cap: Money | None = describe("Maximum due per period (before carry-forward)", default=None)
     carry_forward: bool = describe("Unpaid amounts are owed in later periods", default=True)
+    payee: str | None = describe("Who receives the fee (收取方), shown in term sheets", default=None, min_length=1)
+    vat: Literal["included", "excluded", "tax"] | None = describe(
+        "VAT (增值税) of the fee as the documents state it, shown in term sheets (it does not change "
+        "the amount): included (the rate includes VAT), excluded (VAT on top, as its own fee), tax "
+        "(this fee is the plan's VAT and surcharges, 财税〔2016〕140号)", default=None,
+    )
 
 
 # --------------------------------------------------------------------------- tranches
@@ -582,6 +639,8 @@ class Tranche(Model):
     day_count: DayCount | None = describe("Day count for interest; default: the deal's", default=None)
     principal: Principal = describe("Principal schedule style", default_factory=Principal)
     rating: str | None = describe("Rating as stated in the offering documents", default=None)
+    rating_agency: str | None = describe("Agency of `rating` (评级机构)", default=None, min_length=1)
+    code: str | None = describe("Security code (证券代码) on the trading venue", default=None, min_length=1)
     expected_maturity: dt.date | None = describe(
         "Expected maturity, a payment date as scheduled or as adjusted; default: the deal's", default=None
     )
@@ -863,6 +922,10 @@ class Deal(Model):
     waterfalls: Waterfalls = describe("Priority of payments per deal state")
     cleanup_call: CleanUpCall | None = describe("Clean-up call", default=None)
     pricing: Pricing = describe("Pricing assumptions of the analytics", default_factory=Pricing)
+    entities: list[Entity] = describe(
+        "Legal entities behind the support providers: ratings, and which provider names are one company",
+        default_factory=list,
+    )
 
     @property
     def name(self) -> str:

@@ -21,6 +21,7 @@ from .deal import (
     Deal,
     DrawReserve,
     Eligibility,
+    Entity,
     Fee,
     FixedCoupon,
     FloatingCoupon,
@@ -44,6 +45,7 @@ from .deal import (
     ReimburseSupport,
     ReleaseReserve,
     ReserveTarget,
+    RiskFactor,
     ScheduleRow,
     Tranche,
     TranchePricing,
@@ -67,7 +69,7 @@ from .support import (
 )
 
 SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
-    ("Deal file", [Deal, Header, Parties]),
+    ("Deal file", [Deal, Header, Parties, RiskFactor, Entity]),
     ("Pools", [PledgeLoanPool, PledgeLoanAsset, Eligibility, LicencePool, LicenceAsset, PatentAsset, LicencePatentLink,
                TransferPool, TransferAsset]),
     ("Risk-sharing layers (pool `support`)", [BuyBack, Sharing, SharingParty, Guarantee, Reguarantee,

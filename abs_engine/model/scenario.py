@@ -179,6 +179,10 @@ class Scenario(Model):
 
     name: str = describe("Scenario name")
     description: str | None = describe("What the scenario represents", default=None)
+    description_zh: str | None = describe(
+        "The description in Chinese (term sheets show both languages; `description` is then the English)",
+        default=None,
+    )
     defaults: Defaults = describe("Default assumptions", default_factory=Defaults)
     prepayment: Prepayment = describe("Prepayment assumptions", default_factory=Prepayment)
     recovery: Recovery = describe("Recovery assumptions", default_factory=Recovery)

@@ -18,11 +18,11 @@ from .xl import BOX, SUBTITLE, YUAN, Sheet
 TOP = Alignment(vertical="top")
 
 #: Width (characters) of the column of plain-word terms: wrapped, rows grown to fit.
-TERMS_WIDTH = 60
+TERMS_WIDTH = 40
 #: Fixed widths of the columns holding long text (party, mechanism, provider names, status,
 #: terms): the three tables share columns, so fitting each to its longest text would make
 #: the sheet too wide to print; text in them wraps and its row grows to show all of it.
-TEXT_WIDTHS = {2: 24, 3: 28, 4: 30, 7: 26, 8: TERMS_WIDTH}
+TEXT_WIDTHS = {1: 14, 2: 14, 3: 16, 4: 20, 7: 16, 8: TERMS_WIDTH}
 
 if TYPE_CHECKING:
     from ..results import Result
@@ -171,9 +171,15 @@ def provider_rows(deal: Deal, lang: str) -> list[list[Any]]:
             for a in deal.accounts if a.external]
 
 
-def support_sheet(s: Sheet, result: Result, lang: str, L: Any, H: Any) -> None:  # noqa: N803
-    """Write the credit-support sheet. ``L`` / ``H`` render labels (running text / headers)."""
+def support_sheet(s: Sheet, result: Result, lang: str, L: Any, H: Any, *, tr: Any = None,  # noqa: N803
+                  pool_name: Any = None, more: Any = None) -> None:
+    """Write the credit-support sheet. ``L`` / ``H`` render labels (running text / headers),
+    ``tr`` text from the deal in both languages, ``pool_name`` a pool with its kind;
+    ``more(s, row)`` writes further sections (support parties, dependence) below."""
     deal = result.deal
+    tr = tr or (lambda x: x)
+    pool_name = pool_name or (lambda x: x)
+    s.max_width = 16
     r = s.title(1, f"{L('credit_support')} — {deal.name}")
     layers = layer_rows(deal, lang)
     providers = provider_rows(deal, lang)
@@ -182,8 +188,7 @@ def support_sheet(s: Sheet, result: Result, lang: str, L: Any, H: Any) -> None: 
     def cap(x: float | None) -> Any:
         return unlimited if x is None else x
 
-    # the terms: column H of the layers' table, columns E:H (merged) of the providers' table;
-    # long text wraps in fixed-width columns, and each row is as tall as its text needs
+    # the terms in column H, wrapped in fixed-width columns; each row as tall as its text
     for col, w in TEXT_WIDTHS.items():
         s.set_width(col, w)
 
@@ -195,34 +200,36 @@ def support_sheet(s: Sheet, result: Result, lang: str, L: Any, H: Any) -> None: 
             else:  # the row's other cells at the top too, beside wrapped text
                 s.ws.cell(row=r, column=1 + j).alignment = TOP
 
+    heads = [H("pool"), H("party"), H("mechanism"), H("provider"), H("capacity"), H("per_asset_cap"), H("annual_cap"),
+             H("terms")]
+    fmts: list[str | None] = [None, None, None, None, YUAN, YUAN, YUAN, None]
     r += 1
     r = s.title(r, L("support_layers"), SUBTITLE)
     if layers:
-        r = s.header(r, 1, [H("pool"), H("party"), H("mechanism"), H("provider"), H("capacity"),
-                            H("per_asset_cap"), H("annual_cap"), H("terms")])
+        h0 = r
+        r = s.header(r, 1, heads)
         for pool, name, kind, provider, terms, c, pa, an in layers:
-            line(r, [pool, name, L(kind), provider or "—", cap(c), cap(pa) if pa is not None else "—",
-                     cap(an) if an is not None else "—", terms], [None, None, None, None, YUAN, YUAN, YUAN, None])
+            line(r, [pool_name(pool), name, L(kind), tr(provider) if provider else "—", cap(c),
+                     cap(pa) if pa is not None else "—", cap(an) if an is not None else "—", terms], fmts)
             r += 1
+        s.table("support_layers", h0, 1, r - 1, 8)
     else:
         r = s.note(r, L("no_support_layers"))
     r += 1
     r = s.title(r, L("deal_support"), SUBTITLE)
     if providers:
-        r = s.header(r, 1, [H("party"), H("mechanism"), H("provider"), H("capacity"), H("terms"), "", "", ""])
-        s.ws.merge_cells(start_row=r - 1, start_column=5, end_row=r - 1, end_column=8)
+        h0 = r
+        r = s.header(r, 1, [H("level"), *heads[1:]])
         for name, kind, provider, terms, c in providers:
-            line(r, [name, L(kind), provider or "—", cap(c)], [None, None, None, YUAN])
-            for col in (6, 7, 8):
-                s.put(r, col, None, border=BOX, fit=False)
-            s.wrapped(r, 5, terms, TERMS_WIDTH + 16, border=BOX)  # E:H, at least H and a number column
-            s.ws.merge_cells(start_row=r, start_column=5, end_row=r, end_column=8)
+            line(r, [L("level_deal"), name, L(kind), tr(provider) if provider else "—", cap(c), "—", "—", terms], fmts)
             r += 1
+        s.table("deal_support", h0, 1, r - 1, 8)
     else:
         r = s.note(r, L("no_deal_support"))
     # what each paid, per scenario
     r += 1
     r = s.title(r, L("support_paid_by_scenario"), SUBTITLE)
+    h0 = r
     r = s.header(r, 1, [H("scenario"), H("party"), H("mechanism"), H("support_paid"), H("support_net_cost"),
                         H("capacity_end"), H("support_status")])
     failures = {sc.name: sc.support_failures for sc in result.scenarios}
@@ -256,5 +263,8 @@ def support_sheet(s: Sheet, result: Result, lang: str, L: Any, H: Any) -> None: 
     for values in data:
         line(r, values, [None, None, None, YUAN, YUAN, YUAN, None])
         r += 1
-    r = s.note(r + 1, L("support_note"))
-    s.finish(freeze=None, title_rows=None)
+    s.table("support_paid", h0, 1, r - 1, 7)
+    r = s.note(r, L("support_note"))
+    if more is not None:
+        r = more(s, r)
+    s.finish(freeze="A3", title_rows=None)

@@ -27,23 +27,33 @@ from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
 from openpyxl.chart.axis import DateAxis
 from openpyxl.packaging.custom import StringProperty
+from openpyxl.worksheet.pagebreak import Break
 
 from ..io.outputs import sha256
 from ..model.deal import Tranche
 from ..pools.stats import PoolStats, deal_pool_stats, pool_stats
 from ..results import Result
+from ..scenarios.investor import collateral_fit, investor_view
 from .agency_sheet import agency_sheet
 from .atomic import save_workbook
-from .labels import LABELS, LANGS, in_currency, label
+from .investor_sheets import (
+    collateral_fit_rows,
+    events_sheet,
+    stress_sheet,
+    structure_sheet,
+    support_sections,
+)
+from .labels import GLOSSARY, LABELS, LANGS, in_currency, label
 from .risk_sheet import risk_sheet
 from .support_sheet import support_sheet
 from .xl import (
+    ALERT,
+    ALERT_FILL,
     BOLD,
     BOX,
     DATE,
     DEC2,
     DEC4,
-    HEADER_FILL,
     HIGHLIGHT_FILL,
     INT,
     PCT2,
@@ -51,12 +61,9 @@ from .xl import (
     SUBTITLE,
     TOTAL_FILL,
     WAN,
-    WRAP_CENTER,
-    WRAP_TOP,
     YEARS,
     YUAN,
     Sheet,
-    display_width,
     file_stem,
     sheet_name,
 )
@@ -129,6 +136,36 @@ class _Ctx:
     measures: Any = None
     #: (scenario, tranche) pairs in which the tranche receives no cash (a total loss)
     no_cash: set[tuple[str, str]] = field(default_factory=set)
+    #: the investor figures (abs_engine.scenarios.investor.investor_view) and the IP fit
+    investor: Any = None
+    fit: Any = None
+
+    @property
+    def cny(self) -> bool:
+        """Summary pages of a CNY deal show amounts in 万元."""
+        return self.result.deal.deal.currency == "CNY"
+
+    def tr(self, text: Any) -> Any:
+        """Text from the deal file or its tapes in both languages when the deal's glossary
+        (or the built-in one) translates it: ``中文 / English``."""
+        if not isinstance(text, str) or self.lang != "both":
+            return text
+        other = self.result.deal.deal.glossary.get(text) or GLOSSARY.get(text)
+        if not other:
+            return text
+        cjk = any("\u4e00" <= ch <= "\u9fff" for ch in text)
+        return f"{text} / {other}" if cjk else f"{other} / {text}"
+
+    def ip_label(self, v: str) -> str:
+        key = f"ip_{v}"
+        return self.L(key) if key in LABELS else str(self.tr(v))
+
+    def pool_name(self, name: str) -> str:
+        """A pool's name with its kind in both languages."""
+        pool = next((p for p in self.result.deal.pools if p.name == name), None)
+        if pool is None:
+            return str(self.tr(name))
+        return f"{self.L(f'asset_{pool.kind}')} ({name})"
 
     def L(self, key: str, sep: str = " / ") -> str:  # noqa: N802 - short on purpose
         return in_currency(label(key, self.lang, sep), self.result.deal.deal.currency)
@@ -216,29 +253,49 @@ def _frequency(value: str, ctx: _Ctx) -> str:
     return ctx.L(key) if key in LABELS else value
 
 
+def _payment_rule(ctx: _Ctx) -> str:
+    h = ctx.result.deal.deal
+    (zh, en) = LABELS["payment_rule_text"]
+    fz, fe = LABELS.get(f"freq_{h.payment_frequency.value}", (h.payment_frequency.value,) * 2)
+    bz, be = LABELS[f"bdc_{h.business_day_convention.value}"]
+    return str(ctx.pair(zh.format(first=f"{h.first_payment_date:%Y-%m-%d}", freq=fz, calendar=h.calendar, bdc=bz),
+                        en.format(first=f"{h.first_payment_date:%Y-%m-%d}", freq=fe.lower(), calendar=h.calendar, bdc=be)))
+
+
 def _summary_sheet(s: Sheet, ctx: _Ctx, cls: str, mine: list[Tranche]) -> None:
     h = ctx.result.deal.deal
+    s.set_width(1, 26)
+    s.max_width = 20
     r = 1
-    r = s.title(r, h.name_zh if (h.name_zh and ctx.lang != "en") else h.name)
+    r = s.title(r, ctx.pair(h.name_zh, h.name) if h.name_zh else h.name)
     (nzh, nen), (tzh, ten) = LABELS[f"{cls}_notes"], LABELS["termsheet"]
     title = in_currency(ctx.pair(f"{nzh}{tzh}", f"{nen} {ten.lower()}"), h.currency)
     r = s.title(r, f"{title} — {', '.join(t.name for t in mine)}", SUBTITLE)
     r = _stamp(s, r, ctx)
+    if ctx.cny:
+        r = s.note(r, ctx.L("amounts_wan_note"))
     r += 1
 
+    total = sum(t.balance for t in ctx.result.deal.tranches)
     r = s.title(r, ctx.L("deal_info"), SUBTITLE)
     r = s.kv(r, ctx.L("deal_name"), h.name)
     if h.name_zh:
         r = s.kv(r, ctx.L("deal_name_zh"), h.name_zh)
     r = s.kv(r, ctx.L("asset_type"), ctx.L(f"asset_{h.asset_type}"))
     r = s.kv(r, ctx.L("currency"), h.currency)
+    if ctx.cny:
+        r = s.kv(r, ctx.L("size_yi"), total / 1e8, "#,##0.0000")
+    else:
+        r = s.kv(r, ctx.L("size_yuan"), total, YUAN)
+    r = s.kv(r, ctx.L("venue"), ctx.tr(h.venue) if h.venue else "—")
     for key in ("originator", "manager", "servicer", "custodian", "guarantor", "shortfall_undertaker"):
-        r = s.kv(r, ctx.L(key), getattr(h.parties, key) or "—")
+        r = s.kv(r, ctx.L(key), ctx.tr(getattr(h.parties, key)) or "—")
     r += 1
     r = s.title(r, ctx.L("key_dates"), SUBTITLE)
     for key in ("cutoff_date", "closing_date", "first_payment_date", "expected_maturity", "legal_maturity"):
         r = s.kv(r, ctx.L(key), getattr(h, key))
     r = s.kv(r, ctx.L("payment_frequency"), _frequency(h.payment_frequency.value, ctx))
+    r = s.kv(r, ctx.L("payment_date_rule"), _payment_rule(ctx))
     r = s.kv(r, ctx.L("day_count"), h.day_count.value)
     r = s.kv(r, ctx.L("calendar"), h.calendar)
     r += 1
@@ -247,8 +304,16 @@ def _summary_sheet(s: Sheet, ctx: _Ctx, cls: str, mine: list[Tranche]) -> None:
     r += 1
     r = _scenario_table(s, r, ctx)
     r += 1
-    _key_figures(s, r, ctx, mine)
-    s.finish(freeze=None, title_rows=None)
+    r = _key_figures(s, r, ctx, mine)
+    r += 1
+    r = s.title(r, ctx.L("risk_factors"), SUBTITLE)
+    if h.risk_factors:
+        for i, rf in enumerate(h.risk_factors, start=1):
+            text = ctx.pair(rf.zh or rf.en or "", rf.en or rf.zh or "") if (rf.zh and rf.en) else (rf.zh or rf.en)
+            r = s.note(r, f"{i}. {text}")
+    else:
+        r = s.note(r, ctx.L("no_risk_factors"))
+    s.finish(freeze="B4", title_rows=None)
 
 
 def _stamp(s: Sheet, r: int, ctx: _Ctx) -> int:
@@ -270,6 +335,10 @@ def _wal_by_scenario(ctx: _Ctx) -> tuple[dict[tuple[str, str], float], str]:
     return {(str(sc), str(t)): w for sc, t, w in zip(sm["scenario"], sm["tranche"], sm["wal_years"], strict=True)}, "cs_note_wal_result"
 
 
+def _rate_type(t: Tranche, ctx: _Ctx) -> str:
+    return str(ctx.L({"fixed": "rate_fixed", "floating": "rate_floating"}.get(t.coupon.kind, "rate_none")))
+
+
 def _capital_structure(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
     """One column per tranche (rank order) and a total column; one row per attribute,
     with a WAL row per scenario (so the table grows down, not across, with scenarios)."""
@@ -288,7 +357,7 @@ def _capital_structure(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
     def line(key: str, values: list[Any], fmts: list[str | None], total_value: Any = None,
              total_fmt: str | None = None, text: str | None = None) -> None:
         nonlocal r
-        s.put(r, 1, text if text is not None else ctx.L(key), font=BOLD, border=BOX)
+        s.label(r, 1, text if text is not None else ctx.L(key), font=BOLD, border=BOX)
         for j, (v, f) in enumerate(zip(values, fmts, strict=True)):
             s.put(r, 2 + j, v, f, border=BOX, fill=HIGHLIGHT_FILL if tranches[j].name in names else None)
         s.put(r, 2 + len(values), total_value, total_fmt, border=BOX, font=BOLD, fill=TOTAL_FILL)
@@ -297,10 +366,13 @@ def _capital_structure(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
     n = len(tranches)
     line("kind", [ctx.L(t.kind) for t in tranches], [None] * n)
     line("rank", [t.rank for t in tranches], [INT] * n)
-    line("size_yuan", [t.balance for t in tranches], [YUAN] * n, total, YUAN)
-    line("size_wan", [t.balance / 1e4 for t in tranches], [WAN] * n, total / 1e4, WAN)
+    if ctx.cny:
+        line("size_wan", [t.balance / 1e4 for t in tranches], [WAN] * n, total / 1e4, WAN)
+    else:
+        line("size_yuan", [t.balance for t in tranches], [YUAN] * n, total, YUAN)
     line("share_of_notes", [t.balance / total if total else None for t in tranches], [PCT2] * n,
          1.0 if total else None, PCT2)
+    line("rate_type", [_rate_type(t, ctx) for t in tranches], [None] * n)
     cpns = [_coupon(t, ctx) for t in tranches]
     line("coupon", [c for c, _ in cpns], [f for _, f in cpns])
     line("credit_enhancement",
@@ -312,7 +384,10 @@ def _capital_structure(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
     line("expected_maturity", [t.expected_maturity or h.expected_maturity for t in tranches], [DATE] * n)
     line("legal_maturity", [t.legal_maturity or h.legal_maturity for t in tranches], [DATE] * n)
     line("rating", [t.rating or "—" for t in tranches], [None] * n)
+    line("rating_agency", [ctx.tr(t.rating_agency) if t.rating_agency else "—" for t in tranches], [None] * n)
+    line("security_code", [t.code or "—" for t in tranches], [None] * n)
     line("principal_style", [ctx.L(f"style_{t.principal.style}") for t in tranches], [None] * n)
+    s.table("capital_structure", header_row, 1, r - 1, 2 + n)
     r = s.note(r, ctx.L("cs_note_ce"))
     r = s.note(r, ctx.L(wal_note))
     if any((sc, t.name) in ctx.no_cash for sc in ctx.scenarios for t in tranches):
@@ -361,34 +436,38 @@ def _assumptions(ctx: _Ctx) -> tuple[list[str], list[str | None], Any]:
     return [k for k, _, _ in cols], [f for _, f, _ in cols], lambda sc: [g(sc) for _, _, g in cols]
 
 
+def _description(sc: Any, ctx: _Ctx) -> str:
+    zh, en = getattr(sc, "description_zh", None), sc.description
+    if zh and en:
+        return str(ctx.pair(zh, en))
+    return str(zh or en or "—")
+
+
 def _scenario_table(s: Sheet, r: int, ctx: _Ctx) -> int:
-    """Scenario assumptions; the description spans six merged, wrapped cells."""
-    span = 6
+    """Scenario assumptions (a table), then each scenario's description as a wrapped note."""
     keys, fmts, values = _assumptions(ctx)
     r = s.title(r, ctx.L("scenarios"), SUBTITLE)
+    h0 = r
     r = s.header(r, 1, [ctx.H("scenario"), *(ctx.H(k) for k in keys)])
-    d0 = len(keys) + 2  # first column of the description
-    s.put(r - 1, d0, ctx.H("description"), font=BOLD, fill=HEADER_FILL, border=BOX, align=WRAP_CENTER, fit=False)
-    s.ws.merge_cells(start_row=r - 1, start_column=d0, end_row=r - 1, end_column=d0 - 1 + span)
+    r = s.rows(r, 1, [[sc.name, *values(sc)] for sc in ctx.result.scenarios], [None, *fmts])
+    s.table("scenarios", h0, 1, r - 1, 1 + len(keys))
+    r = s.title(r, ctx.L("scenario_descriptions"), BOLD)
     for sc in ctx.result.scenarios:
-        s.rows(r, 1, [[sc.name, *values(sc)]], [None, *fmts])
-        desc = sc.description or ""
-        s.put(r, d0, desc, border=BOX, fit=False, align=WRAP_TOP)
-        s.ws.merge_cells(start_row=r, start_column=d0, end_row=r, end_column=d0 - 1 + span)
-        lines = max(1, -(-display_width(desc) // (12 * span)))
-        if lines > 1:
-            s.ws.row_dimensions[r].height = 15 * lines
-        r += 1
+        r = s.note(r, f"{sc.name}: {_description(sc, ctx)}")
     return r
 
 
 #: Key figures in two tables (price and risk; cash flows), each at most a dozen columns wide.
 _KEY_TABLES: tuple[tuple[str, ...], ...] = (
-    ("price", "dirty_price", "accrued", "yield", "compounding", "wal_years", "macaulay_duration",
-     "modified_duration", "convexity", "z_spread", "effective_duration", "discount_margin"),
+    ("price", "dirty_price", "accrued", "yield", "compounding", "wal_years"),
+    ("macaulay_duration", "modified_duration", "convexity", "z_spread", "effective_duration", "discount_margin"),
     ("first_principal_date", "last_principal_date", "principal_window_months", "total_interest",
-     "total_principal", "total_residual", "loss", "irr", "cash_multiple", "note"),
+     "total_principal", "total_residual", "loss"),
+    ("irr", "cash_multiple", "note"),
 )
+#: Money figures shown in 万元 on the summary of a CNY deal: figure -> label key in 万元.
+_WAN_KEYS = {"total_interest": "total_interest_wan", "total_principal": "total_principal_wan",
+             "total_residual": "total_residual_wan", "loss": "loss_wan", "balance": "balance_wan"}
 
 
 def _note_text(v: Any, ctx: _Ctx) -> Any:
@@ -429,23 +508,34 @@ def _empty(v: Any) -> bool:
 
 
 def _key_figures(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
-    """One row per (tranche, scenario); columns are the figures (bounded width)."""
+    """One row per (tranche, scenario); columns are the figures, in tables of at most
+    seven figures (money in 万元 for a CNY deal)."""
     r = s.title(r, ctx.L("key_figures"), SUBTITLE)
     pairs = [(t.name, sc) for t in mine for sc in ctx.scenarios]
+
+    def head(k: str) -> str:
+        return ctx.H(_WAN_KEYS[k]) if ctx.cny and k in _WAN_KEYS else ctx.H(k)
+
+    def money(k: str, v: Any) -> Any:
+        return v / 1e4 if ctx.cny and k in _WAN_KEYS and isinstance(v, float | int) and v == v else v
+
     if ctx.analytics is not None:
         a = ctx.analytics.assign(_s=ctx.analytics["scenario"].astype(str), _t=ctx.analytics["tranche"].astype(str))
         a = a.set_index(["_t", "_s"])
         fmt_of = dict(ANALYTICS_FIGURES)
-        for keys in _KEY_TABLES:
+        for i, keys in enumerate(_KEY_TABLES):
             cols = [k for k in keys if k in a.columns
                     and not all(_empty(a[k].get(p)) for p in pairs if p in a.index)
-                    and (k != "total_residual" or any(t.kind == "subordinate" for t in mine))]
+                    and (k != "total_residual" or any(t.kind == "subordinate" for t in mine))
+                    and (k not in ("irr", "cash_multiple") or any(t.kind == "subordinate" for t in mine))]
             if not cols:
                 continue
-            r = s.header(r, 1, [ctx.H("tranche"), ctx.H("scenario"), *[ctx.H(k) for k in cols]])
-            rows = [[t, sc, *[_figure(k, a.at[(t, sc), k] if (t, sc) in a.index else None, ctx, sc, t) for k in cols]]
-                    for t, sc in pairs]
-            r = s.rows(r, 1, rows, [None, None, *[fmt_of[k] for k in cols]])
+            h0 = r
+            r = s.header(r, 1, [ctx.H("tranche"), ctx.H("scenario"), *[head(k) for k in cols]])
+            rows = [[t, sc, *[money(k, _figure(k, a.at[(t, sc), k] if (t, sc) in a.index else None, ctx, sc, t))
+                              for k in cols]] for t, sc in pairs]
+            r = s.rows(r, 1, rows, [None, None, *[(WAN if ctx.cny and k in _WAN_KEYS else fmt_of[k]) for k in cols]])
+            s.table(f"key_figures_{i + 1}", h0, 1, r - 1, 2 + len(cols))
             r += 1
         if any((sc, t) in ctx.no_cash for t, sc in pairs):
             r = s.note(r - 1, ctx.L("no_cash_note")) + 1
@@ -456,9 +546,11 @@ def _key_figures(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
     if any(t.kind == "subordinate" for t in mine):
         items.append(("total_residual", "residual", YUAN))
     items += [("loss", "writedown", YUAN), ("wal_years", "wal_years", YEARS)]
-    r = s.header(r, 1, [ctx.H("tranche"), ctx.H("scenario"), *[ctx.H(k) for k, _, _ in items]])
-    rows = [[t, sc, *[ctx.dash(sm.at[(t, sc), c], sc, t) for _, c, _ in items]] for t, sc in pairs]
-    r = s.rows(r, 1, rows, [None, None, *[f for _, _, f in items]])
+    h0 = r
+    r = s.header(r, 1, [ctx.H("tranche"), ctx.H("scenario"), *[head(k) for k, _, _ in items]])
+    rows = [[t, sc, *[money(k, ctx.dash(sm.at[(t, sc), c], sc, t)) for k, c, _ in items]] for t, sc in pairs]
+    r = s.rows(r, 1, rows, [None, None, *[(WAN if ctx.cny and k in _WAN_KEYS else f) for k, _, f in items]])
+    s.table("key_figures", h0, 1, r - 1, 2 + len(items))
     r = s.note(r, ctx.L("no_analytics"))
     if any((sc, t) in ctx.no_cash for t, sc in pairs):
         r = s.note(r, ctx.L("no_cash_note"))
@@ -466,11 +558,6 @@ def _key_figures(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
 
 
 # --------------------------------------------------------------------------- collateral
-
-
-def _ip_label(v: str, ctx: _Ctx) -> str:
-    key = f"ip_{v}"
-    return ctx.L(key) if key in LABELS else v
 
 
 STAT_ROWS: tuple[tuple[str, str], ...] = (
@@ -499,55 +586,82 @@ def _stat_value(st: PoolStats, key: str) -> Any:
     return getattr(st, key)
 
 
+#: Collateral labels of receivable pools: remaining scheduled fees, not an outstanding principal.
+_RECEIVABLE_KEYS = {"total_balance": "remaining_receivables", "total_balance_wan": "remaining_receivables_wan",
+                    "strata_balance": "remaining_receivables"}
+
+
 def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
     h = ctx.result.deal.deal
+    recv = all(p.kind != "pledge_loan" for p in ctx.result.deal.pools)
+
+    def key_of(k: str) -> str:
+        return _RECEIVABLE_KEYS.get(k, k) if recv else k
+
+    s.set_width(1, 18)
+    s.max_width = 16
     r = s.title(1, f"{ctx.L('pool_statistics')} — {h.name}")
     r = s.note(r, f"{ctx.L('cutoff_date')}: {h.cutoff_date:%Y-%m-%d}")
+    if recv:
+        r = s.note(r, ctx.L("receivables_note"))
     r += 1
     columns: list[tuple[str, PoolStats | None]] = []
     if len(ctx.pool_stats) > 1:
         columns.append((ctx.L("total"), ctx.stats))
-    columns += ctx.pool_stats
+    columns += [(ctx.pool_name(n), st) for n, st in ctx.pool_stats]
+    h0 = r
     r = s.header(r, 1, [ctx.H("pool")] + [name for name, _ in columns])
     for key, fmt in STAT_ROWS:
         vals = [(_stat_value(st, key) if st is not None else None) for _, st in columns]
-        r = s.rows(r, 1, [[ctx.L(key), *vals]], [None] + [fmt] * len(vals))
+        if key in ("wa_rate", "wa_ltv", "ltv_coverage") and recv:
+            continue
+        s.label(r, 1, ctx.L(key_of(key)), border=BOX)
+        r = s.rows(r, 2, [vals], [fmt] * len(vals))
+    s.table("pool_statistics", h0, 1, r - 1, 1 + len(columns))
     for name, st in columns:
         if st is None:
             r = s.note(r, f"{name}: {ctx.L('stats_unavailable')}")
     st = ctx.stats
     if st is None:
-        s.finish(freeze=None, title_rows=None)
+        s.finish(freeze="A3", title_rows=None)
         return
     r += 1
-    heads = [ctx.H("bucket"), ctx.H("count"), ctx.H("obligors"), ctx.H("strata_balance"), ctx.H("share")]
+    heads = [ctx.H("bucket"), ctx.H("count"), ctx.H("obligors"), ctx.H(key_of("strata_balance")), ctx.H("share")]
     fmts: list[str | None] = [None, INT, INT, YUAN, PCT2]
     for dim, table in st.strata.items():
         key = f"strata_{dim}"
         r = s.title(r, ctx.L(key) if key in LABELS else dim, SUBTITLE)
+        h0 = r
         r = s.header(r, 1, heads)
         rows = [
-            [_ip_label(b, ctx) if dim == "ip_type" else ctx.L("bucket_na") if b == "n/a" else b, c, o, bal, sh]
+            [ctx.ip_label(b) if dim == "ip_type" else ctx.L("bucket_na") if b == "n/a" else ctx.tr(b), c, o, bal, sh]
             for b, c, o, bal, sh in table[["bucket", "count", "obligors", "balance", "share"]].itertuples(index=False)
         ]
         r = s.rows(r, 1, rows, fmts)
+        s.table(f"strata_{dim}", h0, 1, r - 1, 5)
         tot = [ctx.L("total"), int(table["count"].sum()), st.n_obligors if dim == "obligor_size" else None,
                float(table["balance"].sum()), round(float(table["share"].sum()), 12)]
         r = s.rows(r, 1, [tot], fmts, font=BOLD, fill=TOTAL_FILL)
         r += 1
     r = s.title(r, ctx.L("top_obligors"), SUBTITLE)
-    r = s.header(r, 1, [ctx.H("obligor_rank"), ctx.H("obligor"), ctx.H("count"), ctx.H("strata_balance"),
+    h0 = r
+    r = s.header(r, 1, [ctx.H("obligor_rank"), ctx.H("obligor"), ctx.H("count"), ctx.H(key_of("strata_balance")),
                         ctx.H("share"), ctx.H("cumulative_share")])
     top = st.top_obligors[["rank", "obligor", "count", "balance", "share", "cumulative_share"]]
-    r = s.rows(r, 1, list(top.itertuples(index=False)), [INT, None, INT, YUAN, PCT2, PCT2])
-    _eligibility_rows(s, r + 1, ctx, st)
-    s.finish(freeze=None, title_rows=None)
+    r = s.rows(r, 1, [[a, ctx.tr(b), c, d, e, f] for a, b, c, d, e, f in top.itertuples(index=False)],
+               [INT, None, INT, YUAN, PCT2, PCT2])
+    s.table("top_obligors", h0, 1, r - 1, 6)
+    r = _eligibility_rows(s, r + 1, ctx, st)
+    if ctx.fit is not None:
+        r = collateral_fit_rows(s, r + 1, ctx)
+    s.finish(freeze="A3", title_rows=None)
 
 
 def _eligibility_rows(s: Sheet, r: int, ctx: _Ctx, st: PoolStats) -> int:
-    """The pools' eligibility criteria (入池标准): limit and the pool's value of each, and
-    the loans excluded for them; nothing when no pool states criteria."""
-    from ..pools.eligibility import CRITERIA, format_value
+    """The pools' eligibility criteria (入池标准): limit and the pool's value of each (as
+    numbers: money, ratios as percentages, months), and the loans excluded for them;
+    nothing when no pool states criteria."""
+    from ..pools.eligibility import CRITERIA
 
     table = st.eligibility
     if table.empty:
@@ -556,16 +670,24 @@ def _eligibility_rows(s: Sheet, r: int, ctx: _Ctx, st: PoolStats) -> int:
     several = table["pool"].nunique() > 1
     heads = [ctx.H("pool")] if several else []
     heads += [ctx.H("elig_criterion"), ctx.H("elig_limit"), ctx.H("elig_pool_value"), ctx.H("elig_excluded")]
+    h0 = r
     r = s.header(r, 1, heads)
-    rows = []
+    off = 1 if several else 0
     for row in table.itertuples(index=False):
         unit = CRITERIA[row.criterion].unit
-        unit = "plain" if unit == "months" else unit  # (the label says months)
-        value = "" if isinstance(row.pool_value, float) and row.pool_value != row.pool_value else \
-            format_value(row.pool_value, unit)
-        rows.append([*([row.pool] if several else []), ctx.L(f"elig_{row.criterion}"),
-                     format_value(row.limit, unit), value, int(row.excluded)])
-    r = s.rows(r, 1, rows, [*([None] if several else []), None, None, None, INT])
+        fmt = {"money": YUAN, "ratio": PCT2, "months": DEC2}.get(unit)
+
+        def value(v: Any, ip: bool = row.criterion == "ip_types") -> Any:
+            if isinstance(v, list | tuple):
+                return ", ".join(str(ctx.ip_label(x) if ip else ctx.tr(x)) for x in v)
+            if isinstance(v, str):
+                return ctx.tr(v)
+            return v
+
+        vals = [*([ctx.pool_name(row.pool)] if several else []), ctx.L(f"elig_{row.criterion}"),
+                value(row.limit), value(row.pool_value), int(row.excluded)]
+        r = s.rows(r, 1, [vals], [*([None] if several else []), None, fmt, fmt, INT])
+    s.table("eligibility", h0, 1, r - 1, 4 + off)
     if len(st.excluded):
         r = s.note(r, f"{ctx.L('elig_excluded_note')}: {len(st.excluded)} / {st.excluded['balance'].sum():,.2f}")
     return r
@@ -575,11 +697,17 @@ def _eligibility_rows(s: Sheet, r: int, ctx: _Ctx, st: PoolStats) -> int:
 
 
 def _schedule_sheet(s: Sheet, ctx: _Ctx, t: Tranche) -> None:
+    """One table of every scenario's periods (an Excel table), then the totals per scenario.
+    A period with events (abs_engine.scenarios.investor.event_timeline) names them; one
+    with a payment after the tranche's expected maturity, an interest shortfall or a
+    write-down is red."""
     res, h = ctx.result, ctx.result.deal.deal
     r = s.title(1, f"{ctx.L('schedule_of')} — {t.name}")
     cpn, _ = _coupon(t, ctx)
     cpn_text = f"{cpn * 100:.2f}%" if isinstance(cpn, float) else cpn
-    r = s.note(r, f"{h.name} · {ctx.L('balance')}: {t.balance:,.2f} · {ctx.L('coupon')}: {cpn_text}")
+    em = t.expected_maturity or h.expected_maturity
+    r = s.note(r, f"{h.name} · {ctx.L('balance')}: {t.balance:,.2f} · {ctx.L('coupon')}: {cpn_text} · "
+                  f"{ctx.L('expected_maturity')}: {em:%Y-%m-%d}")
     show_resid = t.kind == "subordinate"
     heads = [ctx.H("scenario"), ctx.H("period"), ctx.H("payment_date"), ctx.H("opening_balance"),
              ctx.H("interest"), ctx.H("principal")]
@@ -588,11 +716,12 @@ def _schedule_sheet(s: Sheet, ctx: _Ctx, t: Tranche) -> None:
         heads.append(ctx.H("residual"))
         cols.append("residual_paid")
     heads += [ctx.H("closing_balance"), ctx.H("new_interest_shortfall"), ctx.H("interest_shortfall"),
-              ctx.H("writedown"), ctx.H("deal_state")]
+              ctx.H("writedown"), ctx.H("deal_state"), ctx.H("events_col")]
     cols += ["balance_end", "new_shortfall", "interest_shortfall", "writedown"]
     header_row = r
     r = s.header(r, 1, heads)
-    fmts: list[str | None] = [None, INT, DATE] + [YUAN] * len(cols) + [None]
+    fmts: list[str | None] = [None, INT, DATE] + [YUAN] * len(cols) + [None, None]
+    ncol = len(fmts)
     tr = res.tranches
     tr = tr[tr["tranche"] == t.name]
     states = res.states.set_index(["scenario", "period"])["state"]
@@ -600,28 +729,54 @@ def _schedule_sheet(s: Sheet, ctx: _Ctx, t: Tranche) -> None:
     k = [x.name for x in res.deal.tranches].index(t.name)
     carried = bool(res.args.carry[k])
     never_paid = _interest_never_paid(ctx)
+    events: dict[tuple[str, int], list[Any]] = {}
+    if ctx.investor is not None:
+        ev = ctx.investor.events
+        mine_ev = ev[(ev["subject"] == t.name) | ev["event"].isin(["state_change", "trigger_fired", "trigger_cured",
+                                                                     "cleanup_call"])]
+        for rec in mine_ev.itertuples(index=False):
+            events.setdefault((str(rec.scenario), int(rec.period)), []).append(rec)
+    totals = []
+    s.set_width(ncol, 16)
+    s.max_width = 14
     for sc in ctx.scenarios:
         block = tr[tr["scenario"] == sc].sort_values("period")
         block = block.assign(new_shortfall=_new_shortfall(block["interest_shortfall"].to_numpy(), carried))
         active = (block["balance_start"] > 0) | (block[flows].abs().sum(axis=1) > 0)
         last = int(block.loc[active, "period"].max()) if active.any() else 0
         shown = block[block["period"] <= last]
-        rows = []
         for rec in shown.itertuples(index=False):
             st = states.get((sc, rec.period), "")
             key = f"state_{st}"
-            rows.append([sc, rec.period, rec.payment_date, *[getattr(rec, c) for c in cols],
-                         ctx.L(key) if key in LABELS else st])
-        r = s.rows(r, 1, rows, fmts)
+            evs = events.get((sc, int(rec.period)), [])
+            text = "; ".join(dict.fromkeys(str(ctx.L(f"event_{e.event}")) for e in evs))
+            s.rows(r, 1, [[sc, rec.period, rec.payment_date, *[getattr(rec, c) for c in cols],
+                           ctx.L(key) if key in LABELS else st, None]], fmts)
+            if text:
+                s.wrapped(r, ncol, text, 16, border=BOX)
+            if any(e.flag and e.subject == t.name for e in evs):
+                for c in range(1, ncol + 1):
+                    cell = s.ws.cell(row=r, column=c)
+                    cell.font = ALERT
+                    cell.fill = ALERT_FILL
+            r += 1
         sums = {c: float(block[c].sum()) for c in cols}
         # the unpaid-interest balance is a stock: its total is the interest never paid
         sums["interest_shortfall"] = never_paid[(sc, t.name)]
-        tot = [sc, ctx.L("total"), None,
-               *[(None if c in ("balance_start", "balance_end") else sums[c]) for c in cols], None]
-        r = s.rows(r, 1, [tot], fmts, font=BOLD, fill=TOTAL_FILL)
-        r += 1
-    s.note(r, ctx.L("shortfall_note"))
-    s.finish(freeze=f"D{header_row + 1}", title_rows=(header_row, header_row))
+        totals.append([sc, ctx.L("total"), None, *[(None if c in ("balance_start", "balance_end") else sums[c]) for c in cols],
+                       None, None])
+    s.table(f"schedule_{t.name}", header_row, 1, r - 1, ncol)
+    r += 1
+    r = s.title(r, f"{ctx.L('total')} — {t.name}", SUBTITLE)
+    h0 = r
+    # the same columns as the schedule; the unpaid-interest column totals the interest never paid
+    heads[4 + cols.index("interest_shortfall") - 1] = ctx.H("interest_never_paid")
+    r = s.header(r, 1, heads)
+    r = s.rows(r, 1, totals, fmts, font=BOLD, fill=TOTAL_FILL)
+    s.table(f"schedule_totals_{t.name}", h0, 1, r - 1, ncol)
+    r = s.note(r, ctx.L("shortfall_note"))
+    s.note(r, ctx.L("events_note"))
+    s.finish(freeze=f"D{header_row + 1}", title_rows=(header_row, header_row), title_cols="A:C")
 
 
 def _new_shortfall(unpaid: Any, carried: bool) -> Any:
@@ -649,6 +804,8 @@ def _interest_never_paid(ctx: _Ctx) -> dict[tuple[str, str], float]:
 
 
 def _sensitivity_sheet(s: Sheet, ctx: _Ctx, mine: list[Tranche]) -> None:
+    """The scenarios' assumptions (a table), then one table per tranche of what each
+    scenario gives it, then each tranche's price/yield table."""
     r = s.title(1, f"{ctx.L('sensitivity')} — {', '.join(t.name for t in mine)}")
     r = _stamp(s, r, ctx)
     a = ctx.analytics
@@ -657,9 +814,10 @@ def _sensitivity_sheet(s: Sheet, ctx: _Ctx, mine: list[Tranche]) -> None:
     sm = ctx.summary.assign(_s=ctx.summary["scenario"].astype(str), _t=ctx.summary["tranche"].astype(str))
     sm = sm.set_index(["_s", "_t"])
     keys, assumption_fmts, values = _assumptions(ctx)
-    heads = [ctx.H("scenario"), *(ctx.H(k) for k in keys)]
-    fmts: list[str | None] = [None, *assumption_fmts]
-    getters: list[Any] = []
+    header_row = r
+    r = s.header(r, 1, [ctx.H("scenario"), *(ctx.H(k) for k in keys)])
+    r = s.rows(r, 1, [[sc.name, *values(sc)] for sc in ctx.result.scenarios], [None, *assumption_fmts])
+    s.table("assumptions", header_row, 1, r - 1, 1 + len(keys))
     lost = _interest_never_paid(ctx)
     for t in mine:
         measures: list[tuple[str, str, Any]] = []
@@ -679,14 +837,12 @@ def _sensitivity_sheet(s: Sheet, ctx: _Ctx, mine: list[Tranche]) -> None:
                 if key in a.columns:
                     measures.append((key, PCT4 if key == "irr" else DEC4,
                                      lambda sc, n=t.name, k=key: a.at[(sc, n), k] if (sc, n) in a.index else None))
-        for key, fmt, get in measures:
-            heads.append(f"{t.name}\n{ctx.H(key)}")
-            fmts.append(fmt)
-            getters.append(lambda sc, g=get, n=t.name: ctx.dash(g(sc), sc, n))
-    header_row = r
-    r = s.header(r, 1, heads)
-    rows = [[sc.name, *values(sc), *(g(sc.name) for g in getters)] for sc in ctx.result.scenarios]
-    r = s.rows(r, 1, rows, fmts)
+        r = s.title(r + 1, f"{ctx.L('sensitivity')} — {t.name}", SUBTITLE)
+        h0 = r
+        r = s.header(r, 1, [ctx.H("scenario"), *[f"{t.name}\n{ctx.H(k)}" for k, _, _ in measures]])
+        rows = [[sc, *[ctx.dash(g(sc), sc, t.name) for _, _, g in measures]] for sc in ctx.scenarios]
+        r = s.rows(r, 1, rows, [None, *[f for _, f, _ in measures]])
+        s.table(f"sensitivity_{t.name}", h0, 1, r - 1, 1 + len(measures))
     r = s.note(r, ctx.L("loss_note"))
     if any((sc, t.name) in ctx.no_cash for sc in ctx.scenarios for t in mine):
         r = s.note(r, ctx.L("no_cash_note"))
@@ -698,71 +854,94 @@ def _sensitivity_sheet(s: Sheet, ctx: _Ctx, mine: list[Tranche]) -> None:
         if table is None or table.empty:
             continue
         r = s.title(r + 1, f"{ctx.L('yield_table')} — {t.name}", SUBTITLE)
+        h0 = r
         r = s.header(r, 1, [ctx.H("price"), *[f"{sc}\n{ctx.H('irr' if t.kind == 'subordinate' else 'yield')}"
                                               for sc in table.columns]])
         r = s.rows(r, 1, [[float(p), *(ctx.dash(float(v), sc, t.name) for sc, v in zip(table.columns, row, strict=True))]
                           for p, row in zip(table.index, table.to_numpy(), strict=True)],
                    [DEC4, *[PCT4] * len(table.columns)])
+        s.table(f"yield_table_{t.name}", h0, 1, r - 1, 1 + len(table.columns))
         if any((str(sc), t.name) in ctx.no_cash for sc in table.columns):
             r = s.note(r, ctx.L("no_cash_note"))
-    s.finish(freeze=f"B{header_row + 1}", title_rows=(header_row, header_row))
+    s.finish(freeze=f"B{header_row + 1}", title_rows=None)
 
 
 # --------------------------------------------------------------------------- charts
 
 
-def _chart_data(s: Sheet, ctx: _Ctx) -> list[tuple[str, int, int, int]]:
-    """Tables behind the charts; returns (title, header row, first data row, last data row)."""
+def _chart_data(s: Sheet, ctx: _Ctx) -> list[tuple[str, int, int, int, int]]:
+    """Tables behind the charts (Excel tables); returns (title, header row, first data row,
+    last data row, last column) of each. Balance tables stop one period after the last
+    payment of any scenario; a tranche written down gets its cumulative write-down beside its
+    balance (drawn apart from repayments). Pool tables start at the period before the first
+    default and hold the cumulative defaults beside the losses."""
     res, deal, h = ctx.result, ctx.result.deal, ctx.result.deal.deal
     r = s.title(1, ctx.L("chart_data_note"))
     r += 1
     scen = ctx.scenarios
     dates = [pd.Timestamp(d) for d in res.schedule.payment_dates]
+    T = len(dates)
     out = []
-    tr = res.tranches.pivot(index=["tranche", "period"], columns="scenario", values="balance_end")
+    tr = res.tranches
+    bal = tr.pivot(index=["tranche", "period"], columns="scenario", values="balance_end")
+    wd = tr.assign(cwd=tr.groupby(["scenario", "tranche"])["writedown"].cumsum()).pivot(
+        index=["tranche", "period"], columns="scenario", values="cwd")
+    flows = tr.assign(x=tr["balance_start"].abs() + tr["principal_paid"].abs() + tr["interest_paid"].abs()
+                      + tr["residual_paid"].abs() + tr["writedown"].abs())
     for t in deal.tranches:
         title = f"{ctx.L('chart_balance')} — {t.name}"
         r = s.title(r, title, SUBTITLE)
+        f = flows[(flows["tranche"] == t.name) & (flows["x"] > 0)]
+        last = min(int(f["period"].max()) if len(f) else 1, T)
+        written = [sc for sc in scen if float(wd.loc[t.name][sc].max()) > 0]
+        heads = [ctx.H("chart_date"), *scen, *[f"{sc} — {ctx.L('chart_writedown')}" for sc in written]]
         hr = r
-        r = s.header(r, 1, [ctx.H("chart_date")] + list(scen))
+        r = s.header(r, 1, heads)
         first = r
-        rows = [[h.closing_date] + [t.balance] * len(scen)]
-        block = tr.loc[t.name]
-        for k, d in enumerate(dates):
-            rows.append([d] + [block.at[k + 1, sc] for sc in scen])
-        r = s.rows(r, 1, rows, [DATE] + [YUAN] * len(scen))
-        out.append((title, hr, first, r - 1))
+        rows = [[h.closing_date] + [t.balance] * len(scen) + [0.0] * len(written)]
+        block, wblock = bal.loc[t.name], wd.loc[t.name]
+        for k in range(last):
+            rows.append([dates[k]] + [block.at[k + 1, sc] for sc in scen] + [wblock.at[k + 1, sc] for sc in written])
+        r = s.rows(r, 1, rows, [DATE] + [YUAN] * (len(heads) - 1))
+        s.table(f"chart_balance_{t.name}", hr, 1, r - 1, len(heads))
+        out.append((title, hr, first, r - 1, len(heads)))
         r += 1
-    # the pool's cumulative loss: before and after the pools' risk-sharing layers when there
-    # are any (after support it is what the pool bears, all 0 while a guarantor pays)
+    # the pool: cumulative defaults and losses (before and after the pools' risk-sharing
+    # layers when there are any; after support it is what the pool bears)
     series = [("loss_before_support", "chart_pool_loss_before"), ("loss", "chart_pool_loss_after")] \
         if any(p.support for p in deal.pools) else [("loss", "chart_pool_loss")]
+    g = res.pool.groupby(["scenario", "period"], sort=False)
+    dflt = g["default_amount"].sum().unstack("scenario").sort_index().cumsum()
+    started = [k for k in range(1, T + 1) if float(dflt.loc[k].max()) > 0] if len(dflt) else []
+    start = (started[0] - 1) if started else 0
     for col, key in series:
-        pool = res.pool.groupby(["scenario", "period"], sort=False)[col].sum().unstack("scenario")
-        cum = pool.sort_index().cumsum()
+        cum = g[col].sum().unstack("scenario").sort_index().cumsum()
         title = ctx.L(key)
         r = s.title(r, title, SUBTITLE)
+        heads = [ctx.H("chart_date"), *[f"{sc} — {ctx.L('chart_loss')}" for sc in scen],
+                 *[f"{sc} — {ctx.L('chart_defaults')}" for sc in scen]]
         hr = r
-        r = s.header(r, 1, [ctx.H("chart_date")] + list(scen))
+        r = s.header(r, 1, heads)
         first = r
-        rows = [[h.cutoff_date] + [0.0] * len(scen)]
-        for k, d in enumerate(dates):
-            rows.append([d] + [cum.at[k + 1, sc] for sc in scen])
-        r = s.rows(r, 1, rows, [DATE] + [YUAN] * len(scen))
-        out.append((title, hr, first, r - 1))
+        rows = [[h.cutoff_date if start == 0 else dates[start - 1]]
+                + ([0.0] * (2 * len(scen)) if start == 0 else [cum.at[start, sc] for sc in scen] + [dflt.at[start, sc] for sc in scen])]
+        for k in range(start, T):
+            rows.append([dates[k]] + [cum.at[k + 1, sc] for sc in scen] + [dflt.at[k + 1, sc] for sc in scen])
+        r = s.rows(r, 1, rows, [DATE] + [YUAN] * (len(heads) - 1))
+        s.table(f"chart_{col}", hr, 1, r - 1, len(heads))
+        out.append((title, hr, first, r - 1, len(heads)))
         r += 1
-    s.finish(freeze=None, title_rows=None)
+    s.finish(freeze="B3", title_rows=None)
     return out
 
 
-def _charts_sheet(s: Sheet, data: Sheet, ctx: _Ctx, tables: list[tuple[str, int, int, int]]) -> None:
+def _charts_sheet(s: Sheet, data: Sheet, ctx: _Ctx, tables: list[tuple[str, int, int, int, int]]) -> None:
     s.title(1, ctx.L("sheet_charts"))
-    n_scen = len(ctx.scenarios)
-    for i, (title, hr, first, last) in enumerate(tables):
+    for i, (title, hr, first, last, ncol) in enumerate(tables):
         ch = LineChart()
         ch.title = title
-        ch.height, ch.width = 8.5, 16.0
-        ch.y_axis.title = ctx.L("chart_yuan")
+        ch.height, ch.width = 12.0, 13.0
+        ch.y_axis.title = ctx.L("chart_amount")
         ch.y_axis.number_format = "#,##0"
         ch.y_axis.crossAx = 500
         ch.x_axis = DateAxis(crossAx=100, axPos="b")
@@ -773,16 +952,17 @@ def _charts_sheet(s: Sheet, data: Sheet, ctx: _Ctx, tables: list[tuple[str, int,
         ch.x_axis.delete = False
         ch.y_axis.delete = False
         ch.legend.position = "b"
-        ref = Reference(data.ws, min_col=2, max_col=1 + n_scen, min_row=hr, max_row=last)
+        ref = Reference(data.ws, min_col=2, max_col=ncol, min_row=hr, max_row=last)
         ch.add_data(ref, titles_from_data=True)
         ch.set_categories(Reference(data.ws, min_col=1, min_row=first, max_row=last))
         for ser in ch.series:
             ser.smooth = False
-        col = 1 if i % 2 == 0 else 11
-        row = 3 + (i // 2) * 18
-        s.ws.add_chart(ch, f"{'A' if col == 1 else 'K'}{row}")
+        row = 3 + (i // 2) * 25
+        if i and i % 2 == 0:  # one row of charts per printed page: never cut through a chart
+            s.ws.row_breaks.append(Break(id=row - 1))
+        s.ws.add_chart(ch, f"{'A' if i % 2 == 0 else 'I'}{row}")
     s.ws.sheet_view.showGridLines = False
-    s.finish(freeze=None, title_rows=None)
+    s.finish(freeze="A2", title_rows=None)
 
 
 # --------------------------------------------------------------------------- workbook
@@ -823,19 +1003,27 @@ def _workbook(ctx: _Ctx, cls: str, mine: list[Tranche]) -> Workbook:
     taken: list[str] = []
     styles: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
+    names: set[str] = set()
+
     def sheet(key: str, suffix: str = "") -> Sheet:
         name = sheet_name(label(key, ctx.lang, " ") + (f" {suffix}" if suffix else ""), taken)
         taken.append(name)
         ws = wb.active if len(taken) == 1 else wb.create_sheet()
         assert ws is not None
         ws.title = name
-        return Sheet(ws, styles=styles)
+        return Sheet(ws, styles=styles, table_names=names)
 
     _summary_sheet(sheet("sheet_summary"), ctx, cls, mine)
     _collateral_sheet(sheet("sheet_collateral"), ctx)
-    support_sheet(sheet("sheet_support"), ctx.result, ctx.lang, ctx.L, ctx.H)
+    sup = sheet("sheet_support")
+    support_sheet(sup, ctx.result, ctx.lang, ctx.L, ctx.H, tr=ctx.tr, pool_name=ctx.pool_name,
+                  more=(lambda s, r: support_sections(s, r, ctx, mine)) if ctx.investor is not None else None)
+    structure_sheet(sheet("sheet_structure"), ctx)
     for t in mine:
         _schedule_sheet(sheet("sheet_schedule", t.name), ctx, t)
+    if ctx.investor is not None:
+        events_sheet(sheet("sheet_events"), ctx)
+        stress_sheet(sheet("sheet_stress"), ctx, mine)
     _sensitivity_sheet(sheet("sheet_sensitivity"), ctx, mine)
     if ctx.breakeven is not None or ctx.simulation is not None:
         risk_sheet(sheet("sheet_risk"), ctx.L, ctx.H, mine, ctx.result.deal.name, breakeven=ctx.breakeven,
@@ -850,7 +1038,8 @@ def _workbook(ctx: _Ctx, cls: str, mine: list[Tranche]) -> Workbook:
     return wb
 
 
-def _context(result: Result, lang: str, analytics: pd.DataFrame | None, deal_path: str | os.PathLike[str] | None) -> _Ctx:
+def _context(result: Result, lang: str, analytics: pd.DataFrame | None, deal_path: str | os.PathLike[str] | None,
+             investor: Any = None) -> _Ctx:
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {', '.join(LANGS)} (got {lang!r})")
     a = _check_analytics(analytics, result)
@@ -868,7 +1057,18 @@ def _context(result: Result, lang: str, analytics: pd.DataFrame | None, deal_pat
         deal_path=dp,
         yield_tables=result.yield_tables_by_tranche(),
         no_cash=_no_cash(result, a),
+        investor=_investor(result, investor),
+        fit=collateral_fit(result.deal),
     )
+
+
+def _investor(result: Result, investor: Any) -> Any:
+    """The investor figures: given, made here (``None``), or left out (``False``)."""
+    if investor is False:
+        return None
+    if investor is None:
+        return investor_view(result)
+    return investor
 
 
 def _no_cash(result: Result, analytics: pd.DataFrame | None) -> set[tuple[str, str]]:
@@ -892,10 +1092,11 @@ def term_sheet_workbooks(
     breakeven: pd.DataFrame | None = None,
     simulation: Any = None,
     agency: Any = None,
+    investor: Any = None,
 ) -> dict[str, Workbook]:
     """Build (without saving) one workbook per tranche class present in the deal,
     keyed by class (``senior``, ``mezzanine``, ``subordinate``)."""
-    ctx = _context(result, lang, analytics, deal_path)
+    ctx = _context(result, lang, analytics, deal_path, investor)
     ctx.breakeven, ctx.simulation, ctx.agency = breakeven, simulation, agency
     out: dict[str, Workbook] = {}
     for cls in CLASSES:
@@ -915,6 +1116,7 @@ def write_term_sheets(
     breakeven: pd.DataFrame | None = None,
     simulation: Any = None,
     agency: Any = None,
+    investor: Any = None,
 ) -> list[Path]:
     """Write the term sheets of a run: ``<deal name>_<class>_termsheet.xlsx`` for the
     senior tranches, the mezzanine tranches (if any) and the subordinate tranche.
@@ -940,6 +1142,10 @@ def write_term_sheets(
     agency : abs_engine.scenarios.agency.Agency, optional
         The agency stress test (:func:`abs_engine.scenarios.agency.agency_table`) of the same
         deal; with it every workbook gets the agency sheet.
+    investor : abs_engine.scenarios.investor.InvestorView or False, optional
+        The investor figures of the run (support dependence, stress tests, events); made
+        here when not given (:func:`abs_engine.scenarios.investor.investor_view`, a few
+        engine calls); ``False`` leaves those sections out.
 
     Returns
     -------
@@ -950,7 +1156,8 @@ def write_term_sheets(
     file + ``os.replace``): an error leaves no partial workbook behind.
     """
     books = term_sheet_workbooks(result, lang=lang, analytics=analytics, deal_path=deal_path,
-                                 breakeven=breakeven, simulation=simulation, agency=agency)
+                                 breakeven=breakeven, simulation=simulation, agency=agency,
+                                 investor=investor)
     out = Path(out_dir)
     stem = file_stem(result.deal.deal.name)
     paths = []

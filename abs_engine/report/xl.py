@@ -23,6 +23,7 @@ import pandas as pd
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 # number formats
@@ -47,7 +48,10 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=14)
 SUBTITLE = Font(bold=True, size=12)
-NOTE = Font(italic=True, size=9, color="FF595959")
+NOTE = Font(italic=True, size=11, color="FF595959")
+#: Payments after a tranche's expected maturity and other breaches of the promised terms
+ALERT = Font(bold=True, color="FFC00000")
+ALERT_FILL = PatternFill("solid", fgColor="FFFFE0E0")
 HEADER_FILL = PatternFill("solid", fgColor="FFD9E1F2")
 HIGHLIGHT_FILL = PatternFill("solid", fgColor="FFFFF2CC")
 TOTAL_FILL = PatternFill("solid", fgColor="FFF2F2F2")
@@ -56,6 +60,44 @@ BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 WRAP_CENTER = Alignment(wrap_text=True, horizontal="center", vertical="center")
 WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 LEFT = Alignment(horizontal="left")
+WRAP_LEFT = Alignment(wrap_text=True, horizontal="left", vertical="top")
+
+# --------------------------------------------------------------------------- print layout
+#: Printable width of A4 landscape with 0.4-inch margins, in points (297 mm - 0.8 in).
+PRINT_WIDTH_PT = 297 / 25.4 * 72 - 0.8 * 72
+#: The smallest print scale (%) a sheet may get: no text is below 11 pt, so it prints at
+#: 8 pt or more. A sheet that fits the page width at this scale or above is fitted to the
+#: width; a wider one prints at this scale, its columns running on to further pages with
+#: the key columns repeated (``title_cols`` of :meth:`Sheet.finish`).
+MIN_SCALE = 74
+#: The scale of a sheet too wide for that (LibreOffice rounds an explicit 74% down).
+WIDE_SCALE = 76
+#: Text in a proportional font may set wider than Excel's width unit (its digit width)
+#: allows for: widths and wrapped-text heights allow for this much.
+FONT_SLACK = 1.05
+#: A renderer whose default font is wider than Calibri sets columns this much wider
+#: (LibreOffice converts widths with DejaVu Sans's digit width, 1.2-1.25 x Calibri's on its PDFs);
+#: the print-scale estimate allows for it so that the sheet still fits the page width.
+RENDER_SLACK = 1.28
+#: Width (characters) a table header contributes to its column: longer labels wrap.
+HEADER_WIDTH = 10
+
+
+def column_points(width: float) -> float:
+    """Printed width (points) of a column ``width`` characters wide (Excel: 7 px per
+    character plus 5 px of padding at 96 dpi), times :data:`RENDER_SLACK`."""
+    return (7 * width + 5) * 0.75 * RENDER_SLACK
+
+
+def text_lines(text: str, width: float) -> int:
+    """Lines ``text`` takes when wrapped in ``width`` characters (paragraphs on new lines)."""
+    usable = max(width - 1.0, 1.0)
+    return sum(max(1, math.ceil(display_width(part) * FONT_SLACK / usable)) for part in str(text).split("\n"))
+
+
+def line_height(size: float) -> float:
+    """Row height (points) of one line of text of ``size`` points."""
+    return size * 1.4
 
 
 def clean_text(value: str) -> str:
@@ -130,13 +172,20 @@ class Sheet:
     ws: Worksheet
     widths: dict[int, int] = field(default_factory=dict)
     min_width: int = 8
-    max_width: int = 60
+    max_width: int = 24
     #: Style arrays already registered in this workbook, keyed by the ids of the style
     #: objects (which the value keeps alive): assigning fonts and borders one by one costs
     #: a hash of each object per cell. Share one dict between the sheets of a workbook.
     styles: dict[tuple[Any, ...], tuple[Any, ...]] = field(default_factory=dict)
     #: Columns (letters) whose width was set by hand (:meth:`set_width`): not fitted.
     fixed: set[str] = field(default_factory=set)
+    #: Text laid out by :meth:`finish`: (row, col, span to the sheet's last column, font size)
+    #: - notes and titles span the sheet's width; their rows grow to show every line.
+    flowing: list[tuple[int, int, bool, float]] = field(default_factory=list)
+    #: Excel tables (ListObjects) to add: (name, first row, first col, last row, last col).
+    tables: list[tuple[str, int, int, int, int]] = field(default_factory=list)
+    #: Table names already used in the workbook (shared between its sheets).
+    table_names: set[str] = field(default_factory=set)
 
     def set_width(self, col: int, width: float) -> None:
         """Fix a column's width (characters); :meth:`finish` leaves it alone."""
@@ -192,9 +241,15 @@ class Sheet:
                 c.alignment = align
             self.styles[key] = (copy.copy(c._style), font, fill, border, align, number_format)
         if fit:
-            w = display_width(_shown(v, fmt)) + 2
+            w = math.ceil(display_width(_shown(v, fmt)) * FONT_SLACK) + 2
             if font is not None and font.sz and font.sz > 11:
                 w = int(w * font.sz / 11) + 1
+            if isinstance(v, str) and w > self.max_width:
+                # longer than a column may be: the text wraps and its row grows (finish)
+                c.alignment = Alignment(wrap_text=True, vertical="top",
+                                        horizontal=align.horizontal if align is not None else None)
+                self.flowing.append((row, col, False, float(font.sz or 11) if font is not None else 11.0))
+                w = self.max_width
             self.widths[col] = max(self.widths.get(col, 0), w)
         return c
 
@@ -203,30 +258,54 @@ class Sheet:
         make the row tall enough to show every line on screen and in print (neither Excel
         nor LibreOffice grows a row for wrapped text on its own)."""
         c = self.put(row, col, text, align=WRAP_TOP, fit=False, **kw)
-        lines = sum(max(1, -(-display_width(part) // max(int(width) - 1, 1))) for part in str(text).split("\n"))
-        height = 15.0 * lines + 2
+        height = text_lines(str(text), width) * line_height(11) + 3
         current = self.ws.row_dimensions[row].height
         if current is None or current < height:
             self.ws.row_dimensions[row].height = height
         return c
 
+    def label(self, row: int, col: int, text: str, **kw: Any) -> Any:
+        """A row label that wraps in its column (the row grows to fit, :meth:`finish`)."""
+        c = self.put(row, col, text, align=WRAP_LEFT, fit=False, **kw)
+        self.flowing.append((row, col, False, 11.0))
+        return c
+
     def title(self, row: int, text: str, font: Font = TITLE) -> int:
-        self.put(row, 1, text, font=font, fit=False)
+        """A title; it wraps across the sheet's width (:meth:`finish`)."""
+        self.put(row, 1, text, font=font, fit=False, align=WRAP_LEFT)
+        self.flowing.append((row, 1, True, float(font.sz or 11)))
         return row + 1
 
     def note(self, row: int, text: str, col: int = 1) -> int:
-        self.put(row, col, text, font=NOTE, fit=False)
+        """A note in small italics; it wraps across the sheet's width (:meth:`finish`)."""
+        self.put(row, col, text, font=NOTE, fit=False, align=WRAP_LEFT)
+        self.flowing.append((row, col, True, float(NOTE.sz or 10)))
         return row + 1
 
     def header(self, row: int, col: int, labels: Sequence[str]) -> int:
-        """A header row of boxed, shaded, wrapped labels; the row grows to fit."""
-        lines = 1
+        """A header row of boxed, shaded, wrapped labels; the row grows to fit (:meth:`finish`)."""
         for j, text in enumerate(labels):
-            self.put(row, col + j, text, font=BOLD, fill=HEADER_FILL, border=BOX, align=WRAP_CENTER)
-            lines = max(lines, text.count("\n") + 1)
-        if lines > 1:
-            self.ws.row_dimensions[row].height = 15 * lines + 2
+            self.put(row, col + j, text, font=BOLD, fill=HEADER_FILL, border=BOX, align=WRAP_CENTER, fit=False)
+            longest = max((display_width(x) for x in str(text).split("\n")), default=0)
+            self.widths[col + j] = max(self.widths.get(col + j, 0), min(longest, HEADER_WIDTH) + 2)
+            self.flowing.append((row, col + j, False, 11.0))
         return row + 1
+
+    def table(self, name: str, first_row: int, first_col: int, last_row: int, last_col: int) -> None:
+        """Make the block (header row first) an Excel table (ListObject) named ``name``, so
+        that it loads into Power Query or pandas as it is. Names are made unique in the
+        workbook; a block without data rows is left a plain range."""
+        if last_row <= first_row:
+            return
+        base = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
+        base = base if base[:1].isalpha() else f"T_{base}"
+        taken = {n.lower() for n in self.table_names}
+        final, k = base[:250], 2
+        while final.lower() in taken:
+            final = f"{base[:240]}_{k}"
+            k += 1
+        self.table_names.add(final)
+        self.tables.append((final, first_row, first_col, last_row, last_col))
 
     def rows(
         self,
@@ -246,32 +325,71 @@ class Sheet:
         return row
 
     def kv(self, row: int, key: str, value: Any, fmt: str | None = None, *, fit_value: bool = False) -> int:
-        """A label in column A and its value in column B."""
-        self.put(row, 1, key, font=BOLD, border=BOX)
-        self.put(row, 2, value, fmt, border=BOX, fit=fit_value, align=LEFT)
+        """A label in column A (wrapped) and its value in column B."""
+        self.label(row, 1, key, font=BOLD, border=BOX)
+        self.put(row, 2, value, fmt, border=BOX, fit=fit_value, align=WRAP_LEFT)
+        if isinstance(value, str) and not fit_value:
+            self.flowing.append((row, 2, True, 11.0))  # long text wraps across the sheet
         return row + 1
 
-    def finish(self, *, freeze: str | None, title_rows: tuple[int, int] | None) -> None:
-        """Column widths, frozen panes, A4 landscape fitted to the page width, header
-        rows repeated on every printed page."""
+    def finish(self, *, freeze: str | None, title_rows: tuple[int, int] | None, title_cols: str | None = None) -> None:
+        """Column widths, flowing text (notes, titles, headers) wrapped with rows grown to
+        show every line, Excel tables, frozen panes, and A4 landscape print setup: fitted
+        to the page width when that keeps the scale at :data:`MIN_SCALE` or above, else
+        printed at that scale (text never prints below 8 pt); header rows repeated on
+        every printed page."""
         for col, w in self.widths.items():
             letter = get_column_letter(col)
             if letter in self.fixed:
                 continue
             self.ws.column_dimensions[letter].width = max(self.min_width, min(self.max_width, w))
+        last = max([c for c in self.widths] + [1])
+
+        def width(col: int) -> float:
+            w = self.ws.column_dimensions[get_column_letter(col)].width
+            return float(w) if w else 8.43
+
+        merged_rows: set[int] = set()
+        heights: dict[int, float] = {}
+        for row, col, span, size in self.flowing:
+            cell = self.ws.cell(row=row, column=col)
+            text = cell.value if isinstance(cell.value, str) else ""
+            end = col
+            if span and last > col and row not in merged_rows and all(
+                    self.ws.cell(row=row, column=c).value is None for c in range(col + 1, last + 1)):
+                end = last
+                self.ws.merge_cells(start_row=row, start_column=col, end_row=row, end_column=end)
+                merged_rows.add(row)
+            avail = sum(width(c) for c in range(col, end + 1))
+            h = text_lines(text, avail * 11.0 / size) * line_height(size) + 3
+            heights[row] = max(heights.get(row, 0.0), h)
+        for row, h in heights.items():
+            current = self.ws.row_dimensions[row].height
+            if current is None or current < h:
+                self.ws.row_dimensions[row].height = h
+        for name, r0, c0, r1, c1 in self.tables:
+            ref = f"{get_column_letter(c0)}{r0}:{get_column_letter(c1)}{r1}"
+            tab = Table(displayName=name, ref=ref)
+            tab.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False)
+            self.ws.add_table(tab)
         if freeze:
             self.ws.freeze_panes = freeze
         ps = self.ws.page_setup
         ps.orientation = "landscape"
         ps.paperSize = self.ws.PAPERSIZE_A4
-        ps.fitToWidth = 1
+        total = sum(column_points(width(c)) for c in range(1, last + 1))
+        fits = total <= PRINT_WIDTH_PT * 100 / MIN_SCALE
+        ps.fitToWidth = 1 if fits else 0
         ps.fitToHeight = 0
-        self.ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ps.scale = None if fits else WIDE_SCALE
+        self.ws.sheet_properties.pageSetUpPr.fitToPage = fits
         self.ws.print_options.horizontalCentered = True
         self.ws.page_margins.left = self.ws.page_margins.right = 0.4
         self.ws.page_margins.top = self.ws.page_margins.bottom = 0.5
         if title_rows is not None:
             self.ws.print_title_rows = f"{title_rows[0]}:{title_rows[1]}"
+        if title_cols is not None and not fits:
+            self.ws.print_title_cols = title_cols
         self.ws.oddFooter.center.text = "&P / &N"
 
 
