@@ -15,6 +15,10 @@ class AbsEngineError(Exception):
     """Base class of every error abs_engine raises on purpose."""
 
 
+#: The most problems one error lists; the rest are counted in a last line.
+MAX_PROBLEMS = 200
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem in one input file.
@@ -37,7 +41,14 @@ class InputError(AbsEngineError):
     """A user's input is invalid. ``problems`` lists every problem found."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
+        problems = list(problems)
+        #: how many problems were found (``problems`` keeps the first MAX_PROBLEMS of them)
+        self.total = len(problems)
+        if len(problems) > MAX_PROBLEMS:
+            rest = len(problems) - MAX_PROBLEMS
+            problems = problems[:MAX_PROBLEMS] + [Problem(problems[MAX_PROBLEMS].file, "",
+                                                          f"{rest:,} more problem(s) not shown (the first {MAX_PROBLEMS} are listed)")]
+        self.problems = problems
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @classmethod

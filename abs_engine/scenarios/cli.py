@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
+from ..io.names import console_text as escape
 from rich.table import Table
 
 from ..errors import InputError
@@ -112,10 +112,16 @@ def _interruptible() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
+def _output_dir(out_dir: Path | None, deal_name: str, command: str) -> Path:
+    from ..cli import output_dir
+
+    return output_dir(out_dir, deal_name, command)
+
+
 def _print_written(final: Path, target: Path, written: list[Path]) -> None:
     _, out, _ = _ui()
     for p in written:
-        out.print(f"wrote {final / p.relative_to(target)}", markup=False, highlight=False)
+        out.print(f"wrote {escape(final / p.relative_to(target))}", highlight=False, soft_wrap=True)
 
 
 def _term_sheets(d: Any, deal_path: Path, base: Any, target: Path, lang: str, backend: str, **extra: Any) -> list[Path]:
@@ -168,10 +174,10 @@ def sweep(
         scs = [sc for g in grids for sc in g.scenarios]
         points = pd.concat([g.frame() for g in grids], ignore_index=True)
         ex = _executor(executor, workers, dask, scheduler)
+        final = _output_dir(out_dir, d.name, "sweep")
     except InputError as exc:
         _fail(exc)
         return
-    final = out_dir or Path("out") / d.name / "sweep"
     with _interruptible(), output_set(final) as target:
         with progress_bar(len(scs), "scenarios", enabled=progress, console=err) as on_done:
             try:
@@ -236,12 +242,12 @@ def breakeven(
         _check_options(backend, criterion, fmt, lang)
         d = load_deal(deal)
         base = load_scenario(scenario) if scenario else BASE
+        final = _output_dir(out_dir, d.name, "breakeven")
         be = run_breakeven(d, base, stresses=stress or None, tranches=tranche or None,
                            criterion=criterion, backend=backend)  # type: ignore[arg-type]
     except InputError as exc:
         _fail(exc)
         return
-    final = out_dir or Path("out") / d.name / "breakeven"
     with _interruptible(), output_set(final) as target:
         written = write_frame(be.table, target, "breakeven", fmt) + write_frame(be.curve, target, "loss_curve", fmt)
         if len(be.curve):
@@ -251,14 +257,14 @@ def breakeven(
             written += _term_sheets(d, deal, base, target, lang, backend, breakeven=be.table)
         files = {"scenario": scenario} if scenario else {}
         written.append(write_manifest(target / "manifest.json", manifest(_inputs(deal, d, files), written, command=sys.argv, excluded=_excluded(d))))
-    table = Table(title=escape(f"{d.name}") + f" — break-even levels (base: {base.name}, criterion {criterion}, "
+    table = Table(title=escape(f"{d.name}") + f" — break-even levels (base: {escape(base.name)}, criterion {criterion}, "
                   f"{be.evaluations} scenarios in {be.engine_calls} engine calls, {be.elapsed_s:.2f} s)")
     for col in ("stress", "tranche", "break-even", "first break", "x base", "bound"):
         table.add_column(col, justify="left" if col in ("stress", "tranche", "bound") else "right")
     for r in be.table.itertuples():
         pct = not r.stress.endswith("multiple")
         fmt_ = (lambda v: f"{v:.4%}") if pct else (lambda v: f"{v:.4f}x")
-        table.add_row(r.stress, escape(r.tranche), "—" if r.breakeven != r.breakeven else fmt_(r.breakeven),
+        table.add_row(escape(r.stress), escape(r.tranche), "—" if r.breakeven != r.breakeven else fmt_(r.breakeven),
                       "—" if r.first_break != r.first_break else fmt_(r.first_break),
                       "—" if r.multiple_of_base != r.multiple_of_base else f"{r.multiple_of_base:.2f}", r.bound)
     out.print(table)
@@ -326,10 +332,10 @@ def simulate(
         if problems:
             raise InputError(problems)
         ex = _executor(executor, workers, dask, scheduler)
+        final = _output_dir(out_dir, d.name, "simulate")
     except InputError as exc:
         _fail(exc)
         return
-    final = out_dir or Path("out") / d.name / "simulate"
     with _interruptible(), output_set(final) as target:
         with progress_bar(settings.paths, "paths", enabled=progress, console=err) as on_done:
             try:
@@ -371,10 +377,10 @@ def simulate(
 def register(app: typer.Typer) -> None:
     """Add ``sweep``, ``breakeven`` and ``simulate`` to ``app``, and the structuring
     commands (``size``, ``agency``, ``solve``, ``compare``, ``heatmap``:
-    :mod:`abs_engine.scenarios.structuring_cli`)."""
-    for fn in (sweep, breakeven, simulate):
-        app.command()(fn)
+    :mod:`abs_engine.scenarios.structuring_cli`); an InputError anywhere in a command prints
+    one line per problem (:func:`abs_engine.cli.user_errors`)."""
+    from ..cli import user_errors
     from .structuring_cli import COMMANDS
 
-    for command in COMMANDS:
-        app.command()(command)
+    for fn in (sweep, breakeven, simulate, *COMMANDS):
+        app.command()(user_errors(fn))
