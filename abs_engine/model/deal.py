@@ -268,7 +268,8 @@ class PledgeLoanPool(Model):
     )
     interest_basis: Literal["periodic", "act365", "act360"] = describe(
         "Loan interest per payment: periodic = balance x rate x months between payments / 12 "
-        "(等额本息 / 等额本金 schedules); act365 / act360 = balance x rate x actual days / 365 or "
+        "(等额本息 / 等额本金 schedules), except a final stub period (maturity off the loan's "
+        "schedule), which accrues balance x rate x actual days / 365; act365 / act360 = balance x rate x actual days / 365 or "
         "/ 360 (日利率 = 年利率 / 360), the days from the loan's previous payment date (or its "
         "origination date) to this one, unadjusted; the principal schedule is set with the "
         "periodic rate on every basis",
