@@ -44,12 +44,18 @@ def user_errors(fn: Any) -> Any:
     prints one line per problem and exits 2, never a traceback."""
     import functools
 
+    from .analytics import AnalyticsError
+    from .errors import Problem
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except InputError as exc:
             _fail(exc)
+        except AnalyticsError as exc:  # inputs the analytics cannot use (prices, yields, curves)
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip() and not ln.strip().endswith(":")]
+            _fail(InputError([Problem("", "analytics", ln) for ln in lines or [str(exc)]]))
 
     return wrapper
 

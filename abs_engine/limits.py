@@ -12,6 +12,7 @@ that scenarios x assets x months need.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Sequence
 
@@ -35,12 +36,26 @@ def _size(n: float) -> str:
 
 
 def memory_budget() -> float:
-    """The working-memory budget in bytes (``ABS_ENGINE_MAX_MEMORY_GB``, default 8)."""
+    """The working-memory budget in bytes (``ABS_ENGINE_MAX_MEMORY_GB``, default 8); a value
+    that is not a positive finite number of GiB is an :class:`InputError` (``nan`` would
+    switch the limit off: every comparison with it is false).
+
+    >>> os.environ[MEMORY_ENV] = "nan"
+    >>> memory_budget()
+    Traceback (most recent call last):
+    ...
+    abs_engine.errors.InputError: ABS_ENGINE_MAX_MEMORY_GB: 'nan' is not a usable memory limit: give a positive number of GiB (e.g. 8)
+    >>> del os.environ[MEMORY_ENV]
+    """
     raw = os.environ.get(MEMORY_ENV)
+    if raw is None or not raw.strip():
+        return MAX_MEMORY_GB * 2**30
     try:
-        gb = float(raw) if raw else MAX_MEMORY_GB
+        gb = float(raw)
     except ValueError:
-        gb = MAX_MEMORY_GB
+        gb = math.nan
+    if not math.isfinite(gb) or gb <= 0 or gb > 1e6:
+        raise InputError.single("", MEMORY_ENV, f"{raw!r} is not a usable memory limit: give a positive number of GiB (e.g. 8)")
     return gb * 2**30
 
 

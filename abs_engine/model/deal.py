@@ -841,6 +841,9 @@ class TranchePricing(Model):
     def _one(self) -> TranchePricing:
         if (self.price is None) == (self.yield_ is None):
             raise ValueError("give exactly one of price and yield")
+        if self.yield_ is not None and abs(self.yield_) >= 1.0:
+            raise ValueError(f"yield {self.yield_:g} is not usable: a yield is a decimal above -1 and below 1 "
+                             f"(write {self.yield_ / 100:g} for {self.yield_:g}%)")
         return self
 
 

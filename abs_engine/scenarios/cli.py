@@ -49,12 +49,21 @@ LangOpt = Annotated[str, typer.Option(help="Term-sheet labels: zh, en or both")]
 TermSheetsOpt = Annotated[bool, typer.Option("--term-sheets/--no-term-sheets", help="Write the Excel term sheets")]
 
 
-def _executor(kind: str, workers: int | None, dask: bool, scheduler: str | None) -> Any:
-    from .executors import Executor
+#: The most workers a run may ask for (local threads or processes, or Dask workers).
+MAX_WORKERS = 1024
 
+
+def _executor(kind: str, workers: int | None, dask: bool, scheduler: str | None, chunk: int | None = None) -> Any:
+    from .executors import Executor, check_scheduler
+
+    if chunk is not None and chunk < 1:
+        raise InputError.single("", "--chunk", f"must be at least 1 (got {chunk})")
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise InputError.single("", "--workers", f"must be between 1 and {MAX_WORKERS} (got {workers})")
     if dask and scheduler:
         raise InputError.single("", "--dask", "give --dask (start a LocalCluster) or --scheduler ADDRESS, not both")
     if scheduler:
+        check_scheduler(scheduler)  # a wrong or unreachable address fails now, in seconds
         return Executor("dask", workers, scheduler)
     if dask:
         return Executor("dask", workers)
@@ -133,6 +142,77 @@ def _term_sheets(d: Any, deal_path: Path, base: Any, target: Path, lang: str, ba
     return write_term_sheets(result, target, lang=lang, analytics=result.analytics(), deal_path=deal_path, **extra)
 
 
+# --------------------------------------------------------------------------- long runs
+
+#: Runs estimated to take longer than this (seconds) ask for confirmation (or ``--yes``).
+LONG_RUN_S = 60.0
+#: Monte Carlo runs of at least this many paths x assets are timed on a pilot first.
+PILOT_ABOVE = 20_000_000
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Start a long run without asking (its estimate is still printed)")]
+
+
+def _pilot_estimate(d: Any, base: Any, settings: Any, ex: Any, backend: str, criterion: str) -> tuple[float, float]:
+    """Estimated (seconds, bytes) of a Monte Carlo run, from small serial pilots (32 paths
+    to warm up, then 256 and 1,024: the difference is the cost per path, the rest the
+    set-up), the paths
+    spread over the executor's workers; memory: the per-path result frames and one chunk's
+    working arrays (:func:`abs_engine.limits.working_bytes`)."""
+    import time
+
+    from ..limits import horizon_months, working_bytes
+    from .executors import Executor
+    from .montecarlo import BLOCK, _default_chunk
+    from .montecarlo import simulate as run_simulation
+
+    times = []
+    sizes = (BLOCK, 8 * BLOCK, 32 * BLOCK)  # (the first warms up: imports, caches)
+    for n in sizes:
+        t0 = time.perf_counter()
+        run_simulation(d, base, settings.model_copy(update={"paths": n}), executor=Executor("serial"),
+                       backend=backend, criterion=criterion)  # type: ignore[arg-type]
+        times.append(time.perf_counter() - t0)
+    per_path = max(times[2] - times[1], 1e-9) / (sizes[2] - sizes[1])
+    fixed = max(times[1] - per_path * sizes[1], 0.0)
+    workers = 1 if ex.kind == "serial" else max(1, min(ex.n_workers, __import__("os").cpu_count() or 1))
+    seconds = fixed + per_path * settings.paths / workers
+    K = len(d.tranches)
+    chunk = _default_chunk(settings.paths, ex.n_workers)
+    frames = 8.0 * settings.paths * (12 * K + 16) * 3  # per-path frames, their copies while written
+    memory = frames + working_bytes(d, chunk, horizon_months(d, [base])) * min(ex.n_workers, 4)
+    return seconds, memory
+
+
+def _confirm_long_run(what: str, seconds: float, memory: float, yes: bool) -> None:
+    """Print the estimate of a long run; go on if ``--yes`` or the user says so at a
+    terminal, else stop with an error (a script must pass ``--yes``)."""
+    from ..limits import _size
+
+    _, _, err = _ui()
+    shown = f"about {_duration(seconds)} and {_size(memory)} of memory"
+    err.print(f"[yellow]estimate[/yellow] {what}: {shown}", highlight=False)
+    if seconds <= LONG_RUN_S or yes:
+        return
+    if sys.stdin is not None and sys.stdin.isatty() and sys.stderr.isatty():
+        if typer.confirm("Start it?", default=False, err=True):
+            return
+        raise typer.Exit(1)
+    raise InputError.single("", "--yes", f"{what} would take {shown}; pass --yes to start it "
+                            "(or run fewer paths)")
+
+
+def _duration(seconds: float) -> str:
+    """A duration as people read it.
+
+    >>> _duration(45), _duration(2700), _duration(200000)
+    ('45 s', '45 min', '55.6 h')
+    """
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 3 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 # --------------------------------------------------------------------------- sweep
 
 
@@ -173,7 +253,7 @@ def sweep(
         grids = load_points([*(grid or []), *(scenario or [])])
         scs = [sc for g in grids for sc in g.scenarios]
         points = pd.concat([g.frame() for g in grids], ignore_index=True)
-        ex = _executor(executor, workers, dask, scheduler)
+        ex = _executor(executor, workers, dask, scheduler, chunk)
         final = _output_dir(out_dir, d.name, "sweep")
     except InputError as exc:
         _fail(exc)
@@ -297,6 +377,7 @@ def simulate(
     with_breakeven: Annotated[bool, typer.Option("--breakeven/--no-breakeven", help="Add the break-even levels to the term sheets")] = False,
     lang: LangOpt = "both",
     term_sheets: TermSheetsOpt = True,
+    yes: YesOpt = False,
 ) -> None:
     """Monte Carlo of correlated defaults (one-factor Gaussian copula): per tranche expected
     loss, probability of loss, loss percentiles, WAL and yield distributions and a rating
@@ -331,8 +412,12 @@ def simulate(
         problems = check_settings(d, settings, str(model) if model else "command line")
         if problems:
             raise InputError(problems)
-        ex = _executor(executor, workers, dask, scheduler)
+        ex = _executor(executor, workers, dask, scheduler, chunk)
         final = _output_dir(out_dir, d.name, "simulate")
+        n_assets = sum(len(p.assets) for p in d.pools)
+        if settings.paths * max(n_assets, 1) >= PILOT_ABOVE:
+            seconds, memory = _pilot_estimate(d, base, settings, ex, backend, criterion)
+            _confirm_long_run(f"{settings.paths:,} paths x {n_assets:,} assets", seconds, memory, yes)
     except InputError as exc:
         _fail(exc)
         return
