@@ -229,6 +229,20 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _cleaned(col: pd.Series, text: bool) -> list[Any]:
+    """A column's cells as the row models take them: text stripped, empty cells None (so
+    the field takes its default or is reported missing); numbers in text columns as text.
+    String columns (CSV tapes) are cleaned by pyarrow in one pass."""
+    if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pc.utf8_trim_whitespace(pa.array(col, type=pa.string(), from_pandas=True))
+        return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr).to_pylist()  # type: ignore[no-any-return]
+    values = [_clean(v) for v in col.tolist()]
+    return [_as_text(v) for v in values] if text else values
+
+
 def _text_fields(model: type[BaseModel]) -> set[str]:
     """Columns holding text (ids, names): a number there (an Excel cell such as 1001) is text."""
     out = set()
@@ -274,16 +288,13 @@ def parse_rows(df: pd.DataFrame, model: type[BaseModel], file: str, id_field: st
     cols = list(df.columns)
     for start in range(0, len(df), BATCH_ROWS):
         part = df.iloc[start:start + BATCH_ROWS]
-        columns = [part[c].tolist() for c in cols]
+        columns = [_cleaned(part[c], c in text) for c in cols]
         for j, c in enumerate(cols):  # repeated text (industry, region, kinds) shared, not copied per row
             if c != id_field:
                 cache = shared.setdefault(c, {})
                 if len(cache) < 100_000:
                     columns[j] = [cache.setdefault(v, v) if isinstance(v, str) else v for v in columns[j]]
-        records = [
-            {k: _as_text(v) if k in text else v for k, v in ((k, _clean(v)) for k, v in zip(cols, vals, strict=True)) if v is not None}
-            for vals in zip(*columns, strict=True)
-        ]
+        records = [{k: v for k, v in zip(cols, vals, strict=True) if v is not None} for vals in zip(*columns, strict=True)]
         del columns
         try:
             objs: list[Any] = batch_of.validate_python(records)

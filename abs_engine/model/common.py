@@ -28,10 +28,15 @@ class Model(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _booleans_are_not_numbers(cls, data: Any) -> Any:
-        if isinstance(data, dict) and any(_has_bool(v) for v in data.values()):
+        if isinstance(data, dict) and not _PLAIN.issuperset(map(type, data.values())) \
+                and any(_has_bool(v) for v in data.values()):
             numeric = _numeric_fields(cls)
             data = {k: (_as_word(v) if k in numeric else v) for k, v in data.items()}
         return data
+
+
+#: Value types that are never a boolean nor hold one (the quick test of most inputs).
+_PLAIN = frozenset({str, int, float, type(None)})
 
 
 def _has_bool(v: Any) -> bool:
