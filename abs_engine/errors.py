@@ -37,18 +37,31 @@ class Problem:
         return f"{where}{at}{self.message}"
 
 
+@dataclass(frozen=True)
+class Omitted(Problem):
+    """The last line of a capped list: how many more problems were found and not listed."""
+
+    count: int = 0
+
+
 class InputError(AbsEngineError):
-    """A user's input is invalid. ``problems`` lists every problem found."""
+    """A user's input is invalid. ``problems`` lists every problem found, up to
+    :data:`MAX_PROBLEMS`; then one last line counts the rest (``total``: how many in all,
+    kept when errors are merged)."""
 
     def __init__(self, problems: list[Problem]):
         problems = list(problems)
-        #: how many problems were found (``problems`` keeps the first MAX_PROBLEMS of them)
-        self.total = len(problems)
-        if len(problems) > MAX_PROBLEMS:
-            rest = len(problems) - MAX_PROBLEMS
-            problems = problems[:MAX_PROBLEMS] + [Problem(problems[MAX_PROBLEMS].file, "",
-                                                          f"{rest:,} more problem(s) not shown (the first {MAX_PROBLEMS} are listed)")]
-        self.problems = problems
+        shown = [p for p in problems if not isinstance(p, Omitted)]
+        hidden = sum(p.count for p in problems if isinstance(p, Omitted))
+        if len(shown) > MAX_PROBLEMS:
+            hidden += len(shown) - MAX_PROBLEMS
+            shown = shown[:MAX_PROBLEMS]
+        #: how many problems were found (``problems`` lists the first MAX_PROBLEMS of them)
+        self.total = len(shown) + hidden
+        if hidden:
+            file = next((p.file for p in problems if isinstance(p, Omitted)), shown[-1].file if shown else "")
+            shown.append(Omitted(file, "", f"{hidden:,} more problem(s) not shown (the first {len(shown)} are listed)", hidden))
+        self.problems = shown
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @classmethod

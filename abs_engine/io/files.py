@@ -31,6 +31,22 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def check_regular(path: Path, what: str) -> None:
+    """Raise :class:`InputError` unless ``path`` is an existing regular file (or its
+    status cannot be read: the reader reports why)."""
+    name = str(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError.single(name, "", f"{what} file not found") from None
+    except (OSError, ValueError):
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError.single(name, "", f"is a directory, expected a {what} file")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError.single(name, "", f"is {_kind(st.st_mode)}, expected a {what} file")
+
+
 def read_bounded(path: Path, what: str, limit: int) -> bytes:
     """The bytes of the regular file ``path``; an :class:`InputError` (without a field
     path) if it is missing, a directory, a special file, unreadable, or longer than

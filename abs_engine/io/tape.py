@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..errors import MAX_PROBLEMS, InputError, Problem
-from .files import MAX_TAPE_BYTES, check_xlsx_size, read_bounded
+from .files import MAX_TAPE_BYTES, check_regular, check_xlsx_size, read_bounded
 from .validation import problems_from_validation
 
 #: Tapes with more rows than this are refused (a sanity limit, not a performance one).
@@ -186,15 +186,9 @@ def read_table(path: Path) -> pd.DataFrame:
     files, at most :data:`~abs_engine.io.files.MAX_TAPE_BYTES`)."""
     name = str(path)
     suffix = path.suffix.lower()
+    check_regular(path, "tape")  # (a FIFO or a device named loans.csv, a directory...)
     if suffix not in (".xlsx", ".xlsm", ".csv", ".txt"):
-        try:
-            exists = path.exists()
-        except (OSError, ValueError):
-            exists = True
-        if not exists:
-            raise InputError.single(name, "", "tape file not found")
-        if not path.is_dir():
-            raise InputError.single(name, "", f"unsupported tape format '{suffix}' (use .csv or .xlsx)")
+        raise InputError.single(name, "", f"unsupported tape format '{suffix}' (use .csv or .xlsx)")
     raw = read_bounded(path, "tape", MAX_TAPE_BYTES)
     df = _read_xlsx(raw, name) if suffix in (".xlsx", ".xlsm") else _read_csv(raw, name)
     del raw

@@ -73,6 +73,8 @@ def _leaf_types(tp: Any) -> set[Any]:
         return _leaf_types(args[0])
     if origin is typing.Literal:
         return {type(a) for a in args}
+    if origin is dict:  # (the keys are names: only the values matter)
+        return _leaf_types(args[1])
     out: set[Any] = set()
     for a in args:
         out |= _leaf_types(a)
