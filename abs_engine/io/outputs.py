@@ -289,8 +289,17 @@ def write_csv(df: pd.DataFrame, target: Path) -> Path:
     byte-identical files; infinite numbers (unlimited) are written as empty fields
     (:func:`csv_ready`; docs/outputs.md); text that a spreadsheet would run as a formula
     gets a leading apostrophe (:func:`csv_text_safe`)."""
+    import csv
+
+    safe = csv_text_safe(csv_ready(df))
+    # the writer quotes a field holding "\n" but not one holding a lone "\r" (not in the line
+    # terminator), which would split the row when read: then every text field is quoted
+    text = [c for c in safe.columns if safe[c].dtype == object or pd.api.types.is_string_dtype(safe[c])]
+    stray_cr = any("\r" in v for c in text for v in safe[c].tolist() if isinstance(v, str)) or \
+        any("\r" in str(c) for c in safe.columns)
+    quoting = csv.QUOTE_NONNUMERIC if stray_cr else csv.QUOTE_MINIMAL
     with atomic_open(target) as fh:
-        csv_text_safe(csv_ready(df)).to_csv(fh, index=False, float_format="%.6f", date_format="%Y-%m-%d", lineterminator="\n")
+        safe.to_csv(fh, index=False, float_format="%.6f", date_format="%Y-%m-%d", lineterminator="\n", quoting=quoting)
     return target
 
 

@@ -232,7 +232,7 @@ def _cleaned(col: pd.Series, text: bool) -> list[Any]:
         import pyarrow.compute as pc
 
         arr = pc.utf8_trim_whitespace(pa.array(col, type=pa.string(), from_pandas=True))
-        return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr).to_pylist()  # type: ignore[no-any-return]
+        return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr).to_pylist()
     values = [_clean(v) for v in col.tolist()]
     return [_as_text(v) for v in values] if text else values
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from ..io.names import console_text as escape
 from rich.table import Table
 
 from ..errors import InputError
+from ..io.names import console_text as escape
 
 DealArg = Annotated[Path, typer.Argument(help="Deal file (YAML)", show_default=False)]
 ScenarioOpt = Annotated[
