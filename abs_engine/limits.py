@@ -69,8 +69,13 @@ def horizon_months(deal: Deal, scenarios: Sequence[Scenario]) -> int:
     return max(need, _months(h.cutoff_date, h.legal_maturity)) + lag
 
 
+#: Memory one loaded asset row takes (a validated model with its values; measured at about
+#: 790 bytes for a pledge loan from a CSV tape, docs/performance.md "Large tapes").
+LOADED_BYTES_PER_ASSET = 1000.0
+
+
 def working_bytes(deal: Deal, n_scenarios: int, months: int) -> float:
-    """A generous estimate of the peak memory of a run, in bytes: the monthly pool series,
+    """A generous estimate of the peak memory of a run, in bytes: the loaded assets, the monthly pool series,
     each asset's calendar, the per-month working arrays of scenarios x assets, the per-asset
     ledgers of pools with risk-sharing layers (scenarios x assets x months) and the kernel's
     inputs and outputs (scenarios x periods x classes, accounts, fees, triggers)."""
@@ -79,7 +84,9 @@ def working_bytes(deal: Deal, n_scenarios: int, months: int) -> float:
     total = 0.0
     for pool in deal.pools:
         n = len(pool.assets) + len(getattr(pool, "patents", []) or [])
-        total += 8.0 * S * M1 * 16 + 10.0 * n * M1 + 8.0 * S * n * 12
+        # the loaded rows themselves (one validated model each), the monthly series, each
+        # asset's calendar and accrual, the per-scenario working arrays
+        total += LOADED_BYTES_PER_ASSET * n + 8.0 * S * M1 * 16 + 18.0 * n * M1 + 8.0 * S * n * 12
         if getattr(pool, "support", None):
             total += 8.0 * 4 * S * n * M1
     K, A, F, J = len(deal.tranches), len(deal.accounts), len(deal.fees), len(deal.triggers)
