@@ -146,7 +146,8 @@ def _term_sheets(d: Any, deal_path: Path, base: Any, target: Path, lang: str, ba
 
 #: Runs estimated to take longer than this (seconds) ask for confirmation (or ``--yes``).
 LONG_RUN_S = 60.0
-#: Monte Carlo runs of at least this many paths x assets are timed on a pilot first.
+#: Monte Carlo runs of at least this many paths x assets (sweeps: scenarios x assets) are
+#: timed on a pilot first.
 PILOT_ABOVE = 20_000_000
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Start a long run without asking (its estimate is still printed)")]
 
@@ -182,7 +183,33 @@ def _pilot_estimate(d: Any, base: Any, settings: Any, ex: Any, backend: str, cri
     return seconds, memory
 
 
-def _confirm_long_run(what: str, seconds: float, memory: float, yes: bool) -> None:
+def _sweep_estimate(d: Any, scs: list[Any], ex: Any, backend: str, criterion: str) -> tuple[float, float]:
+    """Estimated (seconds, bytes) of a sweep, from serial pilots of its first 1 and 3
+    scenarios (the difference is the cost per scenario, the rest the set-up), spread over the
+    executor's workers; memory: one chunk's working arrays per worker and the result rows."""
+    import os
+    import time
+
+    from ..limits import horizon_months, working_bytes
+    from .executors import Executor
+    from .sweep import CHUNK, DEFAULT_CHUNK
+    from .sweep import sweep as run_sweep
+
+    times = []
+    sizes = (1, 3)
+    for n in sizes:
+        t0 = time.perf_counter()
+        run_sweep(d, scs[:n], executor=Executor("serial"), backend=backend, criterion=criterion)  # type: ignore[arg-type]
+        times.append(time.perf_counter() - t0)
+    per = max(times[1] - times[0], 1e-9) / (sizes[1] - sizes[0])
+    fixed = max(times[0] - per * sizes[0], 0.0)
+    workers = 1 if ex.kind == "serial" else max(1, min(ex.n_workers, os.cpu_count() or 1))
+    chunk = min(DEFAULT_CHUNK, CHUNK, len(scs))
+    memory = working_bytes(d, chunk, horizon_months(d, scs)) * min(ex.n_workers, 4) + 8.0 * len(scs) * len(d.tranches) * 40
+    return fixed + per * len(scs) / workers, memory
+
+
+def _confirm_long_run(what: str, seconds: float, memory: float, yes: bool, fewer: str = "paths") -> None:
     """Print the estimate of a long run; go on if ``--yes`` or the user says so at a
     terminal, else stop with an error (a script must pass ``--yes``)."""
     from ..limits import _size
@@ -197,7 +224,7 @@ def _confirm_long_run(what: str, seconds: float, memory: float, yes: bool) -> No
             return
         raise typer.Exit(1)
     raise InputError.single("", "--yes", f"{what} would take {shown}; pass --yes to start it "
-                            "(or run fewer paths)")
+                            f"(or run fewer {fewer})")
 
 
 def _duration(seconds: float) -> str:
@@ -230,6 +257,7 @@ def sweep(
     backend: BackendOpt = "cython",
     criterion: CriterionOpt = "timely",
     progress: ProgressOpt = True,
+    yes: YesOpt = False,
 ) -> None:
     """Run every point of grid files (and plain scenarios) in chunks: one row per scenario
     and tranche (loss, whole, WAL, yield) with the grid's axes, a plot, a manifest."""
@@ -255,6 +283,10 @@ def sweep(
         points = pd.concat([g.frame() for g in grids], ignore_index=True)
         ex = _executor(executor, workers, dask, scheduler, chunk)
         final = _output_dir(out_dir, d.name, "sweep")
+        n_assets = sum(len(p.assets) for p in d.pools)
+        if len(scs) * max(n_assets, 1) >= PILOT_ABOVE:
+            seconds, memory = _sweep_estimate(d, scs, ex, backend, criterion)
+            _confirm_long_run(f"{len(scs):,} scenarios x {n_assets:,} assets", seconds, memory, yes, "scenarios")
     except InputError as exc:
         _fail(exc)
         return
