@@ -552,3 +552,28 @@ def test_tape_row_limit(tmp_path):
         read_table(tape)
     assert str(exc.value).endswith(f"more than {MAX_TAPE_ROWS:,} rows; tapes are limited to {MAX_TAPE_ROWS:,} rows")
 
+
+
+def test_tape_byte_limit_is_read_with_a_bound(tmp_path, monkeypatch):
+    """A tape over the byte limit is refused, also when its size is not known beforehand
+    (the reader stops one byte past the limit)."""
+    import abs_engine.io.tape as tape
+
+    p = tmp_path / "t.csv"
+    p.write_text("loan_id\n" + "x\n" * 100, encoding="utf-8")
+    monkeypatch.setattr(tape, "MAX_TAPE_BYTES", 50)
+    with pytest.raises(ae.InputError, match="file is 208 bytes; tape files are limited to 50"):
+        tape.read_table(p)
+
+
+def test_xlsx_uncompressed_size_is_checked_before_parsing(tmp_path, monkeypatch):
+    """An .xlsx whose parts unpack beyond the limit is refused from the archive's directory."""
+    import abs_engine.io.files as files
+    from abs_engine.io.tape import read_table
+
+    src = CORPUS / "good_xlsx_lying_dimension" / "tapes" / "loans.xlsx"
+    p = tmp_path / "loans.xlsx"
+    p.write_bytes(src.read_bytes())
+    monkeypatch.setattr(files, "MAX_XLSX_UNCOMPRESSED", 1000)
+    with pytest.raises(ae.InputError, match=r"the workbook unpacks to [\d,]+ bytes; .xlsx tapes are limited to 1,000"):
+        read_table(p)

@@ -83,10 +83,9 @@ def _read_csv(raw: bytes, name: str) -> pd.DataFrame:
             bad.append((row.number, row.expected_columns, row.actual_columns, row.text))
         return "skip"
 
-    first = data.split(b"\n", 1)[0].decode("utf-8", "replace")
-    try:
-        names = next(csv.reader([first.rstrip("\r")]), [])
-    except csv.Error:
+    try:  # the header's names, as pyarrow will read them (a quoted name may hold a newline)
+        names = next(csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")), [])
+    except (csv.Error, UnicodeDecodeError):
         names = []
     n_header = len(names)
     if n_header > MAX_TAPE_COLUMNS:
