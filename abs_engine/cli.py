@@ -13,10 +13,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from .errors import InputError
+from .io.names import console_text as escape
+from .io.names import path_component
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cash-flow engine for IP-backed securitization (知识产权证券化).")
 # wide enough for the summary table when the output is a file or a pipe
@@ -38,15 +39,48 @@ def _load_scenarios(paths: list[Path] | None) -> list[Any]:
     return load_scenarios(paths or [])
 
 
+def user_errors(fn: Any) -> Any:
+    """A command whose :class:`InputError` anywhere (inputs, options, the output stage)
+    prints one line per problem and exits 2, never a traceback."""
+    import functools
+
+    from .analytics import AnalyticsError
+    from .errors import Problem
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            _fail(exc)
+        except AnalyticsError as exc:  # inputs the analytics cannot use (prices, yields, curves)
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip() and not ln.strip().endswith(":")]
+            _fail(InputError([Problem("", "analytics", ln) for ln in lines or [str(exc)]]))
+
+    return wrapper
+
+
 def _fail(exc: InputError) -> None:
     for p in exc.problems:
         # user text (names from deal files) may look like markup: escape it
         err.print(f"[red]error[/red] {escape(str(p))}", highlight=False, markup=True, soft_wrap=True)
-    err.print(f"{len(exc.problems)} problem(s) found.")
+    err.print(f"{exc.total} problem(s) found.")
     raise typer.Exit(2)
 
 
+def output_dir(out_dir: Path | None, deal_name: str, *sub: str) -> Path:
+    """Where a command writes: ``--out`` as given, else ``out/<deal name>/<sub>`` with the
+    deal name made a safe directory name (:func:`abs_engine.io.names.path_component`); checked
+    before any work starts (:func:`abs_engine.io.outputs.check_output_dir`)."""
+    from .io.outputs import check_output_dir
+
+    final = out_dir if out_dir is not None else Path("out", path_component(deal_name), *sub)
+    check_output_dir(final)
+    return final
+
+
 @app.command()
+@user_errors
 def validate(
     deal: DealArg,
     scenario: ScenarioOpt = None,
@@ -82,10 +116,10 @@ def validate(
     from .pools.eligibility import exclusion_lines
 
     n_assets = sum(len(p.assets) for p in d.pools)
-    extra = f", Monte Carlo settings {model}" if model is not None else ""
+    extra = f", Monte Carlo settings {escape(model)}" if model is not None else ""
     dropped = exclusion_lines(d)
     excluded = f" ({len(dropped)} excluded by eligibility)" if dropped else ""
-    out.print(f"[green]ok[/green] {deal}: deal '{d.name}', {len(d.pools)} pool(s), {n_assets} assets{excluded}, "
+    out.print(f"[green]ok[/green] {escape(deal)}: deal '{escape(d.name)}', {len(d.pools)} pool(s), {n_assets} assets{excluded}, "
               f"{len(d.tranches)} tranches, {len(scs)} scenario(s){extra}")
     _print_exclusions(dropped)
 
@@ -97,6 +131,7 @@ def _print_exclusions(lines: list[str]) -> None:
 
 
 @app.command()
+@user_errors
 def schema(kind: Annotated[str, typer.Argument(help="deal, scenario or montecarlo")] = "deal") -> None:
     """Print the JSON Schema of deal, scenario or Monte Carlo files, for editor autocompletion."""
     from .io.scenario_file import scenario_file_schema
@@ -109,12 +144,13 @@ def schema(kind: Annotated[str, typer.Argument(help="deal, scenario or montecarl
         "montecarlo": lambda: MonteCarlo.model_json_schema(by_alias=True),
     }
     if kind not in schemas:
-        err.print(f"[red]error[/red] unknown schema '{kind}' (deal, scenario, montecarlo)")
+        err.print(f"[red]error[/red] unknown schema '{escape(kind)}' (deal, scenario, montecarlo)")
         raise typer.Exit(2)
     sys.stdout.write(json.dumps(schemas[kind](), indent=2, ensure_ascii=False) + "\n")
 
 
 @app.command()
+@user_errors
 def run(
     deal: DealArg,
     scenario: ScenarioOpt = None,
@@ -148,13 +184,13 @@ def run(
             raise InputError.single("", "--backend", f"unknown backend '{backend}' (cython, reference)")
         if lang not in ("zh", "en", "both"):
             raise InputError.single("", "--lang", f"unknown language '{lang}' (zh, en, both)")
+        final = output_dir(out_dir, d.name)
     except InputError as exc:
         _fail(exc)
         return
     from .scenarios.executors import progress_bar
     from .scenarios.investor import investor_view
 
-    final = out_dir or Path("out") / d.name
     with progress_bar(5, "steps", enabled=progress, console=err) as step:
         try:
             result = run_deal(d, scs, backend=backend)  # type: ignore[arg-type]
@@ -171,15 +207,15 @@ def run(
         written = _write_run(d, deal, scenario, curve, final, result, analytics, view, term_sheets, lang, step)
     _print_exclusions(exclusion_lines(d))
 
-    table = Table(title=f"{d.name} — tranche summary")
+    table = Table(title=f"{escape(d.name)} — tranche summary")
     for col in ("scenario", "tranche", "balance", "interest", "principal", "residual", "writedown", "WAL (y)"):
         table.add_column(col, justify="right" if col not in ("scenario", "tranche") else "left")
     for row in result.summary().itertuples():
-        table.add_row(row.scenario, row.tranche, f"{row.balance:,.2f}", f"{row.interest:,.2f}", f"{row.principal:,.2f}",
+        table.add_row(escape(row.scenario), escape(row.tranche), f"{row.balance:,.2f}", f"{row.interest:,.2f}", f"{row.principal:,.2f}",
                       f"{row.residual:,.2f}", f"{row.writedown:,.2f}", "" if row.wal_years != row.wal_years else f"{row.wal_years:.3f}")
     out.print(table)
     for p in written:
-        out.print(f"wrote {p}")
+        out.print(f"wrote {escape(p)}", highlight=False, soft_wrap=True)
 
 
 def _write_run(d: Any, deal: Path, scenario: list[Path] | None, curve: Path | None, final: Path, result: Any,

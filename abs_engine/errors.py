@@ -15,6 +15,10 @@ class AbsEngineError(Exception):
     """Base class of every error abs_engine raises on purpose."""
 
 
+#: The most problems one error lists; the rest are counted in a last line.
+MAX_PROBLEMS = 200
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem in one input file.
@@ -33,11 +37,31 @@ class Problem:
         return f"{where}{at}{self.message}"
 
 
+@dataclass(frozen=True)
+class Omitted(Problem):
+    """The last line of a capped list: how many more problems were found and not listed."""
+
+    count: int = 0
+
+
 class InputError(AbsEngineError):
-    """A user's input is invalid. ``problems`` lists every problem found."""
+    """A user's input is invalid. ``problems`` lists every problem found, up to
+    :data:`MAX_PROBLEMS`; then one last line counts the rest (``total``: how many in all,
+    kept when errors are merged)."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
+        problems = list(problems)
+        shown = [p for p in problems if not isinstance(p, Omitted)]
+        hidden = sum(p.count for p in problems if isinstance(p, Omitted))
+        if len(shown) > MAX_PROBLEMS:
+            hidden += len(shown) - MAX_PROBLEMS
+            shown = shown[:MAX_PROBLEMS]
+        #: how many problems were found (``problems`` lists the first MAX_PROBLEMS of them)
+        self.total = len(shown) + hidden
+        if hidden:
+            file = next((p.file for p in problems if isinstance(p, Omitted)), shown[-1].file if shown else "")
+            shown.append(Omitted(file, "", f"{hidden:,} more problem(s) not shown (the first {len(shown)} are listed)", hidden))
+        self.problems = shown
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @classmethod

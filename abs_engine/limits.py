@@ -12,6 +12,7 @@ that scenarios x assets x months need.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Sequence
 
@@ -35,12 +36,26 @@ def _size(n: float) -> str:
 
 
 def memory_budget() -> float:
-    """The working-memory budget in bytes (``ABS_ENGINE_MAX_MEMORY_GB``, default 8)."""
+    """The working-memory budget in bytes (``ABS_ENGINE_MAX_MEMORY_GB``, default 8); a value
+    that is not a positive finite number of GiB is an :class:`InputError` (``nan`` would
+    switch the limit off: every comparison with it is false).
+
+    >>> os.environ[MEMORY_ENV] = "nan"
+    >>> memory_budget()
+    Traceback (most recent call last):
+    ...
+    abs_engine.errors.InputError: ABS_ENGINE_MAX_MEMORY_GB: 'nan' is not a usable memory limit: give a positive number of GiB (e.g. 8)
+    >>> del os.environ[MEMORY_ENV]
+    """
     raw = os.environ.get(MEMORY_ENV)
+    if raw is None or not raw.strip():
+        return MAX_MEMORY_GB * 2**30
     try:
-        gb = float(raw) if raw else MAX_MEMORY_GB
+        gb = float(raw)
     except ValueError:
-        gb = MAX_MEMORY_GB
+        gb = math.nan
+    if not math.isfinite(gb) or gb <= 0 or gb > 1e6:
+        raise InputError.single("", MEMORY_ENV, f"{raw!r} is not a usable memory limit: give a positive number of GiB (e.g. 8)")
     return gb * 2**30
 
 
@@ -54,8 +69,13 @@ def horizon_months(deal: Deal, scenarios: Sequence[Scenario]) -> int:
     return max(need, _months(h.cutoff_date, h.legal_maturity)) + lag
 
 
+#: Memory one loaded asset row takes (a validated model with its values; measured at about
+#: 790 bytes for a pledge loan from a CSV tape, docs/performance.md "Large tapes").
+LOADED_BYTES_PER_ASSET = 1000.0
+
+
 def working_bytes(deal: Deal, n_scenarios: int, months: int) -> float:
-    """A generous estimate of the peak memory of a run, in bytes: the monthly pool series,
+    """A generous estimate of the peak memory of a run, in bytes: the loaded assets, the monthly pool series,
     each asset's calendar, the per-month working arrays of scenarios x assets, the per-asset
     ledgers of pools with risk-sharing layers (scenarios x assets x months) and the kernel's
     inputs and outputs (scenarios x periods x classes, accounts, fees, triggers)."""
@@ -64,7 +84,9 @@ def working_bytes(deal: Deal, n_scenarios: int, months: int) -> float:
     total = 0.0
     for pool in deal.pools:
         n = len(pool.assets) + len(getattr(pool, "patents", []) or [])
-        total += 8.0 * S * M1 * 16 + 10.0 * n * M1 + 8.0 * S * n * 12
+        # the loaded rows themselves (one validated model each), the monthly series, each
+        # asset's calendar and accrual, the per-scenario working arrays
+        total += LOADED_BYTES_PER_ASSET * n + 8.0 * S * M1 * 16 + 18.0 * n * M1 + 8.0 * S * n * 12
         if getattr(pool, "support", None):
             total += 8.0 * 4 * S * n * M1
     K, A, F, J = len(deal.tranches), len(deal.accounts), len(deal.fees), len(deal.triggers)

@@ -54,7 +54,13 @@ def test_working_memory_beyond_the_budget_is_refused(monkeypatch, example_deal, 
     msg = str(exc.value)
     assert "2 scenarios x 12 assets x 56 months need about" in msg and "MiB of working memory (limit 0.01 MiB)" in msg
     assert MEMORY_ENV in msg
-    monkeypatch.setenv(MEMORY_ENV, "not a number")  # a bad setting falls back to the default
+    # a setting that is no usable limit is refused, not ignored: nan compared false with every
+    # estimate and so switched the limit off
+    for bad in ("nan", "not a number", "-1", "0", "inf"):
+        monkeypatch.setenv(MEMORY_ENV, bad)
+        with pytest.raises(ae.InputError, match=f"{MEMORY_ENV}: '{bad}' is not a usable memory limit"):
+            ae.run(example_deal, example_scenarios)
+    monkeypatch.setenv(MEMORY_ENV, "")  # empty: the default
     ae.run(example_deal, example_scenarios).check_conservation()
 
 

@@ -237,3 +237,27 @@ def test_actual_days_basis_in_the_sparse_monte_carlo_projection():
     np.testing.assert_allclose(sparse.interest_collected, dense.interest_collected, rtol=0, atol=1e-9)
     # month 1 of path 0: the monthly loans pay 1,000,000 x 6% x 31/360 = 5,166.67 each
     assert dense.interest_collected[0, 1] == pytest.approx(2 * 5_166.67, abs=0.01)
+
+
+def test_periodic_basis_stub_period_accrues_by_days():
+    """A 3-day semi-annual bullet (originated 2026-01-29, matures 2026-02-01, after the
+    cut-off 2026-01-31): on the periodic basis its only period is a stub, 3 days at ACT/365,
+    not half a year (P x R x 6 / 12 = 30,000 was charged before)."""
+    s = monthly(deal([loan(1, amortization="bullet", payment_frequency="semiannual",
+                           origination_date=dt.date(2026, 1, 29), maturity_date=dt.date(2026, 2, 1))]))
+    assert s["interest_collected"][0].sum() == pytest.approx(P * R * 3 / 365, abs=1e-9)
+
+
+def test_periodic_basis_final_stub_and_whole_periods(backend):
+    """A quarterly bullet originated 2026-01-15 maturing 2026-08-01: whole quarters on
+    04-15 and 07-15 earn P x R x 3 / 12 each; the final stub 07-15 -> 08-01 (17 days) earns
+    P x R x 17 / 365; a loan maturing on its schedule has no stub."""
+    d = deal([loan(1, amortization="bullet", payment_frequency="quarterly", maturity_date=dt.date(2026, 8, 1)),
+              loan(2, amortization="bullet", payment_frequency="quarterly", maturity_date=dt.date(2026, 7, 15))])
+    pool = ae.run(d, backend=backend).pool
+    total = pool["interest_collected"].sum()
+    assert total == pytest.approx(P * R * (2 * 3 / 12 + 17 / 365) + P * R * (2 * 3 / 12), abs=1e-6)
+    s = monthly(d)
+    interest = s["interest_collected"][0]
+    # the stub is paid in the grid month of 2026-08-01 (month 7 after the 01-31 cut-off)
+    assert interest[6] == pytest.approx(P * R * 17 / 365, abs=1e-9)

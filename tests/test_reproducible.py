@@ -161,8 +161,13 @@ def test_leftovers_of_a_killed_run_are_removed_by_the_next_run(tmp_path):
     """SIGKILL gives no chance to clean up: the next run into the same directory does."""
     stale = tmp_path / f"{STAGING_PREFIX}dead"
     stale.mkdir()
+    (stale / ".owner").touch()  # the mark a run leaves once it holds its staging directory
     (stale / "tranches.csv").write_text("half", encoding="utf-8")
+    # not the engine's: a user's file that looks like a temporary one, a staging directory
+    # being created right now by another run (no owner mark yet): both left alone
     (tmp_path / ".pool.csv.x1y2.part").write_text("half", encoding="utf-8")
+    fresh = tmp_path / f"{STAGING_PREFIX}fresh"
+    fresh.mkdir()
     with output_set(tmp_path) as stage:
         (stage / "a.csv").write_text("a\n", encoding="utf-8")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{STAGING_PREFIX}fresh", ".pool.csv.x1y2.part", "a.csv"]

@@ -132,3 +132,28 @@ def test_ctrl_c_stops_and_writes_nothing(tmp_path):
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "nothing was written" in stderr and "Traceback" not in stderr
     assert list(out.iterdir()) == [], list(out.iterdir())
+
+
+@pytest.mark.parametrize("command", ["sweep", "simulate"])
+def test_long_runs_print_an_estimate_and_need_yes(tmp_path, monkeypatch, capsys, command):
+    """A run above the pilot threshold is timed on a pilot; one estimated above the
+    long-run limit stops (exit 2, 'pass --yes') unless --yes is given, and then runs. The
+    thresholds are lowered so that the example deal counts as long."""
+    from abs_engine.cli import app
+    from abs_engine.scenarios import cli as scli
+
+    monkeypatch.setattr(scli, "PILOT_ABOVE", 1)
+    monkeypatch.setattr(scli, "LONG_RUN_S", 0.0)
+    args = {"sweep": ["sweep", str(DEALS / "sz_pledge_2026_1.yaml"), "-s", str(SCENARIOS / "base.yaml"),
+                      "-s", str(SCENARIOS / "stress.yaml")],
+            "simulate": ["simulate", str(DEALS / "sz_pledge_2026_1.yaml"), "-n", "64", "--no-term-sheets"]}[command]
+    args += ["--no-progress", "-o", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as exc:
+        app(args, prog_name="abs-engine")
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "estimate " in err and "pass --yes to start it" in err
+    assert not (tmp_path / "out" / "manifest.json").exists()
+    with pytest.raises(SystemExit) as exc:
+        app([*args, "--yes"], prog_name="abs-engine")
+    assert exc.value.code in (0, None)
+    assert "estimate " in capsys.readouterr().err and (tmp_path / "out" / "manifest.json").exists()

@@ -144,6 +144,11 @@ _EXPECTED = {
 }
 
 
+#: How a boolean given for a number reaches the validators (abs_engine.model.common.Model).
+BOOLEAN_WORDS = ("true", "false")
+BOOLEAN_HINT = "; yes, no, on, off, true and false are booleans in YAML, not numbers: write a number"
+
+
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -160,7 +165,9 @@ def _message(err: Any) -> str:
     value = err.get("input")
     if err["type"] in ("float_parsing", "int_parsing") and isinstance(value, str):
         msg += f" (got {_shown(value)})"
-        if "%" in value:
+        if value in BOOLEAN_WORDS:
+            msg += BOOLEAN_HINT
+        elif "%" in value:
             msg += "; rates are decimals without '%' (0.038 for 3.8%)"
         elif "," in value:
             msg += "; write numbers without thousands separators"
@@ -191,7 +198,9 @@ def problems_from_validation(exc: ValidationError, root: type[BaseModel], file: 
             skip.update(k for k in ks if k not in specific)
         else:
             wanted = list(dict.fromkeys(_EXPECTED[errors[k]["type"]] for k in ks))
-            merged[ks[0]] = Problem(file, format_path((*prefix, *at)), f"should be {' or '.join(wanted)} (got {_shown(errors[ks[0]]['input'])})")
+            got = errors[ks[0]]["input"]
+            hint = BOOLEAN_HINT if isinstance(got, str) and got in BOOLEAN_WORDS else ""
+            merged[ks[0]] = Problem(file, format_path((*prefix, *at)), f"should be {' or '.join(wanted)} (got {_shown(got)}){hint}")
             skip.update(ks[1:])
     out: list[Problem] = []
     for k, err in enumerate(errors):

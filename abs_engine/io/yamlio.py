@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from ..errors import InputError, Problem
+from .files import read_bounded
 
 #: Files larger than this are refused before parsing (a deal file is a few kB).
 MAX_YAML_BYTES = 20 * 1024 * 1024
@@ -60,17 +61,7 @@ class _BadValue(yaml.constructor.ConstructorError):
 def read_text(path: Path, what: str) -> str:
     """Read a UTF-8 text file, with clear errors for missing, huge or non-UTF-8 files."""
     name = str(path)
-    try:
-        if not path.exists():
-            raise InputError.single(name, "", f"{what} file not found")
-        if path.is_dir():
-            raise InputError.single(name, "", f"is a directory, expected a {what} file")
-        size = path.stat().st_size
-        if size > MAX_YAML_BYTES:
-            raise InputError.single(name, "", f"file is {size} bytes; {what} files are limited to {MAX_YAML_BYTES}")
-        raw = path.read_bytes()
-    except (OSError, ValueError) as exc:  # name too long, NUL in the name, no permission...
-        raise InputError.single(name, "", f"cannot read the {what} file: {getattr(exc, 'strerror', None) or exc}") from None
+    raw = read_bounded(path, what, MAX_YAML_BYTES)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

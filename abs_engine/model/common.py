@@ -6,19 +6,90 @@ Units, stated once (see docs/conventions.md): rates are decimals per annum (0.03
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 #: A rate written above this is almost surely a percentage typed by mistake (380 for 3.8%).
 MAX_PLAUSIBLE_RATE = 1.0
 
 
 class Model(BaseModel):
-    """Base of every model: unknown keys are errors, values are validated on assignment."""
+    """Base of every model: unknown keys are errors, values are validated on assignment.
+
+    Numbers are numbers: a boolean (YAML reads ``yes``, ``no``, ``on``, ``off``, ``true``,
+    ``false`` as booleans; an Excel cell may hold TRUE) given for a number, or inside a list
+    or mapping of numbers, is refused (pydantic would read ``cdr: yes`` as a CDR of 1)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not _PLAIN.issuperset(map(type, data.values())) \
+                and any(_has_bool(v) for v in data.values()):
+            numeric = _numeric_fields(cls)
+            data = {k: (_as_word(v) if k in numeric else v) for k, v in data.items()}
+        return data
+
+
+#: Value types that are never a boolean nor hold one (the quick test of most inputs).
+_PLAIN = frozenset({str, int, float, type(None)})
+
+
+def _has_bool(v: Any) -> bool:
+    if type(v) is bool:
+        return True
+    if isinstance(v, list):
+        return any(type(x) is bool for x in v)
+    if isinstance(v, dict):
+        return any(type(x) is bool for x in v.values())
+    return False
+
+
+def _as_word(v: Any) -> Any:
+    """A boolean as the word it stands for: the number validator then refuses it with the
+    field's path (``got 'true'``)."""
+    if type(v) is bool:
+        return "true" if v else "false"
+    if isinstance(v, list):
+        return [_as_word(x) if type(x) is bool else x for x in v]
+    if isinstance(v, dict):
+        return {k: _as_word(x) if type(x) is bool else x for k, x in v.items()}
+    return v
+
+
+def _leaf_types(tp: Any) -> set[Any]:
+    """The plain types a field annotation may hold (through Optional, unions, lists, dicts)."""
+    import typing
+
+    origin = typing.get_origin(tp)
+    if origin is None:
+        return {tp}
+    args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return _leaf_types(args[0])
+    if origin is typing.Literal:
+        return {type(a) for a in args}
+    if origin is dict:  # (the keys are names: only the values matter)
+        return _leaf_types(args[1])
+    out: set[Any] = set()
+    for a in args:
+        out |= _leaf_types(a)
+    return out
+
+
+@functools.cache
+def _numeric_fields(cls: type[BaseModel]) -> frozenset[str]:
+    """Names (and aliases) of the fields that hold numbers and never a boolean or text."""
+    out = set()
+    for name, f in cls.model_fields.items():
+        leaves = _leaf_types(f.annotation)
+        if leaves & {int, float} and not leaves & {bool, str, Any, object}:
+            out.update({name, f.alias or name})
+    return frozenset(out)
 
 
 def _check_rate(v: float) -> float:

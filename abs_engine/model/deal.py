@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
 from .common import DayCount, Fraction, Frequency, Model, Money, Rate, SignedMoney, describe
 from .support import AnnualFeeUpkeep, InterestSubsidy, SupportStack
@@ -191,11 +191,12 @@ class PledgeLoanAsset(Model):
         "remainder at maturity"
     )
     payment_frequency: Frequency = describe("Loan payment frequency", default=Frequency.monthly)
-    io_periods: int = describe("Interest-only payments before amortisation starts", default=0, ge=0)
+    io_periods: int = describe("Interest-only payments before amortisation starts", default=0, ge=0, le=1200)
     amortization_term_months: int | None = describe(
         "Amortisation term (months) for interest_only_balloon; longer than the loan leaves a balloon",
         default=None,
         ge=1,
+        le=1200,
     )
     ip_type: Literal["patent", "trademark", "copyright", "mixed", "other"] = describe(
         "Type of the pledged IP", default="patent"
@@ -307,7 +308,8 @@ class PledgeLoanPool(Model):
     )
     interest_basis: Literal["periodic", "act365", "act360"] = describe(
         "Loan interest per payment: periodic = balance x rate x months between payments / 12 "
-        "(等额本息 / 等额本金 schedules); act365 / act360 = balance x rate x actual days / 365 or "
+        "(等额本息 / 等额本金 schedules), except a final stub period (maturity off the loan's "
+        "schedule), which accrues balance x rate x actual days / 365; act365 / act360 = balance x rate x actual days / 365 or "
         "/ 360 (日利率 = 年利率 / 360), the days from the loan's previous payment date (or its "
         "origination date) to this one, unadjusted; the principal schedule is set with the "
         "periodic rate on every basis",
@@ -577,9 +579,15 @@ class Fee(Model):
 # --------------------------------------------------------------------------- tranches
 
 
+def _check_coupon(v: float) -> float:
+    if v < 0:
+        raise ValueError(f"a coupon rate must not be negative (got {v:g}); a note pays no negative interest")
+    return v
+
+
 class FixedCoupon(Model):
     kind: Literal["fixed"] = "fixed"
-    rate: Rate = describe("Coupon rate, decimal p.a.")
+    rate: Annotated[Rate, AfterValidator(_check_coupon)] = describe("Coupon rate, decimal p.a. (not negative)")
 
 
 class FloatingCoupon(Model):
@@ -631,7 +639,7 @@ class Tranche(Model):
     rank: int = describe(
         "Seniority as described (1 is the most senior): orders the classes in term sheets and "
         "their credit enhancement; it does not change payments, the waterfall's order does "
-        "(equal ranks are pari passu only if the steps pay them together, pro rata)", ge=1,
+        "(equal ranks are pari passu only if the steps pay them together, pro rata)", ge=1, le=1000,
     )
     kind: Literal["senior", "mezzanine", "subordinate"] = describe("Class shown in term sheets", default="senior")
     balance: Money = describe("Original balance at closing")
@@ -672,7 +680,7 @@ class Trigger(Model):
     below: float | None = describe("Fires when the metric is below this value", default=None)
     tranches: list[str] = describe("Tranches the metric looks at (oc_ratio, interest_coverage, interest_shortfall)", default_factory=list)
     account: str | None = describe("Account whose deposits count as income (interest_coverage, debt_service_coverage)", default=None)
-    consecutive: int = describe("Fires after this many consecutive breaches", default=1, ge=1)
+    consecutive: int = describe("Fires after this many consecutive breaches", default=1, ge=1, le=1200)
     curable: bool = describe("Cures when the breach ends (otherwise it stays fired)", default=False)
     effect: Literal["accelerate", "event_of_default"] = describe(
         "State the deal moves to: accelerated (加速清偿) or event_of_default (违约事件)", default="accelerate"
@@ -892,6 +900,9 @@ class TranchePricing(Model):
     def _one(self) -> TranchePricing:
         if (self.price is None) == (self.yield_ is None):
             raise ValueError("give exactly one of price and yield")
+        if self.yield_ is not None and abs(self.yield_) >= 1.0:
+            raise ValueError(f"yield {self.yield_:g} is not usable: a yield is a decimal above -1 and below 1 "
+                             f"(write {self.yield_ / 100:g} for {self.yield_:g}%)")
         return self
 
 

@@ -17,7 +17,7 @@ import datetime as dt
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from .common import Fraction, Model, Rate, describe
 
@@ -149,6 +149,23 @@ class PatentEvent(Model):
     kind: Literal["invalidation", "obsolescence"] = describe("What happens to the patent", default="invalidation")
 
 
+#: The patent types of patent tapes (abs_engine.model.deal.PatentAsset.type).
+PATENT_TYPES = ("invention", "utility_model", "design", "trademark", "copyright")
+
+
+def check_patent_types(keys: Any, what: str) -> list[str]:
+    """Why the keys of a mapping by patent type are not patent types (empty: they are)."""
+    import difflib
+
+    out = []
+    for k in keys:
+        if k not in PATENT_TYPES:
+            close = difflib.get_close_matches(str(k), PATENT_TYPES, n=1, cutoff=0.5)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            out.append(f"{what}: '{k}' is not a patent type ({hint}known: {', '.join(PATENT_TYPES)})")
+    return out
+
+
 class Patents(Model):
     """Patent-level risks of licence pools: they hit every licence resting on the patent."""
 
@@ -161,6 +178,14 @@ class Patents(Model):
     renegotiation_haircut: Fraction = describe(
         "Cut of the fee share resting on a patent after it becomes obsolete (fee renegotiation)", default=0.0
     )
+
+    @model_validator(mode="after")
+    def _known_types(self) -> Patents:
+        if isinstance(self.invalidation_hazard, dict):
+            bad = check_patent_types(self.invalidation_hazard, "invalidation_hazard")
+            if bad:
+                raise ValueError("; ".join(bad))
+        return self
 
 
 class Receivables(Model):
@@ -195,7 +220,7 @@ class Scenario(Model):
         "containing it",
         default_factory=dict,
     )
-    reference_rates: dict[str, Rate | list[Rate]] = describe(
+    reference_rates: dict[str, Rate | Annotated[list[Rate], Field(min_length=1)]] = describe(
         "Reference-rate paths (name -> constant or per-payment-period vector, decimal p.a.); "
         "missing names use the deal header's values",
         default_factory=dict,
@@ -228,7 +253,7 @@ class MonteCarlo(Model):
 
     paths: int = describe("Number of simulated paths", default=1000, ge=1, le=10_000_000)
     seed: int = describe("Seed of the run; path k uses numpy SeedSequence(seed, spawn_key=(k,))",
-                         default=20260630, ge=0)
+                         default=20260630, ge=0, lt=2**63)
     correlation: Fraction = describe("Asset correlation rho of obligors not named in `correlations`", default=0.15)
     correlation_by: Literal["none", "industry", "ip_type"] = describe(
         "Obligor attribute that selects the correlation in `correlations` (the obligor's first asset's "

@@ -7,7 +7,9 @@ Order of events in grid month ``m`` for a loan with performing balance ``B``
 1. default: ``D = B * mdr`` (``mdr = 1 - (1 - CDR)^(1/12)``), or the whole ``B`` if the
    scenario names the loan as defaulting in this month; ``B1 = B - D``;
 2. if ``m`` is one of the loan's payment months: interest ``B1 * r * f / 12`` (``f`` months
-   between payments, interest basis *periodic*; ``B1 * r * days / 365`` or ``/ 360`` on the
+   between payments, interest basis *periodic*, where a final stub period, the maturity
+   date off the loan's schedule, accrues ``B1 * r * days / 365`` (ACT/365, the Chinese
+   convention); ``B1 * r * days / 365`` or ``/ 360`` on the
    *act365* / *act360* bases, ``days`` from the loan's previous payment date, or its
    origination date, to this one) and scheduled principal on ``B1`` (set with the periodic
    rate ``r * f / 12`` on every basis);
@@ -136,6 +138,7 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
     cut_eom = cutoff.day == _cal.monthrange(cutoff.year, cutoff.month)[1]
     basis = {"act365": 365.0, "act360": 360.0}.get(pool.interest_basis)
     accrual = np.zeros((L, M + 1)) if basis is not None else None
+    stubs: list[tuple[int, int, float]] = []  # (loan, grid month, year fraction) of final stubs
     last = 0
     for i, a in enumerate(assets):
         f = a.payment_frequency.months
@@ -150,6 +153,8 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
         day = dim if o_eom else np.minimum(o.day, dim)
         key = X * 100 + day
         mat_key = (a.maturity_date.year * 12 + a.maturity_date.month - 1) * 100 + a.maturity_date.day
+        # the final period is a stub when the maturity date is off the loan's schedule
+        stub = not (key == mat_key).any()
         js, X, dim, day = js[key < mat_key], X[key < mat_key], dim[key < mat_key], day[key < mat_key]
         # the final payment is on the maturity date
         mX = a.maturity_date.year * 12 + a.maturity_date.month - 1
@@ -162,7 +167,7 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
         grid_day = dim if cut_eom else np.minimum(cutoff.day, dim)
         gm = X - cX + (day > grid_day)
         after = gm >= 1
-        if accrual is not None:  # actual days from the previous payment (or origination)
+        if accrual is not None or stub:  # actual days from the previous payment (or origination)
             dates = (X - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]") + (day - 1)
             days = np.diff(dates, prepend=np.datetime64(o, "D")).astype(np.float64)
         gm, js = gm[after], js[after]
@@ -174,6 +179,8 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
         pay[i, gm] = True
         if accrual is not None:
             accrual[i, gm] = days[after] / basis
+        elif stub and after[-1]:  # periodic basis: the stub accrues by days, ACT/365
+            stubs.append((i, int(gm[-1]), float(days[-1]) / 365.0))
         n_rem[i, gm] = np.arange(n, 0, -1)
         if a.amortization == "interest_only_balloon":
             term = a.amortization_term_months or total
@@ -184,6 +191,11 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
             amort_n[i, gm] = np.maximum(n_rem[i, gm] - np.maximum(a.io_periods - (js - 1), 0), 1)
         io[i, gm] = js <= a.io_periods
         last = max(last, int(gm[-1]))
+    if stubs:  # periodic basis with stub periods: f / 12 for every payment, days / 365 for a stub
+        freq = np.array([a.payment_frequency.months for a in assets], dtype=np.float64)
+        accrual = np.where(pay, freq[:, None] / 12.0, 0.0)
+        for i, m, frac in stubs:
+            accrual[i, m] = frac
     amort = np.array([AMORT_CODES[a.amortization] for a in assets], dtype=np.int64)
     pay_of_loan, pay_of_month = np.nonzero(pay)
     pay_bounds, pay_loan, pay_amort_n, pay_kind = _month_calendar(pay_of_loan, pay_of_month, M, n_rem, amort_n, io, amort)

@@ -410,11 +410,9 @@ def sheet_name(text: str, taken: Iterable[str]) -> str:
     return name
 
 
-_BAD_FILE_CHARS = str.maketrans({c: "_" for c in '<>:"/\\|?*'})
-
-
 def file_stem(text: str) -> str:
-    """A file-name-safe stem: path separators, reserved and control characters -> ``_``."""
-    s = "".join("_" if unicodedata.category(ch).startswith("C") else ch for ch in text)
-    s = s.translate(_BAD_FILE_CHARS).strip().strip(".")
-    return s or "deal"
+    """A file-name-safe stem: path separators, reserved and control characters -> ``_``,
+    at most 120 bytes (:func:`abs_engine.io.names.path_component`)."""
+    from ..io.names import path_component
+
+    return path_component(text, default="deal")

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from ..errors import InputError
+from ..io.names import console_text as escape
 
 DealArg = Annotated[Path, typer.Argument(help="Deal file (YAML)", show_default=False)]
 ScenarioOpt = Annotated[
@@ -49,12 +49,21 @@ LangOpt = Annotated[str, typer.Option(help="Term-sheet labels: zh, en or both")]
 TermSheetsOpt = Annotated[bool, typer.Option("--term-sheets/--no-term-sheets", help="Write the Excel term sheets")]
 
 
-def _executor(kind: str, workers: int | None, dask: bool, scheduler: str | None) -> Any:
-    from .executors import Executor
+#: The most workers a run may ask for (local threads or processes, or Dask workers).
+MAX_WORKERS = 1024
 
+
+def _executor(kind: str, workers: int | None, dask: bool, scheduler: str | None, chunk: int | None = None) -> Any:
+    from .executors import Executor, check_scheduler
+
+    if chunk is not None and chunk < 1:
+        raise InputError.single("", "--chunk", f"must be at least 1 (got {chunk})")
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise InputError.single("", "--workers", f"must be between 1 and {MAX_WORKERS} (got {workers})")
     if dask and scheduler:
         raise InputError.single("", "--dask", "give --dask (start a LocalCluster) or --scheduler ADDRESS, not both")
     if scheduler:
+        check_scheduler(scheduler)  # a wrong or unreachable address fails now, in seconds
         return Executor("dask", workers, scheduler)
     if dask:
         return Executor("dask", workers)
@@ -112,10 +121,16 @@ def _interruptible() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
+def _output_dir(out_dir: Path | None, deal_name: str, command: str) -> Path:
+    from ..cli import output_dir
+
+    return output_dir(out_dir, deal_name, command)
+
+
 def _print_written(final: Path, target: Path, written: list[Path]) -> None:
     _, out, _ = _ui()
     for p in written:
-        out.print(f"wrote {final / p.relative_to(target)}", markup=False, highlight=False)
+        out.print(f"wrote {escape(final / p.relative_to(target))}", highlight=False, soft_wrap=True)
 
 
 def _term_sheets(d: Any, deal_path: Path, base: Any, target: Path, lang: str, backend: str, **extra: Any) -> list[Path]:
@@ -125,6 +140,104 @@ def _term_sheets(d: Any, deal_path: Path, base: Any, target: Path, lang: str, ba
     result = run_engine(d, [base], backend=backend)  # type: ignore[arg-type]
     result.check_conservation()
     return write_term_sheets(result, target, lang=lang, analytics=result.analytics(), deal_path=deal_path, **extra)
+
+
+# --------------------------------------------------------------------------- long runs
+
+#: Runs estimated to take longer than this (seconds) ask for confirmation (or ``--yes``).
+LONG_RUN_S = 60.0
+#: Monte Carlo runs of at least this many paths x assets (sweeps: scenarios x assets) are
+#: timed on a pilot first.
+PILOT_ABOVE = 20_000_000
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Start a long run without asking (its estimate is still printed)")]
+
+
+def _pilot_estimate(d: Any, base: Any, settings: Any, ex: Any, backend: str, criterion: str) -> tuple[float, float]:
+    """Estimated (seconds, bytes) of a Monte Carlo run, from small serial pilots (32 paths
+    to warm up, then 256 and 1,024: the difference is the cost per path, the rest the
+    set-up), the paths
+    spread over the executor's workers; memory: the per-path result frames and one chunk's
+    working arrays (:func:`abs_engine.limits.working_bytes`)."""
+    import time
+
+    from ..limits import horizon_months, working_bytes
+    from .executors import Executor
+    from .montecarlo import BLOCK, _default_chunk
+    from .montecarlo import simulate as run_simulation
+
+    times = []
+    sizes = (BLOCK, 8 * BLOCK, 32 * BLOCK)  # (the first warms up: imports, caches)
+    for n in sizes:
+        t0 = time.perf_counter()
+        run_simulation(d, base, settings.model_copy(update={"paths": n}), executor=Executor("serial"),
+                       backend=backend, criterion=criterion)  # type: ignore[arg-type]
+        times.append(time.perf_counter() - t0)
+    per_path = max(times[2] - times[1], 1e-9) / (sizes[2] - sizes[1])
+    fixed = max(times[1] - per_path * sizes[1], 0.0)
+    workers = 1 if ex.kind == "serial" else max(1, min(ex.n_workers, __import__("os").cpu_count() or 1))
+    seconds = fixed + per_path * settings.paths / workers
+    K = len(d.tranches)
+    chunk = _default_chunk(settings.paths, ex.n_workers)
+    frames = 8.0 * settings.paths * (12 * K + 16) * 3  # per-path frames, their copies while written
+    memory = frames + working_bytes(d, chunk, horizon_months(d, [base])) * min(ex.n_workers, 4)
+    return seconds, memory
+
+
+def _sweep_estimate(d: Any, scs: list[Any], ex: Any, backend: str, criterion: str) -> tuple[float, float]:
+    """Estimated (seconds, bytes) of a sweep, from serial pilots of its first 1 and 3
+    scenarios (the difference is the cost per scenario, the rest the set-up), spread over the
+    executor's workers; memory: one chunk's working arrays per worker and the result rows."""
+    import os
+    import time
+
+    from ..limits import horizon_months, working_bytes
+    from .executors import Executor
+    from .sweep import CHUNK, DEFAULT_CHUNK
+    from .sweep import sweep as run_sweep
+
+    times = []
+    sizes = (1, 3)
+    for n in sizes:
+        t0 = time.perf_counter()
+        run_sweep(d, scs[:n], executor=Executor("serial"), backend=backend, criterion=criterion)  # type: ignore[arg-type]
+        times.append(time.perf_counter() - t0)
+    per = max(times[1] - times[0], 1e-9) / (sizes[1] - sizes[0])
+    fixed = max(times[0] - per * sizes[0], 0.0)
+    workers = 1 if ex.kind == "serial" else max(1, min(ex.n_workers, os.cpu_count() or 1))
+    chunk = min(DEFAULT_CHUNK, CHUNK, len(scs))
+    memory = working_bytes(d, chunk, horizon_months(d, scs)) * min(ex.n_workers, 4) + 8.0 * len(scs) * len(d.tranches) * 40
+    return fixed + per * len(scs) / workers, memory
+
+
+def _confirm_long_run(what: str, seconds: float, memory: float, yes: bool, fewer: str = "paths") -> None:
+    """Print the estimate of a long run; go on if ``--yes`` or the user says so at a
+    terminal, else stop with an error (a script must pass ``--yes``)."""
+    from ..limits import _size
+
+    _, _, err = _ui()
+    shown = f"about {_duration(seconds)} and {_size(memory)} of memory"
+    err.print(f"[yellow]estimate[/yellow] {what}: {shown}", highlight=False)
+    if seconds <= LONG_RUN_S or yes:
+        return
+    if sys.stdin is not None and sys.stdin.isatty() and sys.stderr.isatty():
+        if typer.confirm("Start it?", default=False, err=True):
+            return
+        raise typer.Exit(1)
+    raise InputError.single("", "--yes", f"{what} would take {shown}; pass --yes to start it "
+                            f"(or run fewer {fewer})")
+
+
+def _duration(seconds: float) -> str:
+    """A duration as people read it.
+
+    >>> _duration(45), _duration(2700), _duration(200000)
+    ('45 s', '45 min', '55.6 h')
+    """
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 3 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 # --------------------------------------------------------------------------- sweep
@@ -144,6 +257,7 @@ def sweep(
     backend: BackendOpt = "cython",
     criterion: CriterionOpt = "timely",
     progress: ProgressOpt = True,
+    yes: YesOpt = False,
 ) -> None:
     """Run every point of grid files (and plain scenarios) in chunks: one row per scenario
     and tranche (loss, whole, WAL, yield) with the grid's axes, a plot, a manifest."""
@@ -167,11 +281,15 @@ def sweep(
         grids = load_points([*(grid or []), *(scenario or [])])
         scs = [sc for g in grids for sc in g.scenarios]
         points = pd.concat([g.frame() for g in grids], ignore_index=True)
-        ex = _executor(executor, workers, dask, scheduler)
+        ex = _executor(executor, workers, dask, scheduler, chunk)
+        final = _output_dir(out_dir, d.name, "sweep")
+        n_assets = sum(len(p.assets) for p in d.pools)
+        if len(scs) * max(n_assets, 1) >= PILOT_ABOVE:
+            seconds, memory = _sweep_estimate(d, scs, ex, backend, criterion)
+            _confirm_long_run(f"{len(scs):,} scenarios x {n_assets:,} assets", seconds, memory, yes, "scenarios")
     except InputError as exc:
         _fail(exc)
         return
-    final = out_dir or Path("out") / d.name / "sweep"
     with _interruptible(), output_set(final) as target:
         with progress_bar(len(scs), "scenarios", enabled=progress, console=err) as on_done:
             try:
@@ -236,12 +354,12 @@ def breakeven(
         _check_options(backend, criterion, fmt, lang)
         d = load_deal(deal)
         base = load_scenario(scenario) if scenario else BASE
+        final = _output_dir(out_dir, d.name, "breakeven")
         be = run_breakeven(d, base, stresses=stress or None, tranches=tranche or None,
                            criterion=criterion, backend=backend)  # type: ignore[arg-type]
     except InputError as exc:
         _fail(exc)
         return
-    final = out_dir or Path("out") / d.name / "breakeven"
     with _interruptible(), output_set(final) as target:
         written = write_frame(be.table, target, "breakeven", fmt) + write_frame(be.curve, target, "loss_curve", fmt)
         if len(be.curve):
@@ -251,14 +369,14 @@ def breakeven(
             written += _term_sheets(d, deal, base, target, lang, backend, breakeven=be.table)
         files = {"scenario": scenario} if scenario else {}
         written.append(write_manifest(target / "manifest.json", manifest(_inputs(deal, d, files), written, command=sys.argv, excluded=_excluded(d))))
-    table = Table(title=escape(f"{d.name}") + f" — break-even levels (base: {base.name}, criterion {criterion}, "
+    table = Table(title=escape(f"{d.name}") + f" — break-even levels (base: {escape(base.name)}, criterion {criterion}, "
                   f"{be.evaluations} scenarios in {be.engine_calls} engine calls, {be.elapsed_s:.2f} s)")
     for col in ("stress", "tranche", "break-even", "first break", "x base", "bound"):
         table.add_column(col, justify="left" if col in ("stress", "tranche", "bound") else "right")
     for r in be.table.itertuples():
         pct = not r.stress.endswith("multiple")
         fmt_ = (lambda v: f"{v:.4%}") if pct else (lambda v: f"{v:.4f}x")
-        table.add_row(r.stress, escape(r.tranche), "—" if r.breakeven != r.breakeven else fmt_(r.breakeven),
+        table.add_row(escape(r.stress), escape(r.tranche), "—" if r.breakeven != r.breakeven else fmt_(r.breakeven),
                       "—" if r.first_break != r.first_break else fmt_(r.first_break),
                       "—" if r.multiple_of_base != r.multiple_of_base else f"{r.multiple_of_base:.2f}", r.bound)
     out.print(table)
@@ -291,6 +409,7 @@ def simulate(
     with_breakeven: Annotated[bool, typer.Option("--breakeven/--no-breakeven", help="Add the break-even levels to the term sheets")] = False,
     lang: LangOpt = "both",
     term_sheets: TermSheetsOpt = True,
+    yes: YesOpt = False,
 ) -> None:
     """Monte Carlo of correlated defaults (one-factor Gaussian copula): per tranche expected
     loss, probability of loss, loss percentiles, WAL and yield distributions and a rating
@@ -325,11 +444,15 @@ def simulate(
         problems = check_settings(d, settings, str(model) if model else "command line")
         if problems:
             raise InputError(problems)
-        ex = _executor(executor, workers, dask, scheduler)
+        ex = _executor(executor, workers, dask, scheduler, chunk)
+        final = _output_dir(out_dir, d.name, "simulate")
+        n_assets = sum(len(p.assets) for p in d.pools)
+        if settings.paths * max(n_assets, 1) >= PILOT_ABOVE:
+            seconds, memory = _pilot_estimate(d, base, settings, ex, backend, criterion)
+            _confirm_long_run(f"{settings.paths:,} paths x {n_assets:,} assets", seconds, memory, yes)
     except InputError as exc:
         _fail(exc)
         return
-    final = out_dir or Path("out") / d.name / "simulate"
     with _interruptible(), output_set(final) as target:
         with progress_bar(settings.paths, "paths", enabled=progress, console=err) as on_done:
             try:
@@ -371,10 +494,10 @@ def simulate(
 def register(app: typer.Typer) -> None:
     """Add ``sweep``, ``breakeven`` and ``simulate`` to ``app``, and the structuring
     commands (``size``, ``agency``, ``solve``, ``compare``, ``heatmap``:
-    :mod:`abs_engine.scenarios.structuring_cli`)."""
-    for fn in (sweep, breakeven, simulate):
-        app.command()(fn)
+    :mod:`abs_engine.scenarios.structuring_cli`); an InputError anywhere in a command prints
+    one line per problem (:func:`abs_engine.cli.user_errors`)."""
+    from ..cli import user_errors
     from .structuring_cli import COMMANDS
 
-    for command in COMMANDS:
-        app.command()(command)
+    for fn in (sweep, breakeven, simulate, *COMMANDS):
+        app.command()(user_errors(fn))

@@ -110,8 +110,40 @@ def release(context: Context) -> None:
         _CONTEXTS.pop(context.token, None)
 
 
-def _init_process(token: str, payload: bytes) -> None:
+#: How often a worker process checks that its parent is alive (seconds).
+PARENT_CHECK_S = 0.5
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker process end when ``parent`` does (killed outright included): on
+    Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``); everywhere a
+    daemon thread checks every :data:`PARENT_CHECK_S` seconds that the parent is still this
+    process's parent, and exits at once if not (an orphan is re-parented to init)."""
+    if os.getppid() != parent:
+        os._exit(1)
+    try:  # Linux: the kernel does it the moment the parent dies
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # (the parent died before the call above)
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_S)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="abs-engine-parent-watch", daemon=True).start()
+
+
+def _init_process(token: str, payload: bytes, parent: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    if parent is not None:
+        _die_with_parent(parent)
     _CONTEXTS[token] = pickle.loads(payload)
 
 
@@ -162,7 +194,7 @@ def run_tasks(
 
         payload = pickle.dumps(context, protocol=pickle.HIGHEST_PROTOCOL)
         pool = ProcessPoolExecutor(max_workers=min(ex.n_workers, n), mp_context=mp.get_context("spawn"),
-                                   initializer=_init_process, initargs=(context.token, payload))
+                                   initializer=_init_process, initargs=(context.token, payload, os.getpid()))
         submit = lambda i: pool.submit(_in_process, context.token, fn, tasks[i])  # noqa: E731
     futures: dict[Future[Any], int] = {}
     try:
@@ -188,6 +220,80 @@ def run_tasks(
     return results
 
 
+#: Seconds allowed to reach a Dask scheduler and to hear its greeting.
+CONNECT_TIMEOUT_S = 5.0
+#: The largest greeting a Dask scheduler sends (a handshake of a few hundred bytes).
+_MAX_GREETING = 1 << 20
+
+
+def parse_scheduler(address: str) -> tuple[str, int]:
+    """``tcp://host:port`` (or ``host:port``) -> (host, port); ValueError with the reason.
+
+    >>> parse_scheduler("tcp://127.0.0.1:8786"), parse_scheduler("[::1]:8786")
+    (('127.0.0.1', 8786), ('::1', 8786))
+    """
+    import re
+
+    rest = address.strip()
+    scheme, sep, tail = rest.partition("://")
+    if sep:
+        if scheme != "tcp":
+            raise ValueError(f"unsupported scheme '{scheme}://' (give tcp://host:port)")
+        rest = tail
+    m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([A-Za-z0-9._-]+):(\d{1,5})", rest)
+    if not m:
+        raise ValueError("not an address of the form tcp://host:port")
+    host = m.group(1) or m.group(3)
+    port = int(m.group(2) or m.group(4))
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port {port} is not between 1 and 65535")
+    return host, port
+
+
+def check_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise :class:`~abs_engine.errors.InputError` unless a Dask scheduler answers at
+    ``address`` within ``timeout`` seconds: a Dask scheduler greets a new connection with a
+    handshake frame (an 8-byte length, then that many bytes), so a closed port, a host that
+    does not answer, a server that says nothing (plain HTTP waits for a request) or one that
+    answers with something else (a length in the exabytes) is told apart in seconds, before
+    the Dask client would hang or allocate the length it read."""
+    import socket
+    import struct
+
+    from ..errors import InputError
+
+    def fail(reason: str) -> InputError:
+        return InputError.single("", "--scheduler", f"no Dask scheduler at '{address}': {reason}")
+
+    try:
+        host, port = parse_scheduler(address)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    try:
+        conn = socket.create_connection((host, port), timeout=timeout)
+    except TimeoutError:
+        raise fail(f"no answer within {timeout:g} s") from None
+    except OSError as exc:
+        raise fail(exc.strerror or str(exc)) from None
+    with conn:
+        conn.settimeout(timeout)
+        head = b""
+        try:
+            while len(head) < 8:
+                got = conn.recv(8 - len(head))
+                if not got:
+                    raise fail("it closed the connection without a Dask handshake")
+                head += got
+        except TimeoutError:
+            raise fail(f"it accepted the connection but sent no Dask handshake within {timeout:g} s "
+                       "(not a Dask scheduler?)") from None
+        except OSError as exc:
+            raise fail(exc.strerror or str(exc)) from None
+    (n,) = struct.unpack("<Q", head)
+    if not 0 < n <= _MAX_GREETING:
+        raise fail(f"it answered {head!r}, not a Dask handshake (not a Dask scheduler?)")
+
+
 @contextlib.contextmanager
 def dask_client(ex: Executor) -> Iterator[Any]:
     """A Dask client: to the scheduler at ``ex.scheduler``, or to a LocalCluster of
@@ -195,7 +301,13 @@ def dask_client(ex: Executor) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     if ex.scheduler:
-        client = Client(ex.scheduler, timeout="30s")
+        check_scheduler(ex.scheduler)
+        try:
+            client = Client(ex.scheduler, timeout=f"{2 * CONNECT_TIMEOUT_S:g}s")
+        except (OSError, TimeoutError, MemoryError, ValueError) as exc:
+            from ..errors import InputError
+
+            raise InputError.single("", "--scheduler", f"no Dask scheduler at '{ex.scheduler}': {exc}") from None
         try:
             yield client
         finally:

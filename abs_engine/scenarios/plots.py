@@ -18,6 +18,9 @@ def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg", force=True)
+    # names from inputs go into titles and legends: "$" must not start mathtext (a name
+    # such as "$\\frac" would fail at drawing time)
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     return plt

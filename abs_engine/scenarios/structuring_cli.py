@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from ..errors import InputError, Problem
+from ..io.names import console_text as escape
+from ..io.names import path_component
 from .cli import (
     BackendOpt,
     CriterionOpt,
@@ -33,6 +34,7 @@ from .cli import (
     _executor,
     _inputs,
     _interruptible,
+    _output_dir,
     _print_written,
     _term_sheets,
     _ui,
@@ -191,12 +193,12 @@ def size(
         mult = _multiples(multiple)
         targets = parse_targets(target, d, table, mult if test == "multiple" else None)
         ex = _executor(executor, workers, False, None)
+        final = _output_dir(out_dir, d.name, "size")
         sz = run_size(d, targets, sc, scs, settings, stresses=StressSet(no_support=no_support), test=test,  # type: ignore[arg-type]
                       multiples=mult, table=table, step=step, criterion=criterion, backend=backend, executor=ex)  # type: ignore[arg-type]
     except InputError as exc:
         _fail(exc)
         return
-    final = out_dir or Path("out") / d.name / "size"
     name = deal.stem + "_sized.yaml"
     changes: dict[tuple[Any, ...], Any] = {("tranches", t.name, "balance"): t.balance for t in sz.deal.tranches}
     note = "Sized by abs-engine size: " + ", ".join(f"{r.tranche} to {r.target} ({r.solved_balance:,.0f})"
@@ -285,13 +287,13 @@ def agency(
             raise InputError.single("", "--haircut-add/--lag-add/--rate-shift", str(exc)) from None
         table = load_agency_table(rating_table) if rating_table else load_agency_table()
         ex = _executor(executor, workers, False, None)
+        final = _output_dir(out_dir, d.name, "agency")
         ag = run_agency(d, sc, settings, stresses=stresses, tranches=tranche or None, test=test,  # type: ignore[arg-type]
                         multiples=_multiples(multiple), table=table, criterion=criterion, backend=backend,  # type: ignore[arg-type]
                         executor=ex)
     except InputError as exc:
         _fail(exc)
         return
-    final = out_dir or Path("out") / d.name / "agency"
     with _interruptible(), output_set_(final) as target:
         written = _agency_frames(ag, target, fmt)
         written.append(agency_png(ag, target / "agency_stress.png", f"{d.name} — agency stress test (base: {sc.name})"))
@@ -353,12 +355,12 @@ def solve(
                                           yield_=yld, tranches=tranche or None, backend=backend)  # type: ignore[arg-type]
         elif coupons and (curve is not None or spread):
             raise InputError.single("", "--curve", "the par coupons need a discount curve (--curve or pricing.curve)")
+        final = _output_dir(out_dir, d.name, "solve")
         mx = max_coupon(d, scs, tranches=tranche or None, criterion=criterion, no_support=no_support, backend=backend)  # type: ignore[arg-type]
         irr = subordinate_irr(d, scs, price=sub_price, backend=backend) if any(t.kind == "subordinate" for t in d.tranches) else None  # type: ignore[arg-type]
     except InputError as exc:
         _fail(exc)
         return
-    final = out_dir or Path("out") / d.name / "solve"
     text = None
     name = f"{deal.stem}_solved.yaml"
     if solved is not None and table is not None:
@@ -459,13 +461,12 @@ def compare(
         scs = _load_scenarios(scenario) or [BASE]
         settings = _settings(model, paths or 1, seed) if paths else None
         ex = _executor(executor, workers, False, None)
+        final = _output_dir(out_dir, structures[0].deal.name, "compare")
         c = run_compare(structures, scs, settings=settings, criterion=criterion, backend=backend,  # type: ignore[arg-type]
                         executor=ex, breakevens=breakevens)
     except InputError as exc:
         _fail(exc)
         return
-    first = structures[0].deal
-    final = out_dir or Path("out") / first.name / "compare"
     with _interruptible(), output_set_(final) as target:
         written = (write_frame(c.tranches, target, "compare_tranches", fmt) + write_frame(c.summary, target, "compare_summary", fmt)
                    + write_frame(c.risk, target, "compare_risk", fmt)
@@ -527,13 +528,13 @@ def heatmap(
         sc = _base(base, "heatmap")
         stresses = [load_scenario(p) for p in stress or []]
         ex = _executor(executor, workers, False, None)
+        final = _output_dir(out_dir, d.name, "heatmap")
         hm = run_heatmap(d, sc, tranche, y=y, cdr=cdr or None, y_values=y_values or None, stresses=stresses, value=value,
                          criterion=criterion, backend=backend, executor=ex)  # type: ignore[arg-type]
     except InputError as exc:
         _fail(exc)
         return
-    final = out_dir or Path("out") / d.name / "heatmap"
-    stem = f"heatmap_{tranche}_cdr_{y}"
+    stem = path_component(f"heatmap_{tranche}_cdr_{y}")
     with _interruptible(), output_set_(final) as target:
         written = (write_frame(hm.grid, target, stem, fmt) + write_frame(hm.frontier, target, f"{stem}_frontier", fmt)
                    + write_frame(hm.points, target, f"{stem}_points", fmt))
