@@ -23,6 +23,11 @@ settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/golden/snapshot.csv from the current code (tests/test_snapshot.py)")
+
+
 @pytest.fixture(params=["reference", "cython"])
 def backend(request: pytest.FixtureRequest) -> str:
     """Every engine test runs on both kernel backends."""
