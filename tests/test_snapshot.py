@@ -65,16 +65,21 @@ def frame_digest(df: pd.DataFrame) -> tuple[int, str]:
     return len(df), hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+#: The time a workbook was written, as its cells state it (masked: it is no output of the engine).
+WRITTEN_AT = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}Z?)?")
+
+
 def workbook_digest(path: Path) -> tuple[int, str]:
-    """(cells, SHA-256 of every sheet's name and cell values; not the file's bytes, which
-    carry the time it was written)."""
+    """(rows, SHA-256 of every sheet's name and cell values, the time of writing masked;
+    not the file's bytes, which carry that time too)."""
     wb = openpyxl.load_workbook(path)
     h = hashlib.sha256()
     n = 0
     for ws in wb.worksheets:
         h.update(f"[{ws.title}]\n".encode())
         for row in ws.iter_rows(values_only=True):
-            h.update(repr(row).encode("utf-8") + b"\n")
+            cells = tuple(WRITTEN_AT.sub("<written at>", v) if isinstance(v, str) else v for v in row)
+            h.update(repr(cells).encode("utf-8") + b"\n")
             n += 1
     return n, h.hexdigest()
 
