@@ -88,7 +88,7 @@ def validate(
 ) -> None:
     """Check a deal file (and its tapes, scenarios and Monte Carlo settings); list every
     problem and exit with status 2 when there are any."""
-    from .engine import _check_scenarios
+    from .checks import check_scenarios, settings_problems
     from .io import load_deal
 
     try:
@@ -96,16 +96,15 @@ def validate(
         problems = []
         try:
             scs = _load_scenarios(scenario)
-            _check_scenarios(d, scs)
+            check_scenarios(d, scs)
         except InputError as exc:
             problems += exc.problems
             scs = []
         if model is not None:
             from .io.scenario_file import load_monte_carlo
-            from .scenarios.montecarlo import check_settings
 
             try:
-                problems += check_settings(d, load_monte_carlo(model), str(model))
+                problems += settings_problems(d, load_monte_carlo(model), str(model))
             except InputError as exc:
                 problems += exc.problems
         if problems:

@@ -13,8 +13,7 @@ import numpy as np
 
 from . import _program as P
 from .dates import Schedule, accrual_fractions
-from .io.deal_file import PARTIES
-from .model.deal import Deal, Tranche
+from .model.deal import PARTIES, Deal, Tranche
 from .model.scenario import Scenario
 from .pools.base import SERIES, PoolFlows
 from .support.layers import LayerResult

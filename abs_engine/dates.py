@@ -124,7 +124,7 @@ class Schedule:
         Raises
         ------
         ValueError
-            If ``d`` is neither; the deal's checks (:func:`abs_engine.io.deal_file.check_references`)
+            If ``d`` is neither; the deal's checks (:func:`abs_engine.checks.reference_problems`)
             report such a date as an input error before anything runs.
         """
         t = self.match(d)

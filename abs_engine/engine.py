@@ -10,14 +10,13 @@ import numpy as np
 
 from . import _waterfall_ref
 from ._program import KernelArgs
+from .checks import check_run
 from .compile import PeriodFlows, aggregate, cleanup_months, compile_deal, reference_paths
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
-from .io.deal_file import check_assets, check_references, curve_problems
 from .limits import check_run_size
-from .model.deal import Deal, PledgeLoanPool, Pool, asset_id
+from .model.deal import Deal, PledgeLoanPool, Pool
 from .model.scenario import BASE, Scenario
-from .model.support import failure_names
 from .pools.base import PoolFlows
 from .pools.pledge import grid_months_needed, loan_arrays, project_pledge_pool
 from .pools.receivables import months_needed as receivable_months
@@ -55,70 +54,6 @@ def months_needed(pool: Pool, cutoff: dt.date) -> int:
     if isinstance(pool, PledgeLoanPool):
         return grid_months_needed(pool, cutoff)
     return receivable_months(pool, cutoff)
-
-
-def _check_scenarios(deal: Deal, scenarios: Sequence[Scenario]) -> None:
-    """Every name a scenario uses resolves in the deal (with a did-you-mean), and every date
-    it gives falls inside the deal (a default dated before the cut-off date would silently
-    become a first-month default; one after the legal maturity would have no effect)."""
-    from .io.deal_file import _unknown
-    from .model.deal import LicencePool
-
-    problems: list[Problem] = []
-    h = deal.deal
-    ids = {asset_id(a) for p in deal.pools for a in p.assets}
-    patents = sorted({pt.patent_id for p in deal.pools if isinstance(p, LicencePool) for pt in p.patents})
-    names: set[str] = set()
-    # what may fail: deal-level providers (accounts) and every payer of the pools' stacks
-    providers = [a.name for a in deal.accounts if a.external] + [n for p in deal.pools for n in failure_names(p.support)]
-
-    def outside(d: dt.date, first: dt.date, first_name: str) -> str | None:
-        if d < first:
-            return f"{d} is before the {first_name} {first}"
-        if d > h.legal_maturity:
-            return f"{d} is after the legal maturity {h.legal_maturity}"
-        return None
-
-    for sc in scenarios:
-        where = f"scenario '{sc.name}'"
-        if sc.name in names:
-            problems.append(Problem(where, "name", "duplicate scenario name"))
-        names.add(sc.name)
-        for lid, day in sc.defaults.loans.items():
-            if lid not in ids:
-                hint = _hint(lid, sorted(ids)) if len(ids) <= 10_000 else ""
-                problems.append(Problem(where, f"defaults.loans.{lid}", f"unknown loan id '{lid}'{hint}"))
-            elif (why := outside(day, h.cutoff_date, "cut-off date")) is not None:
-                problems.append(Problem(where, f"defaults.loans.{lid}", f"default date {why}"))
-        for i, ev in enumerate(sc.patents.events):
-            if ev.patent not in patents:
-                problems.append(Problem(where, f"patents.events[{i}].patent",
-                                        _unknown("patent", ev.patent, patents[:20]) if patents
-                                        else f"unknown patent '{ev.patent}' (the deal has no licence pool with patents)"))
-            elif (why := outside(ev.date, h.cutoff_date, "cut-off date")) is not None:
-                problems.append(Problem(where, f"patents.events[{i}].date", f"event date {why}"))
-        for name in sc.support_failures:  # (any date: before the cut-off, failed from the start)
-            if name not in providers:
-                problems.append(Problem(where, f"support_failures.{name}",
-                                        f"not a support provider of the deal{_hint(name, providers)} "
-                                        f"(known: {', '.join(providers) or 'none'})"))
-        if sc.curve is not None:
-            settle = deal.pricing.settlement or h.closing_date
-            problems += curve_problems(sc.curve, settle, where, "curve")
-        for ref in sc.reference_rates:
-            if ref not in h.reference_rates:
-                known = ", ".join(h.reference_rates) or "none"
-                problems.append(Problem(where, f"reference_rates.{ref}",
-                                        f"not a reference rate of the deal{_hint(ref, list(h.reference_rates))} (known: {known})"))
-    if problems:
-        raise InputError(problems)
-
-
-def _hint(name: str, known: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def projection_grid(deal: Deal, scenarios: Sequence[Scenario]) -> tuple[int, Schedule]:
@@ -222,10 +157,7 @@ def run(
         scenarios = list(scenario)
     if not scenarios:
         raise InputError([Problem("", "scenario", "no scenario given")])
-    problems = check_assets(deal, "<deal>") + check_references(deal, "<deal>")
-    if problems:
-        raise InputError(problems)
-    _check_scenarios(deal, scenarios)
+    check_run(deal, scenarios)  # what the inputs mean (abs_engine/checks.py)
     check_run_size(deal, scenarios)  # horizon and working memory (abs_engine/limits.py)
     sched, pools = project(deal, scenarios, default_months=default_months,
                            invalidation_months=invalidation_months, pool_flows=pool_flows)

@@ -15,8 +15,7 @@ from ._program import KernelArgs
 from .compile import LEDGER_FLOWS, PeriodFlows
 from .dates import Schedule
 from .errors import AbsEngineError
-from .io.deal_file import PARTIES
-from .model.deal import STATES, Deal
+from .model.deal import PARTIES, STATES, Deal
 from .model.scenario import Scenario
 from .pools.base import SERIES
 from .pools.stats import PoolStats

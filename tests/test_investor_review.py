@@ -325,7 +325,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_unknown_industry_keys_are_input_errors(example_deal, tmp_path):
-    from abs_engine.scenarios.montecarlo import check_settings
+    from abs_engine.checks import settings_problems as check_settings
 
     bad = MonteCarlo(correlation_by="industry", correlations={"biomedicin": 0.1, "electronics": 0.2})
     problems = check_settings(example_deal, bad, "mc.yaml")

@@ -1,7 +1,7 @@
 """What a deal *is*: the pydantic models behind a deal file (deals/*.yaml).
 
 No numerics here. Cross-references (names of tranches, fees, accounts, triggers used
-in waterfall steps) are checked in :mod:`abs_engine.io.deal_file`, which can point at
+in waterfall steps) are checked in :mod:`abs_engine.checks`, which can point at
 the exact field path and list the known names.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
+from ..errors import Problem, unknown
 from .common import DayCount, Fraction, Frequency, Model, Money, Rate, SignedMoney, describe
 from .support import AnnualFeeUpkeep, InterestSubsidy, SupportStack
 
@@ -46,7 +48,8 @@ class BusinessDayConvention(StrEnum):
 
 
 class Parties(Model):
-    """Parties named in term sheets (free text)."""
+    """Parties named in term sheets (free text); their names (:data:`PARTIES`) are what
+    ``pay_residual.to`` may name besides a tranche."""
 
     originator: str | None = describe("原始权益人 originator", default=None)
     manager: str | None = describe("计划管理人 plan manager", default=None)
@@ -54,6 +57,10 @@ class Parties(Model):
     custodian: str | None = describe("托管人 custodian", default=None)
     guarantor: str | None = describe("担保人 guarantor", default=None)
     shortfall_undertaker: str | None = describe("差额支付承诺人 shortfall undertaker", default=None)
+
+
+#: Names that `pay_residual.to` may use besides tranche names (the fields of :class:`Parties`).
+PARTIES: tuple[str, ...] = tuple(Parties.model_fields)
 
 
 class RiskFactor(Model):
@@ -328,6 +335,18 @@ class PledgeLoanPool(Model):
         each with where it was and the criteria it breaks (empty otherwise)."""
         return self._excluded
 
+    def check(self, header: Header, file: str, at: str) -> list[Problem]:
+        """What a pool of this kind must meet besides its fields (:mod:`abs_engine.checks`):
+        every loan matures after the cut-off date; a floating loan's reference rate is one of the deal's."""
+        problems: list[Problem] = []
+        cutoff = header.cutoff_date
+        for a in self.assets:
+            if a.maturity_date <= cutoff:
+                problems.append(Problem(file, f"{at} loan '{a.loan_id}'", f"matures on {a.maturity_date}, on or before the cut-off date {cutoff}"))
+            if a.reference is not None and a.reference not in header.reference_rates:
+                problems.append(Problem(file, f"{at} loan '{a.loan_id}'", unknown("reference rate", a.reference, list(header.reference_rates))))
+        return problems
+
 
 class LicenceAsset(Model):
     """One licence-fee receivable (知识产权许可应收许可费): a licensee's schedule of fees
@@ -419,6 +438,46 @@ class LicencePool(Model):
     def assets(self) -> list[LicenceAsset]:
         return self.licences
 
+    def check(self, header: Header, file: str, at: str) -> list[Problem]:
+        """The joins of the pool (ids exist and are unique, a licence's shares sum to 1, no fee
+        after a patent's expiry unless allowed), and every licence pays after the cut-off date."""
+        problems: list[Problem] = []
+        lic = {x.licence_id: x for x in self.licences}
+        pat = {x.patent_id: x for x in self.patents}
+        for kind, items, key in (("licence", self.licences, "licence_id"), ("patent", self.patents, "patent_id")):
+            seen: set[str] = set()
+            for x in items:
+                v = getattr(x, key)
+                if v in seen:
+                    problems.append(Problem(file, f"{at} {kind} '{v}'", f"duplicate {kind} id"))
+                seen.add(v)
+        shares: dict[str, float] = {}
+        for j, link in enumerate(self.links):
+            where = f"{at}.links[{j}]"
+            if link.licence_id not in lic:
+                problems.append(Problem(file, where, unknown("licence", link.licence_id, list(lic)[:20])))
+            if link.patent_id not in pat:
+                problems.append(Problem(file, where, unknown("patent", link.patent_id, list(pat)[:20])))
+            shares[link.licence_id] = shares.get(link.licence_id, 0.0) + link.share
+            p = pat.get(link.patent_id)
+            lc = lic.get(link.licence_id)
+            if p is not None and lc is not None and lc.last_fee_date > p.expiry_date and not self.allow_fees_after_expiry:
+                problems.append(Problem(
+                    file, f"{at} licence '{lc.licence_id}'",
+                    f"fees run to {lc.last_fee_date} but patent '{p.patent_id}' expires on {p.expiry_date} "
+                    "(set allow_fees_after_expiry: true to stop that share at expiry)"))
+        for lid in lic:
+            total = shares.get(lid)
+            if total is None:
+                problems.append(Problem(file, f"{at} licence '{lid}'", "rests on no patent (no row in the licence-patent table)"))
+            elif abs(total - 1.0) > 1e-6:
+                problems.append(Problem(file, f"{at} licence '{lid}'", f"patent shares sum to {total:.6g}, not 1"))
+        cutoff = header.cutoff_date
+        for a in self.licences:
+            if a.last_fee_date <= cutoff:
+                problems.append(Problem(file, f"{at} licence '{a.licence_id}'", f"last fee on {a.last_fee_date}, on or before the cut-off date {cutoff}"))
+        return problems
+
 
 class TransferAsset(Model):
     """An IP transfer receivable (知识产权转让应收账款): instalments owed by the buyer of an IP right."""
@@ -464,8 +523,17 @@ class TransferPool(Model):
         _receivable_support(self.support, allowed_upkeep=False)
         return self
 
+    def check(self, header: Header, file: str, at: str) -> list[Problem]:
+        """Every receivable pays after the cut-off date."""
+        cutoff = header.cutoff_date
+        return [Problem(file, f"{at} receivable '{a.receivable_id}'", f"last instalment on {a.last_date}, on or before the cut-off date {cutoff}")
+                for a in self.assets if a.last_date <= cutoff]
+
 
 Pool = Annotated[PledgeLoanPool | LicencePool | TransferPool, Field(discriminator="kind")]
+
+#: The pool kinds (the ``kind:`` tags of :data:`Pool`), in the order of the union.
+POOL_KINDS: tuple[str, ...] = tuple(c.model_fields["kind"].default for c in (PledgeLoanPool, LicencePool, TransferPool))
 
 #: For each pool kind: (tape path field, inline list field, row model, id column) per tape.
 TAPES: dict[str, list[tuple[str, str, type[Model], str]]] = {
@@ -845,11 +913,15 @@ class ReimburseSupport(_Step):
     )
 
 
-Step = Annotated[
-    PayFee | PayInterest | PayPrincipal | FundReserve | ReleaseReserve | DrawReserve | Transfer | PayResidual
-    | ReimburseSupport,
-    Field(discriminator="action"),
-]
+#: A waterfall step: the closed vocabulary of actions (docs/deal-language.md).
+AnyStep = (PayFee | PayInterest | PayPrincipal | FundReserve | ReleaseReserve | DrawReserve | Transfer | PayResidual
+           | ReimburseSupport)
+Step = Annotated[AnyStep, Field(discriminator="action")]
+
+#: The waterfall's actions (the ``action:`` tags of :data:`Step`), in the order of the union.
+ACTIONS: tuple[str, ...] = tuple(
+    typing.get_args(c.model_fields["action"].annotation)[0] for c in typing.get_args(AnyStep)
+)
 
 #: Deal states, in order of severity; a state's waterfall runs while it is the deal's state.
 STATES = ("normal", "accelerated", "event_of_default")

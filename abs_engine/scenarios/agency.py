@@ -363,7 +363,7 @@ def agency_table(
     >>> bool(s.loc["A", "min_bdr"] > s.loc["SUB", "min_bdr"])
     True
     """
-    from ..engine import _check_scenarios
+    from ..checks import check_scenarios
     from .montecarlo import simulate_defaults
 
     t0 = time.perf_counter()
@@ -371,7 +371,7 @@ def agency_table(
         raise InputError.single("", "--test", f"unknown test '{test}' ({', '.join(TESTS)})")
     names = [t.name for t in deal.tranches]
     chosen = _check_tranches(tranches, names)
-    _check_scenarios(deal, [base])
+    check_scenarios(deal, [base])
     notes: list[str] = []
     scs = stress_scenarios(deal, base, stresses)
     ratings_table = table or load_agency_table()

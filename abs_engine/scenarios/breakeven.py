@@ -195,10 +195,10 @@ def breakeven(
     >>> row["bound"], bool(0 < row["first_break"] - row["breakeven"] <= 1e-4)
     ('found', True)
     """
-    from ..engine import _check_scenarios
+    from ..checks import check_scenarios
 
     t0 = time.perf_counter()
-    _check_scenarios(deal, [base])
+    check_scenarios(deal, [base])
     names = [t.name for t in deal.tranches]
     chosen = list(tranches) if tranches else names
     unknown = [t for t in chosen if t not in names]

@@ -439,9 +439,9 @@ def simulate(
         except ValidationError as exc:
             raise InputError([type(p)(p.file or "command line", f"--{p.path.replace('_', '-')}", p.message)
                               for p in problems_from_validation(exc, MonteCarlo, "")]) from None
-        from .montecarlo import check_settings
+        from ..checks import settings_problems
 
-        problems = check_settings(d, settings, str(model) if model else "command line")
+        problems = settings_problems(d, settings, str(model) if model else "command line")
         if problems:
             raise InputError(problems)
         ex = _executor(executor, workers, dask, scheduler, chunk)

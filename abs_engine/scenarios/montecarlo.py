@@ -33,10 +33,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from ..checks import check_run, check_scenarios, deal_problems, require, settings_problems
 from ..compile import aggregate, cleanup_months
 from ..engine import Backend, projection_grid
 from ..engine import run as run_engine
-from ..errors import InputError, Problem
 from ..model.deal import Deal, LicencePool, PledgeLoanPool, TransferPool, obligor
 from ..model.scenario import BASE, MonteCarlo, Scenario
 from ..pools.base import PoolFlows
@@ -382,15 +382,10 @@ def simulate_defaults(
     >>> bool(np.allclose(fast["pool_default_rate"], full.pool["pool_default_rate"], rtol=1e-12, atol=1e-15))
     True
     """
-    from ..engine import _check_scenarios
-    from ..io.deal_file import check_assets, check_references
-
     settings = settings or MonteCarlo()
     scenario = scenario or BASE
-    problems = check_assets(deal, "<deal>") + check_references(deal, "<deal>") + check_settings(deal, settings)
-    if problems:
-        raise InputError(problems)
-    _check_scenarios(deal, [scenario])
+    require(deal_problems(deal, "<deal>") + settings_problems(deal, settings))
+    check_scenarios(deal, [scenario])
     ex = executor or Executor()
     ctx = SimulationContext(deal, scenario, settings, "cython", fast=True)
     n = settings.paths
@@ -586,18 +581,10 @@ def simulate(
     >>> sim.summary()[["tranche", "paths"]].values.tolist()
     [['A', 64], ['SUB', 64]]
     """
-    from ..engine import _check_scenarios
-    from ..io.deal_file import check_assets, check_references
-
     settings = settings or MonteCarlo()
     scenario = scenario or BASE
-    problems = check_assets(deal, "<deal>") + check_references(deal, "<deal>")
-    if problems:
-        raise InputError(problems)
-    _check_scenarios(deal, [scenario])
-    problems = check_settings(deal, settings)
-    if problems:
-        raise InputError(problems)
+    check_run(deal, [scenario])
+    require(settings_problems(deal, settings))
     ex = executor or Executor()
     t0 = time.perf_counter()
     ctx = SimulationContext(deal, scenario, settings, backend, fast=sparse)
@@ -641,41 +628,6 @@ def simulate(
     })
     return Simulation(deal, scenario, settings, frame, pool, criterion, ex.describe(), time.perf_counter() - t0,
                       sparse=ctx.fast and any(supports(p) for p in deal.pools), sparse_check=check, notes=notes)
-
-
-def check_settings(deal: Deal, settings: MonteCarlo, file: str = "monte carlo") -> list[Problem]:
-    """Every name in ``settings`` the deal does not have: a key of ``correlations`` that is no
-    industry (or IP type, after ``correlation_by``) of the deal's assets, a key of
-    ``patent_correlations`` that is no patent type of its licence pools, a
-    ``support_default_probability`` that is no support party; ``correlations`` given with
-    ``correlation_by: none``. One problem each (file, field path, reason, the known names)."""
-    import difflib
-
-    from ..model.support import failure_names
-
-    problems: list[Problem] = []
-
-    def unknown(path: str, names: list[str], known: list[str], what: str) -> None:
-        for n in names:
-            if n in known:
-                continue
-            close = difflib.get_close_matches(n, known, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            problems.append(Problem(file, f"{path}.{n}", f"not {what} of the deal{hint} (known: {', '.join(known) or 'none'})"))
-
-    by = settings.correlation_by
-    if by == "none" and settings.correlations:
-        problems.append(Problem(file, "correlations", "given, but correlation_by is 'none' (every obligor has "
-                                "`correlation`); set correlation_by: industry or ip_type, or remove correlations"))
-    elif by != "none":
-        groups = sorted({str(g) for p in deal.pools for a in p.assets if (g := getattr(a, by, None)) is not None})
-        unknown("correlations", list(settings.correlations), groups,
-                "an industry" if by == "industry" else "an IP type")
-    types = sorted({str(pt.type) for p in deal.pools for pt in getattr(p, "patents", None) or []})
-    unknown("patent_correlations", list(settings.patent_correlations), types, "a patent type")
-    known = [a.name for a in deal.accounts if a.external] + [n for p in deal.pools for n in failure_names(p.support)]
-    unknown("support_default_probability", list(settings.support_default_probability), known, "a support party")
-    return problems
 
 
 def _whole(got: dict[str, np.ndarray], criterion: str) -> np.ndarray:

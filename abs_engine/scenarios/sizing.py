@@ -214,13 +214,13 @@ def size(
     >>> row["tranche"], bool(row["solved_balance"] % 10_000 == 0), bool(row["passes"]), bool(row["next_fails"])
     ('A', True, True, True)
     """
-    from ..engine import _check_scenarios
+    from ..checks import check_scenarios
 
     t0 = time.perf_counter()
     if not (isinstance(step, int | float) and math.isfinite(step) and step > 0):
         raise InputError.single("", "--step", f"must be a positive amount (got {step!r})")
     scenarios = list(scenarios)
-    _check_scenarios(deal, [base, *scenarios])
+    check_scenarios(deal, [base, *scenarios])
     if test == "multiple":
         multiples = check_multiples(multiples)
     ratings = table or load_agency_table()

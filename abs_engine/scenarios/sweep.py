@@ -99,12 +99,12 @@ def sweep(
     >>> out.n_scenarios == len(grid.scenarios), "cdr" in out.tranches.columns
     (True, True)
     """
-    from ..engine import _check_scenarios
+    from ..checks import check_scenarios
 
     scenarios = list(scenarios)
     if not scenarios:
         raise InputError.single("", "scenario", "no scenario given")
-    _check_scenarios(deal, scenarios)
+    check_scenarios(deal, scenarios)
     ex = executor or Executor()
     size = min(chunk or DEFAULT_CHUNK, CHUNK)
     if size < 1:
