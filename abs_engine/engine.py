@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Literal
 
@@ -15,11 +14,11 @@ from .compile import PeriodFlows, aggregate, cleanup_months, compile_deal, refer
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
 from .limits import check_run_size
-from .model.deal import Deal, PledgeLoanPool, Pool
+from .model.deal import Deal, PledgeLoanPool
 from .model.scenario import BASE, Scenario
 from .pools.base import PoolFlows
-from .pools.pledge import grid_months_needed, loan_arrays, project_pledge_pool
-from .pools.receivables import months_needed as receivable_months
+from .pools.kinds import horizon_months
+from .pools.pledge import loan_arrays, project_pledge_pool
 from .pools.receivables import project_receivable_pool, receivable_arrays
 from .results import Result
 
@@ -27,10 +26,6 @@ Backend = Literal["cython", "reference"]
 
 #: Scenarios per kernel call; bounds the memory of the outputs.
 CHUNK = 2048
-
-
-def _months(a: dt.date, b: dt.date) -> int:
-    return (b.year - a.year) * 12 + (b.month - a.month) + 1
 
 
 def kernel(backend: Backend) -> Callable[[KernelArgs], int]:
@@ -49,21 +44,11 @@ def kernel(backend: Backend) -> Callable[[KernelArgs], int]:
     raise ValueError(f"unknown backend {backend!r} (cython, reference)")
 
 
-def months_needed(pool: Pool, cutoff: dt.date) -> int:
-    """Grid months from the cut-off date to the pool's last scheduled cash flow."""
-    if isinstance(pool, PledgeLoanPool):
-        return grid_months_needed(pool, cutoff)
-    return receivable_months(pool, cutoff)
-
-
 def projection_grid(deal: Deal, scenarios: Sequence[Scenario]) -> tuple[int, Schedule]:
     """The months of the monthly grid and the payment schedule :func:`project` lays out
     for ``scenarios`` (the grid runs past the legal maturity by the longest recovery lag)."""
-    h = deal.deal
-    max_lag = max(max(sc.recovery.lag_months, sc.receivables.recovery_lag_months) for sc in scenarios)
-    need = max(months_needed(p, h.cutoff_date) for p in deal.pools)
-    grid_months = max(need, _months(h.cutoff_date, h.legal_maturity)) + max_lag
-    return grid_months, build_schedule(h, grid_months)
+    grid_months = horizon_months(deal, scenarios)
+    return grid_months, build_schedule(deal.deal, grid_months)
 
 
 def project(

@@ -258,13 +258,13 @@ class AnnualFeeUpkeep(Model):
     grace_months: int = describe("Months after an unpaid fee before the right lapses (6 under the Chinese patent rules)", default=6, ge=0, le=24)
 
 
-SupportLayer = Annotated[
-    BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep,
-    Field(discriminator="kind"),
-]
+#: A layer of a pool's support stack: the closed set of layer kinds (the one place they are listed).
+Layer = BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep
+
+SupportLayer = Annotated[Layer, Field(discriminator="kind")]
 
 
-def stack_names(layers: list[BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep]) -> list[str]:
+def stack_names(layers: list[Layer]) -> list[str]:
     """Every name in a stack, in order: layer names and, for sharing layers, party names
     (after the agreement's name), for guarantees the re-guarantor's."""
     out: list[str] = []
@@ -277,7 +277,7 @@ def stack_names(layers: list[BuyBack | Sharing | Guarantee | InterestSubsidy | A
     return out
 
 
-def failure_names(layers: list[BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep]) -> list[str]:
+def failure_names(layers: list[Layer]) -> list[str]:
     """The names a scenario's ``support_failures`` may use for this stack: every payer and
     the annual-fee upkeep (not the name of a sharing agreement)."""
     out: list[str] = []
@@ -291,7 +291,7 @@ def failure_names(layers: list[BuyBack | Sharing | Guarantee | InterestSubsidy |
     return out
 
 
-def _check_stack(layers: list[BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep]) -> list[BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep]:
+def _check_stack(layers: list[Layer]) -> list[Layer]:
     names = stack_names(layers)
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -305,10 +305,10 @@ def _check_stack(layers: list[BuyBack | Sharing | Guarantee | InterestSubsidy | 
 #: The type of a pool's ``support`` field: an ordered stack of layers, names unique.
 SupportStack = Annotated[list[SupportLayer], AfterValidator(_check_stack)]
 
-_STACK: TypeAdapter[list[BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep]] = TypeAdapter(SupportStack)
+_STACK: TypeAdapter[list[Layer]] = TypeAdapter(SupportStack)
 
 
-def parse_stack(data: object) -> list[BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep]:
+def parse_stack(data: object) -> list[Layer]:
     """Validate a ``support:`` list (as read from YAML) into layer models."""
     return _STACK.validate_python(data)
 
@@ -319,6 +319,7 @@ __all__ = [
     "CounterGuarantee",
     "Guarantee",
     "InterestSubsidy",
+    "Layer",
     "Reguarantee",
     "Sharing",
     "SharingParty",

@@ -29,13 +29,14 @@ Order of events in grid month ``m`` for a loan with performing balance ``B``
 
 from __future__ import annotations
 
-import calendar as _cal
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..dates import calendar_months, days_in_month, is_month_end, month_index
+from ..dates import event_month as month_of_event
 from ..model.deal import PledgeLoanPool
 from ..model.scenario import Scenario
 from .base import PoolFlows
@@ -123,10 +124,6 @@ def _calendar(loans: LoanArrays, n_months: int) -> tuple[np.ndarray, ...]:
     return _month_calendar(of_loan, of_month, n_months, loans.n_rem, loans.amort_n, loans.io, loans.amort)
 
 
-def _months_between(a: dt.date, b: dt.date) -> int:
-    return (b.year - a.year) * 12 + (b.month - a.month)
-
-
 def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, references: list[str]) -> LoanArrays:
     """Lay the pool's loans on the monthly grid that starts at ``cutoff``."""
     assets = pool.assets
@@ -135,7 +132,7 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
     n_rem = np.zeros((L, M + 1), dtype=np.int32)
     amort_n = np.zeros((L, M + 1), dtype=np.int32)
     io = np.zeros((L, M + 1), dtype=bool)
-    cut_eom = cutoff.day == _cal.monthrange(cutoff.year, cutoff.month)[1]
+    cut_eom = is_month_end(cutoff)
     basis = {"act365": 365.0, "act360": 360.0}.get(pool.interest_basis)
     accrual = np.zeros((L, M + 1)) if basis is not None else None
     stubs: list[tuple[int, int, float]] = []  # (loan, grid month, year fraction) of final stubs
@@ -143,27 +140,27 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
     for i, a in enumerate(assets):
         f = a.payment_frequency.months
         o = a.origination_date
-        o_eom = o.day == _cal.monthrange(o.year, o.month)[1]
-        total = _months_between(o, a.maturity_date)
+        o_eom = is_month_end(o)
+        total = calendar_months(o, a.maturity_date)
         js = np.arange(1, total // f + 2)
         # payment j falls in month X = origination month + j*f, on the origination day (clamped)
-        X = (o.year * 12 + o.month - 1) + js * f
+        X = month_index(o) + js * f
         years, months = np.divmod(X, 12)
-        dim = np.array([_cal.monthrange(int(y), int(mm) + 1)[1] for y, mm in zip(years, months, strict=True)])
+        dim = np.array([days_in_month(int(y), int(mm) + 1) for y, mm in zip(years, months, strict=True)])
         day = dim if o_eom else np.minimum(o.day, dim)
         key = X * 100 + day
-        mat_key = (a.maturity_date.year * 12 + a.maturity_date.month - 1) * 100 + a.maturity_date.day
+        mat_key = month_index(a.maturity_date) * 100 + a.maturity_date.day
         # the final period is a stub when the maturity date is off the loan's schedule
         stub = not (key == mat_key).any()
         js, X, dim, day = js[key < mat_key], X[key < mat_key], dim[key < mat_key], day[key < mat_key]
         # the final payment is on the maturity date
-        mX = a.maturity_date.year * 12 + a.maturity_date.month - 1
-        mdim = _cal.monthrange(a.maturity_date.year, a.maturity_date.month)[1]
+        mX = month_index(a.maturity_date)
+        mdim = days_in_month(a.maturity_date.year, a.maturity_date.month)
         X = np.append(X, mX)
         day = np.append(day, a.maturity_date.day)
         dim = np.append(dim, mdim)
         js = np.append(js, len(js) + 1)
-        cX = cutoff.year * 12 + cutoff.month - 1
+        cX = month_index(cutoff)
         grid_day = dim if cut_eom else np.minimum(cutoff.day, dim)
         gm = X - cX + (day > grid_day)
         after = gm >= 1
@@ -222,7 +219,7 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
 
 def grid_months_needed(pool: PledgeLoanPool, cutoff: dt.date) -> int:
     """Months from the cut-off date to the last loan maturity (inclusive)."""
-    return max(_months_between(cutoff, a.maturity_date) + 1 for a in pool.assets)
+    return max(calendar_months(cutoff, a.maturity_date) + 1 for a in pool.assets)
 
 
 def project_pledge_pool(
@@ -270,8 +267,7 @@ def project_pledge_pool(
     for si, s in enumerate(scenarios):
         for lid, when in s.defaults.loans.items():
             if lid in index:
-                m = next((k for k in range(1, M + 1) if grid[k] >= when), 0)
-                event_month[si, index[lid]] = m
+                event_month[si, index[lid]] = month_of_event(when, grid)
     if default_month is not None:  # per-scenario default months given as an array
         dm = np.asarray(default_month, dtype=np.int64)
         if dm.shape != (S, L):

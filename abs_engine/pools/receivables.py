@@ -30,13 +30,13 @@ The balance rolls forward: ``B[m-1] - B[m] = collected + default amount + patent
 
 from __future__ import annotations
 
-import calendar as _cal
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..dates import add_months, grid_month, is_month_end, month_on_grid
 from ..model.deal import LicencePool, TransferPool
 from ..model.scenario import Scenario
 from ..model.support import AnnualFeeUpkeep
@@ -44,29 +44,14 @@ from .base import PoolFlows
 from .pledge import monthly_rate
 
 
-def grid_month(d: dt.date, cutoff: dt.date) -> int:
-    """Grid month containing ``d`` (0 if on or before the cut-off date)."""
-    cut_eom = cutoff.day == _cal.monthrange(cutoff.year, cutoff.month)[1]
-    x = (d.year - cutoff.year) * 12 + (d.month - cutoff.month)
-    dim = _cal.monthrange(d.year, d.month)[1]
-    gday = dim if cut_eom else min(cutoff.day, dim)
-    return max(x + (1 if d.day > gday else 0), 0)
-
-
-def _add_months(d: dt.date, n: int, eom: bool) -> dt.date:
-    y, m = divmod(d.month - 1 + n, 12)
-    last = _cal.monthrange(d.year + y, m + 1)[1]
-    return dt.date(d.year + y, m + 1, last if eom else min(d.day, last))
-
-
 def schedule_row(first: dt.date, last: dt.date, months: int, amount: float, escalation: float,
                  upfront: float, cutoff: dt.date, n_months: int) -> np.ndarray:
     """Scheduled amounts of one asset on the grid (fees after the cut-off date only)."""
     out = np.zeros(n_months + 1)
-    eom = first.day == _cal.monthrange(first.year, first.month)[1]
+    eom = is_month_end(first)
     k = 0
     while True:
-        d = _add_months(first, k * months, eom)
+        d = add_months(first, k * months, eom=eom)
         if d > last:
             break
         if d > cutoff:
@@ -557,11 +542,11 @@ def _upkeep(up: AnnualFeeUpkeep, sc: Scenario, grid: list[dt.date], vo: np.ndarr
     ``grace_months`` after the first unpaid fee (``vo`` is cut to 0 in place from then on).
     Returns the cost per grid month and the lapse month (None if the fees are paid
     throughout)."""
-    from ..support.layers import failure_month, lapse_month
+    from ..support.layers import lapse_month
 
     M1 = vo.shape[1]
     k = up.frequency.months
-    stop = failure_month(sc.support_failures[up.name], grid) if up.name in sc.support_failures else M1
+    stop = month_on_grid(sc.support_failures[up.name], grid) if up.name in sc.support_failures else M1
     months = np.arange(M1)
     fee_month = (months >= 1) & ((months - 1) % k == 0) & (months < stop)
     out = np.where(fee_month, (weights * vo).sum(axis=0), 0.0)

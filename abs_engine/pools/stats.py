@@ -47,7 +47,6 @@ Examples
 
 from __future__ import annotations
 
-import calendar as _cal
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
@@ -57,6 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..dates import months_between
 from ..errors import InputError, Problem
 from ..model.deal import Deal, Header, LicencePool, PledgeLoanPool, TransferPool
 
@@ -76,7 +76,6 @@ __all__ = [
     "PoolStats",
     "asset_table",
     "deal_pool_stats",
-    "months_between",
     "pool_stats",
     "summarise",
 ]
@@ -112,40 +111,6 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "licence": ("ip_type", "industry", "region"),
     "transfer": ("ip_type", "industry", "region"),
 }
-
-
-# --------------------------------------------------------------------------- dates
-
-
-def _is_month_end(d: dt.date) -> bool:
-    return d.day == _cal.monthrange(d.year, d.month)[1]
-
-
-def _add_months(d: dt.date, n: int, eom: bool) -> dt.date:
-    y, m = divmod(d.month - 1 + n, 12)
-    year, month = d.year + y, m + 1
-    last = _cal.monthrange(year, month)[1]
-    return dt.date(year, month, last if eom else min(d.day, last))
-
-
-def months_between(a: dt.date, b: dt.date) -> float:
-    """Calendar months from ``a`` to ``b`` with a day fraction (negative if ``b < a``).
-
-    >>> months_between(dt.date(2026, 6, 30), dt.date(2027, 6, 30))
-    12.0
-    >>> months_between(dt.date(2026, 1, 31), dt.date(2026, 2, 28))
-    1.0
-    >>> round(months_between(dt.date(2026, 6, 30), dt.date(2026, 7, 15)), 6)
-    0.483871
-    """
-    if b < a:
-        return -months_between(b, a)
-    eom = _is_month_end(a)
-    n = (b.year - a.year) * 12 + (b.month - a.month)
-    while n > 0 and _add_months(a, n, eom) > b:
-        n -= 1
-    lo, hi = _add_months(a, n, eom), _add_months(a, n + 1, eom)
-    return n + (b - lo).days / (hi - lo).days
 
 
 # --------------------------------------------------------------------------- asset tables

@@ -26,6 +26,7 @@ import datetime as dt
 
 import numpy as np
 
+from ..dates import event_month
 from ..model.deal import PledgeLoanPool
 from ..model.scenario import Scenario
 from ..pools.base import PoolFlows
@@ -125,7 +126,7 @@ class SparsePledge:
         index = {lid: i for i, lid in enumerate(loans.ids)}
         for lid, when in scenario.defaults.loans.items():
             if lid in index:
-                self.named[index[lid]] = next((k for k in range(1, M + 1) if grid[k] >= when), 0)
+                self.named[index[lid]] = event_month(when, grid)
 
     def flows(self, default_month: np.ndarray) -> PoolFlows:
         """The pool's monthly flows on paths whose loans default in ``default_month``

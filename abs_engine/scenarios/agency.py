@@ -41,6 +41,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..dates import calendar_months
 from ..engine import Backend
 from ..errors import InputError, Problem
 from ..model.deal import Deal, PledgeLoanPool, Tranche
@@ -154,7 +155,7 @@ def timing_months(deal: Deal) -> int:
     """Months from the cut-off date to the deal's expected maturity (at least 1): the span
     over which the timing stresses redistribute defaults."""
     a, b = deal.deal.cutoff_date, deal.deal.expected_maturity
-    return max((b.year - a.year) * 12 + (b.month - a.month), 1)
+    return max(calendar_months(a, b), 1)
 
 
 def _support_failures(deal: Deal) -> dict[str, dt.date]:

@@ -160,7 +160,8 @@ def _pilot_estimate(d: Any, base: Any, settings: Any, ex: Any, backend: str, cri
     working arrays (:func:`abs_engine.limits.working_bytes`)."""
     import time
 
-    from ..limits import horizon_months, working_bytes
+    from ..limits import working_bytes
+    from ..pools.kinds import horizon_months
     from .executors import Executor
     from .montecarlo import BLOCK, _default_chunk
     from .montecarlo import simulate as run_simulation
@@ -190,7 +191,8 @@ def _sweep_estimate(d: Any, scs: list[Any], ex: Any, backend: str, criterion: st
     import os
     import time
 
-    from ..limits import horizon_months, working_bytes
+    from ..limits import working_bytes
+    from ..pools.kinds import horizon_months
     from .executors import Executor
     from .sweep import CHUNK, DEFAULT_CHUNK
     from .sweep import sweep as run_sweep
