@@ -10,12 +10,13 @@ import numpy as np
 from . import _waterfall_ref
 from ._program import KernelArgs
 from .checks import check_run
-from .compile import PeriodFlows, aggregate, cleanup_months, compile_deal, reference_paths
+from .compile import compile_deal
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
 from .limits import check_run_size
 from .model.deal import Deal, PledgeLoanPool
 from .model.scenario import BASE, Scenario
+from .periods import PeriodFlows, aggregate, cleanup_months, reference_paths
 from .pools.base import PoolFlows
 from .pools.kinds import horizon_months
 from .pools.pledge import loan_arrays, project_pledge_pool
@@ -75,7 +76,7 @@ def project(
 
     ``sale_months`` (integers ``(n_scenarios,)``, 0: none): the grid month at whose end the
     deal's clean-up call buys the performing assets of every projected pool
-    (:func:`abs_engine.compile.cleanup_months`).
+    (:func:`abs_engine.periods.cleanup_months`).
     """
     h = deal.deal
     grid_months, sched = projection_grid(deal, scenarios)

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 
 from ._program import KernelArgs
-from .compile import LEDGER_FLOWS, PeriodFlows
 from .dates import Schedule
 from .errors import AbsEngineError
 from .model.deal import PARTIES, STATES, Deal
 from .model.scenario import Scenario
+from .periods import LEDGER_FLOWS, PeriodFlows
 from .pools.base import SERIES
 from .pools.stats import PoolStats
 

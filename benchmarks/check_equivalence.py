@@ -300,8 +300,8 @@ def check_c_loop(S: int = 300, seed: int = 5) -> list[str]:
 
 
 def check_projection(base_pledge: ModuleType) -> tuple[list[str], int, int]:
-    from abs_engine.compile import reference_paths
     from abs_engine.dates import build_schedule
+    from abs_engine.periods import reference_paths
 
     problems: list[str] = []
     n_same = n_all = 0

@@ -34,11 +34,11 @@ import pandas as pd
 from scipy.special import ndtri
 
 from ..checks import check_run, check_scenarios, deal_problems, require, settings_problems
-from ..compile import aggregate, cleanup_months
 from ..engine import Backend, projection_grid
 from ..engine import run as run_engine
 from ..model.deal import Deal, LicencePool, PledgeLoanPool, TransferPool, obligor
 from ..model.scenario import BASE, MonteCarlo, Scenario
+from ..periods import aggregate, cleanup_months, reference_paths
 from ..pools.base import PoolFlows
 from ..pools.pledge import loan_arrays, monthly_rate, project_pledge_pool
 from ..pools.receivables import project_receivable_pool, receivable_arrays
@@ -129,8 +129,6 @@ def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
     sc = mc_scenario(ctx.scenario)
     M, sched = projection_grid(deal, [sc])
     h = deal.deal
-    from ..compile import reference_paths
-
     ref_names, refs_period = reference_paths(deal, [sc], sched.n_periods)
     mp = np.minimum(sched.month_period, sched.n_periods - 1)
     refs = refs_period[:, :, mp]
