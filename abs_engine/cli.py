@@ -112,7 +112,7 @@ def validate(
     except InputError as exc:
         _fail(exc)
         return
-    from .pools.eligibility import exclusion_lines
+    from .eligibility import exclusion_lines
 
     n_assets = sum(len(p.assets) for p in d.pools)
     extra = f", Monte Carlo settings {escape(model)}" if model is not None else ""
@@ -166,10 +166,10 @@ def run(
     mezzanine if any, subordinate)."""
     import datetime as dt
 
+    from .eligibility import exclusion_lines
     from .engine import run as run_deal
     from .io import load_deal
     from .io.deal_file import with_pricing
-    from .pools.eligibility import exclusion_lines
 
     try:
         d = load_deal(deal)
@@ -221,8 +221,8 @@ def _write_run(d: Any, deal: Path, scenario: list[Path] | None, curve: Path | No
                analytics: Any, view: Any, term_sheets: bool, lang: str, step: Any) -> list[Path]:
     """The outputs of ``run`` as one set (docs/validation.md): staged, then moved into place
     with the manifest last."""
+    from .eligibility import exclusions
     from .io.outputs import manifest, output_set, write_csv, write_manifest
-    from .pools.eligibility import exclusions
 
     with output_set(final) as target:
         written = [

@@ -1,7 +1,10 @@
-"""run(): validate -> project -> compile -> allocate outputs -> kernel -> results."""
+"""run(): validate -> project -> compile -> allocate outputs -> kernel -> results.
+
+:class:`Projector` is the one projection API every run and study goes through."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Literal
 
@@ -14,14 +17,13 @@ from .compile import compile_deal
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
 from .limits import check_run_size
-from .model.deal import Deal, PledgeLoanPool
+from .model.deal import Deal
 from .model.scenario import BASE, Scenario
 from .periods import PeriodFlows, aggregate, cleanup_months, reference_paths
-from .pools.base import PoolFlows
-from .pools.kinds import horizon_months
-from .pools.pledge import loan_arrays, project_pledge_pool
-from .pools.receivables import project_receivable_pool, receivable_arrays
+from .pools.base import Events, PoolFlows, Sparse
+from .pools.kinds import horizon_months, kind_of
 from .results import Result
+from .support.pool import support_flows
 
 Backend = Literal["cython", "reference"]
 
@@ -52,59 +54,101 @@ def projection_grid(deal: Deal, scenarios: Sequence[Scenario]) -> tuple[int, Sch
     return grid_months, build_schedule(deal.deal, grid_months)
 
 
-def project(
-    deal: Deal,
-    scenarios: Sequence[Scenario],
-    *,
-    default_months: Sequence[np.ndarray | None] | None = None,
-    invalidation_months: Sequence[np.ndarray | None] | None = None,
-    pool_flows: Sequence[PoolFlows | None] | None = None,
-    sale_months: np.ndarray | None = None,
-) -> tuple[Schedule, list[PeriodFlows]]:
-    """Project every pool under every scenario and aggregate to payment periods.
+class Projector:
+    """The one projection API: a deal's pools laid on the monthly grid that ``scenarios``
+    need (:func:`projection_grid`), projected under any scenarios on that grid, densely or,
+    on Monte Carlo paths, sparsely; then run through the waterfall. :func:`run` and every
+    study (sweeps, break-evens, Monte Carlo) go through it.
 
-    The keyword-only hooks are one entry per pool of ``deal.pools`` (None: not used for
-    that pool); the Monte Carlo (:mod:`abs_engine.scenarios`) uses them:
-
-    * ``default_months``: integers ``(n_scenarios, n_assets)``, the grid month in which each
-      asset defaults wholly in each scenario (0: none) — ``project_pledge_pool`` /
-      ``project_receivable_pool``'s ``default_month``;
-    * ``invalidation_months``: integers ``(n_scenarios, n_patents)`` for licence pools, the
-      grid month from which each patent is invalid (0: never);
-    * ``pool_flows``: monthly flows of a pool projected elsewhere on the grid
-      :func:`projection_grid` lays out, used instead of projecting that pool here.
-
-    ``sale_months`` (integers ``(n_scenarios,)``, 0: none): the grid month at whose end the
-    deal's clean-up call buys the performing assets of every projected pool
-    (:func:`abs_engine.periods.cleanup_months`).
+    The pools are laid on the grid once (each kind's ``prepare``); :meth:`flows` projects
+    them (each kind's ``project``, its support stack through
+    :func:`abs_engine.support.pool.support_flows`), finds where the clean-up call is
+    exercised and projects again with its sale; :meth:`result` aggregates the flows to
+    payment periods, compiles the waterfall and runs the kernel.
     """
-    h = deal.deal
-    grid_months, sched = projection_grid(deal, scenarios)
-    ref_names, refs_period = reference_paths(deal, list(scenarios), sched.n_periods)
-    # reference rate in force in each grid month = that of the period it is paid in
-    mp = np.minimum(sched.month_period, sched.n_periods - 1)
-    refs_month = refs_period[:, :, mp]
-    out = []
-    sale_price = deal.cleanup_call.price if deal.cleanup_call is not None else 1.0
-    for i, pool in enumerate(deal.pools):
-        dm = default_months[i] if default_months is not None else None
-        given = pool_flows[i] if pool_flows is not None else None
-        if given is not None:
-            if given.balance_end.shape != (len(scenarios), grid_months + 1):
-                raise ValueError(f"pool_flows[{i}] has shape {given.balance_end.shape}, "
-                                 f"expected {(len(scenarios), grid_months + 1)}")
-            flows = given
-        elif isinstance(pool, PledgeLoanPool):
-            loans = loan_arrays(pool, h.cutoff_date, grid_months, ref_names)
-            flows = project_pledge_pool(pool, loans, list(scenarios), sched.grid, refs_month, default_month=dm,
-                                        sale_month=sale_months, sale_price=sale_price)
-        else:
-            arrays = receivable_arrays(pool, h.cutoff_date, grid_months)
-            im = invalidation_months[i] if invalidation_months is not None else None
-            flows = project_receivable_pool(pool, arrays, list(scenarios), sched.grid, default_month=dm,
-                                            invalidation_month=im, sale_month=sale_months, sale_price=sale_price)
-        out.append(aggregate(flows, sched))
-    return sched, out
+
+    def __init__(self, deal: Deal, scenarios: Sequence[Scenario]) -> None:
+        self.deal = deal
+        self.grid_months, self.schedule = projection_grid(deal, scenarios)
+        self.ref_names = sorted(deal.deal.reference_rates)
+        self.kinds = [kind_of(p) for p in deal.pools]
+        cutoff = deal.deal.cutoff_date
+        self.prepared = [k.prepare(p, cutoff, self.grid_months, self.ref_names)
+                         for k, p in zip(self.kinds, deal.pools, strict=True)]
+
+    @property
+    def grid(self) -> list[dt.date]:
+        return self.schedule.grid
+
+    def ref_rates(self, scenarios: Sequence[Scenario]) -> np.ndarray:
+        """The reference rate in force in each grid month, ``(S, n_refs, M+1)``: that of the
+        payment period the month's cash is paid in."""
+        sched = self.schedule
+        _, refs_period = reference_paths(self.deal, list(scenarios), sched.n_periods)
+        mp = np.minimum(sched.month_period, sched.n_periods - 1)
+        return refs_period[:, :, mp]
+
+    def sparse(self, scenario: Scenario, *, with_support: bool = True) -> list[Sparse | None]:
+        """Each pool's sparse projection of Monte Carlo paths under ``scenario`` (None where
+        its kind has none, or its support stack needs the dense one and ``with_support``)."""
+        refs = self.ref_rates([scenario])[0]
+        return [k.sparse(p, prep, scenario, self.grid, refs, with_support=with_support)
+                for k, p, prep in zip(self.kinds, self.deal.pools, self.prepared, strict=True)]
+
+    def monthly(self, scenarios: Sequence[Scenario], events: Sequence[Events] | None = None, *,
+                sale_months: np.ndarray | None = None, sparse: Sequence[Sparse | None] | None = None) -> list[PoolFlows]:
+        """Every pool's monthly flows under ``scenarios``: with ``events`` (per pool: the drawn
+        default and invalidation months of Monte Carlo paths) and a ``sparse`` projection of a
+        pool, that projection; else each kind's dense projection, with the clean-up call's
+        sale in ``sale_months`` (per scenario, 0: none)."""
+        scenarios = list(scenarios)
+        price = self.deal.cleanup_call.price if self.deal.cleanup_call is not None else 1.0
+        refs: np.ndarray | None = None
+        out = []
+        for i, (kind, pool, prep) in enumerate(zip(self.kinds, self.deal.pools, self.prepared, strict=True)):
+            ev = events[i] if events is not None else Events()
+            sp = sparse[i] if sparse is not None and sale_months is None else None
+            if sp is not None and ev.default_month is not None:
+                out.append(sp.flows(ev.default_month))
+                continue
+            if refs is None:
+                refs = self.ref_rates(scenarios)
+            ev = Events(ev.default_month, ev.invalidation_month, sale_months, price)
+            out.append(kind.project(pool, prep, scenarios, self.grid, refs, ev, support_flows))
+        return out
+
+    def flows(self, scenarios: Sequence[Scenario], events: Sequence[Events] | None = None, *,
+              sparse: Sequence[Sparse | None] | None = None) -> tuple[list[PoolFlows], np.ndarray]:
+        """:meth:`monthly`, then, where the deal's clean-up call is exercised, again (dense)
+        with its sale, so that assets defaulted before the call keep their recoveries; and
+        the sale month per scenario (0: not exercised; :func:`abs_engine.periods.cleanup_months`)."""
+        flows = self.monthly(scenarios, events, sparse=sparse)
+        sale = np.zeros(len(scenarios), dtype=np.int64)
+        if self.deal.cleanup_call is not None:
+            sale = cleanup_months(self.deal, self.schedule, [aggregate(f, self.schedule) for f in flows])
+            if sale.any():
+                flows = self.monthly(scenarios, events, sale_months=sale)
+        return flows, np.asarray(sale, dtype=np.int64)
+
+    def result(self, scenarios: Sequence[Scenario], flows: Sequence[PoolFlows], sale_months: np.ndarray,
+               backend: Backend = "cython") -> Result:
+        """Aggregate ``flows`` to payment periods, compile the waterfall, run the kernel."""
+        scenarios = list(scenarios)
+        sched = self.schedule
+        pools = [aggregate(f, sched) for f in flows]
+        mp = np.asarray(sched.month_period)
+        cleanup = np.where(sale_months > 0, mp[np.clip(sale_months, 0, len(mp) - 1)], -1)
+        args = compile_deal(self.deal, sched, pools, scenarios)
+        run_kernel(args, backend)
+        return Result(deal=self.deal, scenarios=scenarios, schedule=sched, pools=pools, args=args, cleanup_period=cleanup)
+
+
+def project(deal: Deal, scenarios: Sequence[Scenario]) -> tuple[Schedule, list[PeriodFlows]]:
+    """Project every pool under every scenario (with the clean-up call's sale where it is
+    exercised) and aggregate to payment periods."""
+    proj = Projector(deal, scenarios)
+    flows, _ = proj.flows(scenarios)
+    return proj.schedule, [aggregate(f, proj.schedule) for f in flows]
 
 
 def run(
@@ -112,10 +156,6 @@ def run(
     scenario: Scenario | Sequence[Scenario] | None = None,
     *,
     backend: Backend = "cython",
-    default_months: Sequence[np.ndarray | None] | None = None,
-    invalidation_months: Sequence[np.ndarray | None] | None = None,
-    pool_flows: Sequence[PoolFlows | None] | None = None,
-    sale_months: np.ndarray | None = None,
 ) -> Result:
     """Project ``deal`` under one or several scenarios and run its waterfall.
 
@@ -127,13 +167,6 @@ def run(
         Assumptions; default: no defaults and no prepayments.
     backend : {"cython", "reference"}
         The compiled kernel, or its pure-Python reference twin.
-    default_months, invalidation_months, pool_flows : optional
-        Per-pool hooks of :func:`project` (asset default months and patent invalidation
-        months per scenario as arrays, flows projected elsewhere); for Monte Carlo paths.
-    sale_months : optional
-        With ``pool_flows``: the clean-up call's sale month per scenario those flows were
-        projected with (0: none). Without it, a deal's clean-up call is found here and the
-        pools are projected again with it.
     """
     if scenario is None:
         scenarios: list[Scenario] = [BASE]
@@ -145,22 +178,9 @@ def run(
         raise InputError([Problem("", "scenario", "no scenario given")])
     check_run(deal, scenarios)  # what the inputs mean (abs_engine/checks.py)
     check_run_size(deal, scenarios)  # horizon and working memory (abs_engine/limits.py)
-    sched, pools = project(deal, scenarios, default_months=default_months,
-                           invalidation_months=invalidation_months, pool_flows=pool_flows)
-    if sale_months is None:
-        sale_months = cleanup_months(deal, sched, pools)
-        if sale_months.any():
-            if pool_flows is not None and any(f is not None for f in pool_flows):
-                raise ValueError("the clean-up call is exercised but pool_flows were projected without it: "
-                                 "project them with its sale_month and pass sale_months")
-            sched, pools = project(deal, scenarios, default_months=default_months,
-                                   invalidation_months=invalidation_months, sale_months=sale_months)
-    sale_months = np.asarray(sale_months, dtype=np.int64)
-    mp = np.asarray(sched.month_period)
-    cleanup = np.where(sale_months > 0, mp[np.clip(sale_months, 0, len(mp) - 1)], -1)
-    args = compile_deal(deal, sched, pools, scenarios)
-    run_kernel(args, backend)
-    return Result(deal=deal, scenarios=scenarios, schedule=sched, pools=pools, args=args, cleanup_period=cleanup)
+    proj = Projector(deal, scenarios)
+    flows, sale = proj.flows(scenarios)
+    return proj.result(scenarios, flows, sale, backend)
 
 
 def run_kernel(args: KernelArgs, backend: Backend = "cython") -> KernelArgs:

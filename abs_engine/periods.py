@@ -18,8 +18,7 @@ import numpy as np
 from .dates import Schedule
 from .model.deal import Deal
 from .model.scenario import Scenario
-from .pools.base import SERIES, PoolFlows
-from .support.layers import LayerResult
+from .pools.base import SERIES, Ledger, PoolFlows
 
 
 @dataclass
@@ -46,7 +45,7 @@ class PeriodFlows:
     series: dict[str, np.ndarray]
     ledger: PeriodLedger | None = None
     #: the layers' monthly result, kept for the conservation check
-    layer_result: LayerResult | None = None
+    layer_result: Ledger | None = None
 
 
 def _period_sum(arr: np.ndarray, mp: np.ndarray, T: int) -> np.ndarray:
@@ -56,7 +55,7 @@ def _period_sum(arr: np.ndarray, mp: np.ndarray, T: int) -> np.ndarray:
     return agg[:, :T]
 
 
-def aggregate_ledger(lr: LayerResult, sched: Schedule, M1: int) -> PeriodLedger:
+def aggregate_ledger(lr: Ledger, sched: Schedule, M1: int) -> PeriodLedger:
     """A pool's monthly layer ledger on the grid -> payment periods (what falls after
     the grid is dropped, as the pool series drop it)."""
     T = sched.n_periods

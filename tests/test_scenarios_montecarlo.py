@@ -22,8 +22,7 @@ from scipy.stats import binom, norm
 
 import abs_engine as ae
 from abs_engine.model.scenario import MonteCarlo, Scenario
-from abs_engine.pools.pledge import loan_arrays, project_pledge_pool
-from abs_engine.scenarios._sparse import SparsePledge
+from abs_engine.pools.pledge import SparsePledge, loan_arrays, project_pledge_pool
 from abs_engine.scenarios.executors import Executor
 from abs_engine.scenarios.montecarlo import BLOCK, path_rng, simulate
 

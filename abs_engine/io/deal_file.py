@@ -5,11 +5,12 @@ raised together."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
 from ..checks import curve_problems, deal_problems
+from ..eligibility import check_pool, reason
 from ..errors import InputError, Problem
 from ..model.deal import TAPES, Deal, Exclusion, PledgeLoanPool
 from .tape import parse_rows, read_table
@@ -68,17 +69,17 @@ def apply_eligibility(deal: Deal, file: str, base: Path, from_tape: dict[int, in
     (``on_breach: error``) or drops the loan from the pool (``exclude``: the pool keeps them
     in ``excluded``); missing data for a stated criterion is always a problem, as is a pool
     left without loans."""
-    from ..pools.eligibility import check_pool, reason
-
     problems: list[Problem] = []
     pools = list(deal.pools)
     changed = False
     for i, pool in enumerate(pools):
-        if not isinstance(pool, PledgeLoanPool) or pool.eligibility is None:
+        criteria = getattr(pool, "eligibility", None)  # (the kinds with eligibility criteria: pledge loans)
+        if criteria is None:
             continue
+        pool = cast(PledgeLoanPool, pool)
         findings = check_pool(pool, deal.deal)
         where = [_asset_origin(pool, i, j, from_tape.get(i, 0), file, base) for j in range(len(pool.assets))]
-        exclude = pool.eligibility.on_breach == "exclude"
+        exclude = criteria.on_breach == "exclude"
         shown = [f for f in findings if f.missing or not exclude]
         for f in shown[:MAX_ELIGIBILITY_PROBLEMS]:
             src, at = where[f.index]

@@ -13,7 +13,7 @@ import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
@@ -305,6 +305,10 @@ class Eligibility(Model):
 class PledgeLoanPool(Model):
     """A pool of IP-pledge loans, from a loan tape file or inline assets."""
 
+    #: The sections of a scenario that apply to a pool of this kind (docs/scenarios.md):
+    #: interest-bearing loans that prepay and whose pledged IP is disposed of after a default.
+    SECTIONS: ClassVar[frozenset[str]] = frozenset({"defaults", "prepayment", "recovery"})
+
     name: str = describe("Pool name")
     kind: Literal["pledge_loan"] = "pledge_loan"
     tape: str | None = describe("Loan tape (CSV or XLSX), path relative to the deal file", default=None)
@@ -401,6 +405,9 @@ class LicencePatentLink(Model):
 
 class LicencePool(Model):
     """A pool of licence-fee receivables resting on a set of patents (专利许可-再许可)."""
+
+    #: Receivables (terminations, recovery rates, tape PDs) resting on patents (patent risks).
+    SECTIONS: ClassVar[frozenset[str]] = frozenset({"defaults", "receivables", "patents"})
 
     name: str = describe("Pool name")
     kind: Literal["licence"] = "licence"
@@ -503,6 +510,9 @@ class TransferAsset(Model):
 class TransferPool(Model):
     """A pool of IP transfer receivables."""
 
+    #: Receivables (terminations, recovery rates, tape PDs).
+    SECTIONS: ClassVar[frozenset[str]] = frozenset({"defaults", "receivables"})
+
     name: str = describe("Pool name")
     kind: Literal["transfer"] = "transfer"
     tape: str | None = describe("Receivable tape (CSV/XLSX), relative to the deal file", default=None)
@@ -531,6 +541,17 @@ class TransferPool(Model):
 
 
 Pool = Annotated[PledgeLoanPool | LicencePool | TransferPool, Field(discriminator="kind")]
+
+def sections(pools: Sequence[PledgeLoanPool | LicencePool | TransferPool]) -> frozenset[str]:
+    """The sections of a scenario that apply to any of ``pools`` (their kinds' ``SECTIONS``):
+    ``prepayment`` and ``recovery`` for pools of loans, ``receivables`` for receivables,
+    ``patents`` for pools resting on patents.
+
+    >>> sorted(sections([TransferPool(name="t")]))
+    ['defaults', 'receivables']
+    """
+    return frozenset().union(*(type(p).SECTIONS for p in pools))
+
 
 #: The pool kinds (the ``kind:`` tags of :data:`Pool`), in the order of the union.
 POOL_KINDS: tuple[str, ...] = tuple(c.model_fields["kind"].default for c in (PledgeLoanPool, LicencePool, TransferPool))

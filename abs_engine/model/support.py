@@ -257,6 +257,19 @@ class AnnualFeeUpkeep(Model):
     frequency: Frequency = describe("How often fees are paid, in advance (annual: grid months 1, 13, 25, ...)", default=Frequency.annual)
     grace_months: int = describe("Months after an unpaid fee before the right lapses (6 under the Chinese patent rules)", default=6, ge=0, le=24)
 
+    def lapse_month(self, stop: int) -> int:
+        """The grid month from which the rights have lapsed when the fees, paid in advance in
+        grid months 1, 1 + k, 1 + 2k, ... (k: months of :attr:`frequency`), are not paid from
+        grid month ``stop`` on: the first unpaid fee month plus :attr:`grace_months`.
+
+        >>> AnnualFeeUpkeep(kind="annual_fee_upkeep").lapse_month(5)  # fees in months 1, 13, ...: 13 unpaid
+        19
+        """
+        every = self.frequency.months
+        stop = max(int(stop), 1)
+        first_unpaid = 1 + -(-(stop - 1) // every) * every
+        return first_unpaid + self.grace_months
+
 
 #: A layer of a pool's support stack: the closed set of layer kinds (the one place they are listed).
 Layer = BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep

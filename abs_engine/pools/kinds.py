@@ -1,33 +1,42 @@
-"""The pool kinds and what the rest of the engine asks of each: a registry keyed by the
-pool's ``kind:`` tag (:data:`abs_engine.model.deal.POOL_KINDS`), never a chain of
-``isinstance`` tests on pool classes.
+"""The registry of pool kinds: each ``kind:`` tag of :data:`abs_engine.model.deal.POOL_KINDS`
+names one module of this package implementing :class:`~abs_engine.pools.base.PoolKind`. The
+engine looks a pool's kind up here (:func:`kind_of`), never with ``isinstance`` tests on pool
+classes. A new kind is its model (:mod:`abs_engine.model.deal`, one class in the ``Pool``
+union) and its module here (one line below).
 
 >>> sorted(KINDS)
 ['licence', 'pledge_loan', 'transfer']
+>>> kind_of(type("P", (), {"kind": "licence"})()).tag
+'licence'
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..dates import calendar_months
-from ..model.deal import Deal, Pool
+from ..model.deal import Deal
 from ..model.scenario import Scenario
-from . import pledge, receivables
+from . import licence, pledge, transfer
+from .base import PoolKind
 
-#: kind tag -> the grid months from the cut-off date to the pool's last scheduled cash flow.
-KINDS: dict[str, Callable[[Any, dt.date], int]] = {
-    "pledge_loan": pledge.grid_months_needed,
-    "licence": receivables.months_needed,
-    "transfer": receivables.months_needed,
-}
+#: kind tag -> its implementation.
+KINDS: dict[str, PoolKind] = {k.tag: k for k in (pledge.KIND, licence.KIND, transfer.KIND)}
 
 
-def months_needed(pool: Pool, cutoff: dt.date) -> int:
+def kind_of(pool: Any) -> PoolKind:
+    """The implementation of ``pool``'s kind (its ``kind:`` tag)."""
+    try:
+        return KINDS[pool.kind]
+    except KeyError:
+        raise NotImplementedError(f"pool kind '{pool.kind}' is not implemented (implemented: {', '.join(KINDS)})") from None
+
+
+def months_needed(pool: Any, cutoff: dt.date) -> int:
     """Grid months from the cut-off date to the pool's last scheduled cash flow."""
-    return KINDS[pool.kind](pool, cutoff)
+    return kind_of(pool).months_needed(pool, cutoff)
 
 
 def horizon_months(deal: Deal, scenarios: Sequence[Scenario]) -> int:

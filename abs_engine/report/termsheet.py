@@ -30,7 +30,7 @@ from openpyxl.packaging.custom import StringProperty
 from openpyxl.worksheet.pagebreak import Break
 
 from ..io.outputs import sha256
-from ..model.deal import Tranche
+from ..model.deal import Tranche, sections
 from ..pools.stats import PoolStats, deal_pool_stats, pool_stats
 from ..results import Result
 from ..scenarios.investor import collateral_fit, investor_view
@@ -399,10 +399,10 @@ def _assumptions(ctx: _Ctx) -> tuple[list[str], list[str | None], Any]:
     """The scenario assumptions that apply to the deal's pools: header keys, formats and a
     function giving a scenario's values (pledge pools: prepayment and disposal of the
     collateral; receivable pools: terminations, recoveries and patent risks)."""
-    pools = ctx.result.deal.pools
-    pledge = any(p.kind == "pledge_loan" for p in pools)
-    recv = any(p.kind != "pledge_loan" for p in pools)
-    licence = any(p.kind == "licence" for p in pools)
+    applies = sections(ctx.result.deal.pools)
+    pledge = "prepayment" in applies
+    recv = "receivables" in applies
+    licence = "patents" in applies
     vec = ctx.L("vector")
 
     def rate(x: Any) -> Any:
@@ -593,7 +593,7 @@ _RECEIVABLE_KEYS = {"total_balance": "remaining_receivables", "total_balance_wan
 
 def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
     h = ctx.result.deal.deal
-    recv = all(p.kind != "pledge_loan" for p in ctx.result.deal.pools)
+    recv = "prepayment" not in sections(ctx.result.deal.pools)  # receivables only: remaining receivables, not principal
 
     def key_of(k: str) -> str:
         return _RECEIVABLE_KEYS.get(k, k) if recv else k
@@ -661,7 +661,7 @@ def _eligibility_rows(s: Sheet, r: int, ctx: _Ctx, st: PoolStats) -> int:
     """The pools' eligibility criteria (入池标准): limit and the pool's value of each (as
     numbers: money, ratios as percentages, months), and the loans excluded for them;
     nothing when no pool states criteria."""
-    from ..pools.eligibility import CRITERIA
+    from ..eligibility import CRITERIA
 
     table = st.eligibility
     if table.empty:

@@ -44,7 +44,7 @@ import pandas as pd
 from ..dates import calendar_months
 from ..engine import Backend
 from ..errors import InputError, Problem
-from ..model.deal import Deal, PledgeLoanPool, Tranche
+from ..model.deal import Deal, Tranche, sections
 from ..model.scenario import MonteCarlo, Scenario
 from ..model.support import failure_names
 from .breakeven import breakeven, stress_range, stressed
@@ -207,7 +207,7 @@ def stress_scenarios(deal: Deal, base: Scenario, stresses: StressSet | None = No
     hc = min(rc.haircut + st.haircut_add, 1.0)
     rate = None if rc.rate is None else max(rc.rate - st.haircut_add, 0.0)
     rr = max(rv.recovery_rate - st.haircut_add, 0.0)
-    receivables = any(not isinstance(p, PledgeLoanPool) for p in deal.pools)
+    receivables = "receivables" in sections(deal.pools)
     out.append(("recovery_haircut", f"recoveries {st.haircut_add:.0%} lower (haircut {rc.haircut:.0%} -> {hc:.0%}"
                 + (f", recovery rate -> {rate:.0%}" if rate is not None else "")
                 + (f"; receivables' recovery rate {rv.recovery_rate:.0%} -> {rr:.0%}" if receivables else "") + ")",

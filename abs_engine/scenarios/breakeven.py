@@ -45,7 +45,7 @@ import pandas as pd
 
 from ..engine import Backend
 from ..errors import InputError
-from ..model.deal import Deal, LicencePool
+from ..model.deal import Deal, sections
 from ..model.scenario import Scenario
 from .executors import Executor
 from .measures import Criterion, TrancheMeasures
@@ -208,7 +208,7 @@ def breakeven(
         close = difflib.get_close_matches(unknown[0], names, n=1)
         raise InputError.single("", "--tranche", f"unknown tranche '{unknown[0]}'"
                                 + (f"; did you mean '{close[0]}'?" if close else "") + f" (known: {', '.join(names)})")
-    has_licence = any(isinstance(p, LicencePool) for p in deal.pools)
+    has_licence = "patents" in sections(deal.pools)
     if stresses is None:
         stresses = ["cdr"] + (["cdr_multiple"] if _peak(base.defaults.cdr) > 0 else []) + ["recovery"]
         if has_licence:

@@ -105,7 +105,7 @@ def _inputs(deal_path: Path, d: Any, files: dict[str, Path]) -> dict[str, Path]:
 
 def _excluded(d: Any) -> list[dict[str, Any]]:
     """The loans the deal's eligibility criteria dropped, for the manifest."""
-    from ..pools.eligibility import exclusions
+    from ..eligibility import exclusions
 
     return exclusions(d)
 

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine import Backend
-from ..model.deal import Deal
+from ..model.deal import Deal, sections
 from ..model.scenario import Scenario
 from ..model.support import AnnualFeeUpkeep, Guarantee, Sharing
 from ..results import Result
@@ -183,7 +183,7 @@ def default_speeds(deal: Deal, base: Scenario) -> list[Speed]:
     """
     cdr = _rate(base.defaults.cdr)
     cdr2 = max(2 * cdr, 0.05)
-    if any(p.kind == "pledge_loan" for p in deal.pools):
+    if "prepayment" in sections(deal.pools):
         cpr = _rate(base.prepayment.cpr)
         return [Speed("CPR 0% CDR 0%", 0.0, 0.0), Speed(base.name), Speed(f"CPR 10% CDR {_pct(cdr)}", 0.10),
                 Speed(f"CPR 20% CDR {_pct(cdr)}", 0.20), Speed(f"CPR {_pct(cpr)} CDR {_pct(cdr2)}", None, cdr2)]
@@ -464,51 +464,18 @@ class CollateralFit:
 
 
 def collateral_fit(deal: Deal) -> CollateralFit:
-    """The :class:`CollateralFit` of a deal's pools."""
-    from ..dates import add_months
-    from ..model.deal import LicencePool, PledgeLoanPool
-    from ..pools.receivables import months_needed, receivable_arrays
+    """The :class:`CollateralFit` of a deal's pools (each kind's rows,
+    :meth:`~abs_engine.pools.base.PoolKind.collateral`)."""
+    from ..pools.kinds import kind_of
 
-    h = deal.deal
     notes = sum(t.balance for t in deal.tranches)
     rights: list[dict[str, Any]] = []
     recv: list[dict[str, Any]] = []
     for pool in deal.pools:
-        if isinstance(pool, PledgeLoanPool):
-            total = sum(a.balance for a in pool.assets)
-            for a in pool.assets:
-                rights.append({"pool": pool.name, "right": a.loan_id, "type": a.ip_type, "count": a.ip_count,
-                               "expiry_date": None, "years_after_legal_maturity": math.nan,
-                               "appraised_value": a.collateral_value, "valuer": a.valuer,
-                               "exposure": a.balance, "exposure_share": a.balance / total if total else math.nan})
-            continue
-        M = max(months_needed(pool, h.cutoff_date), 1)
-        arr = receivable_arrays(pool, h.cutoff_date, M)
-        flows = arr.fees[arr.link_l] * arr.expiry[arr.link_p] * arr.share[:, None]  # (links, M+1)
-        remaining = float(flows[:, 1:].sum())
-        years = np.array([(add_months(h.cutoff_date, m) - h.cutoff_date).days / 365.0 for m in range(M + 1)])
-        rate = pool.discount_rate
-        pv = float((flows * (1.0 + rate) ** -years[None, :])[:, 1:].sum()) if rate is not None else math.nan
-        recv.append({"pool": pool.name, "kind": pool.kind, "remaining_receivables": remaining,
-                     "discount_rate": rate if rate is not None else math.nan, "present_value": pv,
-                     "notes": notes, "oc_ratio": pv / notes if notes and pv == pv else math.nan,
-                     "receivables_to_notes": remaining / notes if notes else math.nan})
-        if isinstance(pool, LicencePool):
-            expo = np.zeros(len(arr.patent_ids))
-            np.add.at(expo, arr.link_p, flows[:, 1:].sum(axis=1))
-            info = {p.patent_id: p for p in pool.patents}
-            for j, pid in enumerate(arr.patent_ids):
-                p = info[pid]
-                rights.append({"pool": pool.name, "right": pid, "type": p.type, "count": 1,
-                               "expiry_date": p.expiry_date,
-                               "years_after_legal_maturity": (p.expiry_date - h.legal_maturity).days / 365.0,
-                               "appraised_value": p.appraised_value, "valuer": p.valuer,
-                               "exposure": float(expo[j]), "exposure_share": float(expo[j]) / remaining if remaining else math.nan})
-        else:
-            for ta, b in zip(pool.assets, arr.remaining[:, 0], strict=False):
-                rights.append({"pool": pool.name, "right": ta.receivable_id, "type": ta.ip_type, "count": 1,
-                               "expiry_date": None, "years_after_legal_maturity": math.nan, "appraised_value": math.nan,
-                               "valuer": None, "exposure": float(b), "exposure_share": float(b) / remaining if remaining else math.nan})
+        rows, receivables = kind_of(pool).collateral(pool, deal.deal, notes)
+        rights += rows
+        if receivables is not None:
+            recv.append(receivables)
     cols = ["pool", "right", "type", "count", "expiry_date", "years_after_legal_maturity", "appraised_value", "valuer",
             "exposure", "exposure_share"]
     df = pd.DataFrame(rights, columns=cols)

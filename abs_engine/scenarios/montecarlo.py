@@ -34,15 +34,14 @@ import pandas as pd
 from scipy.special import ndtri
 
 from ..checks import check_run, check_scenarios, deal_problems, require, settings_problems
-from ..engine import Backend, projection_grid
-from ..engine import run as run_engine
-from ..model.deal import Deal, LicencePool, PledgeLoanPool, TransferPool, obligor
+from ..engine import Backend, Projector
+from ..limits import check_run_size
+from ..model.deal import Deal, obligor
 from ..model.scenario import BASE, MonteCarlo, Scenario
-from ..periods import aggregate, cleanup_months, reference_paths
-from ..pools.base import PoolFlows
-from ..pools.pledge import loan_arrays, monthly_rate, project_pledge_pool
-from ..pools.receivables import project_receivable_pool, receivable_arrays
-from ._sparse import SparsePledge, supports
+from ..periods import aggregate
+from ..pools.base import Events, PoolFlows, Sparse
+from ..pools.kinds import kind_of
+from ..pools.pledge import monthly_rate
 from .executors import Context, Executor, OnDone, release, run_tasks, worker_cache
 from .measures import WHOLE_TOLERANCE, Criterion, pool_measures, tranche_measures
 from .ratings import RatingTable, load_rating_table, upper_bound
@@ -100,7 +99,7 @@ class _Model:
     """The copula and the pools' projections of a simulation, built once per worker."""
 
     M: int
-    sched: Any
+    projector: Projector
     scenario: Scenario
     a: np.ndarray  # (n_obligors,) loading sqrt(rho)
     b: np.ndarray  # sqrt(1 - rho)
@@ -108,8 +107,8 @@ class _Model:
     members: list[np.ndarray]  # obligors of each curve
     asset_obligor: list[np.ndarray]  # per pool: obligor index of each asset
     patents: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], list[np.ndarray]] | None]
-    pools: list[tuple[str, Any]]  # ("sparse", (SparsePledge, LoanArrays)) | ("pledge", LoanArrays) | ("receivable", arrays)
-    refs: np.ndarray  # (1, n_refs, M+1) reference rates per grid month
+    #: per pool: its sparse projection of the paths (None: projected densely)
+    sparse: list[Sparse | None]
     n_obligors: int = 0
     n_patents: list[int] = field(default_factory=list)
     #: support parties that may fail: name, loading sqrt(rho), sqrt(1 - rho), thresholds (months 1..M)
@@ -127,11 +126,8 @@ def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
     """The per-worker state of a simulation (see the module docstring)."""
     deal, settings = ctx.deal, ctx.settings
     sc = mc_scenario(ctx.scenario)
-    M, sched = projection_grid(deal, [sc])
-    h = deal.deal
-    ref_names, refs_period = reference_paths(deal, [sc], sched.n_periods)
-    mp = np.minimum(sched.month_period, sched.n_periods - 1)
-    refs = refs_period[:, :, mp]
+    proj = Projector(deal, [sc])
+    M = proj.grid_months
     # obligors across all pools, in order of first appearance
     index: dict[str, int] = {}
     rho: list[float] = []
@@ -145,9 +141,8 @@ def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
             if name not in index:
                 index[name] = len(index)
                 rho.append(_rho(settings, a))
-                pd_ = getattr(a, "pd", None) if not isinstance(pool, PledgeLoanPool) and use_pd else None
-                if not isinstance(pool, PledgeLoanPool) and use_pd:
-                    curve_key.append(("pd", float(pd_ or 0.0)))
+                if "receivables" in type(pool).SECTIONS and use_pd:  # a receivable's obligor: its tape PD
+                    curve_key.append(("pd", float(getattr(a, "pd", None) or 0.0)))
                 else:
                     curve_key.append(("cdr", 0.0))
             ids.append(index[name])
@@ -166,12 +161,13 @@ def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
     n_patents = []
     hz = ctx.scenario.patents.invalidation_hazard
     for pool in deal.pools:
-        if not isinstance(pool, LicencePool):
+        types = kind_of(pool).patent_types(pool)
+        if not types:
             patents.append(None)
             n_patents.append(0)
             continue
-        hs = np.array([(hz.get(p.type, 0.0) if isinstance(hz, dict) else float(hz)) for p in pool.patents])
-        pr = np.array([settings.patent_correlations.get(p.type, settings.patent_correlation) for p in pool.patents])
+        hs = np.array([(hz.get(t, 0.0) if isinstance(hz, dict) else float(hz)) for t in types])
+        pr = np.array([settings.patent_correlations.get(t, settings.patent_correlation) for t in types])
         thr, mem = [], []
         months = np.arange(1, M + 1)
         for hv in sorted(set(hs.tolist())):
@@ -179,25 +175,15 @@ def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
             thr.append(ndtri(np.clip(F, 0.0, 1.0)))
             mem.append(np.flatnonzero(hs == hv))
         patents.append((np.sqrt(pr), np.sqrt(1.0 - pr), thr, mem))
-        n_patents.append(len(pool.patents))
+        n_patents.append(len(types))
     use_fast = ctx.fast if fast is None else fast
-    pools: list[tuple[str, Any]] = []
-    for pool in deal.pools:
-        if isinstance(pool, PledgeLoanPool):
-            loans = loan_arrays(pool, h.cutoff_date, M, ref_names)
-            if use_fast and supports(pool):
-                pools.append(("sparse", (SparsePledge(pool, loans, sc, sched.grid, refs[0]), loans)))
-            else:
-                pools.append(("pledge", loans))
-        else:
-            assert isinstance(pool, LicencePool | TransferPool)
-            pools.append(("receivable", receivable_arrays(pool, h.cutoff_date, M)))
+    sparse: list[Sparse | None] = proj.sparse(sc) if use_fast else [None] * len(deal.pools)
     months = np.arange(1, M + 1)
     rs = settings.support_correlation
     support = [(name, math.sqrt(rs), math.sqrt(1.0 - rs), ndtri(np.clip(1.0 - (1.0 - pd_) ** (months / 12.0), 0.0, 1.0)))
                for name, pd_ in settings.support_default_probability.items()]
-    return _Model(M, sched, sc, np.sqrt(r), np.sqrt(1.0 - r), thresholds, members, asset_obligor, patents, pools,
-                  refs, len(index), n_patents, support)
+    return _Model(M, proj, sc, np.sqrt(r), np.sqrt(1.0 - r), thresholds, members, asset_obligor, patents, sparse,
+                  len(index), n_patents, support)
 
 
 def draw(model: _Model, seed: int, k: int) -> tuple[np.ndarray, list[np.ndarray | None], dict[str, int]]:
@@ -231,31 +217,9 @@ def draw(model: _Model, seed: int, k: int) -> tuple[np.ndarray, list[np.ndarray 
     return tau, inval, fails
 
 
-def _block_flows(ctx: SimulationContext, model: _Model, scenarios: list[Scenario], dms: list[np.ndarray],
-                 ims: list[np.ndarray | None], dense: bool = False,
-                 sale_months: np.ndarray | None = None) -> list[PoolFlows]:
-    """Monthly flows of each pool on a block of paths; ``sale_months`` (the clean-up call's
-    sale month per path) projects every pool densely with that sale."""
-    out = []
-    B = len(scenarios)
-    dense = dense or sale_months is not None
-    price = ctx.deal.cleanup_call.price if ctx.deal.cleanup_call is not None else 1.0
-    for i, (pool, (kind, obj)) in enumerate(zip(ctx.deal.pools, model.pools, strict=True)):
-        dm = dms[i]
-        if kind == "sparse" and not dense:
-            out.append(obj[0].flows(dms[i]))
-        elif kind in ("sparse", "pledge"):
-            loans = obj if kind == "pledge" else obj[1]
-            refs = np.broadcast_to(model.refs, (B, *model.refs.shape[1:])).copy()
-            assert isinstance(pool, PledgeLoanPool)
-            out.append(project_pledge_pool(pool, loans, scenarios, model.sched.grid, refs, default_month=dm,
-                                           sale_month=sale_months, sale_price=price))
-        else:
-            assert isinstance(pool, LicencePool | TransferPool)
-            out.append(project_receivable_pool(pool, obj, scenarios, model.sched.grid, default_month=dm,
-                                               invalidation_month=ims[i], sale_month=sale_months,
-                                               sale_price=price))
-    return out
+def _events(dms: list[np.ndarray], ims: list[np.ndarray | None]) -> list[Events]:
+    """The drawn default and invalidation months of each pool, as the projection takes them."""
+    return [Events(default_month=dm, invalidation_month=im) for dm, im in zip(dms, ims, strict=True)]
 
 
 def _paths(ctx: SimulationContext, model: _Model, k0: int, k1: int) -> tuple[list[Scenario], list[np.ndarray], list[np.ndarray | None], np.ndarray, np.ndarray, np.ndarray]:
@@ -279,7 +243,7 @@ def _path_scenario(model: _Model, k: int, fails: dict[str, int]) -> Scenario:
     date, so a pool payer fails in that month), the earlier of a scenario's own and a draw."""
     if not fails:
         return model.scenario.model_copy(update={"name": f"path{k}"})
-    grid = model.sched.grid
+    grid = model.projector.grid
     sf = dict(model.scenario.support_failures)
     for name, m in fails.items():
         d = grid[m]
@@ -287,17 +251,13 @@ def _path_scenario(model: _Model, k: int, fails: dict[str, int]) -> Scenario:
     return model.scenario.model_copy(update={"name": f"path{k}", "support_failures": sf})
 
 
-def _block(ctx: SimulationContext, model: _Model, b0: int, b1: int) -> tuple[list[Scenario], list[PoolFlows], np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
-    """Paths ``b0..b1-1``: their scenarios, the pools' monthly flows (projected again with the
-    clean-up call's sale where it is exercised), the sale months (None without a call) and
+def _block(ctx: SimulationContext, model: _Model, b0: int, b1: int) -> tuple[list[Scenario], list[PoolFlows], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Paths ``b0..b1-1``: their scenarios, the pools' monthly flows (the projection API's
+    :meth:`~abs_engine.engine.Projector.flows`: sparse where the model has it, projected again
+    with the clean-up call's sale where it is exercised), the sale months (0: none) and
     the per-path counts of defaults, invalidations and support failures."""
     scenarios, dms, ims, n_def, n_inv, n_sup = _paths(ctx, model, b0, b1)
-    flows = _block_flows(ctx, model, scenarios, dms, ims)
-    sale = None
-    if ctx.deal.cleanup_call is not None:
-        sale = cleanup_months(ctx.deal, model.sched, [aggregate(f, model.sched) for f in flows])
-        if sale.any():
-            flows = _block_flows(ctx, model, scenarios, dms, ims, sale_months=sale)
+    flows, sale = model.projector.flows(scenarios, _events(dms, ims), sparse=model.sparse)
     return scenarios, flows, sale, n_def, n_inv, n_sup
 
 
@@ -310,7 +270,7 @@ def run_paths(ctx: SimulationContext, task: tuple[int, int]) -> dict[str, np.nda
     for b0 in range(k0, k1, BLOCK):
         b1 = min(k1, b0 + BLOCK)
         scenarios, flows, sale, n_def, n_inv, n_sup = _block(ctx, model, b0, b1)
-        res = run_engine(ctx.deal, scenarios, backend=ctx.backend, pool_flows=flows, sale_months=sale)
+        res = model.projector.result(scenarios, flows, sale, ctx.backend)
         tm = tranche_measures(ctx.deal, res.schedule, res.args)
         pm = pool_measures(res.pools)
         parts.append({
@@ -327,14 +287,7 @@ def _defaults_model(ctx: SimulationContext) -> _Model:
     """The model of :func:`run_default_paths`: every pledge pool projected sparsely, with
     or without a support stack (support pays for defaults, it does not change them)."""
     model = build_model(ctx, fast=True)
-    pools: list[tuple[str, Any]] = []
-    for pool, (kind, obj) in zip(ctx.deal.pools, model.pools, strict=True):
-        if kind == "pledge":
-            assert isinstance(pool, PledgeLoanPool)
-            obj = (SparsePledge(pool, obj, model.scenario, model.sched.grid, model.refs[0]), obj)
-            kind = "sparse"
-        pools.append((kind, obj))
-    model.pools = pools
+    model.sparse = model.projector.sparse(model.scenario, with_support=False)
     return model
 
 
@@ -349,7 +302,7 @@ def run_default_paths(ctx: SimulationContext, task: tuple[int, int]) -> dict[str
     for b0 in range(k0, k1, BLOCK):
         b1 = min(k1, b0 + BLOCK)
         _, flows, _, n_def, _, _ = _block(ctx, model, b0, b1)  # (a call's sale ends the defaults of what it buys)
-        pm = pool_measures([aggregate(f, model.sched) for f in flows])
+        pm = pool_measures([aggregate(f, model.projector.schedule) for f in flows])
         parts.append({"path": np.arange(b0, b1), "obligor_defaults": n_def, "pool_defaults": pm["pool_defaults"],
                       "pool_default_rate": pm["pool_default_rate"]})
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -396,20 +349,26 @@ def simulate_defaults(
     return pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
 
 
+def _has_sparse(deal: Deal) -> bool:
+    """Whether some pool of the deal has a sparse projection of the paths."""
+    return any(kind_of(p).has_sparse(p, with_support=True) for p in deal.pools)
+
+
 def check_sparse(ctx: SimulationContext, n: int = 8, rtol: float = 1e-9) -> tuple[bool, float]:
     """Compare the sparse projection with the dense one on the first ``n`` paths; returns
     (agree, largest difference relative to each series' scale)."""
-    if not any(supports(p) for p in ctx.deal.pools):
+    if not _has_sparse(ctx.deal):
         return True, 0.0
     # the model the tasks of this process use (threads share it)
     model: _Model = worker_cache(ctx, "model", lambda: build_model(ctx, fast=True))
     n = min(n, ctx.settings.paths)
     scenarios, dms, ims, _, _, _ = _paths(ctx, model, 0, n)
-    sparse = _block_flows(ctx, model, scenarios, dms, ims)
-    dense = _block_flows(ctx, model, scenarios, dms, ims, dense=True)
+    events = _events(dms, ims)
+    sparse = model.projector.monthly(scenarios, events, sparse=model.sparse)
+    dense = model.projector.monthly(scenarios, events)
     worst = 0.0
-    for (kind, _), a, b in zip(model.pools, sparse, dense, strict=True):
-        if kind != "sparse":
+    for sp, a, b in zip(model.sparse, sparse, dense, strict=True):
+        if sp is None:
             continue
         for key, x in b.series().items():
             y = a.series()[key]
@@ -583,12 +542,13 @@ def simulate(
     scenario = scenario or BASE
     check_run(deal, [scenario])
     require(settings_problems(deal, settings))
+    check_run_size(deal, [mc_scenario(scenario)] * min(BLOCK, max(settings.paths, 1)))  # (a block's engine call)
     ex = executor or Executor()
     t0 = time.perf_counter()
     ctx = SimulationContext(deal, scenario, settings, backend, fast=sparse)
     notes: list[str] = []
     check: float | None = None
-    if sparse and any(supports(p) for p in deal.pools):
+    if sparse and _has_sparse(deal):
         ok, check = check_sparse(ctx)
         if not ok:
             ctx.fast = False
@@ -625,7 +585,7 @@ def simulate(
         "pool_default_rate": got["pool_default_rate"], "pool_loss_rate": got["pool_loss_rate"],
     })
     return Simulation(deal, scenario, settings, frame, pool, criterion, ex.describe(), time.perf_counter() - t0,
-                      sparse=ctx.fast and any(supports(p) for p in deal.pools), sparse_check=check, notes=notes)
+                      sparse=ctx.fast and _has_sparse(deal), sparse_check=check, notes=notes)
 
 
 def _whole(got: dict[str, np.ndarray], criterion: str) -> np.ndarray:

@@ -246,19 +246,6 @@ def failure_months(failures: Mapping[str, dt.date], month_dates: Sequence[dt.dat
     return {name: month_on_grid(d, month_dates) for name, d in failures.items()}
 
 
-def lapse_month(stop: int, every: int, grace: int) -> int:
-    """The grid month from which pledged / licensed rights have lapsed when annual fees,
-    paid in advance in grid months 1, 1 + every, 1 + 2 every, ..., are not paid from grid
-    month ``stop`` on: the first unpaid fee month plus the grace period.
-
-    >>> lapse_month(5, 12, 6)  # fees due in months 1, 13, ...: month 13 unpaid, lapsed from 19
-    19
-    """
-    stop = max(int(stop), 1)
-    first_unpaid = 1 + -(-(stop - 1) // every) * every
-    return first_unpaid + grace
-
-
 # --------------------------------------------------------------------------- result
 
 
@@ -964,7 +951,7 @@ def apply_layers(
         upkeep[:, months] = due * paid
         for s in range(S):
             if upkeep_fail[s] < _NEVER:
-                lapse[s] = lapse_month(int(upkeep_fail[s]), k, up.grace_months)
+                lapse[s] = up.lapse_month(int(upkeep_fail[s]))
 
     # interest subsidies
     sub_pool = np.zeros((S, T))

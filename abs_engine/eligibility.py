@@ -40,8 +40,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..dates import months_between
-from ..model.deal import Eligibility, Header, PledgeLoanAsset, PledgeLoanPool
+from .dates import months_between
+from .model.deal import Eligibility, Header, PledgeLoanAsset, PledgeLoanPool
 
 __all__ = ["CRITERIA", "Criterion", "Finding", "check_pool", "criteria_table", "format_value", "reason"]
 
