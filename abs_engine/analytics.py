@@ -733,7 +733,7 @@ def chinabond_times(
     quasi-coupon periods, as :func:`_coupon_periods`), and ``years[k] = m + d/TY`` for a
     single payment on ``dates[k]`` (simple interest over ``years[k]`` years when it is at
     most 1, else annual compounding; :func:`_coupon_years`). Vectorised yields of many
-    scenarios (:mod:`abs_engine.scenarios.measures`) use them as :class:`_ChinaBond` does.
+    scenarios (:meth:`abs_engine.Result.measures`) use them as :class:`_ChinaBond` does.
 
     Examples
     --------

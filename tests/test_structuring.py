@@ -25,6 +25,7 @@ from scipy.stats import binom, norm
 import abs_engine as ae
 from abs_engine.analytics import Curve, price_from_z_spread, tranche_cashflows
 from abs_engine.errors import InputError
+from abs_engine.measures import irr_at_par
 from abs_engine.model.scenario import MonteCarlo, Scenario
 from abs_engine.scenarios.agency import (
     StressSet,
@@ -38,7 +39,6 @@ from abs_engine.scenarios.agency import (
 )
 from abs_engine.scenarios.breakeven import stressed
 from abs_engine.scenarios.executors import Executor
-from abs_engine.scenarios.measures import irr_at_par, tranche_measures
 from abs_engine.scenarios.montecarlo import simulate, simulate_defaults
 from abs_engine.scenarios.ratings import RatingTable
 
@@ -62,7 +62,7 @@ def guarantor_fails():
 
 def _whole(deal, scenarios, tranche, backend="cython", criterion="timely"):
     res = ae.run(deal, list(scenarios), backend=backend)
-    tm = tranche_measures(deal, res.schedule, res.args, yields=False)
+    tm = res.measures(yields=False)
     return tm.whole(criterion)[:, [t.name for t in deal.tranches].index(tranche)]
 
 
@@ -401,7 +401,7 @@ def test_subordinate_irr_agrees_with_the_measures(sz, base, guarantor_fails):
 
     t = subordinate_irr(sz, [base, guarantor_fails])
     res = ae.run(sz, [base])
-    tm = tranche_measures(sz, res.schedule, res.args)
+    tm = res.measures()
     assert t.loc[0, "irr"] == pytest.approx(float(tm.yield_[0, 1]), abs=1e-8)
     assert math.isnan(t.loc[1, "irr"]) and "no cash" in t.loc[1, "note"]
     assert subordinate_irr(sz, [base], price=90.0).loc[0, "irr"] > t.loc[0, "irr"]
@@ -509,7 +509,7 @@ def test_heatmap_frontier_is_the_grids_break_even(sz, guarantor_fails):
     p = guarantor_fails.model_copy(update={"name": "p", "defaults": guarantor_fails.defaults.model_copy(update={"cdr": 0.3}),
                                            "recovery": guarantor_fails.recovery.model_copy(update={"lag_months": 6})})
     res = ae.run(sz, [p])
-    lr = tranche_measures(sz, res.schedule, res.args).loss_rate[0, 0]
+    lr = res.measures().loss_rate[0, 0]
     assert hm.grid.set_index(["cdr", "lag"]).loc[(0.3, 6.0), "loss_rate"] == pytest.approx(lr, abs=1e-12)
     with pytest.raises(InputError) as e:
         heatmap(sz, guarantor_fails, "Z", y="depth", value="x")

@@ -3,7 +3,7 @@
 Layout only: every figure comes from a :class:`~abs_engine.results.Result` (cash flows,
 ``summary()``), from :func:`abs_engine.pools.stats.deal_pool_stats` (collateral) or from
 an ``analytics`` frame made by :func:`abs_engine.analytics.tranche_analytics`; the
-interest a tranche never receives from :func:`abs_engine.scenarios.measures.tranche_measures`
+interest a tranche never receives from :meth:`abs_engine.Result.measures`
 (the break-even and Monte Carlo definition). The only arithmetic here is presentation:
 shares of the note total and credit enhancement (share of notes junior to a class), 万元
 conversions, column totals of the schedule, each period's new interest shortfall (the
@@ -727,7 +727,7 @@ def _schedule_sheet(s: Sheet, ctx: _Ctx, t: Tranche) -> None:
     states = res.states.set_index(["scenario", "period"])["state"]
     flows = ["interest_paid", "principal_paid", "residual_paid", "writedown", "interest_shortfall"]
     k = [x.name for x in res.deal.tranches].index(t.name)
-    carried = bool(res.args.carry[k])
+    carried = bool(res.interest_carried[k])
     never_paid = _interest_never_paid(ctx)
     events: dict[tuple[str, int], list[Any]] = {}
     if ctx.investor is not None:
@@ -790,12 +790,9 @@ def _new_shortfall(unpaid: Any, carried: bool) -> Any:
 
 def _interest_never_paid(ctx: _Ctx) -> dict[tuple[str, str], float]:
     """Per (scenario, tranche): interest owed and never received, as the break-even and
-    Monte Carlo losses count it (:func:`abs_engine.scenarios.measures.tranche_measures`)."""
+    Monte Carlo losses count it (:meth:`abs_engine.Result.measures`)."""
     if ctx.measures is None:
-        from ..scenarios.measures import tranche_measures
-
-        res = ctx.result
-        ctx.measures = tranche_measures(res.deal, res.schedule, res.args, yields=False)
+        ctx.measures = ctx.result.measures(yields=False)
     m = ctx.measures
     return {(sc, t): float(m.interest_lost[i, k]) for i, sc in enumerate(ctx.scenarios) for k, t in enumerate(m.tranches)}
 

@@ -47,9 +47,9 @@ from ..errors import InputError, Problem
 from ..model.deal import Deal, Tranche, sections
 from ..model.scenario import MonteCarlo, Scenario
 from ..model.support import failure_names
+from ..results import Criterion
 from .breakeven import breakeven, stress_range, stressed
 from .executors import Executor
-from .measures import Criterion
 from .ratings import RatingTable, _read, load_rating_table
 
 Test = Literal["tdr", "multiple"]

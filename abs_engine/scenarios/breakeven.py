@@ -17,7 +17,7 @@ stress                    the scenario at level ``x``                           
 ========================= ======================================================= =========
 
 **Definition.** The break-even level of a tranche is the worst level ``x*`` such that
-the tranche is whole (:mod:`abs_engine.scenarios.measures`, criterion ``timely`` by
+the tranche is whole (:meth:`abs_engine.Result.measures`, criterion ``timely`` by
 default) at ``x*`` and at every level evaluated between the base-most end of the range
 and ``x*``; ``first_break`` is the next level evaluated, at which it is not whole, and
 ``first_break - x*`` is at most the precision (1 bp of the rate; for multiples, 1 bp of
@@ -47,8 +47,8 @@ from ..engine import Backend
 from ..errors import InputError
 from ..model.deal import Deal, sections
 from ..model.scenario import Scenario
+from ..results import Criterion, TrancheMeasures
 from .executors import Executor
-from .measures import Criterion, TrancheMeasures
 from .sweep import SweepContext, run_chunk
 
 #: stress -> (field set, True if a higher level is worse)
@@ -305,9 +305,7 @@ def whole_at(deal: Deal, base: Scenario, stress: str, levels: Sequence[float], *
              backend: Backend = "cython") -> TrancheMeasures:
     """The tranche measures at given levels of a stress (for checks; one engine call)."""
     from ..engine import run as run_engine
-    from .measures import tranche_measures
-
     scs = [stressed(base, stress, float(x), f"{stress}[{i}]") for i, x in enumerate(levels)]
     res = run_engine(deal, scs, backend=backend)
-    return tranche_measures(deal, res.schedule, res.args)
+    return res.measures()
 

@@ -75,7 +75,7 @@ def _executor(kind: str, workers: int | None, dask: bool, scheduler: str | None,
 
 
 def _check_options(backend: str, criterion: str, fmt: str, lang: str = "both") -> None:
-    from .measures import CRITERIA
+    from ..results import CRITERIA
     from .outputs import FORMATS
 
     problems = []

@@ -22,8 +22,8 @@ from ..engine import Backend
 from ..errors import InputError, Problem
 from ..model.deal import Deal
 from ..model.scenario import Scenario
+from ..results import Criterion
 from .executors import Executor
-from .measures import Criterion
 from .sweep import sweep
 
 #: The second axis: scenario field, label, default values.

@@ -49,9 +49,8 @@ from ..engine import Backend
 from ..model.deal import Deal, sections
 from ..model.scenario import Scenario
 from ..model.support import AnnualFeeUpkeep, Guarantee, Sharing
-from ..results import Result
+from ..results import WHOLE_TOLERANCE, Result, pool_measures
 from .breakeven import breakeven, stressed
-from .measures import WHOLE_TOLERANCE, pool_measures, tranche_measures
 
 __all__ = ["SupportParty", "Speed", "InvestorView", "support_parties", "default_speeds", "investor_view",
            "event_timeline", "CASE_AS_WRITTEN", "CASE_STANDALONE"]
@@ -240,7 +239,7 @@ def _dependence(result: Result, cases: list[tuple[str, tuple[str, ...]]], backen
     scs = [without(deal, sc, names, f"{sc.name}\x1f{case}") for sc in result.scenarios for case, names in cases]
     # nothing to remove: the run itself
     res = result if len(cases) == 1 else run_engine(deal, scs, backend=backend)
-    m = tranche_measures(deal, res.schedule, res.args, yields=False)
+    m = res.measures(yields=False)
     whole = m.whole("timely")
     rows = []
     for i, sc in enumerate(result.scenarios):

@@ -42,8 +42,8 @@ from ..periods import aggregate
 from ..pools.base import Events, PoolFlows, Sparse
 from ..pools.kinds import kind_of
 from ..pools.pledge import monthly_rate
+from ..results import WHOLE_TOLERANCE, Criterion, pool_measures
 from .executors import Context, Executor, OnDone, release, run_tasks, worker_cache
-from .measures import WHOLE_TOLERANCE, Criterion, pool_measures, tranche_measures
 from .ratings import RatingTable, load_rating_table, upper_bound
 
 #: Paths per engine call. Fixed, so that a path's figures never depend on how paths are
@@ -271,7 +271,7 @@ def run_paths(ctx: SimulationContext, task: tuple[int, int]) -> dict[str, np.nda
         b1 = min(k1, b0 + BLOCK)
         scenarios, flows, sale, n_def, n_inv, n_sup = _block(ctx, model, b0, b1)
         res = model.projector.result(scenarios, flows, sale, ctx.backend)
-        tm = tranche_measures(ctx.deal, res.schedule, res.args)
+        tm = res.measures()
         pm = pool_measures(res.pools)
         parts.append({
             "path": np.arange(b0, b1), "loss": tm.loss, "loss_rate": tm.loss_rate, "writedown": tm.writedown,

@@ -42,6 +42,7 @@ from ..engine import Backend
 from ..errors import InputError, Problem
 from ..model.deal import Deal
 from ..model.scenario import MonteCarlo, Scenario
+from ..results import Criterion
 from .agency import (
     AGENCY_PATHS,
     Agency,
@@ -57,7 +58,6 @@ from .agency import (
 )
 from .breakeven import stressed
 from .executors import Executor
-from .measures import Criterion
 from .ratings import RatingTable
 from .sweep import SweepContext, run_chunk
 
