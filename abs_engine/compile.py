@@ -16,7 +16,7 @@ from .dates import Schedule, accrual_fractions
 from .io.deal_file import PARTIES
 from .model.deal import Deal, Tranche
 from .model.scenario import Scenario
-from .pools.base import SERIES, PoolFlows
+from .pools.base import SERIES, PoolFlows, PoolSnapshot
 from .support.layers import LayerResult
 
 INF = float("inf")
@@ -47,6 +47,8 @@ class PeriodFlows:
     ledger: PeriodLedger | None = None
     #: the layers' monthly result, kept for the conservation check
     layer_result: LayerResult | None = None
+    #: the pool at the end of a grid month, when the projection was asked for it
+    snapshot: PoolSnapshot | None = None
 
 
 def _period_sum(arr: np.ndarray, mp: np.ndarray, T: int) -> np.ndarray:
@@ -96,7 +98,8 @@ def aggregate(flows: PoolFlows, sched: Schedule) -> PeriodFlows:
     out["balance_start"] = start
     out["balance_end"] = end
     ledger = aggregate_ledger(flows.layers, sched, M1) if flows.layers is not None else None
-    return PeriodFlows(flows.name, flows.original_balance, {k: out[k] for k in SERIES}, ledger, flows.layers)
+    return PeriodFlows(flows.name, flows.original_balance, {k: out[k] for k in SERIES}, ledger, flows.layers,
+                       flows.snapshot)
 
 
 def _upkeep_paid(due: np.ndarray, available: np.ndarray) -> np.ndarray:
@@ -115,12 +118,13 @@ def _upkeep_paid(due: np.ndarray, available: np.ndarray) -> np.ndarray:
     return paid
 
 
-def cleanup_months(deal: Deal, sched: Schedule, pools: list[PeriodFlows]) -> np.ndarray:
+def cleanup_months(deal: Deal, sched: Schedule, pools: list[PeriodFlows], first_period: int = 0) -> np.ndarray:
     """Where the deal has a clean-up call, the grid month of its exercise per scenario
     (0: not exercised): the last collection month of the first period whose closing pool
     balance is at or below ``threshold`` x the cut-off balance (and not yet zero). The
     pools are then projected again with that sale month (``sale_month`` of the pool
-    projections), so that loans defaulted before the call keep their recoveries."""
+    projections), so that loans defaulted before the call keep their recoveries. A deal
+    picked up mid-life looks from its first projected period (``first_period``) on."""
     S, T = pools[0].series["balance_end"].shape
     months = np.zeros(S, dtype=np.int64)
     call = deal.cleanup_call
@@ -131,7 +135,7 @@ def cleanup_months(deal: Deal, sched: Schedule, pools: list[PeriodFlows]) -> np.
     mp = np.asarray(sched.month_period)
     for s in range(S):
         hit = np.nonzero((total_end[s] <= call.threshold * total0 + 1e-9) & (total_end[s] > 0))[0]
-        for t in hit.tolist():
+        for t in hit[hit >= first_period].tolist():
             in_period = np.nonzero(mp[1:] == t)[0] + 1
             if len(in_period):
                 months[s] = int(in_period[-1])
@@ -175,8 +179,10 @@ def compile_deal(
     sched: Schedule,
     pools: list[PeriodFlows],
     scenarios: list[Scenario],
+    opening: P.Opening | None = None,
 ) -> KernelArgsBundle:
-    """Build the kernel's arguments for ``deal`` over ``scenarios``."""
+    """Build the kernel's arguments for ``deal`` over ``scenarios`` (from ``opening``, the
+    state of a deal picked up mid-life, if given; abs_engine/restart.py)."""
     T = sched.n_periods
     S = len(scenarios)
     tr_idx = {t.name: i for i, t in enumerate(deal.tranches)}
@@ -333,6 +339,8 @@ def compile_deal(
               "interest_coverage": P.M_COVERAGE, "interest_shortfall": P.M_SHORTFALL,
               "debt_service_coverage": P.M_DSCR}
     cum_defaults = np.cumsum(sum(pf.series["default_amount"] for pf in pools), axis=1)
+    if opening is not None:  # (the defaults before the opening are in its figures)
+        cum_defaults = cum_defaults + opening.cum_defaults
     for j, tg in enumerate(deal.triggers):
         off, n = add_list([tr_idx[x] for x in tg.tranches])
         trg_i[j] = [metric[tg.metric], off, n, acc_idx[tg.account] if tg.account else 0,
@@ -375,6 +383,8 @@ def compile_deal(
         ext=np.ascontiguousarray(ext),
         n_parties=len(PARTIES),
     )
+    if opening is not None:
+        opening.apply(args)
     return args.allocate_outputs()
 
 

@@ -17,8 +17,9 @@ from .io.deal_file import check_assets, check_references, curve_problems
 from .limits import check_run_size
 from .model.deal import Deal, PledgeLoanPool, Pool, asset_id
 from .model.scenario import BASE, Scenario
+from .model.status import Status
 from .model.support import failure_names
-from .pools.base import PoolFlows
+from .pools.base import PoolFlows, PoolStart
 from .pools.pledge import grid_months_needed, loan_arrays, project_pledge_pool
 from .pools.receivables import months_needed as receivable_months
 from .pools.receivables import project_receivable_pool, receivable_arrays
@@ -139,6 +140,8 @@ def project(
     invalidation_months: Sequence[np.ndarray | None] | None = None,
     pool_flows: Sequence[PoolFlows | None] | None = None,
     sale_months: np.ndarray | None = None,
+    starts: Sequence[PoolStart | None] | None = None,
+    snapshot: int | None = None,
 ) -> tuple[Schedule, list[PeriodFlows]]:
     """Project every pool under every scenario and aggregate to payment periods.
 
@@ -155,7 +158,9 @@ def project(
 
     ``sale_months`` (integers ``(n_scenarios,)``, 0: none): the grid month at whose end the
     deal's clean-up call buys the performing assets of every projected pool
-    (:func:`abs_engine.compile.cleanup_months`).
+    (:func:`abs_engine.compile.cleanup_months`). ``starts``: per pool, the state a deal
+    picked up mid-life continues from (abs_engine/restart.py); ``snapshot``: a grid month at
+    whose end each pool's state is recorded (``PeriodFlows.snapshot``).
     """
     h = deal.deal
     grid_months, sched = projection_grid(deal, scenarios)
@@ -168,6 +173,7 @@ def project(
     for i, pool in enumerate(deal.pools):
         dm = default_months[i] if default_months is not None else None
         given = pool_flows[i] if pool_flows is not None else None
+        start = starts[i] if starts is not None else None
         if given is not None:
             if given.balance_end.shape != (len(scenarios), grid_months + 1):
                 raise ValueError(f"pool_flows[{i}] has shape {given.balance_end.shape}, "
@@ -176,12 +182,13 @@ def project(
         elif isinstance(pool, PledgeLoanPool):
             loans = loan_arrays(pool, h.cutoff_date, grid_months, ref_names)
             flows = project_pledge_pool(pool, loans, list(scenarios), sched.grid, refs_month, default_month=dm,
-                                        sale_month=sale_months, sale_price=sale_price)
+                                        sale_month=sale_months, sale_price=sale_price, start=start, snapshot=snapshot)
         else:
             arrays = receivable_arrays(pool, h.cutoff_date, grid_months)
             im = invalidation_months[i] if invalidation_months is not None else None
             flows = project_receivable_pool(pool, arrays, list(scenarios), sched.grid, default_month=dm,
-                                            invalidation_month=im, sale_month=sale_months, sale_price=sale_price)
+                                            invalidation_month=im, sale_month=sale_months, sale_price=sale_price,
+                                            start=start, snapshot=snapshot)
         out.append(aggregate(flows, sched))
     return sched, out
 
@@ -195,6 +202,7 @@ def run(
     invalidation_months: Sequence[np.ndarray | None] | None = None,
     pool_flows: Sequence[PoolFlows | None] | None = None,
     sale_months: np.ndarray | None = None,
+    status: Status | None = None,
 ) -> Result:
     """Project ``deal`` under one or several scenarios and run its waterfall.
 
@@ -213,6 +221,10 @@ def run(
         With ``pool_flows``: the clean-up call's sale month per scenario those flows were
         projected with (0: none). Without it, a deal's clean-up call is found here and the
         pools are projected again with it.
+    status : Status, optional
+        The deal's status as of a payment date (:func:`abs_engine.load_status`): the run
+        picks the deal up there and projects its remaining life (abs_engine/restart.py,
+        docs/seasoned.md); the result's frames start with the next period.
     """
     if scenario is None:
         scenarios: list[Scenario] = [BASE]
@@ -227,22 +239,30 @@ def run(
         raise InputError(problems)
     _check_scenarios(deal, scenarios)
     check_run_size(deal, scenarios)  # horizon and working memory (abs_engine/limits.py)
+    starts, opening = None, None
+    if status is not None:  # a deal picked up mid-life (abs_engine/restart.py)
+        from .restart import check_replay, restart_plan
+
+        starts, opening = restart_plan(deal, status, scenarios)
     sched, pools = project(deal, scenarios, default_months=default_months,
-                           invalidation_months=invalidation_months, pool_flows=pool_flows)
+                           invalidation_months=invalidation_months, pool_flows=pool_flows, starts=starts)
     if sale_months is None:
-        sale_months = cleanup_months(deal, sched, pools)
+        sale_months = cleanup_months(deal, sched, pools, 0 if opening is None else opening.t0)
         if sale_months.any():
             if pool_flows is not None and any(f is not None for f in pool_flows):
                 raise ValueError("the clean-up call is exercised but pool_flows were projected without it: "
                                  "project them with its sale_month and pass sale_months")
             sched, pools = project(deal, scenarios, default_months=default_months,
-                                   invalidation_months=invalidation_months, sale_months=sale_months)
+                                   invalidation_months=invalidation_months, sale_months=sale_months, starts=starts)
+    if status is not None:
+        check_replay(deal, status, scenarios, pools)
     sale_months = np.asarray(sale_months, dtype=np.int64)
     mp = np.asarray(sched.month_period)
     cleanup = np.where(sale_months > 0, mp[np.clip(sale_months, 0, len(mp) - 1)], -1)
-    args = compile_deal(deal, sched, pools, scenarios)
+    args = compile_deal(deal, sched, pools, scenarios, opening)
     run_kernel(args, backend)
-    return Result(deal=deal, scenarios=scenarios, schedule=sched, pools=pools, args=args, cleanup_period=cleanup)
+    return Result(deal=deal, scenarios=scenarios, schedule=sched, pools=pools, args=args, cleanup_period=cleanup,
+                  status=status)
 
 
 def run_kernel(args: KernelArgs, backend: Backend = "cython") -> KernelArgs:
