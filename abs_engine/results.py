@@ -62,6 +62,9 @@ class Result:
     cleanup_period: np.ndarray = field(default_factory=lambda: np.zeros(0))
     #: the status the run picked the deal up from (None: from closing; docs/seasoned.md)
     status: Status | None = None
+    #: actual vs projected figures of the periods reported (abs_engine/actuals.py), when the
+    #: caller attaches them: the term sheets then carry the sheet
+    actual_vs_projected: pd.DataFrame | None = None
 
     @property
     def scenario_names(self) -> list[str]:

@@ -34,6 +34,7 @@ from ..model.deal import Tranche
 from ..pools.stats import PoolStats, deal_pool_stats, pool_stats
 from ..results import Result
 from ..scenarios.investor import collateral_fit, investor_view
+from .actuals_sheet import actuals_sheet
 from .agency_sheet import agency_sheet
 from .atomic import save_workbook
 from .investor_sheets import (
@@ -1030,6 +1031,9 @@ def _workbook(ctx: _Ctx, cls: str, mine: list[Tranche]) -> Workbook:
                    simulation=ctx.simulation)
     if ctx.agency is not None:
         agency_sheet(sheet("sheet_agency"), ctx.L, ctx.H, mine, ctx.result.deal.name, ctx.agency)
+    if ctx.result.actual_vs_projected is not None:  # a run from a status, with its actuals (abs_engine/actuals.py)
+        actuals_sheet(sheet("sheet_actuals"), ctx.L, ctx.H, ctx.result.actual_vs_projected, ctx.result.deal.name,
+                      ctx.result.deal.deal.currency)
     charts = sheet("sheet_charts")
     data = sheet("sheet_chart_data")
     _charts_sheet(charts, data, ctx, _chart_data(data, ctx))
