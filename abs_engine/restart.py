@@ -166,6 +166,29 @@ def check_replay(deal: Deal, st: Status, scenarios: Sequence[Scenario], pools: S
         raise InputError(problems)
 
 
+def status_pool_deal(deal: Deal, st: Status) -> Deal:
+    """The deal with its pools as a status gives them, for the pool statistics of a run from
+    it: the cut-off date moved to the pool's status date (the end of the last collection
+    month paid), each pool's surviving assets, a loan at its current balance (receivables:
+    their scheduled fees after that date; a licence's links kept)."""
+    sched = status_schedule(deal)
+    month = status_month(sched, sched.period_of(st.date))
+    pools = []
+    for pool in deal.pools:
+        ps = st.pools[pool.name]
+        bal = {a.asset_id: a.balance for a in ps.assets}
+        if isinstance(pool, PledgeLoanPool):
+            pools.append(pool.model_copy(update={"assets": [a.model_copy(update={"balance": bal[a.loan_id]})
+                                                            for a in pool.assets if a.loan_id in bal]}))
+        elif isinstance(pool, LicencePool):
+            pools.append(pool.model_copy(update={"licences": [a for a in pool.licences if a.licence_id in bal],
+                                                 "links": [k for k in pool.links if k.licence_id in bal]}))
+        else:
+            pools.append(pool.model_copy(update={"assets": [a for a in pool.assets if a.receivable_id in bal]}))
+    header = deal.deal.model_copy(update={"cutoff_date": sched.grid[month]})
+    return deal.model_copy(update={"deal": header, "pools": pools})
+
+
 # --------------------------------------------------------------------------- a run's status
 
 

@@ -83,6 +83,17 @@ class Result:
         t0 = self.start_period
         return self.deal.deal.closing_date if t0 == 0 else self.schedule.payment_dates[t0 - 1]
 
+    @cached_property
+    def pool_deal(self) -> Deal:
+        """The deal with its pools as of the run's start: the deal itself from closing; from a
+        status, the surviving assets at their current balances with the cut-off date moved to
+        the pool's status date (for pool statistics; :func:`abs_engine.restart.status_pool_deal`)."""
+        if self.status is None:
+            return self.deal
+        from .restart import status_pool_deal
+
+        return status_pool_deal(self.deal, self.status)
+
     def _default_settlement(self) -> dt.date:
         """The analytics' settlement when none is given: the deal's pricing settlement (else
         the closing date); for a run from a status, the status date if that is later."""
@@ -352,15 +363,17 @@ class Result:
         return pd.concat(parts, ignore_index=True)
 
     def pool_stats(self, *, top_n: int = 10) -> dict[str, PoolStats]:
-        """Pool statistics at the cut-off date (abs_engine/pools/stats.py): ``"deal"`` for
+        """Pool statistics at the cut-off date, or at the status date of a run from a status
+        (abs_engine/pools/stats.py): ``"deal"`` for
         all pools together, then each pool under its name. Each has the figures (counts,
         balance, WA rate, term, seasoning, LTV, top-N concentration), the stratification
         tables (``strata``) and the largest obligors."""
         from .pools.stats import deal_pool_stats, pool_stats
 
-        out = {"deal": deal_pool_stats(self.deal, top_n=top_n)}
-        for p in self.deal.pools:
-            out[p.name] = pool_stats(p, self.deal.deal, top_n=top_n)
+        deal = self.pool_deal  # (a run from a status: the pool as the status gives it)
+        out = {"deal": deal_pool_stats(deal, top_n=top_n)}
+        for p in deal.pools:
+            out[p.name] = pool_stats(p, deal.deal, top_n=top_n)
         return out
 
     def summary(self) -> pd.DataFrame:

@@ -155,13 +155,19 @@ def _tenor(years: float) -> str:
     return f"{max(round(years * 365.0), 1)}D"
 
 
+#: Column names of a 中债 (ChinaBond) curve export, read as the CSV's own.
+CSV_ALIASES = {"标准期限(年)": "tenor", "标准期限（年）": "tenor", "期限": "tenor",
+               "收益率(%)": "rate_pct", "收益率（%）": "rate_pct"}
+
+
 def curve_from_csv(path: Path, kind: str = "par", frequency: str = "annual", compounding: str = "annual") -> dict[str, Any]:
     """A curve mapping from a CSV of ``tenor`` (``3M``, ``1Y``, or years as 中债 lists them:
     ``0.25``, ``1``) and ``rate`` (decimal; or ``rate_pct`` in percent, as 中债 exports
-    yields), one row per point, sorted by tenor."""
+    yields), one row per point, sorted by tenor; a 中债 export's headers ``标准期限(年)``
+    and ``收益率(%)`` are read as ``tenor`` and ``rate_pct``."""
     from .io.tape import read_table
 
-    df = read_table(path)
+    df = read_table(path).rename(columns=CSV_ALIASES)
     problems: list[Problem] = []
     file = str(path)
     if "tenor" not in df.columns or not ({"rate", "rate_pct"} & set(df.columns)):

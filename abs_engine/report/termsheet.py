@@ -218,7 +218,7 @@ def _check_analytics(analytics: pd.DataFrame | None, result: Result) -> pd.DataF
 
 
 def _stats(result: Result) -> tuple[PoolStats | None, list[tuple[str, PoolStats | None]]]:
-    deal = result.deal
+    deal = result.pool_deal  # (a run from a status: its pool on the status date)
     per_pool: list[tuple[str, PoolStats | None]] = []
     for p in deal.pools:
         try:
