@@ -23,7 +23,7 @@ import numpy as np
 from ._program import Opening
 from .errors import InputError, Problem
 from .io.status_file import status_month, status_schedule
-from .model.deal import Deal, LicencePool, PledgeLoanPool, asset_id
+from .model.deal import Deal, LicencePool, PledgeLoanPool, TransferPool, asset_id
 from .model.scenario import Scenario
 from .model.status import (
     AccountStatus,
@@ -173,7 +173,7 @@ def status_pool_deal(deal: Deal, st: Status) -> Deal:
     their scheduled fees after that date; a licence's links kept)."""
     sched = status_schedule(deal)
     month = status_month(sched, sched.period_of(st.date))
-    pools = []
+    pools: list[PledgeLoanPool | LicencePool | TransferPool] = []
     for pool in deal.pools:
         ps = st.pools[pool.name]
         bal = {a.asset_id: a.balance for a in ps.assets}
