@@ -30,6 +30,7 @@ from .model.status import (
     AssetStatus,
     Cumulative,
     DefaultStatus,
+    InterestStatus,
     PatentStatus,
     PayerStatus,
     PeriodActuals,
@@ -67,6 +68,13 @@ def pool_start(pool: object, ps: PoolStatus, month: int, cutoff: object) -> Pool
         patents = np.ones(len(pidx))
         for pt in ps.patents:
             patents[pidx[pt.patent_id]] = pt.in_force
+    interest = survival = None
+    if ps.interest:  # (a pool with an interest subsidy: what its loans paid so far)
+        interest, survival = np.zeros((L, month + 1)), np.ones((L, month + 1))
+        for x in ps.interest:
+            m = grid_month(x.month_end, cutoff)  # type: ignore[arg-type]
+            interest[ids[x.asset_id], m] += x.interest
+            survival[ids[x.asset_id], m] = x.performing
     d = ps.defaults
     return PoolStart(
         month=month, balance=balance, performing=performing, patents=patents,
@@ -76,6 +84,7 @@ def pool_start(pool: object, ps: PoolStatus, month: int, cutoff: object) -> Pool
         d_balance=np.array([x.amount if x.balance_if_performing is None else x.balance_if_performing for x in d],
                            dtype=np.float64),
         d_recovered=np.array([math.nan if x.recovered is None else x.recovered for x in d], dtype=np.float64),
+        interest=interest, survival=survival,
     )
 
 
@@ -256,8 +265,17 @@ def status_of(result: Result, period: int, scenario: str | int | None = None) ->
             cap = lr.capacity_remaining[s, month]
             support = {n: PayerStatus(capacity_remaining=_money(cap[i])) for i, n in enumerate(lr.names)
                        if lr.kinds[i] != "interest_subsidy" and math.isfinite(cap[i])}
+        interest = []
+        if any(layer.kind == "interest_subsidy" for layer in pool.support) and start.interest is not None:
+            assert start.survival is not None
+            li, mi = np.nonzero(start.interest[:, 1:] != 0)
+            order = np.lexsort((li, mi))
+            interest = [InterestStatus(asset_id=ids[int(i)], month_end=sched.grid[int(m) + 1],
+                                       interest=_money(start.interest[i, m + 1]),
+                                       performing=min(float(start.survival[i, m + 1]), 1.0))
+                        for i, m in zip(li[order], mi[order], strict=True)]
         pools[pool.name] = PoolStatus(balance=sum(a.balance for a in assets), assets=assets, defaults=defaults,
-                                      patents=patents, support=support)
+                                      patents=patents, support=support, interest=interest)
 
     losses = sum(float(pf.series["loss"][s, : t + 1].sum()) for pf in result.pools)
     # receivable pools: what the default amounts count beyond the defaults listed is

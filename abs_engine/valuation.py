@@ -224,7 +224,7 @@ def load_valuation(path: str | Path) -> dict[str, Any]:
         for name, v in given.items():
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
                 problems.append(Problem(file, f"{key}.{name}", f"{v!r} is not a number"))
-            elif abs(v) >= 1.0:
+            elif abs(v) >= (0.5 if key == "spreads" else 1.0):  # (analytics' limits: a curve rate, a yield)
                 problems.append(Problem(file, f"{key}.{name}", f"{v} looks like a percentage; write decimals ({v / 100:g} for {v:g}%)"))
             else:
                 out[key][str(name)] = float(v)

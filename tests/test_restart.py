@@ -28,7 +28,7 @@ from abs_engine.engine import kernel
 from abs_engine.io.status_file import load_status, write_status
 from abs_engine.model.deal import Deal
 from abs_engine.model.scenario import Scenario
-from abs_engine.model.support import parse_stack
+from abs_engine.model.support import failure_names, parse_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What must come out the same from the status as from closing (the kernel's outputs).
@@ -167,14 +167,32 @@ def _scaled(layers: list[dict], factor: float) -> list[dict]:
     return out
 
 
-@settings(max_examples=20, deadline=None)
+#: Examples per property: half the profile's (ci 20, thorough 500), each a few runs on both backends.
+EXAMPLES = max(10, settings.default.max_examples // 2)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(structures(), loan_scenarios(), st.lists(st.integers(1, 14), min_size=1, max_size=2), st.booleans(), st.data())
 def test_pledge_deals_continue_from_their_status(dm, sc, ks, with_stack, data):
+    """With a support stack: claim layers (their money limits scaled from the layer
+    strategies' small claims to the pool), an interest subsidy capped per borrower and year
+    and in total, annual-fee upkeep, payers failing on a date."""
     d, _ = dm
-    if with_stack:  # the layers' money limits scaled from their small claims to the pool
+    if with_stack:
         pool = d.pools[0]
-        layers = _scaled(data.draw(stacks()), sum(a.balance for a in pool.assets) / 1000.0)
-        d = d.model_copy(update={"pools": [pool.model_copy(update={"support": parse_stack(layers)})]})
+        total = sum(a.balance for a in pool.assets)
+        layers = _scaled(data.draw(stacks()), total / 1000.0)
+        if data.draw(st.booleans()):
+            layers.append({"kind": "interest_subsidy", "name": "tiexi", "share": 0.5, "to": "pool",
+                           "per_borrower_annual_cap": data.draw(st.sampled_from([total * 0.0005, total * 0.01])),
+                           "capacity": data.draw(st.sampled_from([None, total * 0.003]))})
+        if data.draw(st.booleans()):
+            layers.append({"kind": "annual_fee_upkeep", "name": "fees", "cost_per_year": 4000.0, "grace_months": 3})
+        stack = parse_stack(layers)
+        d = d.model_copy(update={"pools": [pool.model_copy(update={"support": stack})]})
+        names = failure_names(stack)
+        failing = data.draw(st.lists(st.sampled_from(names), max_size=2, unique=True))
+        sc = sc.model_copy(update={"support_failures": {n: dt.date(2026, data.draw(st.integers(2, 12)), 1) for n in failing}})
     _restart_everywhere(d, sc, ks)
 
 
@@ -249,7 +267,7 @@ def receivable_scenarios(draw, deal: Deal):
     )
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(st.sampled_from(["licence", "transfer"]).flatmap(lambda k: receivable_deals(k)), st.data(),
        st.lists(st.integers(1, 14), min_size=1, max_size=2))
 def test_receivable_deals_continue_from_their_status(d, data, ks):
@@ -263,3 +281,17 @@ def test_the_reference_twin_runs_only_the_projected_periods():
     b.t0 = r.args.shape[1]
     _waterfall_ref.run(b)
     assert not b.t_int_due.any() and not b.state.any()
+
+
+def test_a_status_written_from_a_run_from_a_status(example_deal, backend):
+    """Status after 2, run from it, its status after 4, run from that: as from closing after
+    4; the second status carries the history of periods 1-4."""
+    sc = ae.load_scenario(ROOT / "scenarios" / "stress.yaml")
+    full = ae.run(example_deal, sc, backend=backend)
+    mid = ae.run(example_deal, sc, status=full.status_at(2), backend=backend)
+    st4 = mid.status_at(4)
+    assert [h.date for h in st4.history] == full.schedule.payment_dates[:4]
+    assert st4.cumulative.defaults == pytest.approx(full.status_at(4).cumulative.defaults, rel=1e-12)
+    assert_same_remaining(full, 0, 4, ae.run(example_deal, sc, status=st4, backend=backend))
+    with pytest.raises(ValueError, match="a status is written after a period the run projected, 3..11"):
+        mid.status_at(2)

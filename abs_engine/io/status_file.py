@@ -22,7 +22,14 @@ from pydantic import ValidationError
 from ..dates import Schedule, build_schedule
 from ..errors import InputError, Problem
 from ..model.deal import STATES, Deal, LicencePool, asset_id
-from ..model.status import AssetStatus, DefaultStatus, PatentStatus, PoolStatus, Status
+from ..model.status import (
+    AssetStatus,
+    DefaultStatus,
+    InterestStatus,
+    PatentStatus,
+    PoolStatus,
+    Status,
+)
 from ..model.support import failure_names
 from .outputs import atomic_open
 from .tape import parse_rows, read_table
@@ -34,6 +41,7 @@ STATUS_TAPES: tuple[tuple[str, str, type[Any], str], ...] = (
     ("tape", "assets", AssetStatus, "asset_id"),
     ("defaults_tape", "defaults", DefaultStatus, ""),
     ("patent_tape", "patents", PatentStatus, "patent_id"),
+    ("interest_tape", "interest", InterestStatus, ""),
 )
 
 #: Money within this of a stated total adds up (a cent, and rounding of large sums).
@@ -303,6 +311,14 @@ def _check_pool(pool: Any, ps: PoolStatus, at: str, file: str, cutoff: dt.date, 
                 bad(f"{at}.patents[{i}]", f"unknown patent '{pt.patent_id}' (not in the pool's patent tape)")
     elif ps.patents:
         bad(f"{at}.patents", f"only licence pools have patents (this pool is a {pool.kind} pool)")
+    for i, x in enumerate(ps.interest):
+        if x.asset_id not in assets:
+            bad(f"{at}.interest[{i}]", f"unknown asset '{x.asset_id}' (not in the pool's tape)")
+        if not cutoff < x.month_end <= pool_date:
+            bad(f"{at}.interest[{i}].month_end", f"{x.month_end} is not between the cut-off date {cutoff} and the "
+                f"pool's status date {pool_date}")
+    if ps.interest and not any(layer.kind == "interest_subsidy" for layer in pool.support):
+        bad(f"{at}.interest", "only a pool with an interest subsidy needs the interest its loans paid")
     payers = failure_names(pool.support)
     for name in ps.support:
         if name not in payers:
@@ -372,7 +388,7 @@ def write_status(status: Status, path: str | Path) -> list[Path]:
                 continue
             tape = p.parent / f"{p.stem}.{name}.{list_field}.csv"
             frame = pd.DataFrame([r.model_dump() for r in rows], columns=list(model.model_fields))
-            for col in ("default_date", "recovery_date"):
+            for col in ("default_date", "recovery_date", "month_end"):
                 if col in frame.columns:
                     frame[col] = frame[col].map(lambda d: "" if d is None else d.isoformat())
             # (floats as Python writes them: the shortest text that reads back to the same number)

@@ -123,6 +123,19 @@ class PatentStatus(Model):
     )
 
 
+class InterestStatus(Model):
+    """Interest a loan paid in one collection month; the columns of a status interest tape
+    (needed by a pool with an interest subsidy, whose per-borrower annual caps and capacity
+    count the interest paid since the cut-off date)."""
+
+    asset_id: str = describe("Loan id, as in the deal's tape")
+    month_end: dt.date = describe("End of the collection month the interest was paid in (the month containing this date counts)")
+    interest: Money = describe("Interest paid in the month (an expected-value run: the expected interest)")
+    performing: Fraction = describe(
+        "Chance the loan performed when it paid (1 observed; an expected-value run's survival factor)", default=1.0,
+    )
+
+
 class PayerStatus(Model):
     """A payer of a pool's risk-sharing stack (docs/risk-sharing.md)."""
 
@@ -145,6 +158,13 @@ class PoolStatus(Model):
     defaults: list[DefaultStatus] = describe("Every default since the cut-off date, inline", default_factory=list)
     patent_tape: str | None = describe("Licence pools: patent tape (CSV/XLSX: patent_id, in_force)", default=None)
     patents: list[PatentStatus] = describe("Licence pools: patents, inline (omitted ones are in force)", default_factory=list)
+    interest_tape: str | None = describe(
+        "Pools with an interest subsidy: interest tape (CSV/XLSX: asset_id, month_end, interest, performing)", default=None,
+    )
+    interest: list[InterestStatus] = describe(
+        "Pools with an interest subsidy: the interest each loan paid in each month since the cut-off date, inline",
+        default_factory=list,
+    )
     support: dict[str, PayerStatus] = describe("Risk-sharing payers by name", default_factory=dict)
 
 

@@ -110,6 +110,10 @@ class PoolStart:
     d_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     d_balance: np.ndarray = field(default_factory=lambda: np.zeros(0))
     d_recovered: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: pledge pools with an interest subsidy: the interest each loan paid in each month up to
+    #: ``month`` and its chance of performing then, ``(L, month + 1)`` (None: not needed)
+    interest: np.ndarray | None = None
+    survival: np.ndarray | None = None
 
     @property
     def pending(self) -> np.ndarray:
@@ -124,7 +128,8 @@ class PoolSnapshot:
     and the chance it performs, per patent ``(S, P)`` the share in force, and per asset
     and default month ``(S, L, month + 1)`` the defaults, the balance each default is set
     against and its disposal proceeds (due ``lag`` months after the default, ``lag`` per
-    scenario). :meth:`start` turns one scenario's into a :class:`PoolStart`."""
+    scenario); for a pool with an interest subsidy, the interest each loan paid in each
+    month and its chance of performing then, ``(S, L, month + 1)``. :meth:`start` turns one scenario's into a :class:`PoolStart`."""
 
     month: int
     balance: np.ndarray
@@ -134,6 +139,8 @@ class PoolSnapshot:
     default_balance: np.ndarray
     recovery: np.ndarray
     lag: np.ndarray
+    interest: np.ndarray | None = None
+    survival: np.ndarray | None = None
 
     def start(self, s: int) -> PoolStart:
         """Scenario ``s``'s state as a :class:`PoolStart`: the defaults with a positive
@@ -151,6 +158,8 @@ class PoolSnapshot:
             d_asset=li.astype(np.int64), d_month=mi.astype(np.int64),
             d_amount=self.default[s][li, mi], d_balance=self.default_balance[s][li, mi],
             d_recovered=np.where(due, rec, np.nan),
+            interest=None if self.interest is None else self.interest[s].copy(),
+            survival=None if self.survival is None else self.survival[s].copy(),
         )
 
 

@@ -339,6 +339,12 @@ def project_pledge_pool(
     snapped: PoolSnapshot | None = None
     if start is not None and len(start.d_asset):
         _start_defaults(start, loans, lag, haircut, decay, rec_rate, recovery, loss, cap, snap)
+    if start is not None and start.interest is not None:  # interest paid before the start: subsidies replay it
+        for c in (cap, snap):
+            if c is not None:
+                n = min(start.interest.shape[1], c.M + 1)
+                c.interest[:, :, :n] = start.interest[None, :, :n]
+                c.survival[:, :, :n] = 1.0 if start.survival is None else start.survival[None, :, :n]
     if sale_month is not None:
         sale_month = np.asarray(sale_month, dtype=np.int64)
         if sale_month.shape != (S,):
@@ -422,6 +428,9 @@ def project_pledge_pool(
             if len(payers):
                 cap.interest[:, act[cols], m] = interest
                 cap.survival[:, act[cols], m] = q[:, cols]
+                if snap is not None and m <= snap.M:
+                    snap.interest[:, act[cols], m] = interest
+                    snap.survival[:, act[cols], m] = q[:, cols]
         if dsum.any():
             rec = np.zeros(S)
             rec_l = np.zeros_like(D) if cap is not None or snap is not None else None
@@ -493,7 +502,8 @@ def _snapshot(snap: _Capture, act: np.ndarray, B: np.ndarray, surv: np.ndarray |
     bal[:, act] = B
     perf = np.ones((S, L)) if surv is None else surv.copy()
     return PoolSnapshot(month=snap.M, balance=bal, performing=perf, patents=None, default=snap.default.copy(),
-                        default_balance=snap.balance.copy(), recovery=snap.recovery.copy(), lag=lag.copy())
+                        default_balance=snap.balance.copy(), recovery=snap.recovery.copy(), lag=lag.copy(),
+                        interest=snap.interest.copy(), survival=snap.survival.copy())
 
 
 def _start_defaults(start: PoolStart, loans: LoanArrays, lag: np.ndarray, haircut: np.ndarray, decay: np.ndarray,

@@ -593,7 +593,7 @@ _RECEIVABLE_KEYS = {"total_balance": "remaining_receivables", "total_balance_wan
 
 
 def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
-    h = ctx.result.deal.deal
+    h = ctx.result.pool_deal.deal  # (a run from a status: the pool on its status date)
     recv = all(p.kind != "pledge_loan" for p in ctx.result.deal.pools)
 
     def key_of(k: str) -> str:
