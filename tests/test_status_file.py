@@ -77,7 +77,7 @@ def test_unknown_assets_names_and_dates(deal, status):
                                                                      "balance": pool.balance + assets[-1].balance})},
                accounts={**status.accounts, "reserv": status.accounts["reserve"]}, fees={"vatt": 1.0})
     got = paths(deal, bad)
-    assert got[f"pools.pledge_loans.assets[{len(assets) - 1}]"] == "unknown asset 'SZ-999' (not in the pool's tape)"
+    assert got[f"pools.pledge_loans.assets[{len(assets) - 1}].asset_id"] == "unknown asset 'SZ-999' (not in the pool's tape)"
     assert "is not between the cut-off date 2026-06-30 and the pool's status date 2026-12-31" in \
         got[f"pools.pledge_loans.defaults[{len(defaults) - 1}].default_date"]
     assert got["accounts.reserv"].startswith("unknown account 'reserv'; did you mean 'reserve'?")

@@ -53,8 +53,13 @@ def adds_up(stated: float, computed: float) -> bool:
     return abs(stated - computed) <= CENT + 1e-9 * max(abs(stated), abs(computed))
 
 
-def _tapes(raw: dict[str, Any], base: Path, file: str) -> list[Problem]:
-    """Read each pool's tapes into its inline lists (``raw`` is changed in place)."""
+#: Where the rows of a pool's list came from: (pool, list field) -> (rows given inline, tape file).
+Origins = dict[tuple[str, str], tuple[int, str]]
+
+
+def _tapes(raw: dict[str, Any], base: Path, file: str, origins: Origins) -> list[Problem]:
+    """Read each pool's tapes into its inline lists (``raw`` is changed in place); record in
+    ``origins`` where the rows came from, so that a problem names the tape's row."""
     problems: list[Problem] = []
     pools = raw.get("pools")
     if not isinstance(pools, dict):
@@ -73,7 +78,9 @@ def _tapes(raw: dict[str, Any], base: Path, file: str) -> list[Problem]:
                 problems += [p if p.file else Problem(file, f"pools.{name}.{path_field}", p.message) for p in exc.problems]
                 continue
             inline = pool.get(list_field) or []
-            pool[list_field] = [*(inline if isinstance(inline, list) else []), *[r.model_dump() for r in rows]]
+            inline = inline if isinstance(inline, list) else []
+            origins[(str(name), list_field)] = (len(inline), str(path))
+            pool[list_field] = [*inline, *[r.model_dump() for r in rows]]
     return problems
 
 
@@ -100,7 +107,8 @@ def load_status(path: str | Path, deal: Deal) -> Status:
     p = Path(path)
     file = str(path)
     raw = load_yaml(p, "status")
-    problems = _tapes(raw, p.parent, file)
+    origins: Origins = {}
+    problems = _tapes(raw, p.parent, file, origins)
     try:
         status = Status.model_validate(raw)
     except ValidationError as exc:
@@ -108,14 +116,15 @@ def load_status(path: str | Path, deal: Deal) -> Status:
         raise InputError(problems) from None
     if problems:
         raise InputError(problems)
-    problems = check_status(deal, status, file)
+    problems = check_status(deal, status, file, origins)
     if problems:
         raise InputError(problems)
     return status
 
 
-def check_status(deal: Deal, st: Status, file: str) -> list[Problem]:
-    """Every problem of a status against its deal (docs/seasoned.md, "Checks")."""
+def check_status(deal: Deal, st: Status, file: str, origins: Origins | None = None) -> list[Problem]:
+    """Every problem of a status against its deal (docs/seasoned.md, "Checks"); a row read
+    from a tape (``origins``, from :func:`load_status`) is named by the tape and its row."""
     problems: list[Problem] = []
 
     def bad(path: str, message: str) -> None:
@@ -214,7 +223,7 @@ def check_status(deal: Deal, st: Status, file: str) -> list[Problem]:
         if ps is None:
             bad("pools", f"no status for pool '{pool.name}'")
             continue
-        problems += _check_pool(pool, ps, f"pools.{pool.name}", file, deal.deal.cutoff_date, pool_date)
+        problems += _check_pool(pool, ps, f"pools.{pool.name}", file, deal.deal.cutoff_date, pool_date, origins or {})
 
     # triggers and the deal state
     trig = {t.name: t for t in deal.triggers}
@@ -270,53 +279,62 @@ def check_status(deal: Deal, st: Status, file: str) -> list[Problem]:
     return problems
 
 
-def _check_pool(pool: Any, ps: PoolStatus, at: str, file: str, cutoff: dt.date, pool_date: dt.date) -> list[Problem]:
+def _check_pool(pool: Any, ps: PoolStatus, at: str, file: str, cutoff: dt.date, pool_date: dt.date,
+                origins: Origins) -> list[Problem]:
     problems: list[Problem] = []
 
     def bad(path: str, message: str) -> None:
         problems.append(Problem(file, path, message))
 
+    def row(field: str, i: int, message: str, column: str = "") -> None:
+        """A problem of row ``i`` of the pool's list ``field``: in its tape, or inline."""
+        n_inline, tape = origins.get((pool.name, field), (len(getattr(ps, field)), ""))
+        if i >= n_inline:
+            problems.append(Problem(tape, f"row {i - n_inline + 2}" + (f": {column}" if column else ""), message))
+        else:
+            bad(f"{at}.{field}[{i}]" + (f".{column}" if column else ""), message)
+
     assets = {asset_id(a): a for a in pool.assets}
     seen: set[str] = set()
     for i, a in enumerate(ps.assets):
         if a.asset_id not in assets:
-            bad(f"{at}.assets[{i}]", f"unknown asset '{a.asset_id}' (not in the pool's tape)")
+            row("assets", i, f"unknown asset '{a.asset_id}' (not in the pool's tape)", "asset_id")
         elif a.asset_id in seen:
-            bad(f"{at}.assets[{i}]", f"asset '{a.asset_id}' listed twice")
+            row("assets", i, f"asset '{a.asset_id}' listed twice", "asset_id")
         elif pool.kind == "pledge_loan" and a.balance > assets[a.asset_id].balance + CENT:
-            bad(f"{at}.assets[{i}].balance", f"{a.balance:,.2f} exceeds the loan's balance at the cut-off date "
-                f"{assets[a.asset_id].balance:,.2f}")
+            row("assets", i, f"{a.balance:,.2f} exceeds the loan's balance at the cut-off date "
+                f"{assets[a.asset_id].balance:,.2f}", "balance")
         seen.add(a.asset_id)
     total = sum(a.balance for a in ps.assets)
     if not adds_up(ps.balance, total):
         bad(f"{at}.balance", f"{ps.balance:,.2f} does not add up: the assets listed total {total:,.2f}")
     months: set[tuple[str, int, int]] = set()
     for i, d in enumerate(ps.defaults):
-        where = f"{at}.defaults[{i}]"
         if d.asset_id not in assets:
-            bad(where, f"unknown asset '{d.asset_id}' (not in the pool's tape)")
+            row("defaults", i, f"unknown asset '{d.asset_id}' (not in the pool's tape)", "asset_id")
         if not cutoff < d.default_date <= pool_date:
-            bad(f"{where}.default_date", f"{d.default_date} is not between the cut-off date {cutoff} and the pool's "
-                f"status date {pool_date} (the end of the last collection period paid)")
+            row("defaults", i, f"{d.default_date} is not between the cut-off date {cutoff} and the pool's "
+                f"status date {pool_date} (the end of the last collection period paid)", "default_date")
         key = (d.asset_id, d.default_date.year, d.default_date.month)
         if key in months:
-            bad(where, f"asset '{d.asset_id}' defaults twice in {d.default_date:%Y-%m}")
+            row("defaults", i, f"asset '{d.asset_id}' defaults twice in {d.default_date:%Y-%m}", "default_date")
         months.add(key)
         if d.recovery_date is not None and d.recovery_date > pool_date:
-            bad(f"{where}.recovery_date", f"{d.recovery_date} is after the pool's status date {pool_date}: not received yet")
+            row("defaults", i, f"{d.recovery_date} is after the pool's status date {pool_date}: not received yet",
+                "recovery_date")
     if isinstance(pool, LicencePool):
         known = {p.patent_id for p in pool.patents}
         for i, pt in enumerate(ps.patents):
             if pt.patent_id not in known:
-                bad(f"{at}.patents[{i}]", f"unknown patent '{pt.patent_id}' (not in the pool's patent tape)")
+                row("patents", i, f"unknown patent '{pt.patent_id}' (not in the pool's patent tape)", "patent_id")
     elif ps.patents:
         bad(f"{at}.patents", f"only licence pools have patents (this pool is a {pool.kind} pool)")
     for i, x in enumerate(ps.interest):
         if x.asset_id not in assets:
-            bad(f"{at}.interest[{i}]", f"unknown asset '{x.asset_id}' (not in the pool's tape)")
+            row("interest", i, f"unknown asset '{x.asset_id}' (not in the pool's tape)", "asset_id")
         if not cutoff < x.month_end <= pool_date:
-            bad(f"{at}.interest[{i}].month_end", f"{x.month_end} is not between the cut-off date {cutoff} and the "
-                f"pool's status date {pool_date}")
+            row("interest", i, f"{x.month_end} is not between the cut-off date {cutoff} and the pool's status date "
+                f"{pool_date}", "month_end")
     if ps.interest and not any(layer.kind == "interest_subsidy" for layer in pool.support):
         bad(f"{at}.interest", "only a pool with an interest subsidy needs the interest its loans paid")
     payers = failure_names(pool.support)
