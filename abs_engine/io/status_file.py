@@ -308,13 +308,17 @@ def _check_pool(pool: Any, ps: PoolStatus, at: str, file: str, cutoff: dt.date, 
     total = sum(a.balance for a in ps.assets)
     if not adds_up(ps.balance, total):
         bad(f"{at}.balance", f"{ps.balance:,.2f} does not add up: the assets listed total {total:,.2f}")
+    def known_and_dated(field: str, i: int, aid: str, date: dt.date, column: str) -> None:
+        """A row of ``field`` names an asset of the pool and a date since the cut-off date."""
+        if aid not in assets:
+            row(field, i, f"unknown asset '{aid}' (not in the pool's tape)", "asset_id")
+        if not cutoff < date <= pool_date:
+            row(field, i, f"{date} is not between the cut-off date {cutoff} and the pool's status date {pool_date} "
+                "(the end of the last collection period paid)", column)
+
     months: set[tuple[str, int, int]] = set()
     for i, d in enumerate(ps.defaults):
-        if d.asset_id not in assets:
-            row("defaults", i, f"unknown asset '{d.asset_id}' (not in the pool's tape)", "asset_id")
-        if not cutoff < d.default_date <= pool_date:
-            row("defaults", i, f"{d.default_date} is not between the cut-off date {cutoff} and the pool's "
-                f"status date {pool_date} (the end of the last collection period paid)", "default_date")
+        known_and_dated("defaults", i, d.asset_id, d.default_date, "default_date")
         key = (d.asset_id, d.default_date.year, d.default_date.month)
         if key in months:
             row("defaults", i, f"asset '{d.asset_id}' defaults twice in {d.default_date:%Y-%m}", "default_date")
@@ -330,11 +334,7 @@ def _check_pool(pool: Any, ps: PoolStatus, at: str, file: str, cutoff: dt.date, 
     elif ps.patents:
         bad(f"{at}.patents", f"only licence pools have patents (this pool is a {pool.kind} pool)")
     for i, x in enumerate(ps.interest):
-        if x.asset_id not in assets:
-            row("interest", i, f"unknown asset '{x.asset_id}' (not in the pool's tape)", "asset_id")
-        if not cutoff < x.month_end <= pool_date:
-            row("interest", i, f"{x.month_end} is not between the cut-off date {cutoff} and the pool's status date "
-                f"{pool_date}", "month_end")
+        known_and_dated("interest", i, x.asset_id, x.month_end, "month_end")
     if ps.interest and not any(layer.kind == "interest_subsidy" for layer in pool.support):
         bad(f"{at}.interest", "only a pool with an interest subsidy needs the interest its loans paid")
     payers = failure_names(pool.support)
