@@ -241,8 +241,12 @@ def run(
     check_run_size(deal, scenarios)  # horizon and working memory (abs_engine/limits.py)
     starts, opening = None, None
     if status is not None:  # a deal picked up mid-life (abs_engine/restart.py)
+        from .io.status_file import check_status
         from .restart import check_replay, restart_plan
 
+        problems = check_status(deal, status, "<status>")  # (load_status checked a file's; this, one built in code)
+        if problems:
+            raise InputError(problems)
         starts, opening = restart_plan(deal, status, scenarios)
     sched, pools = project(deal, scenarios, default_months=default_months,
                            invalidation_months=invalidation_months, pool_flows=pool_flows, starts=starts)

@@ -165,3 +165,20 @@ def test_overdue_disposal_in_a_layered_pool(deal, status):
     r = ae.run(deal, short, status=ok)
     r.check_conservation()
     assert np.isfinite(r.args.t_bal_end).all()
+
+
+def test_receivable_balances_are_their_remaining_fees():
+    """A licence's balance in a status is its fees after the pool's date on its patents in
+    force, times its chance of performing: 10 more does not add up."""
+    d = ae.load_deal(DEALS / "pudong_licence_2020.yaml")
+    st = ae.run(d, ae.load_scenario(SCENARIOS / "pudong_two_invalidations.yaml")).status_at(3)
+    assert check_status(d, st, "s") == []
+    ps = st.pools["licence_fees"]
+    a = ps.assets[0]
+    bad = edit(st, pools={"licence_fees": ps.model_copy(update={"assets": [a.model_copy(update={"balance": a.balance + 10.0}),
+                                                                         *ps.assets[1:]], "balance": ps.balance + 10.0})})
+    assert paths(d, bad) == {"pools.licence_fees.assets[0].balance": (
+        f"{a.balance + 10:,.2f} does not add up: the scheduled fees on the patents in force after 2020-12-15, times the "
+        f"chance of performing ({a.performing:g}), are {a.balance:,.2f}")}
+    with pytest.raises(ae.InputError):  # a status built in code is checked by run too
+        ae.run(d, ae.load_scenario(SCENARIOS / "pudong_base.yaml"), status=bad)

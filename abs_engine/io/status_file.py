@@ -305,6 +305,8 @@ def _check_pool(pool: Any, ps: PoolStatus, at: str, file: str, cutoff: dt.date, 
             row("assets", i, f"{a.balance:,.2f} exceeds the loan's balance at the cut-off date "
                 f"{assets[a.asset_id].balance:,.2f}", "balance")
         seen.add(a.asset_id)
+    if pool.kind in ("licence", "transfer"):  # a receivable's balance is its remaining fees: they must agree
+        _receivable_balances(pool, ps, cutoff, pool_date, row)
     total = sum(a.balance for a in ps.assets)
     if not adds_up(ps.balance, total):
         bad(f"{at}.balance", f"{ps.balance:,.2f} does not add up: the assets listed total {total:,.2f}")
@@ -344,6 +346,34 @@ def _check_pool(pool: Any, ps: PoolStatus, at: str, file: str, cutoff: dt.date, 
 
             bad(f"{at}.support.{name}", _unknown("payer of the pool's support stack", name, payers))
     return problems
+
+
+def _receivable_balances(pool: Any, ps: PoolStatus, cutoff: dt.date, pool_date: dt.date, row: Any) -> None:
+    """Each listed receivable's balance against its scheduled fees after the pool's status
+    date, on its patents in force, times its chance of performing (reported through ``row``)."""
+    from ..pools.receivables import grid_month, months_needed, receivable_arrays, start_balances
+
+    month = grid_month(pool_date, cutoff)
+    arr = receivable_arrays(pool, cutoff, max(months_needed(pool, cutoff), month))
+    index = {a: i for i, a in enumerate(arr.ids)}
+    patents = None
+    if isinstance(pool, LicencePool):
+        pidx = {p: i for i, p in enumerate(arr.patent_ids)}
+        patents = np.ones(len(pidx))
+        for pt in ps.patents:
+            if pt.patent_id in pidx:
+                patents[pidx[pt.patent_id]] = pt.in_force
+    performing = np.zeros(len(arr.ids))
+    for a in ps.assets:
+        if a.asset_id in index:
+            performing[index[a.asset_id]] = a.performing
+    want = start_balances(arr, performing, patents, month)
+    what = "fees on the patents in force" if isinstance(pool, LicencePool) else "instalments"
+    for i, a in enumerate(ps.assets):
+        j = index.get(a.asset_id)
+        if j is not None and not adds_up(a.balance, float(want[j])):
+            row("assets", i, f"{a.balance:,.2f} does not add up: the scheduled {what} after {pool_date}, times the "
+                f"chance of performing ({a.performing:g}), are {want[j]:,.2f}", "balance")
 
 
 def _carrying_tranches(deal: Deal) -> set[str]:

@@ -81,8 +81,8 @@ class AssetStatus(Model):
         "the asset owes if it performs", default=1.0,
     )
     days_past_due: int = describe(
-        "Days past due (逾期天数) on the status date; 0 when current (reported, stratified and checked; the "
-        "projection treats a surviving asset as performing)", default=0, ge=0, le=100_000,
+        "Days past due (逾期天数) on the status date; 0 when current (carried with the status; the projection "
+        "treats a surviving asset as performing)", default=0, ge=0, le=100_000,
     )
 
 

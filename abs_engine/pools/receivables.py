@@ -150,6 +150,16 @@ def receivable_arrays(pool: LicencePool | TransferPool, cutoff: dt.date, n_month
     return ReceivableArrays(ids, fees, pd, pids, ptypes, link_l, link_p, share, expiry, remaining)
 
 
+def start_balances(arr: ReceivableArrays, performing: np.ndarray, patents: np.ndarray | None, month: int) -> np.ndarray:
+    """Each receivable's balance as a start gives it (:class:`~abs_engine.pools.base.PoolStart`):
+    its chance of performing times its scheduled fees after grid month ``month`` resting on
+    patents in force (``patents``: each patent's share in force; None: all)."""
+    f = np.ones(len(arr.link_l)) if patents is None else np.asarray(patents, dtype=np.float64)[arr.link_p]
+    out = np.zeros(len(arr.ids))
+    np.add.at(out, arr.link_l, arr.share * f * arr.remaining[:, month])
+    return out * np.asarray(performing, dtype=np.float64)
+
+
 def _per_link_sum(arr: ReceivableArrays, values: np.ndarray, n_assets: int) -> np.ndarray:
     """Sum a (n_links, M+1) array into (n_assets, M+1) by asset."""
     out = np.zeros((n_assets, values.shape[1]))
