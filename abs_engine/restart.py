@@ -22,7 +22,7 @@ import numpy as np
 
 from ._program import Opening
 from .errors import InputError, Problem
-from .io.status_file import status_month, status_schedule
+from .io.status_file import CENT, reserve_target, status_month, status_schedule
 from .model.deal import Deal, LicencePool, PledgeLoanPool, TransferPool, asset_id
 from .model.scenario import Scenario
 from .model.status import (
@@ -286,13 +286,17 @@ def status_of(result: Result, period: int, scenario: str | int | None = None) ->
                             losses=_money(losses + (prior.cumulative.losses if prior else 0.0)))
 
     accounts = {}
+    notes = sum(_money(b) for b in op.balance)
+    pool_balance = sum(p.balance for p in pools.values())
     for i, a in enumerate(deal.accounts):
         if a.external:
             cap = float(op.accounts[i])
             accounts[a.name] = AccountStatus(capacity_remaining=None if math.isinf(cap) else _money(cap),
                                              owed=_money(op.owed[i]))
         else:
-            accounts[a.name] = AccountStatus(balance=_money(op.accounts[i]))
+            held = _money(op.accounts[i])
+            met = None if a.target is None else held >= reserve_target(a.target, notes, pool_balance) - CENT
+            accounts[a.name] = AccountStatus(balance=held, target_met=met)
     fired = [bool(x) for x in op.fired]
     state = max([0] + [1 if tg.effect == "accelerate" else 2 for tg, f in zip(deal.triggers, fired, strict=True) if f])
     from .model.deal import STATES

@@ -61,7 +61,8 @@ def test_balances_that_do_not_add_up(deal, status):
     pool = status.pools["pledge_loans"]
     bad = edit(status, pools={"pledge_loans": pool.model_copy(update={"balance": pool.balance + 1000.0})},
                cumulative=status.cumulative.model_copy(update={"defaults": status.cumulative.defaults - 5.0}),
-               tranches={**status.tranches, "A": status.tranches["A"].model_copy(update={"balance": 2e8})})
+               tranches={**status.tranches, "A": status.tranches["A"].model_copy(update={"balance": 2e8})},
+               accounts={**status.accounts, "reserve": status.accounts["reserve"].model_copy(update={"target_met": None})})
     got = paths(deal, bad)
     assert got["pools.pledge_loans.balance"].endswith(f"does not add up: the assets listed total {pool.balance:,.2f}")
     assert "does not add up: the defaults listed total" in got["cumulative.defaults"]

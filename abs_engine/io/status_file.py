@@ -199,7 +199,7 @@ def check_status(deal: Deal, st: Status, file: str, origins: Origins | None = No
             if a.target is None:
                 bad(f"{at}.target_met", "only reserve accounts have a target")
             elif s.balance is not None:
-                target = _reserve_target(a.target, notes, pool_balance)
+                target = reserve_target(a.target, notes, pool_balance)
                 met = s.balance >= target - CENT
                 if met != s.target_met:
                     bad(f"{at}.target_met", f"says {'met' if s.target_met else 'not met'}, but the balance {s.balance:,.2f} "
@@ -386,7 +386,7 @@ def _carrying_tranches(deal: Deal) -> set[str]:
     return out
 
 
-def _reserve_target(target: Any, notes: float, pool: float) -> float:
+def reserve_target(target: Any, notes: float, pool: float) -> float:
     """A reserve's target from the status's note and pool balances (the kernel's rule)."""
     if notes <= 0:
         return 0.0
