@@ -8,16 +8,16 @@ User mistakes print one line per problem and exit 2, as every command does.
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from .errors import InputError
+from .io.names import console_text as escape
+from .io.names import path_component
 
 DealArg = Annotated[Path, typer.Argument(help="Deal file (YAML)", show_default=False)]
 ScenarioOpt = Annotated[
@@ -29,11 +29,11 @@ BackendOpt = Annotated[str, typer.Option(help="cython or reference")]
 
 
 def _ui() -> tuple[Any, Any]:
-    """The command line's problem printer and console (imported late: abs_engine.cli
+    """The command line's output directory and console (imported late: abs_engine.cli
     imports this module to register the commands)."""
-    from .cli import _fail, out
+    from .cli import out, output_dir
 
-    return _fail, out
+    return output_dir, out
 
 
 def _scenarios(paths: list[Path] | None) -> list[Any]:
@@ -49,9 +49,26 @@ def _backend(name: str) -> Any:
     return name
 
 
-def safe_name(name: str) -> str:
-    """A scenario name as one file-name component (letters, digits, CJK, ``._-`` kept)."""
-    return re.sub(r"[^\w.-]", "_", name).strip("._") or "scenario"
+def load_run_status(status: Path | None, deal: Any) -> Any:
+    """``run --status``: the status file, checked against the deal (None without one)."""
+    if status is None:
+        return None
+    from .io.status_file import load_status
+
+    return load_status(status, deal)
+
+
+def check_write_status(deal: Any, status: Any, k: int | None) -> None:
+    """``run --write-status K``: K must be a period the run projects, before the last."""
+    if k is None:
+        return
+    from .io.status_file import status_schedule
+
+    sched = status_schedule(deal)
+    first = 1 if status is None else sched.period_of(status.date) + 2
+    if not first <= k <= sched.n_periods - 1:
+        raise InputError.single("", "--write-status", f"{k}: a status is written after a period the run projects and "
+                                f"before its last, {first}..{sched.n_periods - 1}")
 
 
 def status_outputs(result: Any, target: Path, write_status_after: int | None) -> list[Path]:
@@ -64,16 +81,12 @@ def status_outputs(result: Any, target: Path, write_status_after: int | None) ->
     from .io.status_file import write_status
 
     written: list[Path] = []
-    if write_status_after is not None:
-        T = result.schedule.n_periods
-        first = result.start_period + 1
-        if not first <= write_status_after <= T - 1:
-            raise InputError.single("", "--write-status", f"{write_status_after}: a status is written after a period the run "
-                                    f"projects and before its last, {first}..{T - 1}")
+    if write_status_after is not None:  # (check_write_status checked it)
         folder = target / f"status_after_{write_status_after}"
         folder.mkdir(parents=True, exist_ok=True)
         for name in result.scenario_names:
-            written += write_status(result.status_at(write_status_after, name), folder / f"{safe_name(name)}.yaml")
+            written += write_status(result.status_at(write_status_after, name),
+                                    folder / f"{path_component(name, 'scenario')}.yaml")
     if result.status is not None and result.status.history:
         from .actuals import actual_vs_projected
         from .report.actuals_sheet import actuals_png
@@ -120,23 +133,19 @@ def value(
     from .valuation import load_valuation
     from .valuation import value as value_classes
 
-    fail, out = _ui()
-    try:
-        d = load_deal(deal)
-        spec = load_valuation(valuation)
-        st = load_status(status, d) if status is not None else None
-        result = run_deal(d, _scenarios(scenario), backend=_backend(backend), status=st)
-        frame = value_classes(result, spec["date"], curve=spec["curve"], spreads=spec["spreads"], yields=spec["yields"])
-    except InputError as exc:
-        fail(exc)
-        return
-    final = out_dir or Path("out") / d.name / "value"
+    output_dir, out = _ui()
+    d = load_deal(deal)
+    spec = load_valuation(valuation)
+    st = load_status(status, d) if status is not None else None
+    final = output_dir(out_dir, d.name, "value")
+    result = run_deal(d, _scenarios(scenario), backend=_backend(backend), status=st)
+    frame = value_classes(result, spec["date"], curve=spec["curve"], spreads=spec["spreads"], yields=spec["yields"])
     with output_set(final) as target:
         written = [write_csv(frame, target / "valuation.csv")]
         inputs = {"deal": deal, "valuation": valuation, **status_inputs(status),
                   **{f"scenario:{p.name}": p for p in scenario or []}}
         written.append(write_manifest(target / "manifest.json", manifest(inputs, written, command=sys.argv)))
-    table = Table(title=f"{d.name} — valuation on {spec['date']}")
+    table = Table(title=f"{escape(d.name)} — valuation on {spec['date']}")
     for col in ("scenario", "class", "face", "price", "dirty", "accrued", "yield", "WAL (y)", "mod. dur."):
         table.add_column(col, justify="left" if col in ("scenario", "class") else "right")
     for row in frame.to_dict("records"):
@@ -145,7 +154,7 @@ def value(
                       num(row["price"], ".4f"), num(row["dirty_price"], ".4f"), num(row["accrued"], ".4f"),
                       num(row["yield"], ".4%"), num(row["wal_years"], ".3f"), num(row["modified_duration"], ".3f"))
     out.print(table)
-    out.print(f"wrote {final / 'valuation.csv'}")
+    out.print(f"wrote {escape(final / 'valuation.csv')}", highlight=False, soft_wrap=True)
 
 
 def track(
@@ -165,25 +174,21 @@ def track(
     from .io.status_file import load_status
     from .report.actuals_sheet import actuals_png
 
-    fail, out = _ui()
-    try:
-        d = load_deal(deal)
-        loaded, problems = [], []
-        for p in statuses:
-            try:
-                loaded.append(load_status(p, d))
-            except InputError as exc:
-                problems += exc.problems
-        if problems:
-            raise InputError(problems)
-        if baseline not in ("closing", "previous"):
-            raise InputError([Problem("", "--baseline", f"unknown baseline '{baseline}' (closing, previous)")])
-        frame = actual_vs_projected(d, loaded, _scenarios(scenario), baseline=baseline,  # type: ignore[arg-type]
-                                    backend=_backend(backend))
-    except InputError as exc:
-        fail(exc)
-        return
-    final = out_dir or Path("out") / d.name / "track"
+    output_dir, out = _ui()
+    d = load_deal(deal)
+    loaded, problems = [], []
+    for p in statuses:
+        try:
+            loaded.append(load_status(p, d))
+        except InputError as exc:
+            problems += exc.problems
+    if baseline not in ("closing", "previous"):
+        problems.append(Problem("", "--baseline", f"unknown baseline '{baseline}' (closing, previous)"))
+    if problems:
+        raise InputError(problems)
+    final = output_dir(out_dir, d.name, "track")
+    frame = actual_vs_projected(d, loaded, _scenarios(scenario), baseline=baseline,  # type: ignore[arg-type]
+                                backend=_backend(backend))
     with output_set(final) as target:
         written = [write_csv(frame, target / "actual_vs_projected.csv"),
                    actuals_png(frame, target / "actual_vs_projected.png",
@@ -193,7 +198,7 @@ def track(
             inputs.update({f"{k}:{i}": v for k, v in status_inputs(p).items()})
         written.append(write_manifest(target / "manifest.json", manifest(inputs, written, command=sys.argv)))
     pool = frame[(frame["tranche"] == "") & frame["item"].isin(["interest_collected", "principal_collected", "defaults", "pool_balance"])]
-    table = Table(title=f"{d.name} — actual vs projected")
+    table = Table(title=f"{escape(d.name)} — actual vs projected")
     for col in ("scenario", "period", "date", "item", "actual", "projected", "difference"):
         table.add_column(col, justify="left" if col in ("scenario", "item", "date") else "right")
     for row in pool.to_dict("records"):
@@ -201,10 +206,12 @@ def track(
                       f"{row['actual']:,.2f}", f"{row['projected']:,.2f}", f"{row['difference']:,.2f}")
     out.print(table)
     for p in written:
-        out.print(f"wrote {final / p.relative_to(target)}")
+        out.print(f"wrote {escape(final / p.relative_to(target))}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``value`` and ``track`` to ``app``."""
+    """Add ``value`` and ``track`` to ``app`` (user mistakes: one line per problem, exit 2)."""
+    from .cli import user_errors
+
     for fn in (value, track):
-        app.command()(fn)
+        app.command()(user_errors(fn))

@@ -899,9 +899,10 @@ def _chart_data(s: Sheet, ctx: _Ctx) -> list[tuple[str, int, int, int, int]]:
         hr = r
         r = s.header(r, 1, heads)
         first = r
-        rows = [[h.closing_date] + [t.balance] * len(scen) + [0.0] * len(written)]
+        # from the run's start: closing, or the status date of a run from a status (its balance then)
+        rows = [[res.start_date] + [float(res.args.bal_open[deal.tranches.index(t)])] * len(scen) + [0.0] * len(written)]
         block, wblock = bal.loc[t.name], wd.loc[t.name]
-        for k in range(last):
+        for k in range(res.start_period, last):
             rows.append([dates[k]] + [block.at[k + 1, sc] for sc in scen] + [wblock.at[k + 1, sc] for sc in written])
         r = s.rows(r, 1, rows, [DATE] + [YUAN] * (len(heads) - 1))
         s.table(f"chart_balance_{t.name}", hr, 1, r - 1, len(heads))
@@ -913,8 +914,9 @@ def _chart_data(s: Sheet, ctx: _Ctx) -> list[tuple[str, int, int, int, int]]:
         if any(p.support for p in deal.pools) else [("loss", "chart_pool_loss")]
     g = res.pool.groupby(["scenario", "period"], sort=False)
     dflt = g["default_amount"].sum().unstack("scenario").sort_index().cumsum()
-    started = [k for k in range(1, T + 1) if float(dflt.loc[k].max()) > 0] if len(dflt) else []
-    start = (started[0] - 1) if started else 0
+    base = res.start_period  # (a run from a status: its first period is base + 1)
+    started = [k for k in range(base + 1, T + 1) if float(dflt.loc[k].max()) > 0] if len(dflt) else []
+    start = (started[0] - 1) if started else base
     for col, key in series:
         cum = g[col].sum().unstack("scenario").sort_index().cumsum()
         title = ctx.L(key)
@@ -924,8 +926,8 @@ def _chart_data(s: Sheet, ctx: _Ctx) -> list[tuple[str, int, int, int, int]]:
         hr = r
         r = s.header(r, 1, heads)
         first = r
-        rows = [[h.cutoff_date if start == 0 else dates[start - 1]]
-                + ([0.0] * (2 * len(scen)) if start == 0 else [cum.at[start, sc] for sc in scen] + [dflt.at[start, sc] for sc in scen])]
+        rows = [[(h.cutoff_date if base == 0 else res.start_date) if start == base else dates[start - 1]]
+                + ([0.0] * (2 * len(scen)) if start == base else [cum.at[start, sc] for sc in scen] + [dflt.at[start, sc] for sc in scen])]
         for k in range(start, T):
             rows.append([dates[k]] + [cum.at[k + 1, sc] for sc in scen] + [dflt.at[k + 1, sc] for sc in scen])
         r = s.rows(r, 1, rows, [DATE] + [YUAN] * (len(heads) - 1))

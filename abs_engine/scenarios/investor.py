@@ -239,7 +239,7 @@ def _dependence(result: Result, cases: list[tuple[str, tuple[str, ...]]], backen
     deal = result.deal
     scs = [without(deal, sc, names, f"{sc.name}\x1f{case}") for sc in result.scenarios for case, names in cases]
     # nothing to remove: the run itself
-    res = result if len(cases) == 1 else run_engine(deal, scs, backend=backend)
+    res = result if len(cases) == 1 else run_engine(deal, scs, backend=backend, status=result.status)
     m = tranche_measures(deal, res.schedule, res.args, yields=False)
     whole = m.whole("timely")
     rows = []
@@ -312,7 +312,7 @@ def _speed_runs(result: Result, speeds: Sequence[Speed], backend: Backend) -> tu
     deal = result.deal
     base = result.scenarios[0]
     scs = [sp.scenario(base) for sp in speeds]
-    res = run_engine(deal, scs, backend=backend)
+    res = run_engine(deal, scs, backend=backend, status=result.status)  # (a run from a status: from it)
     tr = res.tranches
     bal0 = {t.name: t.balance for t in deal.tranches}
     dec = tr[["scenario", "tranche", "period", "payment_date", "balance_end"]].rename(columns={"scenario": "speed"})
@@ -429,7 +429,8 @@ def investor_view(result: Result, *, backend: Backend = "cython", speeds: Sequen
     parties = support_parties(deal)
     cases = removal_cases(parties)
     dep = _dependence(result, cases, backend)
-    be = _breakevens(result, cases, backend) if breakevens else pd.DataFrame(
+    # the break-even search runs from closing: a run from a status (abs_engine/restart.py) leaves it out
+    be = _breakevens(result, cases, backend) if breakevens and result.status is None else pd.DataFrame(
         columns=["scenario", "case", "removed", "tranche", "breakeven_cdr", "first_break", "bound", "scenario_cdr",
                  "multiple_of_scenario", "base_cdr", "multiple_of_base", "below_scenario_cdr"])
     sp = list(speeds) if speeds is not None else default_speeds(deal, result.scenarios[0])
