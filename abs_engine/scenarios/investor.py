@@ -36,6 +36,7 @@ price (``pricing``, else 100), WAL, modified duration and first / last principal
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -135,11 +136,14 @@ def removal_cases(parties: Sequence[SupportParty]) -> list[tuple[str, tuple[str,
     return cases
 
 
-def without(deal: Deal, sc: Scenario, names: Sequence[str], name: str | None = None) -> Scenario:
-    """``sc`` with the named parties failing from the cut-off date (they never pay)."""
+def without(deal: Deal, sc: Scenario, names: Sequence[str], name: str | None = None,
+            since: dt.date | None = None) -> Scenario:
+    """``sc`` with the named parties failing from the cut-off date (they never pay), or from
+    ``since`` (a run from a status: its date; what they paid before is in the status)."""
     fails = dict(sc.support_failures)
+    start = since or deal.deal.cutoff_date
     for n in names:
-        fails[n] = min(fails.get(n, deal.deal.cutoff_date), deal.deal.cutoff_date)
+        fails[n] = min(fails.get(n, start), start)
     return sc.model_copy(update={"name": name or sc.name, "support_failures": fails})
 
 
@@ -237,7 +241,8 @@ def _dependence(result: Result, cases: list[tuple[str, tuple[str, ...]]], backen
     from ..engine import run as run_engine
 
     deal = result.deal
-    scs = [without(deal, sc, names, f"{sc.name}\x1f{case}") for sc in result.scenarios for case, names in cases]
+    since = result.start_date if result.status is not None else None
+    scs = [without(deal, sc, names, f"{sc.name}\x1f{case}", since) for sc in result.scenarios for case, names in cases]
     # nothing to remove: the run itself
     res = result if len(cases) == 1 else run_engine(deal, scs, backend=backend, status=result.status)
     m = tranche_measures(deal, res.schedule, res.args, yields=False)
