@@ -146,8 +146,10 @@ def compile_deal(
     sched: Schedule,
     pools: list[PeriodFlows],
     scenarios: list[Scenario],
+    opening: P.Opening | None = None,
 ) -> P.KernelArgs:
-    """Build the kernel's arguments for ``deal`` over ``scenarios``."""
+    """Build the kernel's arguments for ``deal`` over ``scenarios`` (from ``opening``, the
+    state of a deal picked up mid-life, if given; abs_engine/restart.py)."""
     T = sched.n_periods
     S = len(scenarios)
     tr_idx = {t.name: i for i, t in enumerate(deal.tranches)}
@@ -272,6 +274,8 @@ def compile_deal(
               "interest_coverage": P.M_COVERAGE, "interest_shortfall": P.M_SHORTFALL,
               "debt_service_coverage": P.M_DSCR}
     cum_defaults = np.cumsum(sum(pf.series["default_amount"] for pf in pools), axis=1)
+    if opening is not None:  # (the defaults before the opening are in its figures)
+        cum_defaults = cum_defaults + opening.cum_defaults
     for j, tg in enumerate(deal.triggers):
         off, n = add_list([tr_idx[x] for x in tg.tranches])
         trg_i[j] = [metric[tg.metric], off, n, acc_idx[tg.account] if tg.account else 0,
@@ -314,5 +318,7 @@ def compile_deal(
         ext=np.ascontiguousarray(ext),
         n_parties=len(PARTIES),
     )
+    if opening is not None:
+        opening.apply(args)
     return args.allocate_outputs()
 

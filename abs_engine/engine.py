@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 
 from . import _waterfall_ref
-from ._program import KernelArgs
+from ._program import KernelArgs, Opening
 from .checks import check_run
 from .compile import compile_deal
 from .dates import Schedule, build_schedule
@@ -19,8 +19,9 @@ from .errors import InputError, KernelError, Problem
 from .limits import check_run_size
 from .model.deal import Deal
 from .model.scenario import BASE, Scenario
+from .model.status import Status
 from .periods import PeriodFlows, aggregate, cleanup_months, reference_paths
-from .pools.base import Events, PoolFlows, Sparse
+from .pools.base import Events, PoolFlows, PoolStart, Sparse
 from .pools.kinds import horizon_months, kind_of
 from .results import Result
 from .support.pool import support_flows
@@ -67,8 +68,12 @@ class Projector:
     payment periods, compiles the waterfall and runs the kernel.
     """
 
-    def __init__(self, deal: Deal, scenarios: Sequence[Scenario]) -> None:
+    def __init__(self, deal: Deal, scenarios: Sequence[Scenario], *,
+                 starts: Sequence[PoolStart | None] | None = None) -> None:
+        """``starts``: per pool, the state a deal picked up mid-life continues from
+        (abs_engine/restart.py; None: from the cut-off date)."""
         self.deal = deal
+        self.starts = list(starts) if starts is not None else [None] * len(deal.pools)
         self.grid_months, self.schedule = projection_grid(deal, scenarios)
         self.ref_names = sorted(deal.deal.reference_rates)
         self.kinds = [kind_of(p) for p in deal.pools]
@@ -96,11 +101,13 @@ class Projector:
                 for k, p, prep in zip(self.kinds, self.deal.pools, self.prepared, strict=True)]
 
     def monthly(self, scenarios: Sequence[Scenario], events: Sequence[Events] | None = None, *,
-                sale_months: np.ndarray | None = None, sparse: Sequence[Sparse | None] | None = None) -> list[PoolFlows]:
+                sale_months: np.ndarray | None = None, sparse: Sequence[Sparse | None] | None = None,
+                snapshot: int | None = None) -> list[PoolFlows]:
         """Every pool's monthly flows under ``scenarios``: with ``events`` (per pool: the drawn
         default and invalidation months of Monte Carlo paths) and a ``sparse`` projection of a
         pool, that projection; else each kind's dense projection, with the clean-up call's
-        sale in ``sale_months`` (per scenario, 0: none)."""
+        sale in ``sale_months`` (per scenario, 0: none), from the pool's start, recording it at
+        the end of grid month ``snapshot`` if given."""
         scenarios = list(scenarios)
         price = self.deal.cleanup_call.price if self.deal.cleanup_call is not None else 1.0
         refs: np.ndarray | None = None
@@ -108,46 +115,55 @@ class Projector:
         for i, (kind, pool, prep) in enumerate(zip(self.kinds, self.deal.pools, self.prepared, strict=True)):
             ev = events[i] if events is not None else Events()
             sp = sparse[i] if sparse is not None and sale_months is None else None
-            if sp is not None and ev.default_month is not None:
+            if sp is not None and ev.default_month is not None and self.starts[i] is None and snapshot is None:
                 out.append(sp.flows(ev.default_month))
                 continue
             if refs is None:
                 refs = self.ref_rates(scenarios)
-            ev = Events(ev.default_month, ev.invalidation_month, sale_months, price)
+            ev = Events(ev.default_month, ev.invalidation_month, sale_months, price, self.starts[i], snapshot)
             out.append(kind.project(pool, prep, scenarios, self.grid, refs, ev, support_flows))
         return out
 
     def flows(self, scenarios: Sequence[Scenario], events: Sequence[Events] | None = None, *,
-              sparse: Sequence[Sparse | None] | None = None) -> tuple[list[PoolFlows], np.ndarray]:
-        """:meth:`monthly`, then, where the deal's clean-up call is exercised, again (dense)
-        with its sale, so that assets defaulted before the call keep their recoveries; and
-        the sale month per scenario (0: not exercised; :func:`abs_engine.periods.cleanup_months`)."""
+              sparse: Sequence[Sparse | None] | None = None, first_period: int = 0) -> tuple[list[PoolFlows], np.ndarray]:
+        """:meth:`monthly`, then, where the deal's clean-up call is exercised (from
+        ``first_period`` on: a deal picked up mid-life), again (dense) with its sale, so that
+        assets defaulted before the call keep their recoveries; and the sale month per
+        scenario (0: not exercised; :func:`abs_engine.periods.cleanup_months`)."""
         flows = self.monthly(scenarios, events, sparse=sparse)
         sale = np.zeros(len(scenarios), dtype=np.int64)
         if self.deal.cleanup_call is not None:
-            sale = cleanup_months(self.deal, self.schedule, [aggregate(f, self.schedule) for f in flows])
+            sale = cleanup_months(self.deal, self.schedule, [aggregate(f, self.schedule) for f in flows], first_period)
             if sale.any():
                 flows = self.monthly(scenarios, events, sale_months=sale)
         return flows, np.asarray(sale, dtype=np.int64)
 
     def result(self, scenarios: Sequence[Scenario], flows: Sequence[PoolFlows], sale_months: np.ndarray,
-               backend: Backend = "cython") -> Result:
-        """Aggregate ``flows`` to payment periods, compile the waterfall, run the kernel."""
+               backend: Backend = "cython", *, opening: Opening | None = None, status: Status | None = None) -> Result:
+        """Aggregate ``flows`` to payment periods, compile the waterfall (from ``opening``, the
+        state of a deal picked up mid-life at ``status``), run the kernel."""
         scenarios = list(scenarios)
         sched = self.schedule
         pools = [aggregate(f, sched) for f in flows]
+        if status is not None:
+            from .restart import check_replay
+
+            check_replay(self.deal, status, scenarios, pools)
         mp = np.asarray(sched.month_period)
         cleanup = np.where(sale_months > 0, mp[np.clip(sale_months, 0, len(mp) - 1)], -1)
-        args = compile_deal(self.deal, sched, pools, scenarios)
+        args = compile_deal(self.deal, sched, pools, scenarios, opening)
         run_kernel(args, backend)
-        return Result(deal=self.deal, scenarios=scenarios, schedule=sched, pools=pools, args=args, cleanup_period=cleanup)
+        return Result(deal=self.deal, scenarios=scenarios, schedule=sched, pools=pools, args=args, cleanup_period=cleanup,
+                      status=status)
 
 
-def project(deal: Deal, scenarios: Sequence[Scenario]) -> tuple[Schedule, list[PeriodFlows]]:
-    """Project every pool under every scenario (with the clean-up call's sale where it is
-    exercised) and aggregate to payment periods."""
-    proj = Projector(deal, scenarios)
-    flows, _ = proj.flows(scenarios)
+def project(deal: Deal, scenarios: Sequence[Scenario], *, sale_months: np.ndarray | None = None,
+            starts: Sequence[PoolStart | None] | None = None, snapshot: int | None = None) -> tuple[Schedule, list[PeriodFlows]]:
+    """Project every pool under every scenario once (with the clean-up call's sale in
+    ``sale_months``, from ``starts``, recording each pool at the end of grid month
+    ``snapshot``: :meth:`Projector.monthly`) and aggregate to payment periods."""
+    proj = Projector(deal, scenarios, starts=starts)
+    flows = proj.monthly(scenarios, sale_months=sale_months, snapshot=snapshot)
     return proj.schedule, [aggregate(f, proj.schedule) for f in flows]
 
 
@@ -156,6 +172,7 @@ def run(
     scenario: Scenario | Sequence[Scenario] | None = None,
     *,
     backend: Backend = "cython",
+    status: Status | None = None,
 ) -> Result:
     """Project ``deal`` under one or several scenarios and run its waterfall.
 
@@ -167,6 +184,10 @@ def run(
         Assumptions; default: no defaults and no prepayments.
     backend : {"cython", "reference"}
         The compiled kernel, or its pure-Python reference twin.
+    status : Status, optional
+        The deal's status as of a payment date (:func:`abs_engine.load_status`): the run
+        picks the deal up there and projects its remaining life (abs_engine/restart.py,
+        docs/seasoned.md); the result's frames start with the next period.
     """
     if scenario is None:
         scenarios: list[Scenario] = [BASE]
@@ -178,9 +199,18 @@ def run(
         raise InputError([Problem("", "scenario", "no scenario given")])
     check_run(deal, scenarios)  # what the inputs mean (abs_engine/checks.py)
     check_run_size(deal, scenarios)  # horizon and working memory (abs_engine/limits.py)
-    proj = Projector(deal, scenarios)
-    flows, sale = proj.flows(scenarios)
-    return proj.result(scenarios, flows, sale, backend)
+    starts, opening = None, None
+    if status is not None:  # a deal picked up mid-life (abs_engine/restart.py)
+        from .io.status_file import check_status
+        from .restart import restart_plan
+
+        problems = check_status(deal, status, "<status>")  # (load_status checked a file's; this, one built in code)
+        if problems:
+            raise InputError(problems)
+        starts, opening = restart_plan(deal, status, scenarios)
+    proj = Projector(deal, scenarios, starts=starts)
+    flows, sale = proj.flows(scenarios, first_period=0 if opening is None else opening.t0)
+    return proj.result(scenarios, flows, sale, backend, opening=opening, status=status)
 
 
 def run_kernel(args: KernelArgs, backend: Backend = "cython") -> KernelArgs:

@@ -18,7 +18,7 @@ import numpy as np
 from .dates import Schedule
 from .model.deal import Deal
 from .model.scenario import Scenario
-from .pools.base import SERIES, Ledger, PoolFlows
+from .pools.base import SERIES, Ledger, PoolFlows, PoolSnapshot
 
 
 @dataclass
@@ -46,6 +46,8 @@ class PeriodFlows:
     ledger: PeriodLedger | None = None
     #: the layers' monthly result, kept for the conservation check
     layer_result: Ledger | None = None
+    #: the pool at the end of a grid month, when the projection was asked for it
+    snapshot: PoolSnapshot | None = None
 
 
 def _period_sum(arr: np.ndarray, mp: np.ndarray, T: int) -> np.ndarray:
@@ -95,15 +97,17 @@ def aggregate(flows: PoolFlows, sched: Schedule) -> PeriodFlows:
     out["balance_start"] = start
     out["balance_end"] = end
     ledger = aggregate_ledger(flows.layers, sched, M1) if flows.layers is not None else None
-    return PeriodFlows(flows.name, flows.original_balance, {k: out[k] for k in SERIES}, ledger, flows.layers)
+    return PeriodFlows(flows.name, flows.original_balance, {k: out[k] for k in SERIES}, ledger, flows.layers,
+                       flows.snapshot)
 
 
-def cleanup_months(deal: Deal, sched: Schedule, pools: list[PeriodFlows]) -> np.ndarray:
+def cleanup_months(deal: Deal, sched: Schedule, pools: list[PeriodFlows], first_period: int = 0) -> np.ndarray:
     """Where the deal has a clean-up call, the grid month of its exercise per scenario
     (0: not exercised): the last collection month of the first period whose closing pool
     balance is at or below ``threshold`` x the cut-off balance (and not yet zero). The
     pools are then projected again with that sale month (``sale_month`` of the pool
-    projections), so that loans defaulted before the call keep their recoveries."""
+    projections), so that loans defaulted before the call keep their recoveries. A deal
+    picked up mid-life looks from its first projected period (``first_period``) on."""
     S, T = pools[0].series["balance_end"].shape
     months = np.zeros(S, dtype=np.int64)
     call = deal.cleanup_call
@@ -114,7 +118,7 @@ def cleanup_months(deal: Deal, sched: Schedule, pools: list[PeriodFlows]) -> np.
     mp = np.asarray(sched.month_period)
     for s in range(S):
         hit = np.nonzero((total_end[s] <= call.threshold * total0 + 1e-9) & (total_end[s] > 0))[0]
-        for t in hit.tolist():
+        for t in hit[hit >= first_period].tolist():
             in_period = np.nonzero(mp[1:] == t)[0] + 1
             if len(in_period):
                 months[s] = int(in_period[-1])

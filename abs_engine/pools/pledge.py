@@ -42,7 +42,7 @@ from ..dates import event_month as month_of_event
 from ..errors import InputError, Problem
 from ..model.deal import Header, PledgeLoanPool
 from ..model.scenario import Scenario
-from .base import Events, PoolFlows, Support, asset_frame
+from .base import Events, PoolFlows, PoolSnapshot, PoolStart, Support, asset_frame, clear_before
 
 AMORT_CODES = {"annuity": 0, "equal_principal": 1, "bullet": 2, "interest_only_balloon": 3}
 
@@ -274,6 +274,8 @@ def project_pledge_pool(
     sale_month: np.ndarray | None = None,
     sale_price: float = 1.0,
     support: Support | None = None,
+    start: PoolStart | None = None,
+    snapshot: int | None = None,
 ) -> PoolFlows:
     """Project the pool under each scenario.
 
@@ -292,6 +294,17 @@ def project_pledge_pool(
 
     ``support`` runs the pool's support stack (:func:`abs_engine.support.pool.support_flows`;
     a pool with a stack needs it).
+
+    ``start`` (a deal picked up mid-life, abs_engine/restart.py): the pool as of the end of
+    grid month ``start.month``; the projection continues from the next month with each
+    loan's balance and chance of performing, the pending disposals of the defaults listed
+    (proceeds by the scenario's recovery assumptions, ``lag`` months after the default, or
+    in the first month after the start when that is already past) and, for the support
+    layers, every listed default replayed in its month. The flows of the months up to
+    ``start.month`` are 0 (``balance_end`` of that month is the starting balance).
+
+    ``snapshot`` (a grid month): record the pool at the end of that month in the result's
+    ``snapshot`` (:class:`~abs_engine.pools.base.PoolSnapshot`).
     """
     if pool.support and support is None:
         raise ValueError(f"pool '{pool.name}' has a support stack: give the support layers (support=...)")
@@ -331,8 +344,9 @@ def project_pledge_pool(
     out: dict[str, Any] = {k: np.zeros(shape) for k in ("balance_start", "scheduled_principal", "prepayment", "default_amount", "interest_collected", "balance_end")}
     recovery = np.zeros((S, M + 1 + int(lag.max(initial=0))))
     loss = np.zeros_like(recovery)
-    B = np.broadcast_to(loans.balance, (S, L)).copy()
-    out["balance_end"][:, 0] = B.sum(axis=1)
+    m_start = 0 if start is None else int(start.month)
+    B = np.broadcast_to(loans.balance if start is None else start.balance, (S, L)).copy()
+    out["balance_end"][:, m_start] = B.sum(axis=1)
     sidx = np.arange(S)
     # Work only on the loans still outstanding in some scenario ("active"): a loan's
     # balance is exactly 0 after its final payment (it repays B1 - B1), so it adds nothing
@@ -356,15 +370,27 @@ def project_pledge_pool(
     # survival factor q of each loan (not defaulted, not prepaid): B / q is the balance of the
     # loan if it still performs, which recoveries and the support layers set a partial
     # default against (docs/methodology.md, "Expected-value defaults")
-    surv = np.ones((S, L)) if by_value.any() or pool.support else None
+    surv = None
+    if by_value.any() or pool.support or snapshot is not None:
+        surv = np.ones((S, L)) if start is None else np.broadcast_to(start.performing, (S, L)).copy()
     # risk-sharing layers work on each loan's defaults: capture them per loan and month
     cap = _Capture(S, L, M) if pool.support else None
+    snap = _Capture(S, L, snapshot) if snapshot is not None and 0 <= snapshot <= M else None
+    snapped: PoolSnapshot | None = None
+    if start is not None and len(start.d_asset):
+        _start_defaults(start, loans, lag, haircut, decay, rec_rate, recovery, loss, cap, snap)
+    if start is not None and start.interest is not None:  # interest paid before the start: subsidies replay it
+        for c in (cap, snap):
+            if c is not None:
+                n = min(start.interest.shape[1], c.M + 1)
+                c.interest[:, :, :n] = start.interest[None, :, :n]
+                c.survival[:, :, :n] = 1.0 if start.survival is None else start.survival[None, :, :n]
     if sale_month is not None:
         sale_month = np.asarray(sale_month, dtype=np.int64)
         if sale_month.shape != (S,):
             raise ValueError(f"sale_month has shape {sale_month.shape}, expected (scenarios,) = {(S,)}")
     sale_months = set(sale_month[sale_month > 0].tolist()) if sale_month is not None else set()
-    for m in range(1, M + 1):
+    for m in range(m_start + 1, M + 1):
         if not B.any():
             break
         out["balance_start"][:, m] = out["balance_end"][:, m - 1]  # the same sum of the same B
@@ -416,9 +442,12 @@ def project_pledge_pool(
             if len(payers):
                 cap.interest[:, act[cols], m] = interest
                 cap.survival[:, act[cols], m] = q[:, cols]
+                if snap is not None and m <= snap.M:
+                    snap.interest[:, act[cols], m] = interest
+                    snap.survival[:, act[cols], m] = q[:, cols]
         if dsum.any():
             rec = np.zeros(S)
-            rec_l = np.zeros_like(D) if cap is not None else None
+            rec_l = np.zeros_like(D) if cap is not None or snap is not None else None
             if by_rate.any():
                 Dr = D[by_rate] * rec_rate[by_rate]
                 rec[by_rate] = Dr.sum(axis=1)
@@ -438,6 +467,10 @@ def project_pledge_pool(
             if cap is not None:
                 cap.default[:, act, m] = D
                 cap.recovery[:, act, m] = rec_l
+            if snap is not None and m <= snap.M:
+                snap.default[:, act, m] = D
+                snap.recovery[:, act, m] = rec_l
+                snap.balance[:, act, m] = Bc
         prepaid = P.sum(axis=1)
         if sale_month is not None and m in sale_months:  # the clean-up call buys what performs
             sold = np.where(sale_month == m, B3.sum(axis=1), 0.0)
@@ -450,6 +483,8 @@ def project_pledge_pool(
         out["interest_collected"][:, m] = interest_sum
         out["balance_end"][:, m] = B3.sum(axis=1)
         B = B3
+        if snap is not None and m == snap.M:
+            snapped = _snapshot(snap, act, B, surv, lag)
         if compress or finished > 0.05 * B.shape[1]:  # drop the loans repaid (or wholly defaulted) everywhere
             finished = 0
             keep = (B != 0).any(axis=0)
@@ -467,7 +502,59 @@ def project_pledge_pool(
     if cap is not None:
         assert support is not None  # (checked on entry)
         _apply_support(flows, pool, loans, scenarios, grid, cap, lag, support)
+    if snap is not None:  # (the loop stopped before the month: nothing was left)
+        flows.snapshot = snapped or _snapshot(snap, act, np.zeros_like(B), surv, lag)
+    if start is not None:
+        clear_before(flows, m_start)
     return flows
+
+
+def _snapshot(snap: _Capture, act: np.ndarray, B: np.ndarray, surv: np.ndarray | None, lag: np.ndarray) -> PoolSnapshot:
+    """The pool at the end of month ``snap.M``: the active loans' balances ``B`` spread over
+    the tape, each loan's chance of performing, and the defaults captured so far."""
+    S, L = snap.default.shape[:2]
+    bal = np.zeros((S, L))
+    bal[:, act] = B
+    perf = np.ones((S, L)) if surv is None else surv.copy()
+    return PoolSnapshot(month=snap.M, balance=bal, performing=perf, patents=None, default=snap.default.copy(),
+                        default_balance=snap.balance.copy(), recovery=snap.recovery.copy(), lag=lag.copy(),
+                        interest=snap.interest.copy(), survival=snap.survival.copy())
+
+
+def _start_defaults(start: PoolStart, loans: LoanArrays, lag: np.ndarray, haircut: np.ndarray, decay: np.ndarray,
+                    rec_rate: np.ndarray, recovery: np.ndarray, loss: np.ndarray, cap: _Capture | None,
+                    snap: _Capture | None) -> None:
+    """The defaults a mid-life start lists: each pending disposal's proceeds (by the
+    scenario's recovery assumptions, as the projection sets them for its own defaults) and
+    loss arrive ``lag`` months after the default, or in the month after the start if that is
+    past; the support layers replay every default in its month (``cap``), a snapshot
+    records them (``snap``)."""
+    li, md, D, Bc = start.d_asset, start.d_month, start.d_amount, start.d_balance
+    S = len(lag)
+    R = np.empty((S, len(li)))
+    for s in range(S):
+        if not np.isnan(rec_rate[s, 0]):
+            R[s] = D * rec_rate[s, 0]
+        else:  # the formula of the projection's own defaults (project_pledge_pool)
+            value = loans.collateral[li] * (1.0 - decay[s, 0]) ** ((md + lag[s]) / 12.0) * (1.0 - haircut[s, 0])
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                frac = np.where(Bc > 0, np.minimum(1.0, value / Bc), 0.0)
+            R[s] = D * frac
+    pending = start.pending
+    R = np.where(pending[None, :], R, start.d_recovered[None, :])
+    arrive = np.maximum(md[None, :] + lag[:, None], start.month + 1)
+    for s in range(S):
+        on = pending
+        np.add.at(recovery[s], arrive[s, on], R[s, on])
+        np.add.at(loss[s], arrive[s, on], D[on] - R[s, on])
+    for c in (cap, snap):
+        if c is None:
+            continue
+        on = md <= c.M
+        for s in range(S):
+            np.add.at(c.default[s], (li[on], md[on]), D[on])
+            np.add.at(c.recovery[s], (li[on], md[on]), R[s, on])
+            c.balance[s, li[on], md[on]] = Bc[on]
 
 
 class _Capture:
@@ -478,6 +565,7 @@ class _Capture:
     performs when it pays)."""
 
     def __init__(self, S: int, L: int, M: int) -> None:
+        self.M = M
         self.default = np.zeros((S, L, M + 1))
         self.recovery = np.zeros((S, L, M + 1))
         self.balance = np.zeros((S, L, M + 1))
@@ -692,13 +780,17 @@ class PledgeLoans:
     def months_needed(self, pool: PledgeLoanPool, cutoff: dt.date) -> int:
         return grid_months_needed(pool, cutoff)
 
+    def original_balance(self, pool: PledgeLoanPool, cutoff: dt.date) -> float:
+        return sum(a.balance for a in pool.assets)
+
     def prepare(self, pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, references: list[str]) -> LoanArrays:
         return loan_arrays(pool, cutoff, grid_months, references)
 
     def project(self, pool: PledgeLoanPool, prepared: LoanArrays, scenarios: list[Scenario], grid: list[dt.date],
                 ref_rates: np.ndarray, events: Events, support: Support | None) -> PoolFlows:
         return project_pledge_pool(pool, prepared, scenarios, grid, ref_rates, default_month=events.default_month,
-                                   sale_month=events.sale_month, sale_price=events.sale_price, support=support)
+                                   sale_month=events.sale_month, sale_price=events.sale_price, support=support,
+                                   start=events.start, snapshot=events.snapshot)
 
     def has_sparse(self, pool: PledgeLoanPool, *, with_support: bool) -> bool:
         return not (with_support and pool.support)  # (the layers work on each loan's defaults: dense)

@@ -36,6 +36,7 @@ price (``pricing``, else 100), WAL, modified duration and first / last principal
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -134,11 +135,14 @@ def removal_cases(parties: Sequence[SupportParty]) -> list[tuple[str, tuple[str,
     return cases
 
 
-def without(deal: Deal, sc: Scenario, names: Sequence[str], name: str | None = None) -> Scenario:
-    """``sc`` with the named parties failing from the cut-off date (they never pay)."""
+def without(deal: Deal, sc: Scenario, names: Sequence[str], name: str | None = None,
+            since: dt.date | None = None) -> Scenario:
+    """``sc`` with the named parties failing from the cut-off date (they never pay), or from
+    ``since`` (a run from a status: its date; what they paid before is in the status)."""
     fails = dict(sc.support_failures)
+    start = since or deal.deal.cutoff_date
     for n in names:
-        fails[n] = min(fails.get(n, deal.deal.cutoff_date), deal.deal.cutoff_date)
+        fails[n] = min(fails.get(n, start), start)
     return sc.model_copy(update={"name": name or sc.name, "support_failures": fails})
 
 
@@ -236,9 +240,10 @@ def _dependence(result: Result, cases: list[tuple[str, tuple[str, ...]]], backen
     from ..engine import run as run_engine
 
     deal = result.deal
-    scs = [without(deal, sc, names, f"{sc.name}\x1f{case}") for sc in result.scenarios for case, names in cases]
+    since = result.start_date if result.status is not None else None
+    scs = [without(deal, sc, names, f"{sc.name}\x1f{case}", since) for sc in result.scenarios for case, names in cases]
     # nothing to remove: the run itself
-    res = result if len(cases) == 1 else run_engine(deal, scs, backend=backend)
+    res = result if len(cases) == 1 else run_engine(deal, scs, backend=backend, status=result.status)
     m = res.measures(yields=False)
     whole = m.whole("timely")
     rows = []
@@ -311,7 +316,7 @@ def _speed_runs(result: Result, speeds: Sequence[Speed], backend: Backend) -> tu
     deal = result.deal
     base = result.scenarios[0]
     scs = [sp.scenario(base) for sp in speeds]
-    res = run_engine(deal, scs, backend=backend)
+    res = run_engine(deal, scs, backend=backend, status=result.status)  # (a run from a status: from it)
     tr = res.tranches
     bal0 = {t.name: t.balance for t in deal.tranches}
     dec = tr[["scenario", "tranche", "period", "payment_date", "balance_end"]].rename(columns={"scenario": "speed"})
@@ -375,7 +380,7 @@ def event_timeline(result: Result) -> pd.DataFrame:
     for k, t in enumerate(deal.tranches):
         em = t.expected_maturity or deal.deal.expected_maturity
         t_em = min(sched.period_of(em), T - 1) + 1  # 1-based period of the expected maturity
-        carried = bool(result.args.carry[k])
+        carried = bool(result.interest_carried[k])
         part = tr[tr["tranche"] == t.name]
         for sc, blk in part.groupby("scenario", sort=False):
             blk = blk.sort_values("period")
@@ -428,7 +433,8 @@ def investor_view(result: Result, *, backend: Backend = "cython", speeds: Sequen
     parties = support_parties(deal)
     cases = removal_cases(parties)
     dep = _dependence(result, cases, backend)
-    be = _breakevens(result, cases, backend) if breakevens else pd.DataFrame(
+    # the break-even search runs from closing: a run from a status (abs_engine/restart.py) leaves it out
+    be = _breakevens(result, cases, backend) if breakevens and result.status is None else pd.DataFrame(
         columns=["scenario", "case", "removed", "tranche", "breakeven_cdr", "first_break", "bound", "scenario_cdr",
                  "multiple_of_scenario", "base_cdr", "multiple_of_base", "below_scenario_cdr"])
     sp = list(speeds) if speeds is not None else default_speeds(deal, result.scenarios[0])
