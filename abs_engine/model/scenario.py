@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from .common import Fraction, Model, Rate, describe
+from .curves import DefaultCurve, PrepaymentCurve
 
 
 def _check_vector(v: list[float]) -> list[float]:
@@ -106,8 +107,25 @@ AnnualRate = Annotated[
 ]
 
 
+def _rate_spec(v: Any) -> Any:
+    """A curve ``{points, interpolation}`` becomes its vector, as it always did; a mapping
+    with other keys names a convention (:mod:`abs_engine.model.curves`)."""
+    if isinstance(v, dict) and not set(v) <= {"points", "interpolation"}:
+        return v
+    return _curve_to_vector(v)
+
+
+_Vector = Annotated[list[float], AfterValidator(_check_vector)]
+#: A default rate: an annual CDR (constant, vector, curve) by projection month, or a convention.
+DefaultRate = Annotated[Fraction | _Vector | DefaultCurve, BeforeValidator(_rate_spec)]
+#: A prepayment rate: an annual CPR (constant, vector, curve) by projection month, or a convention.
+PrepaymentRate = Annotated[Fraction | _Vector | PrepaymentCurve, BeforeValidator(_rate_spec)]
+
+
 class Defaults(Model):
-    cdr: AnnualRate = describe("Constant default rate p.a. (CDR), or a per-month vector of CDRs", default=0.0)
+    cdr: DefaultRate = describe(
+        "Default rate: a constant CDR p.a., a per-month vector or a curve of CDRs (by projection month), or "
+        "a convention {cdr|mdr|sda: ..., by: loan_age|projection_month} (docs/scenarios.md)", default=0.0)
     loans: dict[str, dt.date] = describe(
         "Asset-level default events: asset id (loan, licence or receivable id) -> default date "
         "(the whole asset defaults then)",
@@ -116,7 +134,9 @@ class Defaults(Model):
 
 
 class Prepayment(Model):
-    cpr: AnnualRate = describe("Constant prepayment rate p.a. (CPR), or a per-month vector", default=0.0)
+    cpr: PrepaymentRate = describe(
+        "Prepayment rate: a constant CPR p.a., a per-month vector or a curve of CPRs (by projection month), or "
+        "a convention {cpr|smm|psa|abs: ..., by: loan_age|projection_month} (docs/scenarios.md)", default=0.0)
     applies_to: Literal["after_defaults", "before_defaults"] = describe(
         "Balance the monthly prepayment rate (SMM) applies to: after_defaults = what is left "
         "after the month's defaults and scheduled principal; before_defaults = the opening "

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ..curves import LoanRates, age_offsets, by_age, is_sda, loan_rates
 from ..model.deal import PledgeLoanPool
 from ..model.scenario import Scenario
 from .base import PoolFlows
@@ -220,6 +221,30 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
     )
 
 
+def last_payment_month(loans: LoanArrays) -> np.ndarray:
+    """Each loan's last payment month on the grid (0: none)."""
+    M1 = loans.pay.shape[1]
+    has = loans.pay.any(axis=1)
+    return np.where(has, M1 - 1 - np.argmax(loans.pay[:, ::-1], axis=1), 0)
+
+
+def pledge_rates(pool: PledgeLoanPool, loans: LoanArrays, scenarios: list[Scenario],
+                 grid: list[dt.date]) -> tuple[LoanRates, LoanRates]:
+    """Monthly default and prepayment rates of every scenario and loan (abs_engine/curves.py):
+    one column per scenario when every rate runs by projection month, per loan when a rate
+    runs by loan age or the SDA ends before each loan's maturity."""
+    M = len(grid) - 1
+    d_specs = [[s.defaults.cdr] for s in scenarios]
+    p_specs = [[s.prepayment.cpr] for s in scenarios]
+    specs = [x for row in d_specs + p_specs for x in row]
+    ages = age_offsets([a.origination_date for a in pool.assets], grid) if any(by_age(x) for x in specs) else None
+    lag = np.array([s.recovery.lag_months for s in scenarios], dtype=np.int64)
+    last = last_payment_month(loans) if any(is_sda(x) for x in specs) else None
+    mdr = loan_rates(d_specs, M, ages=ages, last_month=last, lag=lag)
+    smm = loan_rates(p_specs, M, ages=ages)
+    return mdr, smm
+
+
 def grid_months_needed(pool: PledgeLoanPool, cutoff: dt.date) -> int:
     """Months from the cut-off date to the last loan maturity (inclusive)."""
     return max(_months_between(cutoff, a.maturity_date) + 1 for a in pool.assets)
@@ -254,16 +279,13 @@ def project_pledge_pool(
     S = len(scenarios)
     M = len(grid) - 1
     L = len(loans.ids)
-    mdr = np.stack([monthly_rate(s.defaults.cdr, M) for s in scenarios])  # (S, M+1)
-    smm = np.stack([monthly_rate(s.prepayment.cpr, M) for s in scenarios])
+    # monthly default and prepayment rates per scenario (and loan, for curves by loan age
+    # or by segment: abs_engine/curves.py)
+    mdr, smm = pledge_rates(pool, loans, scenarios, grid)
     # prepayment.applies_to = before_defaults (SIFMA SF-18): the SMM applies to the opening
     # balance less its scheduled principal, B2 / (1 - mdr), so the rate on what is left
     # (B2) is smm / (1 - mdr), at most 1
     before = np.array([s.prepayment.applies_to == "before_defaults" for s in scenarios])
-    if before.any():
-        with np.errstate(divide="ignore", invalid="ignore"):
-            on_left = np.where(mdr < 1.0, np.minimum(smm / (1.0 - mdr), 1.0), 1.0)
-        smm = np.where(before[:, None], on_left, smm)
     # loan-level default events: grid month of default per scenario and loan (0 = none)
     event_month = np.zeros((S, L), dtype=np.int64)
     index = {lid: i for i, lid in enumerate(loans.ids)} if any(s.defaults.loans for s in scenarios) else {}
@@ -328,7 +350,12 @@ def project_pledge_pool(
         if not B.any():
             break
         out["balance_start"][:, m] = out["balance_end"][:, m - 1]  # the same sum of the same B
-        D = B * mdr[:, m, None]
+        mdr_m, smm_m = mdr.at(m, act), smm.at(m, act)  # (S, 1) shared by the loans, or (S, loans)
+        if before.any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                on_left = np.where(mdr_m < 1.0, np.minimum(smm_m / (1.0 - mdr_m), 1.0), 1.0)
+            smm_m = np.where(before[:, None], on_left, smm_m)
+        D = B * mdr_m
         compress = False
         if m in event_months:
             ev = events == m
@@ -339,7 +366,7 @@ def project_pledge_pool(
             q = surv[:, act]
             with np.errstate(divide="ignore", invalid="ignore"):
                 Bc = np.where(q > 0, B / q, B)  # the balance of the loan still performing
-            q = q * (1.0 - mdr[:, m, None])  # after this month's default: the interest's weight
+            q = q * (1.0 - mdr_m)  # after this month's default: the interest's weight
             if compress:  # a named default takes the whole (expected) balance B: nothing survives
                 q = np.where(ev, 0.0, q)
         else:
@@ -391,10 +418,10 @@ def project_pledge_pool(
         else:
             prin_sum = interest_sum = np.zeros(S)
         B2 = B1
-        P = B2 * smm[:, m, None]
+        P = B2 * smm_m
         B3 = B2 - P
         if surv is not None:
-            surv[:, act] = q * (1.0 - smm[:, m, None])
+            surv[:, act] = q * (1.0 - smm_m)
         # recoveries from disposing of the pledged IP
         dsum = D.sum(axis=1)
         if cap is not None:

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import curves
 from ..engine import Backend
 from ..errors import InputError
 from ..model.deal import Deal, LicencePool
@@ -64,6 +65,8 @@ PRECISION = 1e-4
 
 
 def _peak(value: Any) -> float:
+    if not isinstance(value, dict | list | float | int):  # a convention (abs_engine/curves.py)
+        return curves.peak_annual(value)
     if isinstance(value, list):
         return max(value) if value else 0.0
     if isinstance(value, dict):
@@ -72,6 +75,8 @@ def _peak(value: Any) -> float:
 
 
 def _scale(value: Any, x: float) -> Any:
+    if not isinstance(value, dict | list | float | int):  # a convention: its rates or speed x x
+        return curves.scale(value, x)
     if isinstance(value, list):
         return [min(v * x, 1.0) for v in value]
     if isinstance(value, dict):
@@ -104,8 +109,7 @@ def stress_range(base: Scenario, stress: str) -> tuple[float, float, float, floa
     if stress in ("cdr", "recovery", "invalidation"):
         level: float | None
         if stress == "cdr":
-            b = base.defaults.cdr
-            level = float(np.mean(b)) if isinstance(b, list) else float(b)
+            level = curves.base_level(base.defaults.cdr)
         elif stress == "recovery":
             level = base.recovery.rate
         else:
