@@ -130,10 +130,11 @@ def is_sda(spec: Any) -> bool:
 
 
 def varies_by_loan(scenario: Any) -> bool:
-    """Whether a scenario's default or prepayment rates differ between loans (curves by
-    loan age, the SDA's zero months before each maturity)."""
-    specs = (scenario.defaults.cdr, scenario.prepayment.cpr)
-    return any(by_age(x) or is_sda(x) for x in specs)
+    """Whether a scenario's default or prepayment rates differ between loans (segments,
+    curves by loan age, the SDA's zero months before each maturity)."""
+    specs = [scenario.defaults.cdr, scenario.prepayment.cpr]
+    specs += [x for seg in scenario.segments for x in (seg.cdr, seg.cpr) if x is not None]
+    return bool(scenario.segments) or any(by_age(x) or is_sda(x) for x in specs)
 
 
 def peak_annual(spec: Spec) -> float:
@@ -289,6 +290,121 @@ class LoanRates:
         return g, off, end
 
 
+# --------------------------------------------------------------------------- segments
+
+
+def _norm(x: Any) -> Any:
+    """A selector or loan value in comparable form: enums by value, numbers as floats."""
+    x = getattr(x, "value", x)
+    if isinstance(x, bool):
+        return str(x).lower()
+    if isinstance(x, int | float):
+        return float(x)
+    return str(x)
+
+
+def vintages(d: dt.date) -> tuple[str, str]:
+    """The origination year and quarter a ``vintage`` selector names.
+
+    >>> vintages(dt.date(2024, 8, 31))
+    ('2024', '2024Q3')
+    """
+    return str(d.year), f"{d.year}Q{(d.month - 1) // 3 + 1}"
+
+
+def segment_keys(asset_type: type) -> list[str]:
+    """What a segment's ``where`` may name for assets of ``asset_type``."""
+    from .model.curves import SEGMENT_KEYS
+
+    return list(SEGMENT_KEYS) + [k for k in asset_type.model_fields if k != "origination_date"]  # type: ignore[attr-defined]
+
+
+class SegmentIndex:
+    """Which loans of a pool each segment selects (masks cached by selector)."""
+
+    def __init__(self, pool_name: str, assets: Sequence[Any]) -> None:
+        self.pool = pool_name
+        self.assets = assets
+        self._cols: dict[str, list[Any]] = {}
+        self._masks: dict[str, np.ndarray] = {}
+
+    def _column(self, key: str) -> list[Any]:
+        if key not in self._cols:
+            if key == "pool":
+                self._cols[key] = [self.pool] * len(self.assets)
+            elif key == "vintage":
+                self._cols[key] = [vintages(a.origination_date) for a in self.assets]
+            else:
+                self._cols[key] = [_norm(getattr(a, key, None)) for a in self.assets]
+        return self._cols[key]
+
+    def mask(self, where: dict[str, Any]) -> np.ndarray:
+        """The loans matching every key of ``where`` (a value or any of a list)."""
+        tag = repr(sorted(where.items()))
+        if tag not in self._masks:
+            m = np.ones(len(self.assets), dtype=bool)
+            for key, want in where.items():
+                wanted = {_norm(w) for w in (want if isinstance(want, list) else [want])}
+                if key == "vintage":
+                    wanted = {str(w).upper().removesuffix(".0") for w in wanted}
+                    hit = [bool(wanted & set(v)) for v in self._column(key)]
+                else:
+                    hit = [v in wanted for v in self._column(key)]
+                m &= np.asarray(hit, dtype=bool)
+            self._masks[tag] = m
+        return self._masks[tag]
+
+
+def segment_problems(scenario: Any, pools: Sequence[SegmentIndex]) -> list[Any]:
+    """What is wrong with a scenario's segments on a deal's pledge pools: a key that is no
+    loan field, a selector that picks no loan."""
+    from .errors import Problem
+    from .model.deal import PledgeLoanAsset
+
+    known = segment_keys(PledgeLoanAsset)
+    out = []
+    for i, seg in enumerate(scenario.segments):
+        where = f"segments[{i}]"
+        bad = [k for k in seg.where if k not in known]
+        for k in bad:
+            import difflib
+
+            close = difflib.get_close_matches(k, known, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(known)})"
+            out.append(Problem(f"scenario '{scenario.name}'", f"{where}.where.{k}", f"not a loan field{hint}"))
+        if bad:
+            continue
+        if seg.cdr is None and seg.cpr is None:
+            out.append(Problem(f"scenario '{scenario.name}'", where, "sets no rate (defaults.cdr or prepayment.cpr)"))
+        if not any(ix.mask(seg.where).any() for ix in pools):
+            out.append(Problem(f"scenario '{scenario.name}'", f"{where}.where",
+                               f"selects no pledge loan of the deal ({seg.label})"))
+    return out
+
+
+def segment_groups(scenarios: Sequence[Any], index: SegmentIndex, field: str) -> tuple[list[list[Spec]], np.ndarray | None]:
+    """Per scenario the rates of ``field`` (``cdr`` or ``cpr``): the scenario's own first,
+    then each segment's that sets it; and per scenario and loan the rate it takes (the first
+    segment that selects it and sets the rate, else the scenario's: 0), None without segments."""
+    own = [sc.defaults.cdr if field == "cdr" else sc.prepayment.cpr for sc in scenarios]
+    specs: list[list[Spec]] = [[x] for x in own]
+    if not any(getattr(seg, field) is not None for sc in scenarios for seg in sc.segments):
+        return specs, None
+    L = len(index.assets)
+    group = np.zeros((len(scenarios), L), dtype=np.int64)
+    for s, sc in enumerate(scenarios):
+        taken = np.zeros(L, dtype=bool)
+        for seg in sc.segments:
+            rate = getattr(seg, field)
+            if rate is None:
+                continue
+            sel = index.mask(seg.where) & ~taken
+            specs[s].append(rate)
+            group[s, sel] = len(specs[s]) - 1
+            taken |= sel
+    return specs, group
+
+
 def loan_rates(
     specs: Sequence[Sequence[Spec]],
     n_months: int,
@@ -356,5 +472,10 @@ __all__ = [
     "sda_cdr",
     "to_monthly",
     "varies_by_loan",
+    "segment_groups",
+    "segment_keys",
+    "segment_problems",
+    "vintages",
     "whole_months",
+    "SegmentIndex",
 ]

@@ -11,7 +11,7 @@ import numpy as np
 from . import _waterfall_ref
 from ._program import KernelArgs
 from .compile import PeriodFlows, aggregate, cleanup_months, compile_deal, reference_paths
-from .curves import by_age, is_sda, label
+from .curves import SegmentIndex, by_age, is_sda, label, segment_problems
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
 from .io.deal_file import check_assets, check_references, curve_problems
@@ -81,12 +81,14 @@ def _check_scenarios(deal: Deal, scenarios: Sequence[Scenario]) -> None:
         return None
 
     receivable_pools = [p.name for p in deal.pools if not isinstance(p, PledgeLoanPool)]
+    pledge = [SegmentIndex(p.name, p.assets) for p in deal.pools if isinstance(p, PledgeLoanPool)]
     for sc in scenarios:
         where = f"scenario '{sc.name}'"
         if receivable_pools and (by_age(sc.defaults.cdr) or is_sda(sc.defaults.cdr)):
             problems.append(Problem(where, "defaults.cdr", (
                 f"{label(sc.defaults.cdr)} runs on loan age, which the receivable pools of the deal "
                 f"({', '.join(receivable_pools)}) do not have; write the rate by projection_month")))
+        problems += segment_problems(sc, pledge)
         if sc.name in names:
             problems.append(Problem(where, "name", "duplicate scenario name"))
         names.add(sc.name)

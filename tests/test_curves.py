@@ -203,3 +203,90 @@ def test_monte_carlo_obligors_take_their_loans_default_curve():
     mdr = 1 - (1 - cdr) ** (1 / 12)
     np.testing.assert_allclose(new_f[:60], 1 - np.cumprod(1 - mdr[:60]), rtol=1e-9)
     np.testing.assert_allclose(old_f[:60], 1 - np.cumprod(1 - mdr[30:90]), rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- segments
+
+
+def _segment_pool() -> list[PledgeLoanAsset]:
+    return [asset(1, CUTOFF, 24, ip_type="trademark", industry="media"),
+            asset(2, add_months(CUTOFF, -10), 24, ip_type="patent", industry="biomedicine"),
+            asset(3, dt.date(2025, 8, 1), 30, ip_type="patent", industry="media"),
+            asset(4, dt.date(2024, 2, 1), 36, ip_type="copyright", industry="software")]
+
+
+def test_segments_give_their_loans_their_own_rates():
+    """A pool with segments is the sum of each loan projected alone under the rates its
+    segment gives it; for each rate the first segment that selects a loan and sets the rate
+    wins, and a loan no segment sets a rate for keeps the scenario's."""
+    loans = _segment_pool()
+    sc = Scenario(name="s", defaults={"cdr": 0.02}, prepayment={"cpr": 0.05}, recovery={"rate": 0.5, "lag_months": 2},
+                  segments=[
+                      {"name": "trademarks", "where": {"ip_type": "trademark"}, "prepayment": {"cpr": {"psa": 300}}},
+                      {"where": {"industry": "media"}, "defaults": {"cdr": {"sda": 500}}},
+                      {"where": {"vintage": ["2025Q3", "2024"]}, "defaults": {"cdr": {"mdr": 0.01}},
+                       "prepayment": {"cpr": 0.2}},
+                  ])
+    M = 40
+    pool = project(loans, [sc], M)
+    # loan 1: trademark (PSA 300) and media (SDA 500); loan 2: the scenario's; loan 3: media
+    # (SDA 500) and vintage 2025Q3 (its cdr comes from the earlier media segment, its cpr 20%);
+    # loan 4: vintage 2024 (MDR 1%, CPR 20%)
+    own = [({"sda": 500}, {"psa": 300}), (0.02, 0.05), ({"sda": 500}, 0.2), ({"mdr": 0.01}, 0.2)]
+    alone = [project([x], [Scenario(name="a", defaults={"cdr": c}, prepayment={"cpr": p},
+                                    recovery={"rate": 0.5, "lag_months": 2})], M) for x, (c, p) in zip(loans, own, strict=True)]
+    for k in (*SERIES, "recovery", "loss"):
+        np.testing.assert_allclose(getattr(pool, k)[0], sum(getattr(f, k)[0] for f in alone), rtol=1e-12, atol=1e-6,
+                                   err_msg=k)
+
+
+def test_segments_through_derivation_and_break_even(tmp_path):
+    """``multiply: {defaults.cdr: x}`` scales the segments' default rates too; a break-even's
+    ``cdr_multiple`` does the same and its ``cdr`` stress puts one rate on every loan."""
+    from abs_engine.io import load_scenario
+    from abs_engine.scenarios.breakeven import stress_range, stressed
+
+    (tmp_path / "b.yaml").write_text(
+        "defaults: {cdr: 0.01}\nsegments:\n  - where: {industry: media}\n    defaults: {cdr: {sda: 200}}\n"
+        "  - where: {industry: software}\n    prepayment: {cpr: 0.1}\n", encoding="utf-8")
+    (tmp_path / "d.yaml").write_text("base: b\nmultiply: {defaults.cdr: 3}\n", encoding="utf-8")
+    d = load_scenario(tmp_path / "d.yaml")
+    assert d.defaults.cdr == pytest.approx(0.03)
+    assert d.segments[0].cdr.sda == 600 and d.segments[1].cdr is None and d.segments[1].cpr == 0.1
+    b = load_scenario(tmp_path / "b.yaml")
+    x2 = stressed(b, "cdr_multiple", 2.0)
+    assert x2.defaults.cdr == pytest.approx(0.02) and x2.segments[0].cdr.sda == 400
+    flat = stressed(b, "cdr", 0.05)
+    assert flat.defaults.cdr == 0.05 and all(seg.cdr is None for seg in flat.segments)
+    assert flat.segments[1].cpr == 0.1
+    lo, hi, _, level = stress_range(b, "cdr_multiple")
+    assert hi == pytest.approx(1 / 0.012) and level == 1.0  # the peak is 200% SDA's 1.2%
+
+
+def test_segment_mistakes_are_reported(example_deal):
+    sc = Scenario(name="b", segments=[{"where": {"ip_typ": "patent"}, "defaults": {"cdr": 0.1}},
+                                      {"where": {"region": "Mars"}, "defaults": {"cdr": 0.1}},
+                                      {"where": {"region": "Nanshan"}}])
+    with pytest.raises(ae.InputError) as exc:
+        ae.run(example_deal, sc)
+    text = str(exc.value)
+    assert "segments[0].where.ip_typ: not a loan field; did you mean 'ip_type'?" in text
+    assert "segments[1].where: selects no pledge loan of the deal (region=Mars)" in text
+    assert "segments[2]: sets no rate" in text
+
+
+def test_monte_carlo_obligors_take_their_segment_curve(example_deal):
+    from abs_engine.model.scenario import MonteCarlo
+    from abs_engine.scenarios.montecarlo import SimulationContext, build_model
+
+    sc = Scenario(name="s", defaults={"cdr": 0.02},
+                  segments=[{"where": {"industry": "biomedicine"}, "defaults": {"cdr": 0.2}}])
+    model = build_model(SimulationContext(example_deal, sc, MonteCarlo(paths=1), "reference", True))
+    from scipy.special import ndtr
+
+    bio = {i for i, a in enumerate(example_deal.pools[0].assets) if a.industry == "biomedicine"}
+    assert bio and len(model.thresholds) == 2
+    for thr, idx in zip(model.thresholds, model.members, strict=True):
+        annual = 0.2 if set(idx.tolist()) <= bio else 0.02
+        assert set(idx.tolist()) <= bio or not set(idx.tolist()) & bio
+        assert ndtr(thr[11]) == pytest.approx(annual, rel=1e-9)

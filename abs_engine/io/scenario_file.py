@@ -289,6 +289,25 @@ def _multiply(value: Any, factor: float, fraction: bool, where: str) -> tuple[An
     return one(value)
 
 
+def _apply_factor(data: dict[str, Any], path: str, factor: float) -> str | None:
+    """Multiply the field ``path`` of ``data`` in place (a default or prepayment rate: the
+    segments' too); the reason it cannot be done, or None."""
+    value, why = _multiply(_get(data, path), factor, MULTIPLIABLE.get(path, False), f"multiply.{path}")
+    if why:
+        return why
+    _set(data, path, value)
+    if path in ("defaults.cdr", "prepayment.cpr"):
+        for i, seg in enumerate(data.get("segments") or []):
+            own = _get(seg, path) if isinstance(seg, dict) else None
+            if own is None:
+                continue
+            value, why = _multiply(own, factor, True, f"multiply.{path}")
+            if why:
+                return f"multiply.{path}: segments[{i}]: {why.split(': ', 1)[1]}"
+            _set(seg, path, value)
+    return None
+
+
 def _convention(value: Any) -> str | None:
     """The convention a rate mapping names (``sda``, ``mdr``... or ``points`` for a curve of
     the annual rate by loan age), or None if ``value`` is no convention mapping."""
@@ -436,11 +455,9 @@ class _Loader:
         data = _merge(base_data, raw)
         data["name"] = raw["name"]
         for p, f in factors.items():
-            value, why = _multiply(_get(data, p), f, MULTIPLIABLE.get(p, False), f"multiply.{p}")
+            why = _apply_factor(data, p, f)
             if why:
                 problems.append(Problem(file, f"multiply.{p}", why.split(": ", 1)[1]))
-            else:
-                _set(data, p, value)
         if base_name is not None and "description" not in raw:
             parts = [f"{p} x {f:g}" for p, f in factors.items()]
             overridden = [p for p in _leaves(raw) if p not in ("name", "description")]
@@ -546,10 +563,9 @@ def _expand(file: str, data: dict[str, Any], grid: Any, partial: bool = False) -
                 if factor:
                     if not _is_number(v) or not math.isfinite(v) or v < 0:
                         return d, f"multiply.{path}: should be a non-negative number (got {v!r})"
-                    value, why = _multiply(_get(d, path), float(v), MULTIPLIABLE.get(path, False), f"multiply.{path}")
+                    why = _apply_factor(d, path, float(v))
                     if why:
                         return d, why
-                    _set(d, path, value)
         return d, None
 
     # each value on its own first: a bad value is reported once, where it is written

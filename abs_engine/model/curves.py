@@ -30,9 +30,9 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, PlainValidator, model_validator
+from pydantic import AfterValidator, BeforeValidator, PlainValidator, model_validator
 
-from .common import Model, describe
+from .common import Fraction, Model, describe
 
 #: The month a curve runs on.
 By = Literal["projection_month", "loan_age"]
@@ -170,3 +170,73 @@ class PrepaymentCurve(_Curve):
     abs: RateValue | None = describe(
         "ABS prepayment speed, the share of the original loans prepaying each month (SF-13): "
         "SMM = ABS / (1 - ABS x (month - 1)) by loan age", default=None)
+
+
+# --------------------------------------------------------------------------- the fields
+
+
+def _check_vector_lazy(v: list[float]) -> list[float]:
+    from .scenario import _check_vector
+
+    return _check_vector(v)
+
+
+def _rate_spec(v: Any) -> Any:
+    """A curve ``{points, interpolation}`` becomes its vector, as it always did; a mapping
+    with other keys names a convention."""
+    from .scenario import _curve_to_vector
+
+    if isinstance(v, dict) and not set(v) <= {"points", "interpolation"}:
+        return v
+    return _curve_to_vector(v)
+
+
+_Vector = Annotated[list[float], AfterValidator(_check_vector_lazy)]
+#: A default rate: an annual CDR (constant, vector, curve) by projection month, or a convention.
+DefaultRate = Annotated[Fraction | _Vector | DefaultCurve, BeforeValidator(_rate_spec)]
+#: A prepayment rate: an annual CPR (constant, vector, curve) by projection month, or a convention.
+PrepaymentRate = Annotated[Fraction | _Vector | PrepaymentCurve, BeforeValidator(_rate_spec)]
+
+
+# --------------------------------------------------------------------------- segments
+
+#: Keys of a segment's ``where`` besides the loans' own fields.
+SEGMENT_KEYS = ("pool", "vintage")
+#: A selector value: one value or a list of values (the loan matches any of them).
+Selector = str | int | float | list[str | int | float]
+
+
+class SegmentDefaults(Model):
+    cdr: DefaultRate | None = describe("The segment's default rate, written as `defaults.cdr`", default=None)
+
+
+class SegmentPrepayment(Model):
+    cpr: PrepaymentRate | None = describe("The segment's prepayment rate, written as `prepayment.cpr`", default=None)
+
+
+class Segment(Model):
+    """Rates of the pledge loans a selector picks (a segment of the pool: an IP type, an
+    industry, a region, a vintage, any tape column), replacing the scenario's own for them.
+    For each rate, a loan takes it from the first segment that matches the loan and sets that
+    rate; a loan that no such segment matches keeps the scenario's rate."""
+
+    name: str | None = describe("Name of the segment (used in messages)", default=None)
+    where: dict[str, Selector] = describe(
+        "Selector, every key of which must match: `pool` (pool name), `vintage` (origination year, 2024, or "
+        "quarter, 2024Q3) or a field of the loans (ip_type, industry, region, amortization, payment_frequency, "
+        "borrower, loan_id, reference...); a value or a list of values, any of which matches",
+        min_length=1)
+    defaults: SegmentDefaults | None = describe("The segment's `cdr`", default=None)
+    prepayment: SegmentPrepayment | None = describe("The segment's `cpr`", default=None)
+
+    @property
+    def cdr(self) -> Any:
+        return self.defaults.cdr if self.defaults is not None else None
+
+    @property
+    def cpr(self) -> Any:
+        return self.prepayment.cpr if self.prepayment is not None else None
+
+    @property
+    def label(self) -> str:
+        return self.name or ", ".join(f"{k}={v}" for k, v in self.where.items())

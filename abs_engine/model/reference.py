@@ -14,7 +14,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from .curves import DefaultCurve, PrepaymentCurve
+from .curves import DefaultCurve, PrepaymentCurve, Segment, SegmentDefaults, SegmentPrepayment
 from .deal import (
     Account,
     CleanUpCall,
@@ -83,8 +83,8 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
                            Transfer, PayResidual, ReimburseSupport]),
     ("Clean-up call", [CleanUpCall]),
     ("Pricing", [Pricing, TranchePricing]),
-    ("Scenario file", [Scenario, Defaults, DefaultCurve, Prepayment, PrepaymentCurve, Recovery, Patents, PatentEvent,
-                       Receivables]),
+    ("Scenario file", [Scenario, Defaults, DefaultCurve, Prepayment, PrepaymentCurve, Segment, SegmentDefaults,
+                       SegmentPrepayment, Recovery, Patents, PatentEvent, Receivables]),
 ]
 
 

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from .common import Fraction, Model, Rate, describe
-from .curves import DefaultCurve, PrepaymentCurve
+from .curves import DefaultRate, PrepaymentRate, Segment
 
 
 def _check_vector(v: list[float]) -> list[float]:
@@ -105,21 +105,6 @@ def _curve_to_vector(v: Any) -> Any:
 AnnualRate = Annotated[
     Fraction | Annotated[list[float], AfterValidator(_check_vector)], BeforeValidator(_curve_to_vector)
 ]
-
-
-def _rate_spec(v: Any) -> Any:
-    """A curve ``{points, interpolation}`` becomes its vector, as it always did; a mapping
-    with other keys names a convention (:mod:`abs_engine.model.curves`)."""
-    if isinstance(v, dict) and not set(v) <= {"points", "interpolation"}:
-        return v
-    return _curve_to_vector(v)
-
-
-_Vector = Annotated[list[float], AfterValidator(_check_vector)]
-#: A default rate: an annual CDR (constant, vector, curve) by projection month, or a convention.
-DefaultRate = Annotated[Fraction | _Vector | DefaultCurve, BeforeValidator(_rate_spec)]
-#: A prepayment rate: an annual CPR (constant, vector, curve) by projection month, or a convention.
-PrepaymentRate = Annotated[Fraction | _Vector | PrepaymentCurve, BeforeValidator(_rate_spec)]
 
 
 class Defaults(Model):
@@ -233,6 +218,11 @@ class Scenario(Model):
     recovery: Recovery = describe("Recovery assumptions", default_factory=Recovery)
     patents: Patents = describe("Patent invalidation and obsolescence (licence pools)", default_factory=Patents)
     receivables: Receivables = describe("Licensee / buyer risks (receivable pools)", default_factory=Receivables)
+    segments: list[Segment] = describe(
+        "Rates by segment of the pledge-loan pools (IP type, industry, region, vintage, any loan field): "
+        "each segment's cdr / cpr replace the scenario's for the loans it selects (docs/scenarios.md)",
+        default_factory=list,
+    )
     support_failures: dict[str, dt.date] = describe(
         "Support providers that stop paying: provider name -> date of the failure; a deal-level "
         "provider pays nothing on the payment dates on or after it (a payment date names its own "

@@ -36,7 +36,15 @@ from typing import Any
 
 import numpy as np
 
-from ..curves import LoanRates, age_offsets, by_age, is_sda, loan_rates
+from ..curves import (
+    LoanRates,
+    SegmentIndex,
+    age_offsets,
+    by_age,
+    is_sda,
+    loan_rates,
+    segment_groups,
+)
 from ..model.deal import PledgeLoanPool
 from ..model.scenario import Scenario
 from .base import PoolFlows
@@ -234,14 +242,15 @@ def pledge_rates(pool: PledgeLoanPool, loans: LoanArrays, scenarios: list[Scenar
     one column per scenario when every rate runs by projection month, per loan when a rate
     runs by loan age or the SDA ends before each loan's maturity."""
     M = len(grid) - 1
-    d_specs = [[s.defaults.cdr] for s in scenarios]
-    p_specs = [[s.prepayment.cpr] for s in scenarios]
+    index = SegmentIndex(pool.name, pool.assets)
+    d_specs, d_group = segment_groups(scenarios, index, "cdr")
+    p_specs, p_group = segment_groups(scenarios, index, "cpr")
     specs = [x for row in d_specs + p_specs for x in row]
     ages = age_offsets([a.origination_date for a in pool.assets], grid) if any(by_age(x) for x in specs) else None
     lag = np.array([s.recovery.lag_months for s in scenarios], dtype=np.int64)
     last = last_payment_month(loans) if any(is_sda(x) for x in specs) else None
-    mdr = loan_rates(d_specs, M, ages=ages, last_month=last, lag=lag)
-    smm = loan_rates(p_specs, M, ages=ages)
+    mdr = loan_rates(d_specs, M, group=d_group, ages=ages, last_month=last, lag=lag)
+    smm = loan_rates(p_specs, M, group=p_group, ages=ages)
     return mdr, smm
 
 

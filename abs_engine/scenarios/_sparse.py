@@ -55,7 +55,8 @@ class SparsePledge:
         self.M, self.L = M, L
         self.original_balance = float(loans.balance.sum())
         mdr_rates, smm_rates = pledge_rates(pool, loans, [scenario], grid)
-        if not is_zero(scenario.defaults.cdr):
+        if not is_zero(scenario.defaults.cdr) or any(seg.cdr is not None and not is_zero(seg.cdr)
+                                                     for seg in scenario.segments):
             raise ValueError("the sparse projection needs a scenario without CDR (the paths carry the defaults)")
         # each loan's monthly prepayment rates (L, M+1): one row for every loan unless the
         # scenario's prepayment runs by loan age

@@ -73,6 +73,7 @@ def mc_scenario(scenario: Scenario) -> Scenario:
     return scenario.model_copy(update={
         "name": "mc",
         "defaults": scenario.defaults.model_copy(update={"cdr": 0.0}),
+        "segments": [seg.model_copy(update={"defaults": None}) for seg in scenario.segments],
         "receivables": scenario.receivables.model_copy(update={"use_tape_pd": False}),
         "patents": scenario.patents.model_copy(update={"invalidation_hazard": 0.0}),
     })
