@@ -105,6 +105,36 @@ def test_sifma_cash_flow_a_needs_the_sifma_prepayment_base(backend):
     assert abs(_series(result, "after", "balance_end")[0] - 97_934_244) > 9_000
 
 
+def test_sifma_cash_flow_a_with_advancing(backend):
+    """Cash Flow A as printed, with servicer advancing (SF-16 to SF-19): performing balance,
+    new defaults, loans in foreclosure, expected amortisation and interest (what the trust
+    receives: the performing loans' and the advances), prepayments, amortisation from
+    defaults, principal recovery and loss, month by month and in total (SF-30), to the
+    dollar."""
+    sc = ae.load_scenario(GOLDEN / "scenarios" / "sifma_cash_flow_a_advancing.yaml")
+    result = run(_mortgage(), [sc], backend)
+    for row in rows("sifma_cash_flow_a_advancing.csv"):
+        series = _series(result, sc.name, row["quantity"])
+        got = series.sum() if row["period"] == "total" else series[int(row["period"]) - 1]
+        assert abs(got - float(row["printed"])) <= float(row["abs_tol"]), (row, got)
+
+
+def test_sifma_cash_flow_a_needs_advancing(backend):
+    """Without advancing a defaulted loan pays nothing more and its whole balance at default
+    is liquidated: recoveries are 80% of the defaults (38,061,312, not the printed 37,446,547),
+    the trust receives no amortisation from defaults, and the loss is not capped by the
+    amortized balance."""
+    sc = ae.load_scenario(GOLDEN / "scenarios" / "sifma_cash_flow_a_advancing.yaml")
+    none = sc.model_copy(update={"name": "none", "recovery": sc.recovery.model_copy(update={"advancing": "none"})})
+    result = run(_mortgage(), [sc, none], backend)
+    defaults = _series(result, "none", "default_amount").sum()
+    assert defaults == pytest.approx(_series(result, sc.name, "default_amount").sum(), rel=1e-12)
+    assert _series(result, "none", "recovery").sum() == pytest.approx(0.8 * defaults, rel=1e-12)
+    assert round(_series(result, "none", "recovery").sum()) == 38_061_312
+    assert abs(_series(result, sc.name, "recovery").sum() - 37_446_547) <= 0.5
+    assert "advanced_principal" in result.pool and _series(result, "none", "advanced_principal").sum() == 0.0
+
+
 @pytest.mark.parametrize("row", rows("sifma_sda_matrix.csv"), ids=lambda r: f"SDA{r['sda']}-PSA{r['psa']}")
 def test_sifma_sda_cumulative_default_matrix(row, backend):
     """SF-21: cumulative defaults over the life of new 8% 30-year loans, % of the original

@@ -143,6 +143,14 @@ class Recovery(Model):
         "If given, recover this share of the defaulted balance instead of using collateral values",
         default=None,
     )
+    advancing: Literal["none", "principal_and_interest"] = describe(
+        "Servicer advancing (pledge loans; SIFMA SF-16 to SF-19): none (Chinese practice: a defaulted loan "
+        "pays nothing more), or principal_and_interest: a defaulted loan keeps amortising on its schedule "
+        "until liquidation lag_months later, its scheduled principal and interest advanced to the trust; "
+        "the principal recovered at liquidation is its amortized balance less the loss (the loss on the "
+        "balance at default, at most that amortized balance)",
+        default="none",
+    )
 
 
 class PatentEvent(Model):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +29,22 @@ SERIES = (
     "subsidy",
     "upkeep_cost",
 )
+
+
+#: Monthly series a projection adds only when it models them (servicer advancing, a
+#: delinquency pipeline): name -> True for a balance at the month's end, False for a flow.
+#: Outputs show them only when some pool of the run has them, so every other run's outputs
+#: keep their columns.
+EXTRA_SERIES: dict[str, bool] = {
+    "advanced_principal": False,
+    "advanced_interest": False,
+    "foreclosure_balance": True,
+    "delinquent_1_30": True,
+    "delinquent_31_60": True,
+    "delinquent_61_90": True,
+    "delinquent_interest_missed": False,
+    "cured": False,
+}
 
 
 @dataclass
@@ -64,6 +80,8 @@ class PoolFlows:
     upkeep_cost: np.ndarray | None = None
     #: what the layers did, month by month (None without a stack)
     layers: LayerResult | None = None
+    #: the :data:`EXTRA_SERIES` the projection modelled
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def principal_collected(self) -> np.ndarray:

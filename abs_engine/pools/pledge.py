@@ -47,6 +47,7 @@ from ..curves import (
 )
 from ..model.deal import PledgeLoanPool
 from ..model.scenario import Scenario
+from .advancing import Advances
 from .base import PoolFlows
 
 AMORT_CODES = {"annuity": 0, "equal_principal": 1, "bullet": 2, "interest_only_balloon": 3}
@@ -355,8 +356,12 @@ def project_pledge_pool(
         if sale_month.shape != (S,):
             raise ValueError(f"sale_month has shape {sale_month.shape}, expected (scenarios,) = {(S,)}")
     sale_months = set(sale_month[sale_month > 0].tolist()) if sale_month is not None else set()
+    # servicer advancing (abs_engine/pools/advancing.py): the scenarios that advance keep
+    # their defaulted loans amortising until liquidation
+    adv_on = np.array([s.recovery.advancing != "none" for s in scenarios])
+    advances = Advances(adv_on, lag, L, M) if adv_on.any() else None
     for m in range(1, M + 1):
-        if not B.any():
+        if not B.any() and (advances is None or not advances.pending):
             break
         out["balance_start"][:, m] = out["balance_end"][:, m - 1]  # the same sum of the same B
         mdr_m, smm_m = mdr.at(m, act), smm.at(m, act)  # (S, 1) shared by the loans, or (S, loans)
@@ -438,9 +443,10 @@ def project_pledge_pool(
             if len(payers):
                 cap.interest[:, act[cols], m] = interest
                 cap.survival[:, act[cols], m] = q[:, cols]
+        rec_l = None
         if dsum.any():
             rec = np.zeros(S)
-            rec_l = np.zeros_like(D) if cap is not None else None
+            rec_l = np.zeros_like(D) if cap is not None or advances is not None else None
             if by_rate.any():
                 Dr = D[by_rate] * rec_rate[by_rate]
                 rec[by_rate] = Dr.sum(axis=1)
@@ -455,11 +461,20 @@ def project_pledge_pool(
                 rec[by_value] = Dv.sum(axis=1)
                 if rec_l is not None:
                     rec_l[by_value] = Dv
-            recovery[sidx, m + lag] += rec
-            loss[sidx, m + lag] += dsum - rec
+            if advances is not None:  # those scenarios book the liquidation with the advances
+                rec, dsum_booked = np.where(adv_on, 0.0, rec), np.where(adv_on, 0.0, dsum)
+                recovery[sidx, m + lag] += rec
+                loss[sidx, m + lag] += dsum_booked - rec
+            else:
+                recovery[sidx, m + lag] += rec
+                loss[sidx, m + lag] += dsum - rec
             if cap is not None:
                 cap.default[:, act, m] = D
                 cap.recovery[:, act, m] = rec_l
+        if advances is not None:
+            every = pay_loan[month]  # every loan paying this month, performing or not
+            phi, rate_adv = _schedule_terms(loans, every, pay_n[month], pay_kind[month], m, ref_rates)
+            advances.month(m, act, D, rec_l if rec_l is not None else np.zeros_like(D), every, phi, rate_adv)
         prepaid = P.sum(axis=1)
         if sale_month is not None and m in sale_months:  # the clean-up call buys what performs
             sold = np.where(sale_month == m, B3.sum(axis=1), 0.0)
@@ -486,9 +501,45 @@ def project_pledge_pool(
         loss=loss[:, : M + 1],
         **out,
     )
+    if advances is not None:
+        flows.scheduled_principal = flows.scheduled_principal + advances.advanced_principal
+        flows.interest_collected = flows.interest_collected + advances.advanced_interest
+        flows.recovery = flows.recovery + advances.recovery
+        flows.loss = flows.loss + advances.loss
+        flows.extra = {"advanced_principal": advances.advanced_principal,
+                       "advanced_interest": advances.advanced_interest,
+                       "foreclosure_balance": advances.foreclosure}
     if cap is not None:
         _apply_support(flows, pool, loans, scenarios, grid, cap, lag)
     return flows
+
+
+def _schedule_terms(loans: LoanArrays, payers: np.ndarray, n: np.ndarray, kind: np.ndarray, m: int,
+                    ref_rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For loans ``payers`` paying in grid month ``m``: the share of a balance their payment
+    repays (``phi``, the scheduled principal fraction) and the interest on a balance, per
+    scenario ``(S, len(payers))``, by the projection's formulas."""
+    S = ref_rates.shape[0]
+    rate = loans.rate[payers]
+    fl = loans.ref_index[payers] >= 0
+    if fl.any():
+        r = np.where(fl, np.maximum(ref_rates[:, np.maximum(loans.ref_index[payers], 0), m] + rate, 0.0), rate)
+    else:
+        r = np.broadcast_to(rate, (S, len(payers)))
+    rp = r * (loans.freq[payers] / 12.0)
+    interest = rp if loans.accrual is None else r * loans.accrual[payers, m]
+    phi = np.zeros((S, len(payers)))
+    phi[:, kind == PAY_FINAL] = 1.0
+    g = kind == PAY_ANNUITY
+    if g.any():
+        rg, ng = rp[:, g], n[g]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = np.power(1.0 + rg, ng) - 1.0
+            phi[:, g] = np.minimum(np.where(np.abs(rg) > 1e-14, rg / growth, 1.0 / np.maximum(ng, 1)), 1.0)
+    g = kind == PAY_EQUAL
+    if g.any():
+        phi[:, g] = np.minimum(1.0 / np.maximum(n[g], 1), 1.0)
+    return phi, np.broadcast_to(interest, (S, len(payers)))
 
 
 class _Capture:

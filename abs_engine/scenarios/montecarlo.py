@@ -203,7 +203,7 @@ def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
     for pool in deal.pools:
         if isinstance(pool, PledgeLoanPool):
             loans = loan_arrays(pool, h.cutoff_date, M, ref_names)
-            if use_fast and supports(pool):
+            if use_fast and supports(pool) and sc.recovery.advancing == "none":
                 pools.append(("sparse", (SparsePledge(pool, loans, sc, sched.grid, refs[0]), loans)))
             else:
                 pools.append(("pledge", loans))
