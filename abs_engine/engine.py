@@ -89,12 +89,13 @@ def _check_scenarios(deal: Deal, scenarios: Sequence[Scenario]) -> None:
                 f"{label(sc.defaults.cdr)} runs on loan age, which the receivable pools of the deal "
                 f"({', '.join(receivable_pools)}) do not have; write the rate by projection_month")))
         problems += segment_problems(sc, pledge)
-        if sc.recovery.advancing != "none":
-            for p in deal.pools:
+        for what, on in (("recovery.advancing", sc.recovery.advancing != "none"), ("delinquency", sc.delinquency is not None)):
+            for p in deal.pools if on else []:
                 if isinstance(p, PledgeLoanPool) and p.support:
-                    problems.append(Problem(f"scenario '{sc.name}'", "recovery.advancing", (
-                        f"servicer advancing with the risk-sharing layers of pool '{p.name}' is not modelled "
-                        "(the layers take each default as it happens); run it without advancing")))
+                    problems.append(Problem(f"scenario '{sc.name}'", what, (
+                        f"{'servicer advancing' if what != 'delinquency' else 'a delinquency pipeline'} with the "
+                        f"risk-sharing layers of pool '{p.name}' is not modelled (the layers take each default "
+                        "as it happens); run it without")))
         if sc.name in names:
             problems.append(Problem(where, "name", "duplicate scenario name"))
         names.add(sc.name)

@@ -57,6 +57,7 @@ from .deal import (
     Waterfalls,
     When,
 )
+from .delinquency import Delinquency
 from .scenario import Defaults, PatentEvent, Patents, Prepayment, Receivables, Recovery, Scenario
 from .support import (
     AnnualFeeUpkeep,
@@ -84,7 +85,7 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("Clean-up call", [CleanUpCall]),
     ("Pricing", [Pricing, TranchePricing]),
     ("Scenario file", [Scenario, Defaults, DefaultCurve, Prepayment, PrepaymentCurve, Segment, SegmentDefaults,
-                       SegmentPrepayment, Recovery, Patents, PatentEvent, Receivables]),
+                       SegmentPrepayment, Delinquency, Recovery, Patents, PatentEvent, Receivables]),
 ]
 
 

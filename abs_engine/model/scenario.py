@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from .common import Fraction, Model, Rate, describe
 from .curves import DefaultRate, PrepaymentRate, Segment
+from .delinquency import Delinquency
 
 
 def _check_vector(v: list[float]) -> list[float]:
@@ -226,6 +227,11 @@ class Scenario(Model):
     recovery: Recovery = describe("Recovery assumptions", default_factory=Recovery)
     patents: Patents = describe("Patent invalidation and obsolescence (licence pools)", default_factory=Patents)
     receivables: Receivables = describe("Licensee / buyer risks (receivable pools)", default_factory=Receivables)
+    delinquency: Delinquency | None = describe(
+        "Delinquency pipeline of the pledge loans (current -> 1-30 -> 31-60 -> 61-90 days -> default) with "
+        "roll rates and cures; its defaults come on top of defaults.cdr (docs/methodology.md)",
+        default=None,
+    )
     segments: list[Segment] = describe(
         "Rates by segment of the pledge-loan pools (IP type, industry, region, vintage, any loan field): "
         "each segment's cdr / cpr replace the scenario's for the loans it selects (docs/scenarios.md)",

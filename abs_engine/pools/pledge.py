@@ -49,6 +49,7 @@ from ..model.deal import PledgeLoanPool
 from ..model.scenario import Scenario
 from .advancing import Advances
 from .base import PoolFlows
+from .delinquency import Pipeline
 
 AMORT_CODES = {"annuity": 0, "equal_principal": 1, "bullet": 2, "interest_only_balloon": 3}
 
@@ -360,8 +361,10 @@ def project_pledge_pool(
     # their defaulted loans amortising until liquidation
     adv_on = np.array([s.recovery.advancing != "none" for s in scenarios])
     advances = Advances(adv_on, lag, L, M) if adv_on.any() else None
+    # the delinquency pipeline (abs_engine/pools/delinquency.py)
+    pipeline = Pipeline(scenarios, L, M) if any(s.delinquency is not None for s in scenarios) else None
     for m in range(1, M + 1):
-        if not B.any() and (advances is None or not advances.pending):
+        if not B.any() and (advances is None or not advances.pending) and (pipeline is None or not pipeline.pending()):
             break
         out["balance_start"][:, m] = out["balance_end"][:, m - 1]  # the same sum of the same B
         mdr_m, smm_m = mdr.at(m, act), smm.at(m, act)  # (S, 1) shared by the loans, or (S, loans)
@@ -386,6 +389,11 @@ def project_pledge_pool(
         else:
             Bc = B
         B1 = B - D
+        if pipeline is not None:  # delinquent loans roll, cure or stay; current ones miss payments
+            B1, q_dq, D_dq, whole_dq, cured_prin, cured_int = pipeline.transition(
+                m, act, B1, q if surv is not None else None, loans.pay[act, m])
+            if q_dq is not None:
+                q = q_dq
         # loans with a payment this month: interest on B1 and scheduled principal
         month = slice(pay_bounds[m], pay_bounds[m + 1])
         payers = pay_loan[month]
@@ -431,12 +439,20 @@ def project_pledge_pool(
             interest_sum = interest.sum(axis=1)
         else:
             prin_sum = interest_sum = np.zeros(S)
+        if pipeline is not None:  # the delinquent shares' instalments, and the arrears cures pay
+            phi, rate_dq = _schedule_terms(loans, payers, n, kind, m, ref_rates) if len(payers) else (
+                np.zeros((S, 0)), np.zeros((S, 0)))
+            paid_prin, paid_int = pipeline.instalments(m, act, cols, phi, rate_dq)
+            prin_sum = prin_sum + paid_prin + cured_prin
+            interest_sum = interest_sum + paid_int + cured_int
         B2 = B1
         P = B2 * smm_m
         B3 = B2 - P
         if surv is not None:
             surv[:, act] = q * (1.0 - smm_m)
         # recoveries from disposing of the pledged IP
+        if pipeline is not None:
+            D_direct, D = D, D + D_dq
         dsum = D.sum(axis=1)
         if cap is not None:
             cap.balance[:, act, m] = Bc
@@ -457,7 +473,12 @@ def project_pledge_pool(
                 value = coll * value_factor ** ((m + lag[by_value])[:, None] / 12.0) * (1.0 - haircut[by_value])
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                     frac = np.where(Bv > 0, np.minimum(1.0, value / Bv), 0.0)
-                Dv = D[by_value] * frac
+                if pipeline is not None:  # a pipeline default's loan: its bucket's balance over its share
+                    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                        frac_dq = np.where(whole_dq[by_value] > 0, np.minimum(1.0, value / whole_dq[by_value]), 0.0)
+                    Dv = D_direct[by_value] * frac + D_dq[by_value] * frac_dq
+                else:
+                    Dv = D[by_value] * frac
                 rec[by_value] = Dv.sum(axis=1)
                 if rec_l is not None:
                     rec_l[by_value] = Dv
@@ -485,11 +506,13 @@ def project_pledge_pool(
         out["scheduled_principal"][:, m] = prin_sum
         out["prepayment"][:, m] = prepaid
         out["interest_collected"][:, m] = interest_sum
-        out["balance_end"][:, m] = B3.sum(axis=1)
+        out["balance_end"][:, m] = B3.sum(axis=1) if pipeline is None else B3.sum(axis=1) + pipeline.outstanding(act)
         B = B3
         if compress or finished > 0.05 * B.shape[1]:  # drop the loans repaid (or wholly defaulted) everywhere
             finished = 0
             keep = (B != 0).any(axis=0)
+            if pipeline is not None:
+                keep |= pipeline.pending(act)
             if not keep.all():
                 act, B, events, coll = act[keep], B[:, keep], events[:, keep], coll[keep]
                 pos[:] = -1
@@ -501,14 +524,16 @@ def project_pledge_pool(
         loss=loss[:, : M + 1],
         **out,
     )
+    if pipeline is not None:
+        flows.extra.update(pipeline.series())
     if advances is not None:
         flows.scheduled_principal = flows.scheduled_principal + advances.advanced_principal
         flows.interest_collected = flows.interest_collected + advances.advanced_interest
         flows.recovery = flows.recovery + advances.recovery
         flows.loss = flows.loss + advances.loss
-        flows.extra = {"advanced_principal": advances.advanced_principal,
-                       "advanced_interest": advances.advanced_interest,
-                       "foreclosure_balance": advances.foreclosure}
+        flows.extra.update({"advanced_principal": advances.advanced_principal,
+                            "advanced_interest": advances.advanced_interest,
+                            "foreclosure_balance": advances.foreclosure})
     if cap is not None:
         _apply_support(flows, pool, loans, scenarios, grid, cap, lag)
     return flows

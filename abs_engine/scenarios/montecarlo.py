@@ -611,6 +611,10 @@ def simulate(
     if problems:
         raise InputError(problems)
     _check_scenarios(deal, [scenario])
+    if scenario.delinquency is not None:
+        raise InputError([Problem(f"scenario '{scenario.name}'", "delinquency", (
+            "a delinquency pipeline is an expected-value model (shares of each loan roll from bucket to "
+            "bucket); Monte Carlo paths draw whole defaults from defaults.cdr: simulate without it"))])
     problems = check_settings(deal, settings)
     if problems:
         raise InputError(problems)
