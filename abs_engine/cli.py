@@ -261,6 +261,10 @@ def _write_run(d: Any, deal: Path, scenario: list[Path] | None, curve: Path | No
 from .scenarios.cli import register as _register_scenario_commands  # noqa: E402
 
 _register_scenario_commands(app)
+# the static-pool analysis (abs_engine/staticpool/cli.py)
+from .staticpool.cli import register as _register_static_pool  # noqa: E402
+
+_register_static_pool(app)
 
 
 def main() -> None:
