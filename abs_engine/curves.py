@@ -147,6 +147,17 @@ def peak_annual(spec: Spec) -> float:
     return float(np.max(1.0 - (1.0 - m) ** 12))
 
 
+def mean_annual(spec: Spec, months: int = 60) -> float:
+    """One annual figure for a table: a constant as it is, a vector's mean, a convention's
+    mean annual rate over the first ``months`` months of its own axis."""
+    if isinstance(spec, list):
+        return float(np.mean(spec))
+    if not isinstance(spec, _Curve):
+        return float(spec)
+    m = monthly_rates(spec, months)[1:]
+    return float(np.mean(1.0 - (1.0 - m) ** 12))
+
+
 def base_level(spec: Spec) -> float | None:
     """The single annual level of ``spec`` (a constant, the mean of a vector by projection
     month), or None when it has none (a convention by loan age)."""
@@ -465,6 +476,7 @@ __all__ = [
     "is_sda",
     "label",
     "loan_rates",
+    "mean_annual",
     "monthly_rates",
     "peak_annual",
     "psa_cpr",

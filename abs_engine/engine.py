@@ -172,13 +172,30 @@ def project(
     deal's clean-up call buys the performing assets of every projected pool
     (:func:`abs_engine.compile.cleanup_months`).
     """
+    sched, monthly = project_monthly(deal, scenarios, default_months=default_months,
+                                     invalidation_months=invalidation_months, pool_flows=pool_flows,
+                                     sale_months=sale_months)
+    return sched, [aggregate(flows, sched) for flows in monthly]
+
+
+def project_monthly(
+    deal: Deal,
+    scenarios: Sequence[Scenario],
+    *,
+    default_months: Sequence[np.ndarray | None] | None = None,
+    invalidation_months: Sequence[np.ndarray | None] | None = None,
+    pool_flows: Sequence[PoolFlows | None] | None = None,
+    sale_months: np.ndarray | None = None,
+) -> tuple[Schedule, list[PoolFlows]]:
+    """:func:`project` before the flows are summed into payment periods: each pool's
+    monthly flows on the grid."""
     h = deal.deal
     grid_months, sched = projection_grid(deal, scenarios)
     ref_names, refs_period = reference_paths(deal, list(scenarios), sched.n_periods)
     # reference rate in force in each grid month = that of the period it is paid in
     mp = np.minimum(sched.month_period, sched.n_periods - 1)
     refs_month = refs_period[:, :, mp]
-    out = []
+    out: list[PoolFlows] = []
     sale_price = deal.cleanup_call.price if deal.cleanup_call is not None else 1.0
     for i, pool in enumerate(deal.pools):
         dm = default_months[i] if default_months is not None else None
@@ -197,8 +214,25 @@ def project(
             im = invalidation_months[i] if invalidation_months is not None else None
             flows = project_receivable_pool(pool, arrays, list(scenarios), sched.grid, default_month=dm,
                                             invalidation_month=im, sale_month=sale_months, sale_price=sale_price)
-        out.append(aggregate(flows, sched))
+        out.append(flows)
     return sched, out
+
+
+def effective_cdr(deal: Deal, scenario: Scenario) -> list[float]:
+    """What a scenario's default rates (curves by loan age, segments) amount to for this
+    deal's pools as one annual CDR per projection month: each grid month's defaults over
+    the balance outstanding at its start, all pools together (a month with nothing
+    outstanding keeps the month before's rate)."""
+    _, monthly = project_monthly(deal, [scenario.model_copy(update={"defaults": scenario.defaults.model_copy(
+        update={"loans": {}})})])
+    default = sum(f.default_amount[0, 1:] for f in monthly)
+    start = sum(f.balance_start[0, 1:] for f in monthly)
+    out, last = [], 0.0
+    for d, b in zip(np.atleast_1d(default), np.atleast_1d(start), strict=True):
+        if b > 0:
+            last = min(max(float(1.0 - (1.0 - d / b) ** 12), 0.0), 1.0)
+        out.append(last)
+    return out or [0.0]
 
 
 def run(
