@@ -51,15 +51,10 @@ def _rate_value(v: Any) -> float | list[float]:
     """A rate of a convention: a constant in [0, 1], a vector of them, or a curve
     ``{points, interpolation}`` (expanded to its vector). Validated in one step, so that a
     mistake reads as one reason."""
-    from .scenario import _check_vector, curve_vector
+    from .scenario import _check_vector, _curve_to_vector
 
     if isinstance(v, dict):
-        unknown = [str(k) for k in v if k not in ("points", "interpolation")]
-        if unknown:
-            raise ValueError(f"a curve has 'points' and 'interpolation', not {', '.join(repr(u) for u in unknown)}")
-        if "points" not in v:
-            raise ValueError("a curve needs 'points' (month -> rate)")
-        return curve_vector(v["points"], v.get("interpolation", "linear"))
+        return _curve_to_vector(v)
     if isinstance(v, list):
         if any(isinstance(x, bool) or not isinstance(x, int | float) for x in v):
             raise ValueError("a vector holds numbers only")
