@@ -11,6 +11,7 @@ import numpy as np
 from . import _waterfall_ref
 from ._program import KernelArgs
 from .compile import PeriodFlows, aggregate, cleanup_months, compile_deal, reference_paths
+from .curves import SegmentIndex, by_age, is_sda, label, segment_problems
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
 from .io.deal_file import check_assets, check_references, curve_problems
@@ -80,8 +81,22 @@ def _check_scenarios(deal: Deal, scenarios: Sequence[Scenario]) -> None:
             return f"{d} is after the legal maturity {h.legal_maturity}"
         return None
 
+    receivable_pools = [p.name for p in deal.pools if not isinstance(p, PledgeLoanPool)]
+    pledge = [SegmentIndex(p.name, p.assets) for p in deal.pools if isinstance(p, PledgeLoanPool)]
     for sc in scenarios:
         where = f"scenario '{sc.name}'"
+        if receivable_pools and (by_age(sc.defaults.cdr) or is_sda(sc.defaults.cdr)):
+            problems.append(Problem(where, "defaults.cdr", (
+                f"{label(sc.defaults.cdr)} runs on loan age, which the receivable pools of the deal "
+                f"({', '.join(receivable_pools)}) do not have; write the rate by projection_month")))
+        problems += segment_problems(sc, pledge)
+        for what, on in (("recovery.advancing", sc.recovery.advancing != "none"), ("delinquency", sc.delinquency is not None)):
+            for p in deal.pools if on else []:
+                if isinstance(p, PledgeLoanPool) and p.support:
+                    problems.append(Problem(f"scenario '{sc.name}'", what, (
+                        f"{'servicer advancing' if what != 'delinquency' else 'a delinquency pipeline'} with the "
+                        f"risk-sharing layers of pool '{p.name}' is not modelled (the layers take each default "
+                        "as it happens); run it without")))
         if sc.name in names:
             problems.append(Problem(where, "name", "duplicate scenario name"))
         names.add(sc.name)
@@ -162,13 +177,32 @@ def project(
     picked up mid-life continues from (abs_engine/restart.py); ``snapshot``: a grid month at
     whose end each pool's state is recorded (``PeriodFlows.snapshot``).
     """
+    sched, monthly = project_monthly(deal, scenarios, default_months=default_months,
+                                     invalidation_months=invalidation_months, pool_flows=pool_flows,
+                                     sale_months=sale_months, starts=starts, snapshot=snapshot)
+    return sched, [aggregate(flows, sched) for flows in monthly]
+
+
+def project_monthly(
+    deal: Deal,
+    scenarios: Sequence[Scenario],
+    *,
+    default_months: Sequence[np.ndarray | None] | None = None,
+    invalidation_months: Sequence[np.ndarray | None] | None = None,
+    pool_flows: Sequence[PoolFlows | None] | None = None,
+    sale_months: np.ndarray | None = None,
+    starts: Sequence[PoolStart | None] | None = None,
+    snapshot: int | None = None,
+) -> tuple[Schedule, list[PoolFlows]]:
+    """:func:`project` before the flows are summed into payment periods: each pool's
+    monthly flows on the grid."""
     h = deal.deal
     grid_months, sched = projection_grid(deal, scenarios)
     ref_names, refs_period = reference_paths(deal, list(scenarios), sched.n_periods)
     # reference rate in force in each grid month = that of the period it is paid in
     mp = np.minimum(sched.month_period, sched.n_periods - 1)
     refs_month = refs_period[:, :, mp]
-    out = []
+    out: list[PoolFlows] = []
     sale_price = deal.cleanup_call.price if deal.cleanup_call is not None else 1.0
     for i, pool in enumerate(deal.pools):
         dm = default_months[i] if default_months is not None else None
@@ -189,8 +223,25 @@ def project(
             flows = project_receivable_pool(pool, arrays, list(scenarios), sched.grid, default_month=dm,
                                             invalidation_month=im, sale_month=sale_months, sale_price=sale_price,
                                             start=start, snapshot=snapshot)
-        out.append(aggregate(flows, sched))
+        out.append(flows)
     return sched, out
+
+
+def effective_cdr(deal: Deal, scenario: Scenario) -> list[float]:
+    """What a scenario's default rates (curves by loan age, segments) amount to for this
+    deal's pools as one annual CDR per projection month: each grid month's defaults over
+    the balance outstanding at its start, all pools together (a month with nothing
+    outstanding keeps the month before's rate)."""
+    _, monthly = project_monthly(deal, [scenario.model_copy(update={"defaults": scenario.defaults.model_copy(
+        update={"loans": {}})})])
+    default = sum(f.default_amount[0, 1:] for f in monthly)
+    start = sum(f.balance_start[0, 1:] for f in monthly)
+    out, last = [], 0.0
+    for d, b in zip(np.atleast_1d(default), np.atleast_1d(start), strict=True):
+        if b > 0:
+            last = min(max(float(1.0 - (1.0 - d / b) ** 12), 0.0), 1.0)
+        out.append(last)
+    return out or [0.0]
 
 
 def run(

@@ -31,6 +31,22 @@ SERIES = (
 )
 
 
+#: Monthly series a projection adds only when it models them (servicer advancing, a
+#: delinquency pipeline): name -> True for a balance at the month's end, False for a flow.
+#: Outputs show them only when some pool of the run has them, so every other run's outputs
+#: keep their columns.
+EXTRA_SERIES: dict[str, bool] = {
+    "advanced_principal": False,
+    "advanced_interest": False,
+    "foreclosure_balance": True,
+    "delinquent_1_30": True,
+    "delinquent_31_60": True,
+    "delinquent_61_90": True,
+    "delinquent_interest_missed": False,
+    "cured": False,
+}
+
+
 @dataclass
 class PoolFlows:
     """Monthly cash flows of one pool: arrays of shape ``(n_scenarios, n_months + 1)``
@@ -66,6 +82,8 @@ class PoolFlows:
     layers: LayerResult | None = None
     #: the pool at the end of a grid month, when the projection was asked for it
     snapshot: PoolSnapshot | None = None
+    #: the :data:`EXTRA_SERIES` the projection modelled
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def principal_collected(self) -> np.ndarray:

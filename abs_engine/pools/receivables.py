@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from ..curves import monthly_rates
 from ..model.deal import LicencePool, TransferPool
 from ..model.scenario import Scenario
 from ..model.support import AnnualFeeUpkeep
@@ -444,7 +445,7 @@ def project_receivable_pool(
             pd = np.where(np.isnan(arr.pd), 0.0, arr.pd)
             mdr = np.broadcast_to((1.0 - (1.0 - pd) ** (1.0 / 12.0))[:, None], (L, M + 1)).copy()
         else:
-            mdr = monthly_rate(sc.defaults.cdr, M)[None, :]
+            mdr = monthly_rates(sc.defaults.cdr, M)[None, :]
             if per_asset:
                 mdr = np.broadcast_to(mdr, (L, M + 1)).copy()
         mdr[:, : m0 + 1] = 0.0
