@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any, assert_never
 
 from .analytics import AnalyticsError, Curve
+from .curves import SegmentIndex, by_age, is_sda, label, segment_problems
 from .dates import build_schedule
 from .errors import InputError, Problem, did_you_mean, unknown
 from .model.deal import (
@@ -377,8 +378,23 @@ def scenario_problems(deal: Deal, scenarios: Sequence[Scenario]) -> list[Problem
             return f"{d} is after the legal maturity {h.legal_maturity}"
         return None
 
+    # (loans have an age and prepay: the pools whose kind takes a scenario's prepayment)
+    receivable_pools = [p.name for p in deal.pools if "prepayment" not in type(p).SECTIONS]
+    loans = [SegmentIndex(p.name, p.assets) for p in deal.pools if "prepayment" in type(p).SECTIONS]
     for sc in scenarios:
         where = f"scenario '{sc.name}'"
+        if receivable_pools and (by_age(sc.defaults.cdr) or is_sda(sc.defaults.cdr)):
+            problems.append(Problem(where, "defaults.cdr", (
+                f"{label(sc.defaults.cdr)} runs on loan age, which the receivable pools of the deal "
+                f"({', '.join(receivable_pools)}) do not have; write the rate by projection_month")))
+        problems += segment_problems(sc, loans)
+        for what, on in (("recovery.advancing", sc.recovery.advancing != "none"), ("delinquency", sc.delinquency is not None)):
+            for p in deal.pools if on else []:
+                if "prepayment" in type(p).SECTIONS and p.support:
+                    problems.append(Problem(f"scenario '{sc.name}'", what, (
+                        f"{'servicer advancing' if what != 'delinquency' else 'a delinquency pipeline'} with the "
+                        f"risk-sharing layers of pool '{p.name}' is not modelled (the layers take each default "
+                        "as it happens); run it without")))
         if sc.name in names:
             problems.append(Problem(where, "name", "duplicate scenario name"))
         names.add(sc.name)
@@ -424,6 +440,16 @@ def check_run(deal: Deal, scenarios: Sequence[Scenario]) -> None:
 
 
 # --------------------------------------------------------------------------- Monte Carlo
+
+
+def simulation_problems(scenario: Scenario) -> list[Problem]:
+    """What a Monte Carlo cannot draw paths of: a delinquency pipeline (an expected-value
+    model: shares of each loan roll from bucket to bucket; the paths draw whole defaults)."""
+    if scenario.delinquency is None:
+        return []
+    return [Problem(f"scenario '{scenario.name}'", "delinquency", (
+        "a delinquency pipeline is an expected-value model (shares of each loan roll from bucket to "
+        "bucket); Monte Carlo paths draw whole defaults from defaults.cdr: simulate without it"))]
 
 
 def settings_problems(deal: Deal, settings: MonteCarlo, file: str = "monte carlo") -> list[Problem]:

@@ -285,6 +285,10 @@ _register_scenario_commands(app)
 from .status_cli import register as _register_status_commands  # noqa: E402
 
 _register_status_commands(app)
+# the static-pool analysis (abs_engine/staticpool/cli.py)
+from .staticpool.cli import register as _register_static_pool  # noqa: E402
+
+_register_static_pool(app)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ flows into payment periods is :mod:`abs_engine.periods`'s job.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import assert_never
+from typing import Any, assert_never
 
 import numpy as np
 
@@ -53,6 +53,19 @@ def _upkeep_paid(due: np.ndarray, available: np.ndarray) -> np.ndarray:
         paid[:, t] = np.minimum(owed, np.maximum(available[:, t], 0.0))
         carried = owed - paid[:, t]
     return paid
+
+
+#: The delinquency buckets counted from each number of days past due.
+PAST_DUE = {1: ("delinquent_1_30", "delinquent_31_60", "delinquent_61_90"),
+            31: ("delinquent_31_60", "delinquent_61_90"), 61: ("delinquent_61_90",)}
+
+
+def delinquency_ratio(pools: list[PeriodFlows], pool_end: Any, days: int) -> np.ndarray:
+    """Unpaid principal of the loans at least ``days`` past due over the pool balance, at
+    each period's end (0 where the pool balance is 0 or no pool has a pipeline)."""
+    late = sum((pf.series[k] for pf in pools for k in PAST_DUE[days] if k in pf.series), np.zeros_like(pool_end))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(pool_end > 0, late / np.where(pool_end > 0, pool_end, 1.0), 0.0)
 
 
 def _sched_balance(tr: Tranche, deal: Deal, sched: Schedule) -> np.ndarray:
@@ -272,7 +285,7 @@ def compile_deal(
     ext = np.zeros((S, T, J))
     metric = {"cumulative_default_ratio": P.M_EXTERNAL, "oc_ratio": P.M_OC,
               "interest_coverage": P.M_COVERAGE, "interest_shortfall": P.M_SHORTFALL,
-              "debt_service_coverage": P.M_DSCR}
+              "debt_service_coverage": P.M_DSCR, "delinquency_ratio": P.M_EXTERNAL}
     cum_defaults = np.cumsum(sum(pf.series["default_amount"] for pf in pools), axis=1)
     if opening is not None:  # (the defaults before the opening are in its figures)
         cum_defaults = cum_defaults + opening.cum_defaults
@@ -284,6 +297,8 @@ def compile_deal(
         trg_thr[j] = tg.above if tg.above is not None else tg.below
         if tg.metric == "cumulative_default_ratio":
             ext[:, :, j] = cum_defaults / original_pool if original_pool > 0 else 0.0
+        elif tg.metric == "delinquency_ratio":  # (a series of the pools: no waterfall state)
+            ext[:, :, j] = delinquency_ratio(pools, pool_end, tg.past_due_days)
 
     args = P.KernelArgs(
         op=np.asarray(ops, dtype=np.int32),

@@ -93,11 +93,11 @@ class Projector:
         mp = np.minimum(sched.month_period, sched.n_periods - 1)
         return refs_period[:, :, mp]
 
-    def sparse(self, scenario: Scenario, *, with_support: bool = True) -> list[Sparse | None]:
+    def sparse(self, scenario: Scenario, *, exact: bool = True) -> list[Sparse | None]:
         """Each pool's sparse projection of Monte Carlo paths under ``scenario`` (None where
-        its kind has none, or its support stack needs the dense one and ``with_support``)."""
+        its kind has none, or its support stack needs the dense one and ``exact``)."""
         refs = self.ref_rates([scenario])[0]
-        return [k.sparse(p, prep, scenario, self.grid, refs, with_support=with_support)
+        return [k.sparse(p, prep, scenario, self.grid, refs, exact=exact)
                 for k, p, prep in zip(self.kinds, self.deal.pools, self.prepared, strict=True)]
 
     def monthly(self, scenarios: Sequence[Scenario], events: Sequence[Events] | None = None, *,
@@ -165,6 +165,23 @@ def project(deal: Deal, scenarios: Sequence[Scenario], *, sale_months: np.ndarra
     proj = Projector(deal, scenarios, starts=starts)
     flows = proj.monthly(scenarios, sale_months=sale_months, snapshot=snapshot)
     return proj.schedule, [aggregate(f, proj.schedule) for f in flows]
+
+
+def effective_cdr(deal: Deal, scenario: Scenario) -> list[float]:
+    """What a scenario's default rates (curves by loan age, segments) amount to for this
+    deal's pools as one annual CDR per projection month: each grid month's defaults over
+    the balance outstanding at its start, all pools together (a month with nothing
+    outstanding keeps the month before's rate)."""
+    sc = scenario.model_copy(update={"defaults": scenario.defaults.model_copy(update={"loans": {}})})
+    monthly = Projector(deal, [sc]).monthly([sc])
+    default = sum(f.default_amount[0, 1:] for f in monthly)
+    start = sum(f.balance_start[0, 1:] for f in monthly)
+    out, last = [], 0.0
+    for d, b in zip(np.atleast_1d(default), np.atleast_1d(start), strict=True):
+        if b > 0:
+            last = min(max(float(1.0 - (1.0 - d / b) ** 12), 0.0), 1.0)
+        out.append(last)
+    return out or [0.0]
 
 
 def run(

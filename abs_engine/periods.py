@@ -18,7 +18,7 @@ import numpy as np
 from .dates import Schedule
 from .model.deal import Deal
 from .model.scenario import Scenario
-from .pools.base import SERIES, Ledger, PoolFlows, PoolSnapshot
+from .pools.base import EXTRA_SERIES, SERIES, Ledger, PoolFlows, PoolSnapshot
 
 
 @dataclass
@@ -96,9 +96,25 @@ def aggregate(flows: PoolFlows, sched: Schedule) -> PeriodFlows:
         end[:, t] = prev
     out["balance_start"] = start
     out["balance_end"] = end
+    series = {k: out[k] for k in SERIES}
+    for key, stock in EXTRA_SERIES.items():  # (only those the projection modelled)
+        if key in flows.extra:
+            series[key] = _period_end(flows.extra[key], mp, T) if stock else _period_sum(flows.extra[key], mp, T)
     ledger = aggregate_ledger(flows.layers, sched, M1) if flows.layers is not None else None
-    return PeriodFlows(flows.name, flows.original_balance, {k: out[k] for k in SERIES}, ledger, flows.layers,
+    return PeriodFlows(flows.name, flows.original_balance, series, ledger, flows.layers,
                        flows.snapshot)
+
+
+def _period_end(arr: np.ndarray, mp: np.ndarray, T: int) -> np.ndarray:
+    """A balance at the end of each period: that of the period's last grid month."""
+    end = np.zeros((arr.shape[0], T))
+    prev = arr[:, 0].copy()
+    for t in range(T):
+        months = np.nonzero(mp[1:] == t)[0] + 1
+        if len(months):
+            prev = arr[:, months[-1]].copy()
+        end[:, t] = prev
+    return end
 
 
 def cleanup_months(deal: Deal, sched: Schedule, pools: list[PeriodFlows], first_period: int = 0) -> np.ndarray:

@@ -19,7 +19,7 @@ from .model.deal import PARTIES, STATES, Deal
 from .model.scenario import Scenario
 from .model.status import Status
 from .periods import LEDGER_FLOWS, PeriodFlows
-from .pools.base import SERIES
+from .pools.base import EXTRA_SERIES, SERIES
 from .pools.stats import PoolStats
 
 #: Largest imbalance tolerated by :meth:`Result.check_conservation`, in currency units.
@@ -143,8 +143,11 @@ class Result:
 
     @cached_property
     def pool(self) -> pd.DataFrame:
-        """One row per scenario, pool and period (money in deal currency units)."""
-        cols = {k: np.stack([p.series[k] for p in self.pools], axis=2) for k in SERIES}
+        """One row per scenario, pool and period (money in deal currency units); the
+        advancing and delinquency columns only when some pool of the run models them."""
+        keys = list(SERIES) + [k for k in EXTRA_SERIES if any(k in p.series for p in self.pools)]
+        zero = np.zeros_like(self.pools[0].series["balance_end"])
+        cols = {k: np.stack([p.series.get(k, zero) for p in self.pools], axis=2) for k in keys}
         return _frame(self.schedule, self.scenario_names, [p.name for p in self.pools], "pool", cols, self.start_period)
 
     @cached_property

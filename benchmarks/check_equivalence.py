@@ -334,7 +334,9 @@ def check_projection(base_pledge: ModuleType) -> tuple[list[str], int, int]:
     assert isinstance(pool, PledgeLoanPool)
     loans = pledge.loan_arrays(pool, h.cutoff_date, grid_months, names)
     old_loans = base_pledge.loan_arrays(pool, h.cutoff_date, grid_months, names)
-    compare("example pool", pledge.project_pledge_pool(pool, loans, scs, sched.grid, refs_m),
+    from abs_engine.support.pool import support_flows
+
+    compare("example pool", pledge.project_pledge_pool(pool, loans, scs, sched.grid, refs_m, support=support_flows),
             base_pledge.project_pledge_pool(pool, old_loans, scs, sched.grid, refs_m))
 
     spool, cutoff = synthetic.pledge_pool(10_000, 120)

@@ -155,6 +155,11 @@ def _prepare(case: dict[str, Any], root: Path) -> Path:
         return src
     work = root / case["id"]
     shutil.copytree(src, work, symlinks=True)
+    # a fresh copy, whatever the checkout's age: the output stage tells abandoned staging
+    # directories by their age, which copytree would carry over from the corpus
+    for path in [work, *work.rglob("*")]:
+        if not path.is_symlink():
+            os.utime(path)
     for step in case.get("setup", []):
         if "mkfifo" in step:
             target = work / step["mkfifo"]

@@ -42,6 +42,22 @@ SERIES = (
 )
 
 
+#: Monthly series a projection adds only when it models them (servicer advancing, a
+#: delinquency pipeline): name -> True for a balance at the month's end, False for a flow.
+#: Outputs show them only when some pool of the run has them, so every other run's outputs
+#: keep their columns.
+EXTRA_SERIES: dict[str, bool] = {
+    "advanced_principal": False,
+    "advanced_interest": False,
+    "foreclosure_balance": True,
+    "delinquent_1_30": True,
+    "delinquent_31_60": True,
+    "delinquent_61_90": True,
+    "delinquent_interest_missed": False,
+    "cured": False,
+}
+
+
 @dataclass
 class PoolFlows:
     """Monthly cash flows of one pool: arrays of shape ``(n_scenarios, n_months + 1)``
@@ -77,6 +93,8 @@ class PoolFlows:
     layers: Ledger | None = None
     #: the pool at the end of a grid month, when the projection was asked for it
     snapshot: PoolSnapshot | None = None
+    #: the :data:`EXTRA_SERIES` the projection modelled
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def principal_collected(self) -> np.ndarray:
@@ -168,15 +186,23 @@ class PoolKind(Protocol):
         ``support`` runs the pool's support stack, if it has one."""
         ...
 
-    def has_sparse(self, pool: Any, *, with_support: bool) -> bool:
-        """Whether :meth:`sparse` gives a projection for ``pool``."""
+    def has_sparse(self, pool: Any, *, exact: bool) -> bool:
+        """Whether :meth:`sparse` gives a projection for ``pool`` (``exact``: one whose flows
+        equal the dense projection's; else one good for the defaults alone)."""
         ...
 
     def sparse(self, pool: Any, prepared: Any, scenario: Scenario, grid: list[dt.date],
-               ref_rates: np.ndarray, *, with_support: bool) -> Sparse | None:
+               ref_rates: np.ndarray, *, exact: bool) -> Sparse | None:
         """The sparse projection of Monte Carlo paths under ``scenario`` (its default rate
         0: the paths carry the defaults), or None where the kind has none, or where the
-        pool's support stack would change the flows and ``with_support`` asks for them."""
+        pool's support stack would change the flows and ``exact`` asks for them."""
+        ...
+
+    def default_rates(self, pool: Any, prepared: Any, scenario: Scenario, grid: list[dt.date]) -> Any:
+        """Each asset's own monthly default rates under ``scenario`` where they vary by asset
+        (an object with ``shared``, ``key(s, asset)`` and ``loan_vector(s, asset, M)``:
+        :class:`abs_engine.curves.LoanRates`), else None: a Monte Carlo draws each obligor's
+        default time from these."""
         ...
 
     def patent_types(self, pool: Any) -> list[str]:

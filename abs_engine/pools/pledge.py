@@ -37,12 +37,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..curves import (
+    LoanRates,
+    SegmentIndex,
+    age_offsets,
+    by_age,
+    is_sda,
+    is_zero,
+    loan_rates,
+    segment_groups,
+    varies_by_loan,
+)
 from ..dates import calendar_months, days_in_month, is_month_end, month_index, months_between
 from ..dates import event_month as month_of_event
 from ..errors import InputError, Problem
 from ..model.deal import Header, PledgeLoanPool
 from ..model.scenario import Scenario
+from .advancing import Advances
 from .base import Events, PoolFlows, PoolSnapshot, PoolStart, Support, asset_frame, clear_before
+from .delinquency import Pipeline
 
 AMORT_CODES = {"annuity": 0, "equal_principal": 1, "bullet": 2, "interest_only_balloon": 3}
 
@@ -258,6 +271,31 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
     )
 
 
+def last_payment_month(loans: LoanArrays) -> np.ndarray:
+    """Each loan's last payment month on the grid (0: none)."""
+    M1 = loans.pay.shape[1]
+    has = loans.pay.any(axis=1)
+    return np.where(has, M1 - 1 - np.argmax(loans.pay[:, ::-1], axis=1), 0)
+
+
+def pledge_rates(pool: PledgeLoanPool, loans: LoanArrays, scenarios: list[Scenario],
+                 grid: list[dt.date]) -> tuple[LoanRates, LoanRates]:
+    """Monthly default and prepayment rates of every scenario and loan (abs_engine/curves.py):
+    one column per scenario when every rate runs by projection month, per loan when a rate
+    runs by loan age or the SDA ends before each loan's maturity."""
+    M = len(grid) - 1
+    index = SegmentIndex(pool.name, pool.assets)
+    d_specs, d_group = segment_groups(scenarios, index, "cdr")
+    p_specs, p_group = segment_groups(scenarios, index, "cpr")
+    specs = [x for row in d_specs + p_specs for x in row]
+    ages = age_offsets([a.origination_date for a in pool.assets], grid) if any(by_age(x) for x in specs) else None
+    lag = np.array([s.recovery.lag_months for s in scenarios], dtype=np.int64)
+    last = last_payment_month(loans) if any(is_sda(x) for x in specs) else None
+    mdr = loan_rates(d_specs, M, group=d_group, ages=ages, last_month=last, lag=lag)
+    smm = loan_rates(p_specs, M, group=p_group, ages=ages)
+    return mdr, smm
+
+
 def grid_months_needed(pool: PledgeLoanPool, cutoff: dt.date) -> int:
     """Months from the cut-off date to the last loan maturity (inclusive)."""
     return max(calendar_months(cutoff, a.maturity_date) + 1 for a in pool.assets)
@@ -311,16 +349,13 @@ def project_pledge_pool(
     S = len(scenarios)
     M = len(grid) - 1
     L = len(loans.ids)
-    mdr = np.stack([monthly_rate(s.defaults.cdr, M) for s in scenarios])  # (S, M+1)
-    smm = np.stack([monthly_rate(s.prepayment.cpr, M) for s in scenarios])
+    # monthly default and prepayment rates per scenario (and loan, for curves by loan age
+    # or by segment: abs_engine/curves.py)
+    mdr, smm = pledge_rates(pool, loans, scenarios, grid)
     # prepayment.applies_to = before_defaults (SIFMA SF-18): the SMM applies to the opening
     # balance less its scheduled principal, B2 / (1 - mdr), so the rate on what is left
     # (B2) is smm / (1 - mdr), at most 1
     before = np.array([s.prepayment.applies_to == "before_defaults" for s in scenarios])
-    if before.any():
-        with np.errstate(divide="ignore", invalid="ignore"):
-            on_left = np.where(mdr < 1.0, np.minimum(smm / (1.0 - mdr), 1.0), 1.0)
-        smm = np.where(before[:, None], on_left, smm)
     # loan-level default events: grid month of default per scenario and loan (0 = none)
     event_month = np.zeros((S, L), dtype=np.int64)
     index = {lid: i for i, lid in enumerate(loans.ids)} if any(s.defaults.loans for s in scenarios) else {}
@@ -390,11 +425,26 @@ def project_pledge_pool(
         if sale_month.shape != (S,):
             raise ValueError(f"sale_month has shape {sale_month.shape}, expected (scenarios,) = {(S,)}")
     sale_months = set(sale_month[sale_month > 0].tolist()) if sale_month is not None else set()
+    # servicer advancing (abs_engine/pools/advancing.py): the scenarios that advance keep
+    # their defaulted loans amortising until liquidation
+    adv_on = np.array([s.recovery.advancing != "none" for s in scenarios])
+    advances = Advances(adv_on, lag, L, M) if adv_on.any() else None
+    # the delinquency pipeline (abs_engine/pools/delinquency.py)
+    pipeline = Pipeline(scenarios, L, M) if any(s.delinquency is not None for s in scenarios) else None
+    if (start is not None or snap is not None) and (advances is not None or pipeline is not None):
+        # a status carries neither the advanced loans awaiting liquidation nor the buckets
+        raise InputError.single("", "scenario", "a run from a deal status, or a status written from a run, "
+                                "does not model servicer advancing or the delinquency pipeline yet")
     for m in range(m_start + 1, M + 1):
-        if not B.any():
+        if not B.any() and (advances is None or not advances.pending) and (pipeline is None or not pipeline.pending()):
             break
         out["balance_start"][:, m] = out["balance_end"][:, m - 1]  # the same sum of the same B
-        D = B * mdr[:, m, None]
+        mdr_m, smm_m = mdr.at(m, act), smm.at(m, act)  # (S, 1) shared by the loans, or (S, loans)
+        if before.any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                on_left = np.where(mdr_m < 1.0, np.minimum(smm_m / (1.0 - mdr_m), 1.0), 1.0)
+            smm_m = np.where(before[:, None], on_left, smm_m)
+        D = B * mdr_m
         compress = False
         if m in event_months:
             ev = events == m
@@ -405,12 +455,17 @@ def project_pledge_pool(
             q = surv[:, act]
             with np.errstate(divide="ignore", invalid="ignore"):
                 Bc = np.where(q > 0, B / q, B)  # the balance of the loan still performing
-            q = q * (1.0 - mdr[:, m, None])  # after this month's default: the interest's weight
+            q = q * (1.0 - mdr_m)  # after this month's default: the interest's weight
             if compress:  # a named default takes the whole (expected) balance B: nothing survives
                 q = np.where(ev, 0.0, q)
         else:
             Bc = B
         B1 = B - D
+        if pipeline is not None:  # delinquent loans roll, cure or stay; current ones miss payments
+            B1, q_dq, D_dq, whole_dq, cured_prin, cured_int = pipeline.transition(
+                m, act, B1, q if surv is not None else None, loans.pay[act, m])
+            if q_dq is not None:
+                q = q_dq
         # loans with a payment this month: interest on B1 and scheduled principal
         month = slice(pay_bounds[m], pay_bounds[m + 1])
         payers = pay_loan[month]
@@ -430,12 +485,20 @@ def project_pledge_pool(
             interest_sum = interest.sum(axis=1)
         else:
             prin_sum = interest_sum = np.zeros(S)
+        if pipeline is not None:  # the delinquent shares' instalments, and the arrears cures pay
+            phi, rate_dq = _schedule_terms(loans, payers, n, kind, m, ref_rates) if len(payers) else (
+                np.zeros((S, 0)), np.zeros((S, 0)))
+            paid_prin, paid_int = pipeline.instalments(m, act, cols, phi, rate_dq)
+            prin_sum = prin_sum + paid_prin + cured_prin
+            interest_sum = interest_sum + paid_int + cured_int
         B2 = B1
-        P = B2 * smm[:, m, None]
+        P = B2 * smm_m
         B3 = B2 - P
         if surv is not None:
-            surv[:, act] = q * (1.0 - smm[:, m, None])
+            surv[:, act] = q * (1.0 - smm_m)
         # recoveries from disposing of the pledged IP
+        if pipeline is not None:
+            D_direct, D = D, D + D_dq
         dsum = D.sum(axis=1)
         if cap is not None:
             cap.balance[:, act, m] = Bc
@@ -445,9 +508,10 @@ def project_pledge_pool(
                 if snap is not None and m <= snap.M:
                     snap.interest[:, act[cols], m] = interest
                     snap.survival[:, act[cols], m] = q[:, cols]
+        rec_l = None
         if dsum.any():
             rec = np.zeros(S)
-            rec_l = np.zeros_like(D) if cap is not None or snap is not None else None
+            rec_l = np.zeros_like(D) if cap is not None or snap is not None or advances is not None else None
             if by_rate.any():
                 Dr = D[by_rate] * rec_rate[by_rate]
                 rec[by_rate] = Dr.sum(axis=1)
@@ -458,12 +522,22 @@ def project_pledge_pool(
                 value = coll * value_factor ** ((m + lag[by_value])[:, None] / 12.0) * (1.0 - haircut[by_value])
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                     frac = np.where(Bv > 0, np.minimum(1.0, value / Bv), 0.0)
-                Dv = D[by_value] * frac
+                if pipeline is not None:  # a pipeline default's loan: its bucket's balance over its share
+                    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                        frac_dq = np.where(whole_dq[by_value] > 0, np.minimum(1.0, value / whole_dq[by_value]), 0.0)
+                    Dv = D_direct[by_value] * frac + D_dq[by_value] * frac_dq
+                else:
+                    Dv = D[by_value] * frac
                 rec[by_value] = Dv.sum(axis=1)
                 if rec_l is not None:
                     rec_l[by_value] = Dv
-            recovery[sidx, m + lag] += rec
-            loss[sidx, m + lag] += dsum - rec
+            if advances is not None:  # those scenarios book the liquidation with the advances
+                rec, dsum_booked = np.where(adv_on, 0.0, rec), np.where(adv_on, 0.0, dsum)
+                recovery[sidx, m + lag] += rec
+                loss[sidx, m + lag] += dsum_booked - rec
+            else:
+                recovery[sidx, m + lag] += rec
+                loss[sidx, m + lag] += dsum - rec
             if cap is not None:
                 cap.default[:, act, m] = D
                 cap.recovery[:, act, m] = rec_l
@@ -471,6 +545,10 @@ def project_pledge_pool(
                 snap.default[:, act, m] = D
                 snap.recovery[:, act, m] = rec_l
                 snap.balance[:, act, m] = Bc
+        if advances is not None:
+            every = pay_loan[month]  # every loan paying this month, performing or not
+            phi, rate_adv = _schedule_terms(loans, every, pay_n[month], pay_kind[month], m, ref_rates)
+            advances.month(m, act, D, rec_l if rec_l is not None else np.zeros_like(D), every, phi, rate_adv)
         prepaid = P.sum(axis=1)
         if sale_month is not None and m in sale_months:  # the clean-up call buys what performs
             sold = np.where(sale_month == m, B3.sum(axis=1), 0.0)
@@ -481,13 +559,15 @@ def project_pledge_pool(
         out["scheduled_principal"][:, m] = prin_sum
         out["prepayment"][:, m] = prepaid
         out["interest_collected"][:, m] = interest_sum
-        out["balance_end"][:, m] = B3.sum(axis=1)
+        out["balance_end"][:, m] = B3.sum(axis=1) if pipeline is None else B3.sum(axis=1) + pipeline.outstanding(act)
         B = B3
         if snap is not None and m == snap.M:
             snapped = _snapshot(snap, act, B, surv, lag)
         if compress or finished > 0.05 * B.shape[1]:  # drop the loans repaid (or wholly defaulted) everywhere
             finished = 0
             keep = (B != 0).any(axis=0)
+            if pipeline is not None:
+                keep |= pipeline.pending(act)
             if not keep.all():
                 act, B, events, coll = act[keep], B[:, keep], events[:, keep], coll[keep]
                 pos[:] = -1
@@ -499,6 +579,16 @@ def project_pledge_pool(
         loss=loss[:, : M + 1],
         **out,
     )
+    if pipeline is not None:
+        flows.extra.update(pipeline.series())
+    if advances is not None:
+        flows.scheduled_principal = flows.scheduled_principal + advances.advanced_principal
+        flows.interest_collected = flows.interest_collected + advances.advanced_interest
+        flows.recovery = flows.recovery + advances.recovery
+        flows.loss = flows.loss + advances.loss
+        flows.extra.update({"advanced_principal": advances.advanced_principal,
+                            "advanced_interest": advances.advanced_interest,
+                            "foreclosure_balance": advances.foreclosure})
     if cap is not None:
         assert support is not None  # (checked on entry)
         _apply_support(flows, pool, loans, scenarios, grid, cap, lag, support)
@@ -555,6 +645,34 @@ def _start_defaults(start: PoolStart, loans: LoanArrays, lag: np.ndarray, haircu
             np.add.at(c.default[s], (li[on], md[on]), D[on])
             np.add.at(c.recovery[s], (li[on], md[on]), R[s, on])
             c.balance[s, li[on], md[on]] = Bc[on]
+
+
+def _schedule_terms(loans: LoanArrays, payers: np.ndarray, n: np.ndarray, kind: np.ndarray, m: int,
+                    ref_rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For loans ``payers`` paying in grid month ``m``: the share of a balance their payment
+    repays (``phi``, the scheduled principal fraction) and the interest on a balance, per
+    scenario ``(S, len(payers))``, by the projection's formulas."""
+    S = ref_rates.shape[0]
+    rate = loans.rate[payers]
+    fl = loans.ref_index[payers] >= 0
+    if fl.any():
+        r = np.where(fl, np.maximum(ref_rates[:, np.maximum(loans.ref_index[payers], 0), m] + rate, 0.0), rate)
+    else:
+        r = np.broadcast_to(rate, (S, len(payers)))
+    rp = r * (loans.freq[payers] / 12.0)
+    interest = rp if loans.accrual is None else r * loans.accrual[payers, m]
+    phi = np.zeros((S, len(payers)))
+    phi[:, kind == PAY_FINAL] = 1.0
+    g = kind == PAY_ANNUITY
+    if g.any():
+        rg, ng = rp[:, g], n[g]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = np.power(1.0 + rg, ng) - 1.0
+            phi[:, g] = np.minimum(np.where(np.abs(rg) > 1e-14, rg / growth, 1.0 / np.maximum(ng, 1)), 1.0)
+    g = kind == PAY_EQUAL
+    if g.any():
+        phi[:, g] = np.minimum(1.0 / np.maximum(n[g], 1), 1.0)
+    return phi, np.broadcast_to(interest, (S, len(payers)))
 
 
 class _Capture:
@@ -630,12 +748,16 @@ class SparsePledge:
         L = len(loans.ids)
         self.M, self.L = M, L
         self.original_balance = float(loans.balance.sum())
-        mdr = monthly_rate(scenario.defaults.cdr, M)
-        if np.any(mdr != 0.0):
+        mdr_rates, smm_rates = pledge_rates(pool, loans, [scenario], grid)
+        if not is_zero(scenario.defaults.cdr) or any(seg.cdr is not None and not is_zero(seg.cdr)
+                                                     for seg in scenario.segments):
             raise ValueError("the sparse projection needs a scenario without CDR (the paths carry the defaults)")
-        smm = monthly_rate(scenario.prepayment.cpr, M)
+        # each loan's monthly prepayment rates (L, M+1): one row for every loan unless the
+        # scenario's prepayment runs by loan age
+        smm = np.stack([smm_rates.loan_vector(0, li, M) for li in range(L)]) if not smm_rates.shared \
+            else np.broadcast_to(smm_rates.table[0, 0, : M + 1], (L, M + 1))
         if scenario.prepayment.applies_to == "before_defaults":  # smm / (1 - mdr) with mdr = 0
-            smm = np.minimum(smm / (1.0 - mdr), 1.0)
+            smm = np.minimum(smm, 1.0)
         bal = np.zeros((L, M + 1))
         sched = np.zeros((L, M + 1))
         interest = np.zeros((L, M + 1))
@@ -651,7 +773,7 @@ class SparsePledge:
                 interest[idx, m], prin = loan_payments(loans, idx, m, ref_rates[:, m], Bp, pay_n[month], pay_kind[month])
                 B[idx] = Bp - prin
                 sched[idx, m] = prin
-            P = B * smm[m]
+            P = B * smm[:, m]
             prepay[:, m] = P
             B = B - P
             bal[:, m] = B
@@ -659,7 +781,7 @@ class SparsePledge:
                        "balance_end": bal}
         # the chance a loan has not prepaid by the end of each month: balance_end / survive is
         # the balance of a loan still performing (the collateral is set against it)
-        self.survive = np.cumprod(np.concatenate([[1.0], 1.0 - smm[1:]]))
+        self.survive = np.cumprod(np.concatenate([np.ones((L, 1)), 1.0 - smm[:, 1:]], axis=1), axis=1)
         self.totals = {k: v.sum(axis=0) for k, v in self.series.items()}
         # what a default in month m recovers, per loan: D x rate, or D x min(1, value / B)
         rc = scenario.recovery
@@ -713,7 +835,7 @@ class SparsePledge:
                 else:
                     assert self.value is not None
                     value = self.value[ls, tau]
-                    q = self.survive[tau - 1]
+                    q = self.survive[ls, tau - 1]
                     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                         Dc = np.where(q > 0, D / q, D)  # the defaulted loan's balance, had it not prepaid
                         frac = np.where(D > 0, np.minimum(1.0, value / Dc), 0.0)
@@ -792,14 +914,21 @@ class PledgeLoans:
                                    sale_month=events.sale_month, sale_price=events.sale_price, support=support,
                                    start=events.start, snapshot=events.snapshot)
 
-    def has_sparse(self, pool: PledgeLoanPool, *, with_support: bool) -> bool:
-        return not (with_support and pool.support)  # (the layers work on each loan's defaults: dense)
+    def has_sparse(self, pool: PledgeLoanPool, *, exact: bool) -> bool:
+        return not (exact and pool.support)  # (the layers work on each loan's defaults: dense)
 
     def sparse(self, pool: PledgeLoanPool, prepared: LoanArrays, scenario: Scenario, grid: list[dt.date],
-               ref_rates: np.ndarray, *, with_support: bool) -> SparsePledge | None:
-        if not self.has_sparse(pool, with_support=with_support):
+               ref_rates: np.ndarray, *, exact: bool) -> SparsePledge | None:
+        # (servicer advancing moves cash between months of a default: dense, where it must be exact)
+        if not self.has_sparse(pool, exact=exact) or (exact and scenario.recovery.advancing != "none"):
             return None
         return SparsePledge(pool, prepared, scenario, grid, ref_rates)
+
+    def default_rates(self, pool: PledgeLoanPool, prepared: LoanArrays, scenario: Scenario,
+                      grid: list[dt.date]) -> LoanRates | None:
+        """Each loan's own monthly default rates where the scenario's vary by loan (by loan age,
+        by segment), else None (every loan takes the scenario's CDR)."""
+        return pledge_rates(pool, prepared, [scenario], grid)[0] if varies_by_loan(scenario) else None
 
     def patent_types(self, pool: PledgeLoanPool) -> list[str]:
         return []

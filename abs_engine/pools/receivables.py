@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from ..curves import monthly_rates
 from ..dates import add_months, grid_month, is_month_end, month_on_grid, months_between
 from ..model.deal import Header, LicencePool, TransferPool
 from ..model.scenario import Scenario
@@ -415,7 +416,7 @@ def project_receivable_pool(
             pd = np.where(np.isnan(arr.pd), 0.0, arr.pd)
             mdr = np.broadcast_to((1.0 - (1.0 - pd) ** (1.0 / 12.0))[:, None], (L, M + 1)).copy()
         else:
-            mdr = monthly_rate(sc.defaults.cdr, M)[None, :]
+            mdr = monthly_rates(sc.defaults.cdr, M)[None, :]
             if per_asset:
                 mdr = np.broadcast_to(mdr, (L, M + 1)).copy()
         mdr[:, : m0 + 1] = 0.0
@@ -681,15 +682,18 @@ class ReceivableKind:
                                        sale_price=events.sale_price, support=support, start=events.start,
                                        snapshot=events.snapshot)
 
-    def has_sparse(self, pool: Any, *, with_support: bool) -> bool:
+    def has_sparse(self, pool: Any, *, exact: bool) -> bool:
         return False
 
     def sparse(self, pool: Any, prepared: Any, scenario: Scenario, grid: list[dt.date], ref_rates: np.ndarray,
-               *, with_support: bool) -> None:
+               *, exact: bool) -> None:
         return None  # (projected densely: a receivable pool is small next to a loan tape)
 
     def patent_types(self, pool: Any) -> list[str]:
         return []
+
+    def default_rates(self, pool: Any, prepared: Any, scenario: Scenario, grid: list[dt.date]) -> None:
+        return None  # (a receivable's obligor defaults at the scenario's CDR, or its tape PD)
 
     def on_grid(self, pool: Any, header: Header) -> ReceivableArrays:
         """The pool on a grid that reaches its last scheduled amount."""

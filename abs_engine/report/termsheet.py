@@ -29,6 +29,7 @@ from openpyxl.chart.axis import DateAxis
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.worksheet.pagebreak import Break
 
+from .. import curves
 from ..io.outputs import sha256
 from ..model.deal import Tranche, sections
 from ..pools.stats import PoolStats, deal_pool_stats, pool_stats
@@ -407,6 +408,8 @@ def _assumptions(ctx: _Ctx) -> tuple[list[str], list[str | None], Any]:
     vec = ctx.L("vector")
 
     def rate(x: Any) -> Any:
+        if not isinstance(x, list | float | int):  # a convention: 150% PSA, 1.00% MDR, ...
+            return curves.label(x)
         return vec if isinstance(x, list) else x
 
     cols: list[tuple[str, str | None, Any]] = [

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import curves
 from ..engine import Backend
 from ..model.deal import Deal, sections
 from ..model.scenario import Scenario
@@ -165,7 +166,7 @@ class Speed:
 
 
 def _rate(x: Any) -> float:
-    return float(np.mean(x)) if isinstance(x, list) else float(x)
+    return curves.mean_annual(x)  # (a convention by loan age: its mean annual rate over 5 years)
 
 
 def _pct(x: float) -> str:

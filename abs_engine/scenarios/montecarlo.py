@@ -33,7 +33,15 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from ..checks import check_run, check_scenarios, deal_problems, require, settings_problems
+from ..checks import (
+    check_run,
+    check_scenarios,
+    deal_problems,
+    require,
+    settings_problems,
+    simulation_problems,
+)
+from ..curves import monthly_rates
 from ..engine import Backend, Projector
 from ..limits import check_run_size
 from ..model.deal import Deal, obligor
@@ -41,7 +49,6 @@ from ..model.scenario import BASE, MonteCarlo, Scenario
 from ..periods import aggregate
 from ..pools.base import Events, PoolFlows, Sparse
 from ..pools.kinds import kind_of
-from ..pools.pledge import monthly_rate
 from ..results import WHOLE_TOLERANCE, Criterion, pool_measures
 from .executors import Context, Executor, OnDone, release, run_tasks, worker_cache
 from .ratings import RatingTable, load_rating_table, upper_bound
@@ -71,6 +78,7 @@ def mc_scenario(scenario: Scenario) -> Scenario:
     return scenario.model_copy(update={
         "name": "mc",
         "defaults": scenario.defaults.model_copy(update={"cdr": 0.0}),
+        "segments": [seg.model_copy(update={"defaults": None}) for seg in scenario.segments],
         "receivables": scenario.receivables.model_copy(update={"use_tape_pd": False}),
         "patents": scenario.patents.model_copy(update={"invalidation_hazard": 0.0}),
     })
@@ -131,27 +139,39 @@ def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
     # obligors across all pools, in order of first appearance
     index: dict[str, int] = {}
     rho: list[float] = []
-    curve_key: list[tuple[str, float]] = []
+    curve_key: list[tuple[Any, ...]] = []
     asset_obligor = []
     use_pd = ctx.scenario.receivables.use_tape_pd
-    for pool in deal.pools:
+    # a pledge loan's default rates may be its own (by loan age, by segment): an obligor
+    # takes those of its first asset, keyed by what makes them differ
+    shared_cdr = monthly_rates(ctx.scenario.defaults.cdr, M)
+    own: dict[tuple[Any, ...], np.ndarray] = {}
+    for pool, prepared in zip(deal.pools, proj.prepared, strict=True):
         ids = []
-        for a in pool.assets:
+        rates = kind_of(pool).default_rates(pool, prepared, ctx.scenario, proj.grid)
+        for li, a in enumerate(pool.assets):
             name = obligor(a)
             if name not in index:
                 index[name] = len(index)
                 rho.append(_rho(settings, a))
                 if "receivables" in type(pool).SECTIONS and use_pd:  # a receivable's obligor: its tape PD
                     curve_key.append(("pd", float(getattr(a, "pd", None) or 0.0)))
+                elif rates is not None and not rates.shared:
+                    key = ("loan", *rates.key(0, li))
+                    if key not in own:
+                        own[key] = rates.loan_vector(0, li, M)
+                    curve_key.append(key)
                 else:
                     curve_key.append(("cdr", 0.0))
             ids.append(index[name])
         asset_obligor.append(np.asarray(ids, dtype=np.int64))
-    keys = sorted(set(curve_key))
+    keys = sorted(set(curve_key), key=repr)
     thresholds, members = [], []
     for key in keys:
         if key[0] == "cdr":
-            mdr = monthly_rate(ctx.scenario.defaults.cdr, M)
+            mdr = shared_cdr
+        elif key[0] == "loan":
+            mdr = own[key]
         else:
             mdr = np.full(M + 1, 1.0 - (1.0 - key[1]) ** (1.0 / 12.0))
         thresholds.append(ndtri(np.clip(_cumulative(mdr), 0.0, 1.0)))
@@ -287,7 +307,7 @@ def _defaults_model(ctx: SimulationContext) -> _Model:
     """The model of :func:`run_default_paths`: every pledge pool projected sparsely, with
     or without a support stack (support pays for defaults, it does not change them)."""
     model = build_model(ctx, fast=True)
-    model.sparse = model.projector.sparse(model.scenario, with_support=False)
+    model.sparse = model.projector.sparse(model.scenario, exact=False)
     return model
 
 
@@ -351,7 +371,7 @@ def simulate_defaults(
 
 def _has_sparse(deal: Deal) -> bool:
     """Whether some pool of the deal has a sparse projection of the paths."""
-    return any(kind_of(p).has_sparse(p, with_support=True) for p in deal.pools)
+    return any(kind_of(p).has_sparse(p, exact=True) for p in deal.pools)
 
 
 def check_sparse(ctx: SimulationContext, n: int = 8, rtol: float = 1e-9) -> tuple[bool, float]:
@@ -541,7 +561,7 @@ def simulate(
     settings = settings or MonteCarlo()
     scenario = scenario or BASE
     check_run(deal, [scenario])
-    require(settings_problems(deal, settings))
+    require(simulation_problems(scenario) + settings_problems(deal, settings))
     check_run_size(deal, [mc_scenario(scenario)] * min(BLOCK, max(settings.paths, 1)))  # (a block's engine call)
     ex = executor or Executor()
     t0 = time.perf_counter()
