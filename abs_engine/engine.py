@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _waterfall_ref
 from ._program import KernelArgs, Opening
-from .checks import check_run
+from .checks import check_run, require, status_problems
 from .compile import compile_deal
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
@@ -218,12 +218,9 @@ def run(
     check_run_size(deal, scenarios)  # horizon and working memory (abs_engine/limits.py)
     starts, opening = None, None
     if status is not None:  # a deal picked up mid-life (abs_engine/restart.py)
-        from .io.status_file import check_status
         from .restart import restart_plan
 
-        problems = check_status(deal, status, "<status>")  # (load_status checked a file's; this, one built in code)
-        if problems:
-            raise InputError(problems)
+        require(status_problems(deal, status, "<status>"))  # (load_status checked a file's; this, one built in code)
         starts, opening = restart_plan(deal, status, scenarios)
     proj = Projector(deal, scenarios, starts=starts)
     flows, sale = proj.flows(scenarios, first_period=0 if opening is None else opening.t0)
