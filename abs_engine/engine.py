@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -34,19 +37,46 @@ def _months(a: dt.date, b: dt.date) -> int:
     return (b.year - a.year) * 12 + (b.month - a.month) + 1
 
 
+def stale_kernel(built: str, source: Path) -> str | None:
+    """Why a kernel compiled from a .pyx of SHA-256 ``built`` must not run beside the
+    source file ``source`` (None if it may: the hashes agree, or the source is not there to
+    compare with). A kernel older than its source runs semantics that neither the source
+    nor the reference twin states."""
+    if not source.is_file():
+        return None
+    current = hashlib.sha256(source.read_bytes()).hexdigest()
+    if built == current:
+        return None
+    how = f"from a different {source.name} (built {built[:12]}, source {current[:12]})" if built else \
+        "without the hash of its source (build it with setup.py)"
+    return (f"the compiled kernel was built {how}: rebuild it (pip install -e . --no-deps) "
+            "or use backend='reference'")
+
+
+@functools.cache
+def _cython_run() -> Callable[[KernelArgs], int]:
+    """The compiled kernel's ``run``, once it is known to match its source."""
+    try:
+        from . import _waterfall
+    except ImportError as exc:  # pragma: no cover - only without a build
+        raise KernelError(
+            "the Cython kernel is not built; install the package (pip install .) "
+            "or use backend='reference'"
+        ) from exc
+    why = stale_kernel(getattr(_waterfall, "SOURCE_SHA256", ""), Path(__file__).with_name("_waterfall.pyx"))
+    if why is not None:
+        raise KernelError(why)
+    return _waterfall.run
+
+
 def kernel(backend: Backend) -> Callable[[KernelArgs], int]:
-    """The ``run`` function of a backend."""
+    """The ``run`` function of a backend. The compiled kernel is refused (KernelError) when
+    it was not built from the ``_waterfall.pyx`` beside it (setup.py compiles the source's
+    SHA-256 into it)."""
     if backend == "reference":
         return _waterfall_ref.run
     if backend == "cython":
-        try:
-            from . import _waterfall
-        except ImportError as exc:  # pragma: no cover - only without a build
-            raise KernelError(
-                "the Cython kernel is not built; install the package (pip install .) "
-                "or use backend='reference'"
-            ) from exc
-        return _waterfall.run
+        return _cython_run()
     raise ValueError(f"unknown backend {backend!r} (cython, reference)")
 
 
