@@ -281,3 +281,16 @@ def test_support_accounts_are_drawn_in_order(backend):
              acct0=(0.0, 30.0, 100.0))
     run_kernel(a, backend)
     np.testing.assert_allclose(a.a_end[0, 0], [0.0, 0.0, 80.0])
+
+
+@pytest.mark.parametrize("metric", [P.M_COVERAGE, P.M_DSCR, P.M_OC])
+def test_a_ratio_too_large_for_a_float_is_infinite_without_a_warning(metric, backend):
+    """A coverage, DSCR or OC ratio whose denominator is nearly nothing (interest due of
+    1e-303 from a coupon of 1e-306, a note balance of 1e-305) is +inf on both backends, with
+    no overflow warning (found by the property generator: the reference twin divided numpy
+    scalars and warned, an error under the suite's warnings-as-errors)."""
+    bal = 1e-305 if metric == P.M_OC else 1000.0
+    a = make([], T=1, bal0=(bal,), rate=1e-306, coll=[1e6], pool_end=[1e6], due=[[bal]],
+             triggers=[(metric, [0], 1, 1e300, 1, 0, 1)])
+    run_kernel(a, backend)
+    assert a.fired[0, 0, 0] == 1
