@@ -131,13 +131,12 @@ def waterfall(pool: pd.DataFrame) -> pd.DataFrame:
                     + min(12_500.0, 12_500.0))  # rating and audit, fixed (capped at itself)
         interest_a = a * COUPON_A * yf
 
-        def target() -> float:  # reserve target with the notes as they stand at the step
-            n = a + sub
-            return 0.0 if last or n <= 0 else max(RESERVE_PCT_NOTES * n, RESERVE_FLOOR)
-
+        # the reserve's target (the notes do not move before the principal steps): 1% of the
+        # notes, at least the floor; nothing once they are repaid or in the last period
+        target = 0.0 if last or notes <= 0 else max(RESERVE_PCT_NOTES * notes, RESERVE_FLOOR)
         undertaking = 0.0
         # release the reserve's excess over its target
-        excess = max(reserve - target(), 0.0)
+        excess = max(reserve - target, 0.0)
         reserve -= excess
         cash += excess
         # fees, then senior interest (from the reserve, then the undertaking, if short)
@@ -151,7 +150,7 @@ def waterfall(pool: pd.DataFrame) -> pd.DataFrame:
         undertaking += short
         cash += short - interest_a
         if not accelerated:  # fund the reserve to its target
-            top_up = min(max(target() - reserve, 0.0), cash)
+            top_up = min(max(target - reserve, 0.0), cash)
             reserve += top_up
             cash -= top_up
         # the undertaking covers senior principal due (A's balance from the expected maturity)
