@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from builders import INF, make
+from builders import INF, deal, loan, make
 
+import abs_engine as ae
 from abs_engine import _program as P
 from abs_engine.engine import run_kernel
+from abs_engine.model.scenario import Scenario
 
 # --- triggers: the OC ratio on the closing balance ----------------------------------------------
 
@@ -294,3 +296,31 @@ def test_a_ratio_too_large_for_a_float_is_infinite_without_a_warning(metric, bac
              triggers=[(metric, [0], 1, 1e300, 1, 0, 1)])
     run_kernel(a, backend)
     assert a.fired[0, 0, 0] == 1
+
+
+# --- floating coupons: floor and cap ------------------------------------------------------------
+
+
+def test_floating_coupon_floor_and_cap(backend):
+    """Index + spread 0.01, floored at 2.5% and capped at 5%: on index paths 1%, 3%, 6% and
+    -2% the coupon is 2.5% (floor), 4%, 5% (cap) and 2.5% (the floor holds below zero);
+    interest due is balance x coupon x ACT/365F days."""
+    tranches = [
+        {"name": "A", "rank": 1, "balance": 900_000.0,
+         "coupon": {"kind": "floating", "index": "LPR1Y", "spread": 0.01, "floor": 0.025, "cap": 0.05}},
+        {"name": "B", "rank": 2, "balance": 50_000.0, "coupon": {"kind": "floating", "index": "LPR1Y", "spread": 0.01}},
+        {"name": "SUB", "rank": 3, "kind": "subordinate", "balance": 50_000.0},
+    ]
+    d = deal([loan(1, amortization="bullet")], tranches=tranches, header={"reference_rates": {"LPR1Y": 0.03}})
+    sc = Scenario(name="path", reference_rates={"LPR1Y": [0.01, 0.03, 0.06, -0.02]})
+    r = ae.run(d, sc, backend=backend)
+    t = r.tranches
+    a = t[t["tranche"] == "A"].reset_index(drop=True)
+    b = t[t["tranche"] == "B"].reset_index(drop=True)
+    np.testing.assert_allclose(a["coupon_rate"].iloc[:5], [0.025, 0.04, 0.05, 0.025, 0.025], rtol=1e-14)
+    # without a floor or a cap: index + spread, and nothing below zero
+    np.testing.assert_allclose(b["coupon_rate"].iloc[:5], [0.02, 0.04, 0.07, 0.0, 0.0], rtol=1e-14, atol=1e-17)
+    starts = [d.deal.closing_date, *r.schedule.payment_dates[:-1]]
+    for k in range(4):
+        yf = (r.schedule.payment_dates[k] - starts[k]).days / 365
+        assert a.loc[k, "interest_due"] == pytest.approx(a.loc[k, "balance_start"] * a.loc[k, "coupon_rate"] * yf, rel=1e-13)
