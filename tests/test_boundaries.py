@@ -18,6 +18,8 @@ at its threshold.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 from builders import INF, deal, loan, make
@@ -97,6 +99,28 @@ def test_every_metric_exactly_at_its_threshold_does_not_breach(metric, at, backe
     assert _fired_at(metric, at - hair, "above", at, backend) == 0
     assert _fired_at(metric, at - hair, "below", at, backend) == 1
     assert _fired_at(metric, at + hair, "below", at, backend) == 0
+
+
+def test_coverage_counts_the_periods_deposits_not_the_cash_held(backend):
+    """Interest coverage divides this period's deposits into the account (60), not what it
+    holds (100 kept from before + 60): 60 / 40 = 1.5 is below 1.6 (160 / 40 = 4 would not be)."""
+    a = make([], T=1, bal0=(1000.0,), rate=0.04, coll=[60.0], acct0=(100.0,),
+             triggers=[(P.M_COVERAGE, [0], 0, 1.6, 1, 1, 1)])
+    run_kernel(a, backend)
+    assert a.fired[0, 0, 0] == 1
+
+
+def test_the_most_severe_fired_effect_sets_the_state(backend):
+    """An accelerating trigger and an event of default both fired: the deal is in event of
+    default (2), whichever trigger comes first; with only the first, accelerated (1)."""
+    both = make([], T=2, ext=[[1.0, 0.0], [1.0, 1.0]],
+                triggers=[(P.M_EXTERNAL, [], 1, 0.5, 1, 0, 1), (P.M_EXTERNAL, [], 1, 0.5, 1, 0, 2)])
+    run_kernel(both, backend)
+    assert list(both.state[0]) == [1, 2]
+    reverse = make([], T=1, ext=[[1.0, 1.0]],
+                   triggers=[(P.M_EXTERNAL, [], 1, 0.5, 1, 0, 2), (P.M_EXTERNAL, [], 1, 0.5, 1, 0, 1)])
+    run_kernel(reverse, backend)
+    assert list(reverse.state[0]) == [2]
 
 
 def test_consecutive_breaches_exactly_at_the_count(backend):
@@ -324,3 +348,57 @@ def test_floating_coupon_floor_and_cap(backend):
     for k in range(4):
         yf = (r.schedule.payment_dates[k] - starts[k]).days / 365
         assert a.loc[k, "interest_due"] == pytest.approx(a.loc[k, "balance_start"] * a.loc[k, "coupon_rate"] * yf, rel=1e-13)
+
+
+# --- the same semantics through a deal file's compiled program ------------------------------------
+
+
+def _oc_deal(below: float):
+    """A 1,000,000 bullet loan (no scheduled principal before maturity) paying 6% monthly,
+    notes A 900,000 at 3% and SUB; an OC trigger on A (below ``below``) that moves the deal
+    to an accelerated waterfall paying A all the cash."""
+    tranches = [{"name": "A", "rank": 1, "balance": 900_000.0, "coupon": {"kind": "fixed", "rate": 0.03}},
+                {"name": "SUB", "rank": 2, "kind": "subordinate", "balance": 100_000.0}]
+    normal = [{"action": "pay_interest", "from": "collection", "to": ["A"]},
+              {"action": "pay_residual", "from": "collection", "to": "SUB"}]
+    accelerated = [{"action": "pay_interest", "from": "collection", "to": ["A"]},
+                   {"action": "pay_principal", "from": "collection", "to": ["A"]},
+                   {"action": "pay_residual", "from": "collection", "to": "SUB"}]
+    return deal([loan(1, amortization="bullet")], tranches, normal,
+                triggers=[{"name": "oc", "metric": "oc_ratio", "tranches": ["A"], "below": below, "effect": "accelerate",
+                           "curable": True}],
+                waterfalls={"accelerated": accelerated})
+
+
+def test_oc_trigger_of_a_deal_on_the_closing_pool_balance(backend):
+    """The pool opens at 1,000,000; 5% CDR defaults part of it in month 1 (no recovery
+    before the lag), so it closes period 1 at 1,000,000 x (1 - mdr), mdr = 1 - 0.95^(1/12).
+    With OC below 1,000,000 / 900,000 (the opening ratio, 1.1111...) the closing ratio is
+    under it: the trigger fires in period 1; on the opening balance it would not."""
+    mdr = 1 - 0.95 ** (1 / 12)
+    closing = 1_000_000.0 * (1 - mdr)
+    r = ae.run(_oc_deal(1_000_000.0 / 900_000.0), Scenario(name="cdr", defaults={"cdr": 0.05},
+                                                             recovery={"lag_months": 6}), backend=backend)
+    assert r.pool.loc[0, "balance_end"] == pytest.approx(closing, rel=1e-13)
+    assert r.states.loc[0, "trigger:oc"]
+    assert r.states.loc[0, "state"] == "accelerated"
+    # with no defaults the ratio stays exactly at 1.1111... (no breach: below is strict)
+    flat = ae.run(_oc_deal(1_000_000.0 / 900_000.0), Scenario(name="none"), backend=backend)
+    assert not flat.states["trigger:oc"].iloc[:11].any()
+
+
+def test_a_bullet_tranche_is_repaid_on_its_expected_maturity(backend):
+    """A bullet class with an expected maturity on the 6th payment date (10 Aug 2026, an
+    unadjusted payment date) receives nothing before it (the excess interest pays the
+    pass-through class behind it down) and its whole balance on it, from the bullet loan
+    that repays 1,000,000 in July (paid on 10 Aug)."""
+    tranches = [{"name": "A", "rank": 1, "balance": 500_000.0, "coupon": {"kind": "fixed", "rate": 0.03},
+                 "principal": {"style": "bullet"}, "expected_maturity": "2026-08-10"},
+                {"name": "SUB", "rank": 2, "kind": "subordinate", "balance": 500_000.0}]
+    r = ae.run(deal([loan(1, amortization="bullet", maturity_date=dt.date(2026, 7, 15))], tranches), backend=backend)
+    a = r.tranches[r.tranches["tranche"] == "A"].reset_index(drop=True)
+    sub = r.tranches[r.tranches["tranche"] == "SUB"].reset_index(drop=True)
+    assert (sub["principal_paid"].iloc[:5] > 0).all()
+    assert r.schedule.payment_dates[5] == dt.date(2026, 8, 10)
+    np.testing.assert_array_equal(a["principal_paid"].iloc[:5], 0.0)
+    assert a.loc[5, "principal_paid"] == pytest.approx(500_000.0)

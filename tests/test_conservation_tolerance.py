@@ -18,6 +18,7 @@ from conftest import DEALS, SCENARIOS
 
 import abs_engine as ae
 from abs_engine import engine
+from abs_engine.io.deal_file import PARTIES
 from abs_engine.model.scenario import MonteCarlo, Scenario
 from abs_engine.results import CONSERVATION_EPS, ConservationError, conservation_tolerance
 from abs_engine.scenarios import Executor, breakeven, simulate
@@ -114,6 +115,21 @@ def test_just_above_the_tolerance_is_caught_just_below_is_not(size, backend):
         with pytest.raises(ConservationError, match="period 3"):
             r.check_conservation()
         _with_gap(r, 0.0)
+
+
+def test_the_scale_and_the_operations_of_a_run():
+    """Pinned by hand for the builders' deal (1.5 x size of loans and notes, over-collateral
+    none): the scale is the largest of the notes, a period's cash in and the pools' inflow;
+    the operations are 4 per step and list entry (3 steps and 3 entries, in each of the
+    three states: the absent ones fall back to the normal waterfall) plus one per tranche
+    (2), fee (0), account (1), collection source (2) and party."""
+    r = _run(1e6)
+    a = r.args
+    inflow = sum(r.pools[0].series[k].sum(axis=1) for k in ("interest_collected", "scheduled_principal", "prepayment",
+                                                              "recovery", "support_paid", "subsidy"))
+    assert r.conservation_scale() == pytest.approx(max(1.5e6, float(inflow.max()), float(a.coll.sum(axis=2).max())))
+    assert r.conservation_scale() > 1.5e6  # the pool brings in interest on top of the notes' balance
+    assert r.conservation_ops() == 4 * (9 + 9) + 2 + 0 + 1 + 2 + len(PARTIES)
 
 
 def test_a_leak_of_one_fen_on_a_deal_of_1e9_is_caught():

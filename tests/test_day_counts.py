@@ -67,6 +67,8 @@ def test_hand_formulas_reproduce_the_published_example():
     assert thirty_360(dt.date(2028, 1, 31), dt.date(2028, 2, 29)) == 29 / 360
     assert thirty_360(dt.date(2028, 2, 29), dt.date(2028, 3, 31)) == 32 / 360  # D1 = 29: D2 stays 31
     assert thirty_360(dt.date(2028, 3, 31), dt.date(2028, 4, 30)) == 30 / 360
+    # bond basis keeps the end of February as it is (30/360 US would count it as the 30th)
+    assert thirty_360(dt.date(2026, 2, 28), dt.date(2026, 3, 31)) == 33 / 360
 
 
 # --- the deal's accruals -----------------------------------------------------------------------
@@ -133,6 +135,16 @@ def test_accrued_interest_in_each_day_count(dc):
                    accrual_start=ISDA_START, day_count=dc)
     for settle in (dt.date(2004, 2, 1), dt.date(2004, 2, 29)):
         assert an.accrued_interest(cf, settle) == pytest.approx(100 * 0.06 * HAND[dc](ISDA_START, settle), rel=1e-13)
+
+
+@pytest.mark.parametrize("dc", list(HAND))
+def test_accrued_interest_from_the_end_of_february(dc):
+    """From 28 Feb 2026 (a month end, not the 30th) to 31 Mar and 30 Apr 2026."""
+    start = dt.date(2026, 2, 28)
+    cf = CashFlows([dt.date(2026, 8, 31)], [3.0], [100.0], face=100.0, coupon_rate=0.06, accrual_start=start,
+                   day_count=dc)
+    for settle in (dt.date(2026, 3, 31), dt.date(2026, 4, 30)):
+        assert an.accrued_interest(cf, settle) == pytest.approx(100 * 0.06 * HAND[dc](start, settle), rel=1e-13)
 
 
 def test_accrued_interest_act_act_icma_is_a_share_of_the_coupon_period():
