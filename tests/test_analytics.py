@@ -146,6 +146,10 @@ def test_irr_and_cash_multiple_closed_form():
     t1, t2 = 365 / 365, 730 / 365
     assert 10 / (1 + r) ** t1 + 110 / (1 + r) ** t2 == pytest.approx(90.0, abs=1e-9)
     assert an.cash_multiple(cf, 90.0, settle) == pytest.approx(120 / 90)
+    # per 100 of face: 300 of cash on a face of 250 bought at 80 is 300 / 200
+    big = CashFlows([dt.date(2027, 1, 1)], [50.0], [250.0], face=250.0)
+    assert an.cash_multiple(big, 80.0, settle) == pytest.approx(1.5, rel=1e-15)
+    assert an.irr(big, 80.0, settle) == pytest.approx(300 / 200 - 1, rel=1e-10)
 
 
 def test_irr_of_a_large_loss_is_found():
