@@ -1,8 +1,8 @@
 """The conservation tolerance is relative to the size of the deal and tight (issue #14):
 a break just above it is caught and one just below is not, at deal sizes from 1e3 to 1e12;
 a leak of one fen on a deal of 1e9 is caught; the example deal with every amount x 1,000
-runs (it failed on a 4e-6 imbalance under the old absolute 1e-6); `simulate`, `breakeven`
-and `sweep` apply the same check as `run`."""
+runs (it failed on a 2e-5 imbalance under the old absolute 1e-6); every engine run is
+checked, so `simulate`, `breakeven` and `sweep` apply the same check as `run`."""
 
 from __future__ import annotations
 
@@ -174,6 +174,17 @@ def leaking_kernel(monkeypatch):
 @pytest.fixture(scope="module")
 def example():
     return ae.load_deal(DEALS / "sz_pledge_2026_1.yaml"), ae.load_scenario(SCENARIOS / "stress.yaml")
+
+
+def test_every_run_is_checked(example, leaking_kernel):
+    """engine.run checks what it returns, so every command that runs the engine (run, sweep,
+    breakeven, simulate, the structuring commands) stops on a run that loses cash;
+    check=False hands the broken run over for inspection."""
+    d, sc = example
+    with pytest.raises(ConservationError, match="period 2"):
+        ae.run(d, sc)
+    broken = ae.run(d, sc, check=False)
+    assert broken.imbalance()[0, 1] == pytest.approx(-1.0)
 
 
 def test_simulate_checks_conservation(example, leaking_kernel):

@@ -309,6 +309,5 @@ def whole_at(deal: Deal, base: Scenario, stress: str, levels: Sequence[float], *
 
     scs = [stressed(base, stress, float(x), f"{stress}[{i}]") for i, x in enumerate(levels)]
     res = run_engine(deal, scs, backend=backend)
-    res.check_conservation()
     return tranche_measures(deal, res.schedule, res.args)
 
