@@ -292,14 +292,6 @@ def test_interest_is_on_the_opening_balance(backend):
     np.testing.assert_allclose(a.t_prin[0, :, 0], [600.0, 400.0], rtol=1e-14)
 
 
-def test_limit_amount_and_fraction_at_the_boundary(backend):
-    """A limit equal to what is available moves all of it; a fraction of 1 moves all."""
-    a = make([("transfer", dict(src=0, dst=1, limit=100.0)), ("transfer", dict(src=1, dst=2, fraction=1.0))],
-             coll=[100.0], acct0=(0.0, 0.0, 0.0))
-    run_kernel(a, backend)
-    np.testing.assert_array_equal(a.a_end[0, 0], [0.0, 0.0, 100.0])
-
-
 def test_support_accounts_are_drawn_in_order(backend):
     """A step short of 50 draws its support accounts in their order: the first (30) empty,
     then 20 of the second."""

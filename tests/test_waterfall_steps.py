@@ -88,11 +88,15 @@ def test_principal_follows_schedule_and_target(backend):
     assert b.t_prin[0, 0, 0] == pytest.approx(100.0 - 60.0)
 
 
-def test_limits(backend):
-    a = make([("transfer", dict(src=0, dst=1, limit=30.0)), ("transfer", dict(src=0, dst=2, fraction=0.25))],
-             coll=[100.0], acct0=(0.0, 0.0, 0.0))
+@pytest.mark.parametrize("first,second,want", [
+    (dict(src=0, dst=1, limit=30.0), dict(src=0, dst=2, fraction=0.25), [52.5, 30.0, 17.5]),
+    # at the boundary: a limit equal to what is available, a fraction of 1, move all of it
+    (dict(src=0, dst=1, limit=100.0), dict(src=1, dst=2, fraction=1.0), [0.0, 0.0, 100.0]),
+])
+def test_limits(first, second, want, backend):
+    a = make([("transfer", first), ("transfer", second)], coll=[100.0], acct0=(0.0, 0.0, 0.0))
     run_kernel(a, backend)
-    np.testing.assert_allclose(a.a_end[0, 0], [52.5, 30.0, 17.5])
+    np.testing.assert_allclose(a.a_end[0, 0], want, rtol=1e-15)
 
 
 def test_reserve_fund_draw_release(backend):
