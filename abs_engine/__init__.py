@@ -4,7 +4,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .engine import run
 from .errors import AbsEngineError, InputError
-from .io import load_deal, load_scenario
+from .io import load_deal, load_scenario, load_status
 from .model import Deal, Scenario
 from .results import Result
 
@@ -22,5 +22,6 @@ __all__ = [
     "__version__",
     "load_deal",
     "load_scenario",
+    "load_status",
     "run",
 ]

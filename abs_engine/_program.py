@@ -143,6 +143,17 @@ class KernelArgs:
     trg_thr: np.ndarray  # float64[J]
     ext: np.ndarray  # float64[S, T, J]
     n_parties: int = 1
+    # opening state (a deal picked up mid-life, abs_engine/restart.py): the kernel runs
+    # periods t0..T-1 from these; by default (t0 = 0) the deal's state at closing, so an
+    # empty array means "as at closing" (resolved in __post_init__). acct0 holds the
+    # opening account balances (support providers: capacity left) at t0.
+    t0: int = 0  # first period run; outputs of the periods before it stay 0
+    bal_open: np.ndarray = field(default_factory=_unallocated)  # float64[K] (default bal0)
+    carry_open: np.ndarray = field(default_factory=_unallocated)  # float64[K] unpaid interest carried into t0
+    fee_carry_open: np.ndarray = field(default_factory=_unallocated)  # float64[F] unpaid fees carried into t0
+    owed_open: np.ndarray = field(default_factory=_unallocated)  # float64[A] what each provider is owed
+    count_open: np.ndarray = field(default_factory=_unallocated)  # int32[J] consecutive breaches so far
+    fired_open: np.ndarray = field(default_factory=_unallocated)  # int32[J] fired at the end of t0 - 1
     # outputs (allocated by allocate_outputs)
     t_bal_start: np.ndarray = field(default_factory=_unallocated)
     t_int_due: np.ndarray = field(default_factory=_unallocated)
@@ -163,12 +174,29 @@ class KernelArgs:
     fired: np.ndarray = field(default_factory=_unallocated)
     a_drawn: np.ndarray = field(default_factory=_unallocated)
     a_repaid: np.ndarray = field(default_factory=_unallocated)
+    trg_count: np.ndarray = field(default_factory=_unallocated)  # int32[S, T, J] consecutive breaches after t
 
     OUTPUTS = (
         "t_bal_start", "t_int_due", "t_int_paid", "t_int_short", "t_prin", "t_wd", "t_bal_end",
         "t_resid", "f_due", "f_paid", "f_unpaid", "a_start", "a_in", "a_end", "party", "state", "fired",
-        "a_drawn", "a_repaid",
+        "a_drawn", "a_repaid", "trg_count",
     )
+    #: The opening state, as of the start of period ``t0`` (see the fields above).
+    OPENING = ("bal_open", "carry_open", "fee_carry_open", "owed_open", "count_open", "fired_open")
+
+    def __post_init__(self) -> None:
+        K, F, A, J = len(self.bal0), len(self.fee_fixed), len(self.acct0), len(self.trg_thr)
+        closing = {
+            "bal_open": lambda: np.array(self.bal0, dtype=np.float64),
+            "carry_open": lambda: np.zeros(K),
+            "fee_carry_open": lambda: np.zeros(F),
+            "owed_open": lambda: np.zeros(A),
+            "count_open": lambda: np.zeros(J, dtype=np.int32),
+            "fired_open": lambda: np.zeros(J, dtype=np.int32),
+        }
+        for name, make in closing.items():
+            if getattr(self, name).size == 0:  # not given: as at closing (also an empty list's dtype)
+                setattr(self, name, make())
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -183,6 +211,7 @@ class KernelArgs:
             setattr(self, name, np.zeros((S, T, n)))
         self.state = np.zeros((S, T), dtype=np.int32)
         self.fired = np.zeros((S, T, J), dtype=np.int32)
+        self.trg_count = np.zeros((S, T, J), dtype=np.int32)
         return self
 
     def copy_inputs(self) -> KernelArgs:
@@ -196,3 +225,49 @@ class KernelArgs:
         for name in ("rate", "coll", "pool_start", "pool_end", "ext", "acct_fail"):
             kw[name] = np.ascontiguousarray(kw[name][s0:s1])
         return KernelArgs(**kw).allocate_outputs()
+
+
+@dataclass(frozen=True)
+class Opening:
+    """The waterfall's state at the start of period ``t0`` of a deal picked up mid-life
+    (abs_engine/restart.py): the kernel's opening-state operands, and the cumulative
+    defaults since the cut-off date (the cumulative default ratio's numerator so far)."""
+
+    t0: int
+    balance: np.ndarray  # float64[K] note balances
+    carry: np.ndarray  # float64[K] unpaid interest carried
+    fee_carry: np.ndarray  # float64[F] unpaid fees carried
+    accounts: np.ndarray  # float64[A] trust cash; providers: capacity left (inf: unlimited)
+    owed: np.ndarray  # float64[A] what each provider is owed
+    count: np.ndarray  # int32[J] consecutive breaches
+    fired: np.ndarray  # int32[J]
+    cum_defaults: float = 0.0
+
+    def apply(self, args: KernelArgs) -> KernelArgs:
+        """Set the opening-state operands of ``args`` (in place) and return it."""
+        args.t0 = int(self.t0)
+        args.bal_open = np.array(self.balance, dtype=np.float64)
+        args.carry_open = np.array(self.carry, dtype=np.float64)
+        args.fee_carry_open = np.array(self.fee_carry, dtype=np.float64)
+        args.acct0 = np.array(self.accounts, dtype=np.float64)
+        args.owed_open = np.array(self.owed, dtype=np.float64)
+        args.count_open = np.array(self.count, dtype=np.int32)
+        args.fired_open = np.array(self.fired, dtype=np.int32)
+        return args
+
+    @classmethod
+    def after(cls, args: KernelArgs, s: int, t: int, cum_defaults: float = 0.0) -> Opening:
+        """The state a run of ``args`` leaves scenario ``s`` in after period ``t`` (the
+        opening state of period ``t + 1``), from the kernel's outputs."""
+        owed = args.owed_open + (args.a_drawn[s, : t + 1] - args.a_repaid[s, : t + 1]).sum(axis=0)
+        return cls(
+            t0=t + 1,
+            balance=args.t_bal_end[s, t].copy(),
+            carry=np.where(args.carry == 1, args.t_int_short[s, t], 0.0),
+            fee_carry=np.where(args.fee_carry == 1, args.f_unpaid[s, t], 0.0),
+            accounts=args.a_end[s, t].copy(),
+            owed=owed,
+            count=args.trg_count[s, t].copy(),
+            fired=args.fired[s, t].copy(),
+            cum_defaults=cum_defaults,
+        )

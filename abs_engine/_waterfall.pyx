@@ -174,6 +174,7 @@ cdef struct Ctx:
     # point checked dtype, shape and contiguity), sizes, and the running state of the
     # current scenario. Row pointers ``*_st`` point at period t of scenario s.
     Py_ssize_t S, T, NS, K, F, A, J, NP
+    Py_ssize_t t0  # first period run (the opening state is that of its start)
     const Step* steps
     const Trig* trigs
     const int* seg
@@ -199,6 +200,13 @@ cdef struct Ctx:
     const double* pool_start
     const double* pool_end
     const double* ext
+    # the opening state at t0 (bal_open, carry_open, ...; acct0 above)
+    const double* bal_open
+    const double* carry_open
+    const double* fee_carry_open
+    const double* owed_open
+    const int* count_open
+    const int* fired_open
     # outputs
     double* t_bal_start
     double* t_int_due
@@ -219,6 +227,7 @@ cdef struct Ctx:
     double* a_repaid
     int* state
     int* fired
+    int* trg_count
     # scratch: the running state of one scenario
     double* bal
     double* int_due
@@ -505,9 +514,10 @@ cdef inline double metric(const Ctx* c, const Trig* g, Py_ssize_t j) noexcept no
     return 0.0
 
 
-cdef inline int test_triggers(Ctx* c, int* fired_out) noexcept nogil:
-    """Update every trigger's breach count and fired flag; return the deal state, the
-    most severe effect of the fired triggers (0 normal)."""
+cdef inline int test_triggers(Ctx* c, int* fired_out, int* count_out) noexcept nogil:
+    """Update every trigger's breach count and fired flag (recorded in ``count_out`` and
+    ``fired_out``); return the deal state, the most severe effect of the fired triggers
+    (0 normal)."""
     cdef int state = 0
     cdef Py_ssize_t j
     cdef const Trig* g
@@ -523,6 +533,7 @@ cdef inline int test_triggers(Ctx* c, int* fired_out) noexcept nogil:
         elif g.curable:
             c.is_fired[j] = 0
         fired_out[j] = c.is_fired[j]
+        count_out[j] = c.count[j]
         if c.is_fired[j] and g.effect > state:
             state = g.effect
     return state
@@ -553,23 +564,24 @@ cdef void loop(Ctx* c) noexcept nogil:
     cdef const Step* p_end
     base[BASE_ORIGINAL_NOTES] = c.orig_notes
     for s in range(S):
+        # the opening state of period t0 (at closing: the original balances and zeros)
         for k in range(K):
-            bal[k] = c.bal0[k]
-            carry_int[k] = 0.0
+            bal[k] = c.bal_open[k]
+            carry_int[k] = c.carry_open[k]
         for f in range(F):
-            fee_carry_amt[f] = 0.0
+            fee_carry_amt[f] = c.fee_carry_open[f]
         fail_s = c.acct_fail + s * A
         c.fail_cur = fail_s
         fail_first = <int>T
         for acc in range(A):
             acct[acc] = c.acct0[acc]
-            c.owed[acc] = 0.0
+            c.owed[acc] = c.owed_open[acc]
             if fail_s[acc] < fail_first:
                 fail_first = fail_s[acc]
         for j in range(J):
-            c.count[j] = 0
-            c.is_fired[j] = 0
-        for t in range(T):
+            c.count[j] = c.count_open[j]
+            c.is_fired[j] = c.fired_open[j]
+        for t in range(c.t0, T):
             st = s * T + t
             ok = st * K
             of = st * F
@@ -629,7 +641,7 @@ cdef void loop(Ctx* c) noexcept nogil:
                     x = 0.0 + fee_carry_amt[f]
                     fee_due[f] = x
                     out[f] = x
-            state = test_triggers(c, c.fired + st * J)
+            state = test_triggers(c, c.fired + st * J, c.trg_count + st * J)
             c.state[st] = state
             p = c.steps + c.seg[state]
             p_end = c.steps + c.seg[state + 1]
@@ -693,6 +705,12 @@ cdef tuple _SHAPES = (
     ("trg_i", "i", ("J", N_TRG)),
     ("trg_thr", "d", ("J",)),
     ("ext", "d", ("S", "T", "J")),
+    ("bal_open", "d", ("K",)),
+    ("carry_open", "d", ("K",)),
+    ("fee_carry_open", "d", ("F",)),
+    ("owed_open", "d", ("A",)),
+    ("count_open", "i", ("J",)),
+    ("fired_open", "i", ("J",)),
 )
 
 cdef tuple _OUT_SHAPES = (
@@ -954,12 +972,22 @@ def run(a):
     c.pool_start = _dptr(flat["pool_start"])
     c.pool_end = _dptr(flat["pool_end"])
     c.ext = _dptr(flat["ext"])
+    c.t0 = int(a.t0)
+    if not 0 <= c.t0 <= T:
+        raise ValueError(f"kernel argument t0: {c.t0} outside 0..{T}")
+    c.bal_open = _dptr(flat["bal_open"])
+    c.carry_open = _dptr(flat["carry_open"])
+    c.fee_carry_open = _dptr(flat["fee_carry_open"])
+    c.owed_open = _dptr(flat["owed_open"])
+    c.count_open = _iptr(flat["count_open"])
+    c.fired_open = _iptr(flat["fired_open"])
     # outputs: written in place when C-contiguous (as allocate_outputs makes them)
     outs = {}
     for name, dim in _OUT_SHAPES:
         outs[name] = _flat(getattr(a, name), name, (S, T, sizes[dim]))
     outs["state"] = _flat(a.state, "state", (S, T))
     outs["fired"] = _flat(a.fired, "fired", (S, T, sizes["J"]))
+    outs["trg_count"] = _flat(a.trg_count, "trg_count", (S, T, sizes["J"]))
     c.t_bal_start = _wdptr(outs["t_bal_start"])
     c.t_int_due = _wdptr(outs["t_int_due"])
     c.t_int_paid = _wdptr(outs["t_int_paid"])
@@ -979,6 +1007,7 @@ def run(a):
     c.a_repaid = _wdptr(outs["a_repaid"])
     c.state = _wiptr(outs["state"])
     c.fired = _wiptr(outs["fired"])
+    c.trg_count = _wiptr(outs["trg_count"])
     # scratch
     scratch_d = np.zeros((8, max(c.K, c.F, c.A, 1)))
     scratch_i = np.zeros((2, max(c.J, 1)), dtype=np.int32)

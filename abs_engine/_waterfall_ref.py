@@ -3,7 +3,14 @@
 The Cython kernel (:mod:`abs_engine._waterfall`) runs the same program and must give the
 same numbers (to ~1e-9 currency units). Read this file to know what a step does.
 
-Each period ``t`` of each scenario ``s``:
+Each scenario starts from the opening state of period ``t0`` (``a.t0``, 0 at closing): note
+balances ``bal_open``, unpaid interest and fees carried (``carry_open``, ``fee_carry_open``),
+account balances ``acct0`` (a support provider's: the capacity it has left), what each
+provider is owed (``owed_open``), each trigger's consecutive breaches and fired flag
+(``count_open``, ``fired_open``). At closing these are the deal's original balances and
+zeros; a deal picked up mid-life from a status (abs_engine/restart.py) gives its figures, and
+the periods before ``t0`` are not run (their outputs stay 0). Each period ``t >= t0`` of each
+scenario ``s``:
 
 1. a support provider that has failed (scenario) is emptied; record opening balances;
    deposit the period's collections into their accounts;
@@ -80,15 +87,15 @@ class _State:
     """The running state of one scenario."""
 
     def __init__(self, a: KernelArgs):
-        self.bal = [float(x) for x in a.bal0]
+        self.bal = [float(x) for x in a.bal_open]
         self.int_due = [0.0] * len(a.bal0)
-        self.carry_int = [0.0] * len(a.bal0)
+        self.carry_int = [float(x) for x in a.carry_open]
         self.fee_due = [0.0] * len(a.fee_fixed)
-        self.fee_carry = [0.0] * len(a.fee_fixed)
+        self.fee_carry = [float(x) for x in a.fee_carry_open]
         self.acct = [float(x) for x in a.acct0]
-        self.owed = [0.0] * len(a.acct0)  # what each support provider has paid in, not yet repaid
-        self.count = [0] * len(a.trg_thr)
-        self.fired = [0] * len(a.trg_thr)
+        self.owed = [float(x) for x in a.owed_open]  # what each support provider has paid in, not yet repaid
+        self.count = [int(x) for x in a.count_open]
+        self.fired = [int(x) for x in a.fired_open]
 
 
 def _notes(st: _State) -> float:
@@ -306,7 +313,7 @@ def run(a: KernelArgs) -> int:
         orig_notes += float(b)
     for s in range(S):
         st = _State(a)
-        for t in range(T):
+        for t in range(int(a.t0), T):
             notes = _notes(st)
             for acc in range(A):
                 if t >= a.acct_fail[s, acc]:  # a failed provider pays nothing from now on
@@ -349,6 +356,7 @@ def run(a: KernelArgs) -> int:
                 elif g[G_CURABLE]:
                     st.fired[j] = 0
                 a.fired[s, t, j] = st.fired[j]
+                a.trg_count[s, t, j] = st.count[j]
                 if st.fired[j] and g[G_EFFECT] > state:
                     state = int(g[G_EFFECT])
             a.state[s, t] = state

@@ -85,6 +85,7 @@ def validate(
     deal: DealArg,
     scenario: ScenarioOpt = None,
     model: Annotated[Path | None, typer.Option("--model", "-m", help="Monte Carlo settings file (YAML) to check against the deal")] = None,
+    status: Annotated[Path | None, typer.Option("--status", help="A status of the deal (YAML) to check against it")] = None,
 ) -> None:
     """Check a deal file (and its tapes, scenarios and Monte Carlo settings); list every
     problem and exit with status 2 when there are any."""
@@ -108,6 +109,13 @@ def validate(
                 problems += check_settings(d, load_monte_carlo(model), str(model))
             except InputError as exc:
                 problems += exc.problems
+        if status is not None:
+            from .io.status_file import load_status
+
+            try:
+                load_status(status, d)
+            except InputError as exc:
+                problems += exc.problems
         if problems:
             raise InputError(problems)
     except InputError as exc:
@@ -117,6 +125,7 @@ def validate(
 
     n_assets = sum(len(p.assets) for p in d.pools)
     extra = f", Monte Carlo settings {escape(model)}" if model is not None else ""
+    extra += f", status {escape(status)}" if status is not None else ""
     dropped = exclusion_lines(d)
     excluded = f" ({len(dropped)} excluded by eligibility)" if dropped else ""
     out.print(f"[green]ok[/green] {escape(deal)}: deal '{escape(d.name)}', {len(d.pools)} pool(s), {n_assets} assets{excluded}, "
@@ -161,6 +170,8 @@ def run(
     curve: Annotated[Path | None, typer.Option(help="Discount curve file (YAML, a curve under 'curve:') for spreads; replaces the deal's pricing.curve")] = None,
     settlement: Annotated[str | None, typer.Option(help="Settlement date of the analytics, YYYY-MM-DD (default: the deal's pricing.settlement, else closing)")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar on stderr")] = True,
+    status: Annotated[Path | None, typer.Option("--status", help="Pick the deal up from its status on a payment date (YAML; docs/seasoned.md)")] = None,
+    write_status: Annotated[int | None, typer.Option("--write-status", help="Write the status after period K of each scenario (status_after_K/)")] = None,
 ) -> None:
     """Project a deal under its scenarios, print a summary, write the cash flows, the
     analytics, the investor figures (docs/outputs.md) and the Excel term sheets (senior,
@@ -185,6 +196,10 @@ def run(
         if lang not in ("zh", "en", "both"):
             raise InputError.single("", "--lang", f"unknown language '{lang}' (zh, en, both)")
         final = output_dir(out_dir, d.name)
+        from .status_cli import check_write_status, load_run_status
+
+        st = load_run_status(status, d)  # (docs/seasoned.md)
+        check_write_status(d, st, write_status)
     except InputError as exc:
         _fail(exc)
         return
@@ -193,7 +208,7 @@ def run(
 
     with progress_bar(5, "steps", enabled=progress, console=err) as step:
         try:
-            result = run_deal(d, scs, backend=backend)  # type: ignore[arg-type]
+            result = run_deal(d, scs, backend=backend, status=st)  # type: ignore[arg-type]
         except InputError as exc:
             _fail(exc)
             return
@@ -204,7 +219,8 @@ def run(
         view = investor_view(result, backend=backend)  # type: ignore[arg-type]
         step(1)
         # one set: staged, then moved into place with the manifest last (docs/validation.md)
-        written = _write_run(d, deal, scenario, curve, final, result, analytics, view, term_sheets, lang, step)
+        written = _write_run(d, deal, scenario, curve, final, result, analytics, view, term_sheets, lang, step,
+                             status, write_status)
     _print_exclusions(exclusion_lines(d))
 
     table = Table(title=f"{escape(d.name)} — tranche summary")
@@ -219,13 +235,16 @@ def run(
 
 
 def _write_run(d: Any, deal: Path, scenario: list[Path] | None, curve: Path | None, final: Path, result: Any,
-               analytics: Any, view: Any, term_sheets: bool, lang: str, step: Any) -> list[Path]:
+               analytics: Any, view: Any, term_sheets: bool, lang: str, step: Any, status: Path | None = None,
+               write_status: int | None = None) -> list[Path]:
     """The outputs of ``run`` as one set (docs/validation.md): staged, then moved into place
     with the manifest last."""
     from .io.outputs import manifest, output_set, write_csv, write_manifest
     from .pools.eligibility import exclusions
+    from .status_cli import status_inputs, status_outputs
 
     with output_set(final) as target:
+        seasoned = status_outputs(result, target, write_status)  # (first: the term sheets show the actuals)
         written = [
             write_csv(result.tranches, target / "tranches.csv"),
             write_csv(result.pool, target / "pool.csv"),
@@ -238,6 +257,7 @@ def _write_run(d: Any, deal: Path, scenario: list[Path] | None, curve: Path | No
             write_csv(result.support, target / "support.csv"),
             write_csv(result.layers, target / "layers.csv"),
             *view.write_csvs(target),
+            *seasoned,
         ]
         step(1)
         if term_sheets:
@@ -245,7 +265,8 @@ def _write_run(d: Any, deal: Path, scenario: list[Path] | None, curve: Path | No
 
             written += write_term_sheets(result, target, lang=lang, analytics=analytics, deal_path=deal, investor=view)
         step(1)
-        inputs = {"deal": deal, **{f"scenario:{p.name}": p for p in scenario or []}, **({"curve": curve} if curve else {})}
+        inputs = {"deal": deal, **{f"scenario:{p.name}": p for p in scenario or []}, **({"curve": curve} if curve else {}),
+                  **status_inputs(status)}
         for i, pool in enumerate(d.pools):
             # loan and receivable pools have `tape`; licence pools three tapes
             for field in ("tape", "licence_tape", "patent_tape", "link_tape"):
@@ -261,6 +282,14 @@ def _write_run(d: Any, deal: Path, scenario: list[Path] | None, curve: Path | No
 from .scenarios.cli import register as _register_scenario_commands  # noqa: E402
 
 _register_scenario_commands(app)
+# the seasoned-deal commands: value, track (abs_engine/status_cli.py)
+from .status_cli import register as _register_status_commands  # noqa: E402
+
+_register_status_commands(app)
+# the static-pool analysis (abs_engine/staticpool/cli.py)
+from .staticpool.cli import register as _register_static_pool  # noqa: E402
+
+_register_static_pool(app)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from .dates import Schedule, accrual_fractions
 from .io.deal_file import PARTIES
 from .model.deal import Deal, Tranche
 from .model.scenario import Scenario
-from .pools.base import SERIES, PoolFlows
+from .pools.base import EXTRA_SERIES, SERIES, PoolFlows, PoolSnapshot
 from .support.layers import LayerResult
 
 INF = float("inf")
@@ -47,6 +47,8 @@ class PeriodFlows:
     ledger: PeriodLedger | None = None
     #: the layers' monthly result, kept for the conservation check
     layer_result: LayerResult | None = None
+    #: the pool at the end of a grid month, when the projection was asked for it
+    snapshot: PoolSnapshot | None = None
 
 
 def _period_sum(arr: np.ndarray, mp: np.ndarray, T: int) -> np.ndarray:
@@ -95,8 +97,25 @@ def aggregate(flows: PoolFlows, sched: Schedule) -> PeriodFlows:
         end[:, t] = prev
     out["balance_start"] = start
     out["balance_end"] = end
+    series = {k: out[k] for k in SERIES}
+    for key, stock in EXTRA_SERIES.items():  # (only those the projection modelled)
+        if key in flows.extra:
+            series[key] = _period_end(flows.extra[key], mp, T) if stock else _period_sum(flows.extra[key], mp, T)
     ledger = aggregate_ledger(flows.layers, sched, M1) if flows.layers is not None else None
-    return PeriodFlows(flows.name, flows.original_balance, {k: out[k] for k in SERIES}, ledger, flows.layers)
+    return PeriodFlows(flows.name, flows.original_balance, series, ledger, flows.layers,
+                       flows.snapshot)
+
+
+def _period_end(arr: np.ndarray, mp: np.ndarray, T: int) -> np.ndarray:
+    """A balance at the end of each period: that of the period's last grid month."""
+    end = np.zeros((arr.shape[0], T))
+    prev = arr[:, 0].copy()
+    for t in range(T):
+        months = np.nonzero(mp[1:] == t)[0] + 1
+        if len(months):
+            prev = arr[:, months[-1]].copy()
+        end[:, t] = prev
+    return end
 
 
 def _upkeep_paid(due: np.ndarray, available: np.ndarray) -> np.ndarray:
@@ -115,12 +134,13 @@ def _upkeep_paid(due: np.ndarray, available: np.ndarray) -> np.ndarray:
     return paid
 
 
-def cleanup_months(deal: Deal, sched: Schedule, pools: list[PeriodFlows]) -> np.ndarray:
+def cleanup_months(deal: Deal, sched: Schedule, pools: list[PeriodFlows], first_period: int = 0) -> np.ndarray:
     """Where the deal has a clean-up call, the grid month of its exercise per scenario
     (0: not exercised): the last collection month of the first period whose closing pool
     balance is at or below ``threshold`` x the cut-off balance (and not yet zero). The
     pools are then projected again with that sale month (``sale_month`` of the pool
-    projections), so that loans defaulted before the call keep their recoveries."""
+    projections), so that loans defaulted before the call keep their recoveries. A deal
+    picked up mid-life looks from its first projected period (``first_period``) on."""
     S, T = pools[0].series["balance_end"].shape
     months = np.zeros(S, dtype=np.int64)
     call = deal.cleanup_call
@@ -131,7 +151,7 @@ def cleanup_months(deal: Deal, sched: Schedule, pools: list[PeriodFlows]) -> np.
     mp = np.asarray(sched.month_period)
     for s in range(S):
         hit = np.nonzero((total_end[s] <= call.threshold * total0 + 1e-9) & (total_end[s] > 0))[0]
-        for t in hit.tolist():
+        for t in hit[hit >= first_period].tolist():
             in_period = np.nonzero(mp[1:] == t)[0] + 1
             if len(in_period):
                 months[s] = int(in_period[-1])
@@ -152,6 +172,19 @@ def reference_paths(deal: Deal, scenarios: list[Scenario], T: int) -> tuple[list
             else:
                 out[si, ri] = float(v)
     return names, out
+
+
+#: The delinquency buckets counted from each number of days past due.
+PAST_DUE = {1: ("delinquent_1_30", "delinquent_31_60", "delinquent_61_90"),
+            31: ("delinquent_31_60", "delinquent_61_90"), 61: ("delinquent_61_90",)}
+
+
+def delinquency_ratio(pools: list[PeriodFlows], pool_end: Any, days: int) -> np.ndarray:
+    """Unpaid principal of the loans at least ``days`` past due over the pool balance, at
+    each period's end (0 where the pool balance is 0 or no pool has a pipeline)."""
+    late = sum((pf.series[k] for pf in pools for k in PAST_DUE[days] if k in pf.series), np.zeros_like(pool_end))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(pool_end > 0, late / np.where(pool_end > 0, pool_end, 1.0), 0.0)
 
 
 def _sched_balance(tr: Tranche, deal: Deal, sched: Schedule) -> np.ndarray:
@@ -175,8 +208,10 @@ def compile_deal(
     sched: Schedule,
     pools: list[PeriodFlows],
     scenarios: list[Scenario],
+    opening: P.Opening | None = None,
 ) -> KernelArgsBundle:
-    """Build the kernel's arguments for ``deal`` over ``scenarios``."""
+    """Build the kernel's arguments for ``deal`` over ``scenarios`` (from ``opening``, the
+    state of a deal picked up mid-life, if given; abs_engine/restart.py)."""
     T = sched.n_periods
     S = len(scenarios)
     tr_idx = {t.name: i for i, t in enumerate(deal.tranches)}
@@ -331,8 +366,10 @@ def compile_deal(
     ext = np.zeros((S, T, J))
     metric = {"cumulative_default_ratio": P.M_EXTERNAL, "oc_ratio": P.M_OC,
               "interest_coverage": P.M_COVERAGE, "interest_shortfall": P.M_SHORTFALL,
-              "debt_service_coverage": P.M_DSCR}
+              "debt_service_coverage": P.M_DSCR, "delinquency_ratio": P.M_EXTERNAL}
     cum_defaults = np.cumsum(sum(pf.series["default_amount"] for pf in pools), axis=1)
+    if opening is not None:  # (the defaults before the opening are in its figures)
+        cum_defaults = cum_defaults + opening.cum_defaults
     for j, tg in enumerate(deal.triggers):
         off, n = add_list([tr_idx[x] for x in tg.tranches])
         trg_i[j] = [metric[tg.metric], off, n, acc_idx[tg.account] if tg.account else 0,
@@ -341,6 +378,8 @@ def compile_deal(
         trg_thr[j] = tg.above if tg.above is not None else tg.below
         if tg.metric == "cumulative_default_ratio":
             ext[:, :, j] = cum_defaults / original_pool if original_pool > 0 else 0.0
+        elif tg.metric == "delinquency_ratio":  # (a series of the pools: no waterfall state)
+            ext[:, :, j] = delinquency_ratio(pools, pool_end, tg.past_due_days)
 
     args = P.KernelArgs(
         op=np.asarray(ops, dtype=np.int32),
@@ -375,6 +414,8 @@ def compile_deal(
         ext=np.ascontiguousarray(ext),
         n_parties=len(PARTIES),
     )
+    if opening is not None:
+        opening.apply(args)
     return args.allocate_outputs()
 
 

@@ -14,14 +14,16 @@ import numpy as np
 from . import _waterfall_ref
 from ._program import KernelArgs
 from .compile import PeriodFlows, aggregate, cleanup_months, compile_deal, reference_paths
+from .curves import SegmentIndex, by_age, is_sda, label, segment_problems
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
 from .io.deal_file import check_assets, check_references, curve_problems
 from .limits import check_run_size
 from .model.deal import Deal, PledgeLoanPool, Pool, asset_id
 from .model.scenario import BASE, Scenario
+from .model.status import Status
 from .model.support import failure_names
-from .pools.base import PoolFlows
+from .pools.base import PoolFlows, PoolStart
 from .pools.pledge import grid_months_needed, loan_arrays, project_pledge_pool
 from .pools.receivables import months_needed as receivable_months
 from .pools.receivables import project_receivable_pool, receivable_arrays
@@ -109,8 +111,22 @@ def _check_scenarios(deal: Deal, scenarios: Sequence[Scenario]) -> None:
             return f"{d} is after the legal maturity {h.legal_maturity}"
         return None
 
+    receivable_pools = [p.name for p in deal.pools if not isinstance(p, PledgeLoanPool)]
+    pledge = [SegmentIndex(p.name, p.assets) for p in deal.pools if isinstance(p, PledgeLoanPool)]
     for sc in scenarios:
         where = f"scenario '{sc.name}'"
+        if receivable_pools and (by_age(sc.defaults.cdr) or is_sda(sc.defaults.cdr)):
+            problems.append(Problem(where, "defaults.cdr", (
+                f"{label(sc.defaults.cdr)} runs on loan age, which the receivable pools of the deal "
+                f"({', '.join(receivable_pools)}) do not have; write the rate by projection_month")))
+        problems += segment_problems(sc, pledge)
+        for what, on in (("recovery.advancing", sc.recovery.advancing != "none"), ("delinquency", sc.delinquency is not None)):
+            for p in deal.pools if on else []:
+                if isinstance(p, PledgeLoanPool) and p.support:
+                    problems.append(Problem(f"scenario '{sc.name}'", what, (
+                        f"{'servicer advancing' if what != 'delinquency' else 'a delinquency pipeline'} with the "
+                        f"risk-sharing layers of pool '{p.name}' is not modelled (the layers take each default "
+                        "as it happens); run it without")))
         if sc.name in names:
             problems.append(Problem(where, "name", "duplicate scenario name"))
         names.add(sc.name)
@@ -169,6 +185,8 @@ def project(
     invalidation_months: Sequence[np.ndarray | None] | None = None,
     pool_flows: Sequence[PoolFlows | None] | None = None,
     sale_months: np.ndarray | None = None,
+    starts: Sequence[PoolStart | None] | None = None,
+    snapshot: int | None = None,
 ) -> tuple[Schedule, list[PeriodFlows]]:
     """Project every pool under every scenario and aggregate to payment periods.
 
@@ -185,19 +203,41 @@ def project(
 
     ``sale_months`` (integers ``(n_scenarios,)``, 0: none): the grid month at whose end the
     deal's clean-up call buys the performing assets of every projected pool
-    (:func:`abs_engine.compile.cleanup_months`).
+    (:func:`abs_engine.compile.cleanup_months`). ``starts``: per pool, the state a deal
+    picked up mid-life continues from (abs_engine/restart.py); ``snapshot``: a grid month at
+    whose end each pool's state is recorded (``PeriodFlows.snapshot``).
     """
+    sched, monthly = project_monthly(deal, scenarios, default_months=default_months,
+                                     invalidation_months=invalidation_months, pool_flows=pool_flows,
+                                     sale_months=sale_months, starts=starts, snapshot=snapshot)
+    return sched, [aggregate(flows, sched) for flows in monthly]
+
+
+def project_monthly(
+    deal: Deal,
+    scenarios: Sequence[Scenario],
+    *,
+    default_months: Sequence[np.ndarray | None] | None = None,
+    invalidation_months: Sequence[np.ndarray | None] | None = None,
+    pool_flows: Sequence[PoolFlows | None] | None = None,
+    sale_months: np.ndarray | None = None,
+    starts: Sequence[PoolStart | None] | None = None,
+    snapshot: int | None = None,
+) -> tuple[Schedule, list[PoolFlows]]:
+    """:func:`project` before the flows are summed into payment periods: each pool's
+    monthly flows on the grid."""
     h = deal.deal
     grid_months, sched = projection_grid(deal, scenarios)
     ref_names, refs_period = reference_paths(deal, list(scenarios), sched.n_periods)
     # reference rate in force in each grid month = that of the period it is paid in
     mp = np.minimum(sched.month_period, sched.n_periods - 1)
     refs_month = refs_period[:, :, mp]
-    out = []
+    out: list[PoolFlows] = []
     sale_price = deal.cleanup_call.price if deal.cleanup_call is not None else 1.0
     for i, pool in enumerate(deal.pools):
         dm = default_months[i] if default_months is not None else None
         given = pool_flows[i] if pool_flows is not None else None
+        start = starts[i] if starts is not None else None
         if given is not None:
             if given.balance_end.shape != (len(scenarios), grid_months + 1):
                 raise ValueError(f"pool_flows[{i}] has shape {given.balance_end.shape}, "
@@ -206,14 +246,32 @@ def project(
         elif isinstance(pool, PledgeLoanPool):
             loans = loan_arrays(pool, h.cutoff_date, grid_months, ref_names)
             flows = project_pledge_pool(pool, loans, list(scenarios), sched.grid, refs_month, default_month=dm,
-                                        sale_month=sale_months, sale_price=sale_price)
+                                        sale_month=sale_months, sale_price=sale_price, start=start, snapshot=snapshot)
         else:
             arrays = receivable_arrays(pool, h.cutoff_date, grid_months)
             im = invalidation_months[i] if invalidation_months is not None else None
             flows = project_receivable_pool(pool, arrays, list(scenarios), sched.grid, default_month=dm,
-                                            invalidation_month=im, sale_month=sale_months, sale_price=sale_price)
-        out.append(aggregate(flows, sched))
+                                            invalidation_month=im, sale_month=sale_months, sale_price=sale_price,
+                                            start=start, snapshot=snapshot)
+        out.append(flows)
     return sched, out
+
+
+def effective_cdr(deal: Deal, scenario: Scenario) -> list[float]:
+    """What a scenario's default rates (curves by loan age, segments) amount to for this
+    deal's pools as one annual CDR per projection month: each grid month's defaults over
+    the balance outstanding at its start, all pools together (a month with nothing
+    outstanding keeps the month before's rate)."""
+    _, monthly = project_monthly(deal, [scenario.model_copy(update={"defaults": scenario.defaults.model_copy(
+        update={"loans": {}})})])
+    default = sum(f.default_amount[0, 1:] for f in monthly)
+    start = sum(f.balance_start[0, 1:] for f in monthly)
+    out, last = [], 0.0
+    for d, b in zip(np.atleast_1d(default), np.atleast_1d(start), strict=True):
+        if b > 0:
+            last = min(max(float(1.0 - (1.0 - d / b) ** 12), 0.0), 1.0)
+        out.append(last)
+    return out or [0.0]
 
 
 def run(
@@ -225,6 +283,7 @@ def run(
     invalidation_months: Sequence[np.ndarray | None] | None = None,
     pool_flows: Sequence[PoolFlows | None] | None = None,
     sale_months: np.ndarray | None = None,
+    status: Status | None = None,
     check: bool = True,
 ) -> Result:
     """Project ``deal`` under one or several scenarios and run its waterfall.
@@ -244,6 +303,10 @@ def run(
         With ``pool_flows``: the clean-up call's sale month per scenario those flows were
         projected with (0: none). Without it, a deal's clean-up call is found here and the
         pools are projected again with it.
+    status : Status, optional
+        The deal's status as of a payment date (:func:`abs_engine.load_status`): the run
+        picks the deal up there and projects its remaining life (abs_engine/restart.py,
+        docs/seasoned.md); the result's frames start with the next period.
     check : bool
         Verify that cash is conserved (:meth:`Result.check_conservation`, a
         :class:`~abs_engine.results.ConservationError` if not) before returning, as every
@@ -263,22 +326,34 @@ def run(
         raise InputError(problems)
     _check_scenarios(deal, scenarios)
     check_run_size(deal, scenarios)  # horizon and working memory (abs_engine/limits.py)
+    starts, opening = None, None
+    if status is not None:  # a deal picked up mid-life (abs_engine/restart.py)
+        from .io.status_file import check_status
+        from .restart import check_replay, restart_plan
+
+        problems = check_status(deal, status, "<status>")  # (load_status checked a file's; this, one built in code)
+        if problems:
+            raise InputError(problems)
+        starts, opening = restart_plan(deal, status, scenarios)
     sched, pools = project(deal, scenarios, default_months=default_months,
-                           invalidation_months=invalidation_months, pool_flows=pool_flows)
+                           invalidation_months=invalidation_months, pool_flows=pool_flows, starts=starts)
     if sale_months is None:
-        sale_months = cleanup_months(deal, sched, pools)
+        sale_months = cleanup_months(deal, sched, pools, 0 if opening is None else opening.t0)
         if sale_months.any():
             if pool_flows is not None and any(f is not None for f in pool_flows):
                 raise ValueError("the clean-up call is exercised but pool_flows were projected without it: "
                                  "project them with its sale_month and pass sale_months")
             sched, pools = project(deal, scenarios, default_months=default_months,
-                                   invalidation_months=invalidation_months, sale_months=sale_months)
+                                   invalidation_months=invalidation_months, sale_months=sale_months, starts=starts)
+    if status is not None:
+        check_replay(deal, status, scenarios, pools)
     sale_months = np.asarray(sale_months, dtype=np.int64)
     mp = np.asarray(sched.month_period)
     cleanup = np.where(sale_months > 0, mp[np.clip(sale_months, 0, len(mp) - 1)], -1)
-    args = compile_deal(deal, sched, pools, scenarios)
+    args = compile_deal(deal, sched, pools, scenarios, opening)
     run_kernel(args, backend)
-    result = Result(deal=deal, scenarios=scenarios, schedule=sched, pools=pools, args=args, cleanup_period=cleanup)
+    result = Result(deal=deal, scenarios=scenarios, schedule=sched, pools=pools, args=args, cleanup_period=cleanup,
+                    status=status)
     if check:
         result.check_conservation()
     return result

@@ -94,6 +94,19 @@ def working_bytes(deal: Deal, n_scenarios: int, months: int) -> float:
     return total
 
 
+def _model_bytes(deal: Deal, scenarios: Sequence[Scenario]) -> float:
+    """What servicer advancing and delinquency pipelines add: per scenario and pledge loan,
+    the defaults of each month until liquidation (advancing) and the pipeline's bucket
+    states with their month's working copies (abs_engine/pools/advancing.py, delinquency.py)."""
+    S = len(scenarios)
+    n = sum(len(p.assets) for p in deal.pools if p.kind == "pledge_loan")
+    lag = max((s.recovery.lag_months for s in scenarios if s.recovery.advancing != "none"), default=-1)
+    total = 8.0 * S * n * (2 * (lag + 1) + 2) if lag >= 0 else 0.0
+    if any(s.delinquency is not None for s in scenarios):
+        total += 8.0 * S * n * 36
+    return total
+
+
 def check_run_size(deal: Deal, scenarios: Sequence[Scenario]) -> None:
     """Raise :class:`InputError` if the run is beyond the limits."""
     months = horizon_months(deal, scenarios)
@@ -103,7 +116,7 @@ def check_run_size(deal: Deal, scenarios: Sequence[Scenario]) -> None:
             f"the projection would run {months:,} months from the cut-off date {h.cutoff_date} "
             f"(to the last maturity or legal maturity, plus the recovery lag); the limit is "
             f"{MAX_HORIZON_MONTHS:,} months ({MAX_HORIZON_MONTHS // 12} years): is a date mistyped?"))])
-    need, budget = working_bytes(deal, len(scenarios), months), memory_budget()
+    need, budget = working_bytes(deal, len(scenarios), months) + _model_bytes(deal, scenarios), memory_budget()
     if need > budget:
         n_assets = sum(len(p.assets) for p in deal.pools)
         raise InputError([Problem("<run>", "scenarios", (

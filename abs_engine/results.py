@@ -18,7 +18,8 @@ from .errors import AbsEngineError
 from .io.deal_file import PARTIES
 from .model.deal import STATES, Deal
 from .model.scenario import Scenario
-from .pools.base import SERIES
+from .model.status import Status
+from .pools.base import EXTRA_SERIES, SERIES
 from .pools.stats import PoolStats
 
 #: Rounding allowance of :meth:`Result.check_conservation` per money operation, as a share
@@ -53,11 +54,14 @@ class ConservationError(AbsEngineError):
 
 
 def _frame(
-    sched: Schedule, scen: list[str], names: list[str], label: str, cols: dict[str, np.ndarray]
+    sched: Schedule, scen: list[str], names: list[str], label: str, cols: dict[str, np.ndarray], start: int = 0
 ) -> pd.DataFrame:
-    """Arrays ``(S, T, N)`` -> long frame with one row per scenario, name and period."""
+    """Arrays ``(S, T, N)`` -> long frame with one row per scenario, name and period (from
+    period ``start``, 0-based: a run from a status shows the periods it projected)."""
+    if start:
+        cols = {k: v[:, start:] for k, v in cols.items()}
     S, T, N = next(iter(cols.values())).shape
-    idx_s, idx_n, idx_t = np.meshgrid(np.arange(S), np.arange(N), np.arange(T), indexing="ij")
+    idx_s, idx_n, idx_t = np.meshgrid(np.arange(S), np.arange(N), np.arange(start, start + T), indexing="ij")
     data: dict[str, object] = {
         "scenario": np.asarray(scen, dtype=object)[idx_s.ravel()],
         label: np.asarray(names, dtype=object)[idx_n.ravel()],
@@ -79,10 +83,55 @@ class Result:
     pools: list[PeriodFlows]
     args: KernelArgs
     cleanup_period: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: the status the run picked the deal up from (None: from closing; docs/seasoned.md)
+    status: Status | None = None
+    #: actual vs projected figures of the periods reported (abs_engine/actuals.py), when the
+    #: caller attaches them: the term sheets then carry the sheet
+    actual_vs_projected: pd.DataFrame | None = None
 
     @property
     def scenario_names(self) -> list[str]:
         return [s.name for s in self.scenarios]
+
+    @property
+    def start_period(self) -> int:
+        """The first period the run projected (0-based; 0 from closing): a run from a status
+        starts after the status date, and its frames start there."""
+        return int(self.args.t0)
+
+    @property
+    def start_date(self) -> dt.date:
+        """Where the run's figures start: the closing date, or the status date (the last
+        payment date before the projected periods)."""
+        t0 = self.start_period
+        return self.deal.deal.closing_date if t0 == 0 else self.schedule.payment_dates[t0 - 1]
+
+    @cached_property
+    def pool_deal(self) -> Deal:
+        """The deal with its pools as of the run's start: the deal itself from closing; from a
+        status, the surviving assets at their current balances with the cut-off date moved to
+        the pool's status date (for pool statistics; :func:`abs_engine.restart.status_pool_deal`)."""
+        if self.status is None:
+            return self.deal
+        from .restart import status_pool_deal
+
+        return status_pool_deal(self.deal, self.status)
+
+    def _default_settlement(self) -> dt.date:
+        """The analytics' settlement when none is given: the deal's pricing settlement (else
+        the closing date); for a run from a status, the status date if that is later."""
+        settle = self.deal.pricing.settlement or self.deal.deal.closing_date
+        return max(settle, self.start_date)
+
+    def status_at(self, period: int, scenario: str | int | None = None) -> Status:
+        """The deal's status after ``period`` (1-based, as the frames number periods) under one
+        scenario (name or index; default the first), as a trustee report would give it: note
+        and account balances, carried shortfalls, trigger states, cumulative figures, each
+        pool's surviving assets and defaults, the actuals of the periods run
+        (abs_engine/restart.py; write it with :func:`abs_engine.io.status_file.write_status`)."""
+        from .restart import status_of
+
+        return status_of(self, period, scenario)
 
     @cached_property
     def tranches(self) -> pd.DataFrame:
@@ -105,14 +154,18 @@ class Result:
                 "writedown": a.t_wd,
                 "balance_end": a.t_bal_end,
             },
+            self.start_period,
         )
         return df
 
     @cached_property
     def pool(self) -> pd.DataFrame:
-        """One row per scenario, pool and period (money in deal currency units)."""
-        cols = {k: np.stack([p.series[k] for p in self.pools], axis=2) for k in SERIES}
-        return _frame(self.schedule, self.scenario_names, [p.name for p in self.pools], "pool", cols)
+        """One row per scenario, pool and period (money in deal currency units); the
+        advancing and delinquency columns only when some pool of the run models them."""
+        keys = list(SERIES) + [k for k in EXTRA_SERIES if any(k in p.series for p in self.pools)]
+        zero = np.zeros_like(self.pools[0].series["balance_end"])
+        cols = {k: np.stack([p.series.get(k, zero) for p in self.pools], axis=2) for k in keys}
+        return _frame(self.schedule, self.scenario_names, [p.name for p in self.pools], "pool", cols, self.start_period)
 
     @cached_property
     def accounts(self) -> pd.DataFrame:
@@ -136,6 +189,7 @@ class Result:
             self.schedule, self.scenario_names, [x.name for x in self.deal.accounts], "account",
             {"balance_start": start, "deposits": dep, "other_in": np.maximum(net, 0.0),
              "withdrawn": drawn + np.maximum(-net, 0.0), "drawn": drawn, "balance_end": end},
+            self.start_period,
         )
 
     @cached_property
@@ -151,8 +205,9 @@ class Result:
         drawn, repaid = a.a_drawn[:, :, idx], a.a_repaid[:, :, idx]
         return _frame(
             self.schedule, self.scenario_names, names, "provider",
-            {"paid": drawn, "reimbursed": repaid, "owed": np.cumsum(drawn - repaid, axis=1),
+            {"paid": drawn, "reimbursed": repaid, "owed": a.owed_open[idx] + np.cumsum(drawn - repaid, axis=1),
              "capacity_remaining": a.a_end[:, :, idx]},
+            self.start_period,
         )
 
     @cached_property
@@ -182,10 +237,11 @@ class Result:
                     if t is not None:
                         cap[si, t:, p] = 0.0
             ledger["capacity_remaining"] = cap
-            df = _frame(self.schedule, self.scenario_names, pf.ledger.names, "party", ledger)
+            df = _frame(self.schedule, self.scenario_names, pf.ledger.names, "party", ledger, self.start_period)
             df.insert(1, "pool", pf.name)
             df.insert(3, "kind", np.asarray(pf.ledger.kinds, dtype=object)[
-                np.tile(np.repeat(np.arange(len(pf.ledger.names)), self.schedule.n_periods), len(self.scenarios))])
+                np.tile(np.repeat(np.arange(len(pf.ledger.names)), self.schedule.n_periods - self.start_period),
+                        len(self.scenarios))])
             frames.append(df)
         if not frames:
             cols = ["scenario", "pool", "party", "kind", "period", "payment_date", *LEDGER_FLOWS, "capacity_remaining"]
@@ -198,26 +254,30 @@ class Result:
         return _frame(
             self.schedule, self.scenario_names, [f.name for f in self.deal.fees], "fee",
             {"due": a.f_due, "paid": a.f_paid, "unpaid": a.f_unpaid},
+            self.start_period,
         )
 
     @cached_property
     def parties(self) -> pd.DataFrame:
         """Residual payments to parties other than noteholders (e.g. the originator)."""
-        return _frame(self.schedule, self.scenario_names, list(PARTIES), "party", {"paid": self.args.party})
+        return _frame(self.schedule, self.scenario_names, list(PARTIES), "party", {"paid": self.args.party},
+                      self.start_period)
 
     @cached_property
     def states(self) -> pd.DataFrame:
         """Deal state and trigger status per scenario and period."""
         a = self.args
-        S, T = a.state.shape
+        t0 = self.start_period
+        state, fired = a.state[:, t0:], a.fired[:, t0:]
+        S, T = state.shape
         data: dict[str, object] = {
             "scenario": np.repeat(self.scenario_names, T),
-            "period": np.tile(np.arange(1, T + 1), S),
-            "payment_date": pd.to_datetime(np.tile(np.asarray(self.schedule.payment_dates, dtype="datetime64[D]"), S)),
-            "state": np.asarray(STATES, dtype=object)[a.state.ravel()],
+            "period": np.tile(np.arange(t0 + 1, t0 + T + 1), S),
+            "payment_date": pd.to_datetime(np.tile(np.asarray(self.schedule.payment_dates[t0:], dtype="datetime64[D]"), S)),
+            "state": np.asarray(STATES, dtype=object)[state.ravel()],
         }
         for j, tg in enumerate(self.deal.triggers):
-            data[f"trigger:{tg.name}"] = a.fired[:, :, j].ravel().astype(bool)
+            data[f"trigger:{tg.name}"] = fired[:, :, j].ravel().astype(bool)
         return pd.DataFrame(data)
 
     def tranche_info(self) -> dict[str, dict[str, object]]:
@@ -229,7 +289,7 @@ class Result:
                 "coupon_rate": t.coupon.rate if t.coupon.kind == "fixed" else None,
                 "margin": t.coupon.spread if t.coupon.kind == "floating" else None,
                 "day_count": (t.day_count or h.day_count).value,
-                "accrual_start": h.closing_date,
+                "accrual_start": self.schedule.accrual_start[self.start_period],
                 "kind": t.kind,
                 "frequency": 12 // h.payment_frequency.months,
                 "currency": h.currency,
@@ -256,7 +316,7 @@ class Result:
         from .analytics import Curve, tranche_analytics
 
         pr = self.deal.pricing
-        settle = settlement or pr.settlement or self.deal.deal.closing_date
+        settle = settlement or self._default_settlement()
         if pricing is None:
             pricing = {n: ({"price": t.price} if t.price is not None else {"yield": t.yield_})
                        | {"compounding": t.compounding} for n, t in pr.tranches.items()}
@@ -291,7 +351,7 @@ class Result:
         from .analytics import yield_table
 
         pr = self.deal.pricing
-        settle = settlement or pr.settlement or self.deal.deal.closing_date
+        settle = settlement or self._default_settlement()
         t = self.deal.tranche(tranche)
         quote = pr.tranches.get(tranche)
         if prices is None:
@@ -329,21 +389,24 @@ class Result:
         return pd.concat(parts, ignore_index=True)
 
     def pool_stats(self, *, top_n: int = 10) -> dict[str, PoolStats]:
-        """Pool statistics at the cut-off date (abs_engine/pools/stats.py): ``"deal"`` for
+        """Pool statistics at the cut-off date, or at the status date of a run from a status
+        (abs_engine/pools/stats.py): ``"deal"`` for
         all pools together, then each pool under its name. Each has the figures (counts,
         balance, WA rate, term, seasoning, LTV, top-N concentration), the stratification
         tables (``strata``) and the largest obligors."""
         from .pools.stats import deal_pool_stats, pool_stats
 
-        out = {"deal": deal_pool_stats(self.deal, top_n=top_n)}
-        for p in self.deal.pools:
-            out[p.name] = pool_stats(p, self.deal.deal, top_n=top_n)
+        deal = self.pool_deal  # (a run from a status: the pool as the status gives it)
+        out = {"deal": deal_pool_stats(deal, top_n=top_n)}
+        for p in deal.pools:
+            out[p.name] = pool_stats(p, deal.deal, top_n=top_n)
         return out
 
     def summary(self) -> pd.DataFrame:
-        """Per scenario and tranche: totals, WAL (years from closing) and loss."""
+        """Per scenario and tranche: totals, WAL (years from closing) and loss; for a run from
+        a status, over the remaining life: the balance at the status date, WAL from it."""
         df = self.tranches
-        closing = pd.Timestamp(self.deal.deal.closing_date)
+        closing = pd.Timestamp(self.start_date)
         years = (df["payment_date"] - closing).dt.days / 365.0
         df = df.assign(_w=df["principal_paid"] * years)
         g = df.groupby(["scenario", "tranche"], sort=False)
@@ -445,10 +508,11 @@ class Result:
             raise ConservationError("note balances do not roll forward")
         # each period opens where the previous one closed, and the first where the deal starts
         trust = a.acct_ext == 0
+        t0 = self.start_period  # (a run from a status opens at its figures)
         chain = [
-            ("note balances", a.t_bal_start[:, 1:] - a.t_bal_end[:, :-1], a.t_bal_start[:, 0] - a.bal0),
-            ("account balances", a.a_start[:, 1:, trust] - a.a_end[:, :-1, trust],
-             a.a_start[:, 0, trust] - a.acct0[trust]),
+            ("note balances", a.t_bal_start[:, t0 + 1:] - a.t_bal_end[:, t0:-1], a.t_bal_start[:, t0] - a.bal_open),
+            ("account balances", a.a_start[:, t0 + 1:, trust] - a.a_end[:, t0:-1, trust],
+             a.a_start[:, t0, trust] - a.acct0[trust]),
         ]
         for what, between, first in chain:
             if np.abs(between).max(initial=0.0) > tol:

@@ -12,7 +12,8 @@ from abs_engine import _program as P
 
 def test_public_api_is_pinned():
     assert sorted(abs_engine.__all__) == sorted([
-        "AbsEngineError", "Deal", "InputError", "Result", "Scenario", "__version__", "load_deal", "load_scenario", "run",
+        "AbsEngineError", "Deal", "InputError", "Result", "Scenario", "__version__", "load_deal", "load_scenario", "load_status",
+        "run",
     ])
 
 

@@ -155,6 +155,11 @@ def _prepare(case: dict[str, Any], root: Path) -> Path:
         return src
     work = root / case["id"]
     shutil.copytree(src, work, symlinks=True)
+    # a fresh copy, whatever the checkout's age: the output stage tells abandoned staging
+    # directories by their age, which copytree would carry over from the corpus
+    for path in [work, *work.rglob("*")]:
+        if not path.is_symlink():
+            os.utime(path)
     for step in case.get("setup", []):
         if "mkfifo" in step:
             target = work / step["mkfifo"]
@@ -203,7 +208,7 @@ def cli_answers(workdirs: dict[str, Path], servers: Any) -> dict[str, Answer]:
 
 
 def _parse(command: str) -> tuple[str, list[str]]:
-    """``validate DEAL [-s SCENARIO]...`` -> (deal, scenarios)."""
+    """``validate DEAL [-s SCENARIO]... [-m SETTINGS] [--status STATUS]`` -> (deal, scenarios)."""
     words = shlex.split(command)
     assert words[0] == "validate", command
     deal, scenarios, rest = "", [], words[1:]
@@ -211,11 +216,17 @@ def _parse(command: str) -> tuple[str, list[str]]:
         w = rest.pop(0)
         if w in ("-s", "--scenario"):
             scenarios.append(rest.pop(0))
-        elif w in ("-m", "--model"):
+        elif w in ("-m", "--model", "--status"):
             rest.pop(0)
         else:
             deal = w
     return deal, scenarios
+
+
+def _status(command: str) -> str | None:
+    """The ``--status`` file of a ``validate`` command (None without one)."""
+    words = shlex.split(command)
+    return words[words.index("--status") + 1] if "--status" in words else None
 
 
 def _files_check(case: dict[str, Any], work: Path) -> list[str]:
@@ -440,6 +451,9 @@ def test_api_raises_input_error_only(case_id, workdirs):
     def load() -> None:
         d = ae.load_deal(base / deal)
         _check_scenarios(d, [ae.load_scenario(base / s) for s in scenarios])
+        status = _status(case["command"])
+        if status is not None:
+            ae.load_status(base / status, d)
 
     if case.get("exit", 2) == 0:
         load()
@@ -451,7 +465,7 @@ def test_api_raises_input_error_only(case_id, workdirs):
     if case.get("problems") is not None:
         assert len(messages) == case["problems"], messages
     for fragment in case["expect"]:
-        for name in (deal, *scenarios):
+        for name in (deal, *scenarios, *[f for f in case["files"] if f.startswith("status")]):
             if fragment.startswith(f"{name}: "):  # the API names files by the path it was given
                 fragment = f"{base / name}: {fragment[len(name) + 2:]}"
         if "xfail" not in case and not fragment.endswith("problem(s) found."):  # (the CLI's count line)

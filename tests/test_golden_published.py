@@ -105,6 +105,36 @@ def test_sifma_cash_flow_a_needs_the_sifma_prepayment_base(backend):
     assert abs(_series(result, "after", "balance_end")[0] - 97_934_244) > 9_000
 
 
+def test_sifma_cash_flow_a_with_advancing(backend):
+    """Cash Flow A as printed, with servicer advancing (SF-16 to SF-19): performing balance,
+    new defaults, loans in foreclosure, expected amortisation and interest (what the trust
+    receives: the performing loans' and the advances), prepayments, amortisation from
+    defaults, principal recovery and loss, month by month and in total (SF-30), to the
+    dollar."""
+    sc = ae.load_scenario(GOLDEN / "scenarios" / "sifma_cash_flow_a_advancing.yaml")
+    result = run(_mortgage(), [sc], backend)
+    for row in rows("sifma_cash_flow_a_advancing.csv"):
+        series = _series(result, sc.name, row["quantity"])
+        got = series.sum() if row["period"] == "total" else series[int(row["period"]) - 1]
+        assert abs(got - float(row["printed"])) <= float(row["abs_tol"]), (row, got)
+
+
+def test_sifma_cash_flow_a_needs_advancing(backend):
+    """Without advancing a defaulted loan pays nothing more and its whole balance at default
+    is liquidated: recoveries are 80% of the defaults (38,061,312, not the printed 37,446,547),
+    the trust receives no amortisation from defaults, and the loss is not capped by the
+    amortized balance."""
+    sc = ae.load_scenario(GOLDEN / "scenarios" / "sifma_cash_flow_a_advancing.yaml")
+    none = sc.model_copy(update={"name": "none", "recovery": sc.recovery.model_copy(update={"advancing": "none"})})
+    result = run(_mortgage(), [sc, none], backend)
+    defaults = _series(result, "none", "default_amount").sum()
+    assert defaults == pytest.approx(_series(result, sc.name, "default_amount").sum(), rel=1e-12)
+    assert _series(result, "none", "recovery").sum() == pytest.approx(0.8 * defaults, rel=1e-12)
+    assert round(_series(result, "none", "recovery").sum()) == 38_061_312
+    assert abs(_series(result, sc.name, "recovery").sum() - 37_446_547) <= 0.5
+    assert "advanced_principal" in result.pool and _series(result, "none", "advanced_principal").sum() == 0.0
+
+
 @pytest.mark.parametrize("row", rows("sifma_sda_matrix.csv"), ids=lambda r: f"SDA{r['sda']}-PSA{r['psa']}")
 def test_sifma_sda_cumulative_default_matrix(row, backend):
     """SF-21: cumulative defaults over the life of new 8% 30-year loans, % of the original
@@ -346,3 +376,57 @@ def test_chinese_level_payment_and_equal_principal(backend):
     np.testing.assert_allclose(a_pay[:360], 5307.2672, atol=5e-5)
     e_pay = _series(result, "base", "interest_collected", "equal_principal") + _series(result, "base", "scheduled_principal", "equal_principal")
     np.testing.assert_allclose(np.diff(e_pay[:360]), -1_000_000 / 360 * 0.049 / 12, rtol=1e-9)
+
+
+# --- Conventions by loan age: PSA (SF-6/SF-10), SDA (SF-20/21), ABS (SF-13/14) ----------------
+
+
+def _smm(result: ae.Result, scenario: str) -> np.ndarray:
+    """Each month's prepayment over what was left to prepay (opening balance less the month's
+    defaults and scheduled principal): the SMM the projection applied."""
+    left = (_series(result, scenario, "balance_start") - _series(result, scenario, "default_amount")
+            - _series(result, scenario, "scheduled_principal"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(left > 0, _series(result, scenario, "prepayment") / left, np.nan)
+
+
+@pytest.mark.parametrize("row", rows("sifma_psa_smm.csv"), ids=lambda r: f"PSA{r['psa']}-m{r['month']}")
+def test_sifma_psa_to_smm_table(row, backend):
+    """SF-10: the one-month SMM (percent, two decimals) of new loans at a PSA speed in each
+    month of age, from ``prepayment.cpr: {psa: speed}`` (by loan age)."""
+    sc = Scenario(name="psa", prepayment={"cpr": {"psa": float(row["psa"])}})
+    smm = _smm(run(_mortgage(), [sc], backend), "psa")[int(row["month"]) - 1] * 100
+    assert abs(smm - float(row["printed_smm_pct"])) <= float(row["abs_tol"]) + 1e-9
+
+
+@pytest.mark.parametrize("row", rows("sifma_abs_smm.csv"), ids=lambda r: f"ABS{r['abs_pct']}-m{r['month']}-{r['page']}")
+def test_sifma_abs_to_smm_table(row, backend):
+    """SF-13 (the worked example: 2% ABS, month 11, 2.5000%) and the SF-14 table: the SMM
+    (percent) of new loans at an ABS speed, from ``prepayment.cpr: {abs: speed}``."""
+    sc = Scenario(name="abs", prepayment={"cpr": {"abs": float(row["abs_pct"]) / 100}})
+    smm = _smm(run(_mortgage(), [sc], backend), "abs")[int(row["month"]) - 1] * 100
+    assert abs(smm - float(row["printed_smm_pct"])) <= float(row["abs_tol"]) + 1e-9
+
+
+@pytest.mark.parametrize("row", rows("sifma_sda_matrix.csv"), ids=lambda r: f"SDA{r['sda']}-PSA{r['psa']}")
+def test_sifma_sda_matrix_from_the_conventions(row, backend):
+    """SF-21 again, written as a desk writes it: ``{sda: s}`` and ``{psa: p}`` by loan age;
+    the SDA's zero months before maturity come from the recovery lag (SF-20 d)."""
+    sc = Scenario(name="x", defaults={"cdr": {"sda": float(row["sda"])}},
+                  prepayment={"cpr": {"psa": float(row["psa"])}, "applies_to": "before_defaults"},
+                  recovery={"rate": 0.8, "lag_months": 12})
+    cumulative = _series(run(_mortgage(), [sc], backend), "x", "default_amount").sum() / 100e6 * 100
+    assert abs(cumulative - float(row["printed_cumulative_default_pct"])) <= float(row["abs_tol"])
+
+
+def test_psa_by_loan_age_runs_a_seasoned_pool_from_its_age(backend):
+    """Fabozzi's CMO-1 collateral is seasoned 3 months (origination 2025-10-01, cut-off
+    2026-01-01): ``{psa: 165}`` by loan age gives exactly the flows of the vector that starts
+    at month of age 4 (0.8% CPR at 100 PSA in the first month, as the book says)."""
+    deal = ae.load_deal(DEALS / "fabozzi_cmo1.yaml")
+    by_age = Scenario(name="age", prepayment={"cpr": {"psa": 165}})
+    vector = _fabozzi_scenario(165).model_copy(update={"name": "vector"})
+    res = run(deal, [by_age, vector], backend)
+    for col in ("scheduled_principal", "prepayment", "interest_collected", "balance_end"):
+        np.testing.assert_allclose(_series(res, "age", col), _series(res, "vector", col), rtol=1e-13, atol=1e-6)
+    assert _series(res, "age", "prepayment").sum() > 0

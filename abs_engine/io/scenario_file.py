@@ -36,6 +36,7 @@ from pydantic import ValidationError
 
 from ..errors import InputError, Problem
 from ..model.common import Model, describe
+from ..model.curves import DEFAULT_UNITS, PREPAYMENT_UNITS, SPEEDS
 from ..model.scenario import MonteCarlo, Scenario, curve_vector
 from .validation import problems_from_validation
 from .yamlio import load_yaml
@@ -68,6 +69,9 @@ MULTIPLIABLE: dict[str, bool] = {
 }
 #: Mappings keyed by names (asset ids, providers, reference rates): null deletes an entry.
 NAMED_MAPS = ("defaults.loans", "support_failures", "reference_rates")
+#: Rates that may be written as a convention mapping ({sda: 100}, {mdr: 0.01, by: loan_age}):
+#: an override replaces such a mapping whole, it does not merge into it.
+RATE_PATHS = ("defaults.cdr", "prepayment.cpr", "receivables.termination_rate")
 #: The most scenarios one grid file may expand to.
 MAX_GRID_POINTS = 100_000
 #: Deepest chain of ``base`` files followed.
@@ -210,7 +214,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any], at: str = "") -> dict[str
         path = f"{at}.{k}" if at else str(k)
         if at in NAMED_MAPS and v is None:
             out.pop(k, None)
-        elif isinstance(v, dict) and isinstance(out.get(k), dict) and not _is_curve(v):
+        elif isinstance(v, dict) and isinstance(out.get(k), dict) and not _is_curve(v) and path not in RATE_PATHS:
             out[k] = _merge(out[k], v, path)
         else:
             out[k] = v
@@ -225,7 +229,7 @@ def _leaves(d: dict[str, Any], at: str = "") -> list[str]:
     out = []
     for k, v in d.items():
         path = f"{at}.{k}" if at else str(k)
-        if isinstance(v, dict) and v and not _is_curve(v) and path not in NAMED_MAPS:
+        if isinstance(v, dict) and v and not _is_curve(v) and path not in NAMED_MAPS + RATE_PATHS:
             out += _leaves(v, path)
         else:
             out.append(path)
@@ -246,6 +250,21 @@ def _multiply(value: Any, factor: float, fraction: bool, where: str) -> tuple[An
 
     if value is None:
         return None, f"{where}: nothing to multiply (the scenario does not set {where.split('multiply.', 1)[-1]})"
+    unit = _convention(value)
+    if unit is not None:  # {psa: 150} x 2 = {psa: 300}; {mdr: 0.01} x 2 = {mdr: 0.02}
+        spec: dict[str, Any] = {k: v for k, v in value.items() if v is not None and k not in ("points", "interpolation")}
+        inner: Any = {k: value[k] for k in ("points", "interpolation") if k in value} if unit == "points" else value[unit]
+        if unit in SPEEDS:
+            if not _is_number(inner):
+                return None, f"{where}: the speed {inner!r} is not a number"
+            spec[unit] = float(inner) * factor
+            return spec, None
+        scaled, why = _multiply(inner, factor, True, where)
+        if why:
+            return None, why
+        annual = "cdr" if where.endswith("defaults.cdr") else "cpr"
+        spec[annual if unit == "points" else unit] = scaled
+        return spec, None
     if _is_curve(value):  # a curve set by a grid point: multiply its monthly vector
         try:
             value = curve_vector(value["points"], value.get("interpolation", "linear"))
@@ -270,6 +289,37 @@ def _multiply(value: Any, factor: float, fraction: bool, where: str) -> tuple[An
     return one(value)
 
 
+def _apply_factor(data: dict[str, Any], path: str, factor: float) -> str | None:
+    """Multiply the field ``path`` of ``data`` in place (a default or prepayment rate: the
+    segments' too); the reason it cannot be done, or None."""
+    value, why = _multiply(_get(data, path), factor, MULTIPLIABLE.get(path, False), f"multiply.{path}")
+    if why:
+        return why
+    _set(data, path, value)
+    if path in ("defaults.cdr", "prepayment.cpr"):
+        for i, seg in enumerate(data.get("segments") or []):
+            own = _get(seg, path) if isinstance(seg, dict) else None
+            if own is None:
+                continue
+            value, why = _multiply(own, factor, True, f"multiply.{path}")
+            if why:
+                return f"multiply.{path}: segments[{i}]: {why.split(': ', 1)[1]}"
+            _set(seg, path, value)
+    return None
+
+
+def _convention(value: Any) -> str | None:
+    """The convention a rate mapping names (``sda``, ``mdr``... or ``points`` for a curve of
+    the annual rate by loan age), or None if ``value`` is no convention mapping."""
+    if not isinstance(value, dict) or "by" not in value and not any(
+            value.get(u) is not None for u in DEFAULT_UNITS + PREPAYMENT_UNITS):
+        return None
+    set_units = [u for u in DEFAULT_UNITS + PREPAYMENT_UNITS if value.get(u) is not None]
+    if set_units:
+        return set_units[0]
+    return "points" if "points" in value else None
+
+
 def _validation_problems(exc: ValidationError, file: str, prefix: tuple[Any, ...] = ()) -> list[Problem]:
     return problems_from_validation(exc, Scenario, file, prefix)
 
@@ -284,6 +334,9 @@ def _fmt(v: Any, j: int = 0) -> str:
         return v.isoformat()
     if isinstance(v, list):
         return f"vector{j + 1}"
+    if _convention(v) is not None:
+        return "".join(f"{k}{_fmt(x, j) if not isinstance(x, dict | list) else ''}" for k, x in v.items()
+                       if x is not None and k in DEFAULT_UNITS + PREPAYMENT_UNITS) or f"curve{j + 1}"
     if _is_curve(v):
         return f"curve{j + 1}"
     if isinstance(v, dict):
@@ -402,11 +455,9 @@ class _Loader:
         data = _merge(base_data, raw)
         data["name"] = raw["name"]
         for p, f in factors.items():
-            value, why = _multiply(_get(data, p), f, MULTIPLIABLE.get(p, False), f"multiply.{p}")
+            why = _apply_factor(data, p, f)
             if why:
                 problems.append(Problem(file, f"multiply.{p}", why.split(": ", 1)[1]))
-            else:
-                _set(data, p, value)
         if base_name is not None and "description" not in raw:
             parts = [f"{p} x {f:g}" for p, f in factors.items()]
             overridden = [p for p in _leaves(raw) if p not in ("name", "description")]
@@ -512,10 +563,9 @@ def _expand(file: str, data: dict[str, Any], grid: Any, partial: bool = False) -
                 if factor:
                     if not _is_number(v) or not math.isfinite(v) or v < 0:
                         return d, f"multiply.{path}: should be a non-negative number (got {v!r})"
-                    value, why = _multiply(_get(d, path), float(v), MULTIPLIABLE.get(path, False), f"multiply.{path}")
+                    why = _apply_factor(d, path, float(v))
                     if why:
                         return d, why
-                    _set(d, path, value)
         return d, None
 
     # each value on its own first: a bad value is reported once, where it is written

@@ -65,7 +65,8 @@ def _pick_member(members: list[Any], tag: str) -> Any:
     """The alternative of a plain (not discriminated) union that pydantic's location tag
     names: ``list[...]``, ``dict[...]``, a model's class name, or a scalar validator."""
     for m in members:
-        if isinstance(m, type) and m.__name__ == tag:
+        # a model with its own validators is tagged 'function-after[<validator>(), Name]'
+        if isinstance(m, type) and (m.__name__ == tag or tag.endswith(f", {m.__name__}]")):
             return m
     for origin in (list, dict):
         if tag.startswith(origin.__name__ + "["):
@@ -200,7 +201,8 @@ def problems_from_validation(exc: ValidationError, root: type[BaseModel], file: 
             wanted = list(dict.fromkeys(_EXPECTED[errors[k]["type"]] for k in ks))
             got = errors[ks[0]]["input"]
             hint = BOOLEAN_HINT if isinstance(got, str) and got in BOOLEAN_WORDS else ""
-            merged[ks[0]] = Problem(file, format_path((*prefix, *at)), f"should be {' or '.join(wanted)} (got {_shown(got)}){hint}")
+            either = wanted[0] if len(wanted) == 1 else f"{', '.join(wanted[:-1])} or {wanted[-1]}"
+            merged[ks[0]] = Problem(file, format_path((*prefix, *at)), f"should be {either} (got {_shown(got)}){hint}")
             skip.update(ks[1:])
     out: list[Problem] = []
     for k, err in enumerate(errors):

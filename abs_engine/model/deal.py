@@ -670,16 +670,21 @@ class Trigger(Model):
     (collections deposited into `account` this period / interest due on `tranches`),
     debt_service_coverage (DSCR: collections deposited into `account` this period /
     interest and principal due on `tranches` this period), interest_shortfall (unpaid
-    interest carried on `tranches` from the last period).
+    interest carried on `tranches` from the last period), delinquency_ratio (严重拖欠率: the
+    unpaid principal of loans at least `past_due_days` days past due / the pool balance, both
+    at period end; 0 without a delinquency pipeline in the scenario).
     """
 
     name: str = describe("Trigger name")
     metric: Literal["cumulative_default_ratio", "oc_ratio", "interest_coverage", "debt_service_coverage",
-                    "interest_shortfall"]
+                    "interest_shortfall", "delinquency_ratio"]
     above: float | None = describe("Breached when the metric is strictly above this value (equal is no breach)", default=None)
     below: float | None = describe("Breached when the metric is strictly below this value (equal is no breach)", default=None)
     tranches: list[str] = describe("Tranches the metric looks at (oc_ratio, interest_coverage, interest_shortfall)", default_factory=list)
     account: str | None = describe("Account whose deposits count as income (interest_coverage, debt_service_coverage)", default=None)
+    past_due_days: Literal[1, 31, 61] = describe(
+        "delinquency_ratio: loans at least this many days past due count (1: every delinquent loan; 31: more "
+        "than 30 days, 严重拖欠 as many deals define it; 61: more than 60 days)", default=31)
     consecutive: int = describe("Fires after this many consecutive breaches", default=1, ge=1, le=1200)
     curable: bool = describe("Cures when the breach ends (otherwise it stays fired)", default=False)
     effect: Literal["accelerate", "event_of_default"] = describe(

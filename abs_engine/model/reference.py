@@ -14,6 +14,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from .curves import DefaultCurve, PrepaymentCurve, Segment, SegmentDefaults, SegmentPrepayment
 from .deal import (
     Account,
     CleanUpCall,
@@ -56,6 +57,7 @@ from .deal import (
     Waterfalls,
     When,
 )
+from .delinquency import Delinquency
 from .scenario import Defaults, PatentEvent, Patents, Prepayment, Receivables, Recovery, Scenario
 from .support import (
     AnnualFeeUpkeep,
@@ -82,7 +84,8 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
                            Transfer, PayResidual, ReimburseSupport]),
     ("Clean-up call", [CleanUpCall]),
     ("Pricing", [Pricing, TranchePricing]),
-    ("Scenario file", [Scenario, Defaults, Prepayment, Recovery, Patents, PatentEvent, Receivables]),
+    ("Scenario file", [Scenario, Defaults, DefaultCurve, Prepayment, PrepaymentCurve, Segment, SegmentDefaults,
+                       SegmentPrepayment, Delinquency, Recovery, Patents, PatentEvent, Receivables]),
 ]
 
 

@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from .common import Fraction, Model, Rate, describe
+from .curves import DefaultRate, PrepaymentRate, Segment
+from .delinquency import Delinquency
 
 
 def _check_vector(v: list[float]) -> list[float]:
@@ -107,7 +109,9 @@ AnnualRate = Annotated[
 
 
 class Defaults(Model):
-    cdr: AnnualRate = describe("Constant default rate p.a. (CDR), or a per-month vector of CDRs", default=0.0)
+    cdr: DefaultRate = describe(
+        "Default rate: a constant CDR p.a., a per-month vector or a curve of CDRs (by projection month), or "
+        "a convention {cdr|mdr|sda: ..., by: loan_age|projection_month} (docs/scenarios.md)", default=0.0)
     loans: dict[str, dt.date] = describe(
         "Asset-level default events: asset id (loan, licence or receivable id) -> default date "
         "(the whole asset defaults then)",
@@ -116,7 +120,9 @@ class Defaults(Model):
 
 
 class Prepayment(Model):
-    cpr: AnnualRate = describe("Constant prepayment rate p.a. (CPR), or a per-month vector", default=0.0)
+    cpr: PrepaymentRate = describe(
+        "Prepayment rate: a constant CPR p.a., a per-month vector or a curve of CPRs (by projection month), or "
+        "a convention {cpr|smm|psa|abs: ..., by: loan_age|projection_month} (docs/scenarios.md)", default=0.0)
     applies_to: Literal["after_defaults", "before_defaults"] = describe(
         "Balance the monthly prepayment rate (SMM) applies to: after_defaults = what is left "
         "after the month's defaults and scheduled principal; before_defaults = the opening "
@@ -137,6 +143,14 @@ class Recovery(Model):
     rate: Fraction | None = describe(
         "If given, recover this share of the defaulted balance instead of using collateral values",
         default=None,
+    )
+    advancing: Literal["none", "principal_and_interest"] = describe(
+        "Servicer advancing (pledge loans; SIFMA SF-16 to SF-19): none (Chinese practice: a defaulted loan "
+        "pays nothing more), or principal_and_interest: a defaulted loan keeps amortising on its schedule "
+        "until liquidation lag_months later, its scheduled principal and interest advanced to the trust; "
+        "the principal recovered at liquidation is its amortized balance less the loss (the loss on the "
+        "balance at default, at most that amortized balance)",
+        default="none",
     )
 
 
@@ -213,6 +227,16 @@ class Scenario(Model):
     recovery: Recovery = describe("Recovery assumptions", default_factory=Recovery)
     patents: Patents = describe("Patent invalidation and obsolescence (licence pools)", default_factory=Patents)
     receivables: Receivables = describe("Licensee / buyer risks (receivable pools)", default_factory=Receivables)
+    delinquency: Delinquency | None = describe(
+        "Delinquency pipeline of the pledge loans (current -> 1-30 -> 31-60 -> 61-90 days -> default) with "
+        "roll rates and cures; its defaults come on top of defaults.cdr (docs/methodology.md)",
+        default=None,
+    )
+    segments: list[Segment] = describe(
+        "Rates by segment of the pledge-loan pools (IP type, industry, region, vintage, any loan field): "
+        "each segment's cdr / cpr replace the scenario's for the loans it selects (docs/scenarios.md)",
+        default_factory=list,
+    )
     support_failures: dict[str, dt.date] = describe(
         "Support providers that stop paying: provider name -> date of the failure; a deal-level "
         "provider pays nothing on the payment dates on or after it (a payment date names its own "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +29,22 @@ SERIES = (
     "subsidy",
     "upkeep_cost",
 )
+
+
+#: Monthly series a projection adds only when it models them (servicer advancing, a
+#: delinquency pipeline): name -> True for a balance at the month's end, False for a flow.
+#: Outputs show them only when some pool of the run has them, so every other run's outputs
+#: keep their columns.
+EXTRA_SERIES: dict[str, bool] = {
+    "advanced_principal": False,
+    "advanced_interest": False,
+    "foreclosure_balance": True,
+    "delinquent_1_30": True,
+    "delinquent_31_60": True,
+    "delinquent_61_90": True,
+    "delinquent_interest_missed": False,
+    "cured": False,
+}
 
 
 @dataclass
@@ -64,6 +80,10 @@ class PoolFlows:
     upkeep_cost: np.ndarray | None = None
     #: what the layers did, month by month (None without a stack)
     layers: LayerResult | None = None
+    #: the pool at the end of a grid month, when the projection was asked for it
+    snapshot: PoolSnapshot | None = None
+    #: the :data:`EXTRA_SERIES` the projection modelled
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def principal_collected(self) -> np.ndarray:
@@ -75,3 +95,103 @@ class PoolFlows:
         if self.loss_before_support is None:
             out["loss_before_support"] = self.loss
         return out
+
+
+@dataclass
+class PoolStart:
+    """A pool as of the end of grid month ``month``, from which a projection continues (a
+    deal picked up mid-life, abs_engine/restart.py), or as a projection leaves it there
+    (``snapshot`` of the projections). Per asset, in the pool's tape order:
+
+    * ``balance``: the expected balance (pledge loans: principal; receivable pools: the
+      remaining scheduled fees under the patents' status, for reporting);
+    * ``performing``: the chance the asset still performs (1 for an asset observed
+      performing; an expected-value projection's survival factor ``q``), so that
+      ``balance / performing`` is what it owes if it does;
+    * ``patents`` (licence pools): the share of each patent's fees still in force
+      (1 valid, 0 invalidated or lapsed; between for an expected-value projection);
+
+    and every default since the cut-off date, for the recoveries still to come and for the
+    support layers, which replay them (docs/methodology.md, "A deal picked up mid-life"):
+    ``d_asset`` (asset index), ``d_month`` (grid month of default), ``d_amount``
+    (defaulted amount; receivables: the recoverable part, terminations recover nothing),
+    ``d_balance`` (what the asset owed if it still performed, against which pledged
+    collateral is set), ``d_recovered`` (disposal proceeds received, NaN while the disposal
+    is pending)."""
+
+    month: int
+    balance: np.ndarray
+    performing: np.ndarray
+    patents: np.ndarray | None = None
+    d_asset: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    d_month: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    d_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    d_balance: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    d_recovered: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: pledge pools with an interest subsidy: the interest each loan paid in each month up to
+    #: ``month`` and its chance of performing then, ``(L, month + 1)`` (None: not needed)
+    interest: np.ndarray | None = None
+    survival: np.ndarray | None = None
+
+    @property
+    def pending(self) -> np.ndarray:
+        """Which listed defaults still await their disposal proceeds."""
+        return np.isnan(self.d_recovered)
+
+
+@dataclass
+class PoolSnapshot:
+    """What a projection records at the end of grid month ``month`` for every scenario
+    (``snapshot`` argument of the projections): per asset ``(S, L)`` the expected balance
+    and the chance it performs, per patent ``(S, P)`` the share in force, and per asset
+    and default month ``(S, L, month + 1)`` the defaults, the balance each default is set
+    against and its disposal proceeds (due ``lag`` months after the default, ``lag`` per
+    scenario); for a pool with an interest subsidy, the interest each loan paid in each
+    month and its chance of performing then, ``(S, L, month + 1)``. :meth:`start` turns one scenario's into a :class:`PoolStart`."""
+
+    month: int
+    balance: np.ndarray
+    performing: np.ndarray
+    patents: np.ndarray | None
+    default: np.ndarray
+    default_balance: np.ndarray
+    recovery: np.ndarray
+    lag: np.ndarray
+    interest: np.ndarray | None = None
+    survival: np.ndarray | None = None
+
+    def start(self, s: int) -> PoolStart:
+        """Scenario ``s``'s state as a :class:`PoolStart`: the defaults with a positive
+        amount, their proceeds received if due by the end of the month, else pending."""
+        li, mi = np.nonzero(self.default[s] > 0)
+        order = np.lexsort((li, mi))  # by month, then tape order
+        li, mi = li[order], mi[order]
+        rec = self.recovery[s][li, mi]
+        due = mi + int(self.lag[s]) <= self.month
+        return PoolStart(
+            month=self.month,
+            balance=self.balance[s].copy(),
+            performing=self.performing[s].copy(),
+            patents=None if self.patents is None else self.patents[s].copy(),
+            d_asset=li.astype(np.int64), d_month=mi.astype(np.int64),
+            d_amount=self.default[s][li, mi], d_balance=self.default_balance[s][li, mi],
+            d_recovered=np.where(due, rec, np.nan),
+            interest=None if self.interest is None else self.interest[s].copy(),
+            survival=None if self.survival is None else self.survival[s].copy(),
+        )
+
+
+def clear_before(flows: PoolFlows, month: int) -> None:
+    """Zero a restarted projection's flows of grid months up to ``month`` (in place): they
+    are the past (the support layers replay the defaults listed there, which must not count
+    again); ``balance_end`` keeps the starting balance in ``month`` itself."""
+    for key in SERIES:
+        arr = getattr(flows, key, None)
+        if arr is None:
+            continue
+        arr = arr.copy()  # (a series may be a view of the layers' own arrays, which keep the past)
+        setattr(flows, key, arr)
+        if key == "balance_end":
+            arr[:, :month] = 0.0
+        else:
+            arr[:, : month + 1] = 0.0

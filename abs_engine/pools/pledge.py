@@ -36,9 +36,21 @@ from typing import Any
 
 import numpy as np
 
+from ..curves import (
+    LoanRates,
+    SegmentIndex,
+    age_offsets,
+    by_age,
+    is_sda,
+    loan_rates,
+    segment_groups,
+)
+from ..errors import InputError
 from ..model.deal import PledgeLoanPool
 from ..model.scenario import Scenario
-from .base import PoolFlows
+from .advancing import Advances
+from .base import PoolFlows, PoolSnapshot, PoolStart, clear_before
+from .delinquency import Pipeline
 
 AMORT_CODES = {"annuity": 0, "equal_principal": 1, "bullet": 2, "interest_only_balloon": 3}
 
@@ -220,6 +232,31 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
     )
 
 
+def last_payment_month(loans: LoanArrays) -> np.ndarray:
+    """Each loan's last payment month on the grid (0: none)."""
+    M1 = loans.pay.shape[1]
+    has = loans.pay.any(axis=1)
+    return np.where(has, M1 - 1 - np.argmax(loans.pay[:, ::-1], axis=1), 0)
+
+
+def pledge_rates(pool: PledgeLoanPool, loans: LoanArrays, scenarios: list[Scenario],
+                 grid: list[dt.date]) -> tuple[LoanRates, LoanRates]:
+    """Monthly default and prepayment rates of every scenario and loan (abs_engine/curves.py):
+    one column per scenario when every rate runs by projection month, per loan when a rate
+    runs by loan age or the SDA ends before each loan's maturity."""
+    M = len(grid) - 1
+    index = SegmentIndex(pool.name, pool.assets)
+    d_specs, d_group = segment_groups(scenarios, index, "cdr")
+    p_specs, p_group = segment_groups(scenarios, index, "cpr")
+    specs = [x for row in d_specs + p_specs for x in row]
+    ages = age_offsets([a.origination_date for a in pool.assets], grid) if any(by_age(x) for x in specs) else None
+    lag = np.array([s.recovery.lag_months for s in scenarios], dtype=np.int64)
+    last = last_payment_month(loans) if any(is_sda(x) for x in specs) else None
+    mdr = loan_rates(d_specs, M, group=d_group, ages=ages, last_month=last, lag=lag)
+    smm = loan_rates(p_specs, M, group=p_group, ages=ages)
+    return mdr, smm
+
+
 def grid_months_needed(pool: PledgeLoanPool, cutoff: dt.date) -> int:
     """Months from the cut-off date to the last loan maturity (inclusive)."""
     return max(_months_between(cutoff, a.maturity_date) + 1 for a in pool.assets)
@@ -235,6 +272,8 @@ def project_pledge_pool(
     default_month: np.ndarray | None = None,
     sale_month: np.ndarray | None = None,
     sale_price: float = 1.0,
+    start: PoolStart | None = None,
+    snapshot: int | None = None,
 ) -> PoolFlows:
     """Project the pool under each scenario.
 
@@ -250,20 +289,28 @@ def project_pledge_pool(
     the clean-up call buys the performing loans: their balance is sold at ``sale_price``
     (proceeds in ``prepayment``, the discount in ``loss``) and nothing more is scheduled,
     prepaid or defaults; the disposal proceeds of loans that defaulted before still come in.
+
+    ``start`` (a deal picked up mid-life, abs_engine/restart.py): the pool as of the end of
+    grid month ``start.month``; the projection continues from the next month with each
+    loan's balance and chance of performing, the pending disposals of the defaults listed
+    (proceeds by the scenario's recovery assumptions, ``lag`` months after the default, or
+    in the first month after the start when that is already past) and, for the support
+    layers, every listed default replayed in its month. The flows of the months up to
+    ``start.month`` are 0 (``balance_end`` of that month is the starting balance).
+
+    ``snapshot`` (a grid month): record the pool at the end of that month in the result's
+    ``snapshot`` (:class:`~abs_engine.pools.base.PoolSnapshot`).
     """
     S = len(scenarios)
     M = len(grid) - 1
     L = len(loans.ids)
-    mdr = np.stack([monthly_rate(s.defaults.cdr, M) for s in scenarios])  # (S, M+1)
-    smm = np.stack([monthly_rate(s.prepayment.cpr, M) for s in scenarios])
+    # monthly default and prepayment rates per scenario (and loan, for curves by loan age
+    # or by segment: abs_engine/curves.py)
+    mdr, smm = pledge_rates(pool, loans, scenarios, grid)
     # prepayment.applies_to = before_defaults (SIFMA SF-18): the SMM applies to the opening
     # balance less its scheduled principal, B2 / (1 - mdr), so the rate on what is left
     # (B2) is smm / (1 - mdr), at most 1
     before = np.array([s.prepayment.applies_to == "before_defaults" for s in scenarios])
-    if before.any():
-        with np.errstate(divide="ignore", invalid="ignore"):
-            on_left = np.where(mdr < 1.0, np.minimum(smm / (1.0 - mdr), 1.0), 1.0)
-        smm = np.where(before[:, None], on_left, smm)
     # loan-level default events: grid month of default per scenario and loan (0 = none)
     event_month = np.zeros((S, L), dtype=np.int64)
     index = {lid: i for i, lid in enumerate(loans.ids)} if any(s.defaults.loans for s in scenarios) else {}
@@ -288,8 +335,9 @@ def project_pledge_pool(
     out: dict[str, Any] = {k: np.zeros(shape) for k in ("balance_start", "scheduled_principal", "prepayment", "default_amount", "interest_collected", "balance_end")}
     recovery = np.zeros((S, M + 1 + int(lag.max(initial=0))))
     loss = np.zeros_like(recovery)
-    B = np.broadcast_to(loans.balance, (S, L)).copy()
-    out["balance_end"][:, 0] = B.sum(axis=1)
+    m_start = 0 if start is None else int(start.month)
+    B = np.broadcast_to(loans.balance if start is None else start.balance, (S, L)).copy()
+    out["balance_end"][:, m_start] = B.sum(axis=1)
     sidx = np.arange(S)
     # Work only on the loans still outstanding in some scenario ("active"): a loan's
     # balance is exactly 0 after its final payment (it repays B1 - B1), so it adds nothing
@@ -316,19 +364,46 @@ def project_pledge_pool(
     # survival factor q of each loan (not defaulted, not prepaid): B / q is the balance of the
     # loan if it still performs, which recoveries and the support layers set a partial
     # default against (docs/methodology.md, "Expected-value defaults")
-    surv = np.ones((S, L)) if by_value.any() or pool.support else None
+    surv = None
+    if by_value.any() or pool.support or snapshot is not None:
+        surv = np.ones((S, L)) if start is None else np.broadcast_to(start.performing, (S, L)).copy()
     # risk-sharing layers work on each loan's defaults: capture them per loan and month
     cap = _Capture(S, L, M) if pool.support else None
+    snap = _Capture(S, L, snapshot) if snapshot is not None and 0 <= snapshot <= M else None
+    snapped: PoolSnapshot | None = None
+    if start is not None and len(start.d_asset):
+        _start_defaults(start, loans, lag, haircut, decay, rec_rate, recovery, loss, cap, snap)
+    if start is not None and start.interest is not None:  # interest paid before the start: subsidies replay it
+        for c in (cap, snap):
+            if c is not None:
+                n = min(start.interest.shape[1], c.M + 1)
+                c.interest[:, :, :n] = start.interest[None, :, :n]
+                c.survival[:, :, :n] = 1.0 if start.survival is None else start.survival[None, :, :n]
     if sale_month is not None:
         sale_month = np.asarray(sale_month, dtype=np.int64)
         if sale_month.shape != (S,):
             raise ValueError(f"sale_month has shape {sale_month.shape}, expected (scenarios,) = {(S,)}")
     sale_months = set(sale_month[sale_month > 0].tolist()) if sale_month is not None else set()
-    for m in range(1, M + 1):
-        if not B.any():
+    # servicer advancing (abs_engine/pools/advancing.py): the scenarios that advance keep
+    # their defaulted loans amortising until liquidation
+    adv_on = np.array([s.recovery.advancing != "none" for s in scenarios])
+    advances = Advances(adv_on, lag, L, M) if adv_on.any() else None
+    # the delinquency pipeline (abs_engine/pools/delinquency.py)
+    pipeline = Pipeline(scenarios, L, M) if any(s.delinquency is not None for s in scenarios) else None
+    if (start is not None or snap is not None) and (advances is not None or pipeline is not None):
+        # a status carries neither the advanced loans awaiting liquidation nor the buckets
+        raise InputError.single("", "scenario", "a run from a deal status, or a status written from a run, "
+                                "does not model servicer advancing or the delinquency pipeline yet")
+    for m in range(m_start + 1, M + 1):
+        if not B.any() and (advances is None or not advances.pending) and (pipeline is None or not pipeline.pending()):
             break
         out["balance_start"][:, m] = out["balance_end"][:, m - 1]  # the same sum of the same B
-        D = B * mdr[:, m, None]
+        mdr_m, smm_m = mdr.at(m, act), smm.at(m, act)  # (S, 1) shared by the loans, or (S, loans)
+        if before.any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                on_left = np.where(mdr_m < 1.0, np.minimum(smm_m / (1.0 - mdr_m), 1.0), 1.0)
+            smm_m = np.where(before[:, None], on_left, smm_m)
+        D = B * mdr_m
         compress = False
         if m in event_months:
             ev = events == m
@@ -339,12 +414,17 @@ def project_pledge_pool(
             q = surv[:, act]
             with np.errstate(divide="ignore", invalid="ignore"):
                 Bc = np.where(q > 0, B / q, B)  # the balance of the loan still performing
-            q = q * (1.0 - mdr[:, m, None])  # after this month's default: the interest's weight
+            q = q * (1.0 - mdr_m)  # after this month's default: the interest's weight
             if compress:  # a named default takes the whole (expected) balance B: nothing survives
                 q = np.where(ev, 0.0, q)
         else:
             Bc = B
         B1 = B - D
+        if pipeline is not None:  # delinquent loans roll, cure or stay; current ones miss payments
+            B1, q_dq, D_dq, whole_dq, cured_prin, cured_int = pipeline.transition(
+                m, act, B1, q if surv is not None else None, loans.pay[act, m])
+            if q_dq is not None:
+                q = q_dq
         # loans with a payment this month: interest on B1 and scheduled principal
         month = slice(pay_bounds[m], pay_bounds[m + 1])
         payers = pay_loan[month]
@@ -390,21 +470,33 @@ def project_pledge_pool(
             interest_sum = interest.sum(axis=1)
         else:
             prin_sum = interest_sum = np.zeros(S)
+        if pipeline is not None:  # the delinquent shares' instalments, and the arrears cures pay
+            phi, rate_dq = _schedule_terms(loans, payers, n, kind, m, ref_rates) if len(payers) else (
+                np.zeros((S, 0)), np.zeros((S, 0)))
+            paid_prin, paid_int = pipeline.instalments(m, act, cols, phi, rate_dq)
+            prin_sum = prin_sum + paid_prin + cured_prin
+            interest_sum = interest_sum + paid_int + cured_int
         B2 = B1
-        P = B2 * smm[:, m, None]
+        P = B2 * smm_m
         B3 = B2 - P
         if surv is not None:
-            surv[:, act] = q * (1.0 - smm[:, m, None])
+            surv[:, act] = q * (1.0 - smm_m)
         # recoveries from disposing of the pledged IP
+        if pipeline is not None:
+            D_direct, D = D, D + D_dq
         dsum = D.sum(axis=1)
         if cap is not None:
             cap.balance[:, act, m] = Bc
             if len(payers):
                 cap.interest[:, act[cols], m] = interest
                 cap.survival[:, act[cols], m] = q[:, cols]
+                if snap is not None and m <= snap.M:
+                    snap.interest[:, act[cols], m] = interest
+                    snap.survival[:, act[cols], m] = q[:, cols]
+        rec_l = None
         if dsum.any():
             rec = np.zeros(S)
-            rec_l = np.zeros_like(D) if cap is not None else None
+            rec_l = np.zeros_like(D) if cap is not None or snap is not None or advances is not None else None
             if by_rate.any():
                 Dr = D[by_rate] * rec_rate[by_rate]
                 rec[by_rate] = Dr.sum(axis=1)
@@ -415,15 +507,33 @@ def project_pledge_pool(
                 value = coll * value_factor ** ((m + lag[by_value])[:, None] / 12.0) * (1.0 - haircut[by_value])
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                     frac = np.where(Bv > 0, np.minimum(1.0, value / Bv), 0.0)
-                Dv = D[by_value] * frac
+                if pipeline is not None:  # a pipeline default's loan: its bucket's balance over its share
+                    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                        frac_dq = np.where(whole_dq[by_value] > 0, np.minimum(1.0, value / whole_dq[by_value]), 0.0)
+                    Dv = D_direct[by_value] * frac + D_dq[by_value] * frac_dq
+                else:
+                    Dv = D[by_value] * frac
                 rec[by_value] = Dv.sum(axis=1)
                 if rec_l is not None:
                     rec_l[by_value] = Dv
-            recovery[sidx, m + lag] += rec
-            loss[sidx, m + lag] += dsum - rec
+            if advances is not None:  # those scenarios book the liquidation with the advances
+                rec, dsum_booked = np.where(adv_on, 0.0, rec), np.where(adv_on, 0.0, dsum)
+                recovery[sidx, m + lag] += rec
+                loss[sidx, m + lag] += dsum_booked - rec
+            else:
+                recovery[sidx, m + lag] += rec
+                loss[sidx, m + lag] += dsum - rec
             if cap is not None:
                 cap.default[:, act, m] = D
                 cap.recovery[:, act, m] = rec_l
+            if snap is not None and m <= snap.M:
+                snap.default[:, act, m] = D
+                snap.recovery[:, act, m] = rec_l
+                snap.balance[:, act, m] = Bc
+        if advances is not None:
+            every = pay_loan[month]  # every loan paying this month, performing or not
+            phi, rate_adv = _schedule_terms(loans, every, pay_n[month], pay_kind[month], m, ref_rates)
+            advances.month(m, act, D, rec_l if rec_l is not None else np.zeros_like(D), every, phi, rate_adv)
         prepaid = P.sum(axis=1)
         if sale_month is not None and m in sale_months:  # the clean-up call buys what performs
             sold = np.where(sale_month == m, B3.sum(axis=1), 0.0)
@@ -434,11 +544,15 @@ def project_pledge_pool(
         out["scheduled_principal"][:, m] = prin_sum
         out["prepayment"][:, m] = prepaid
         out["interest_collected"][:, m] = interest_sum
-        out["balance_end"][:, m] = B3.sum(axis=1)
+        out["balance_end"][:, m] = B3.sum(axis=1) if pipeline is None else B3.sum(axis=1) + pipeline.outstanding(act)
         B = B3
+        if snap is not None and m == snap.M:
+            snapped = _snapshot(snap, act, B, surv, lag)
         if compress or finished > 0.05 * B.shape[1]:  # drop the loans repaid (or wholly defaulted) everywhere
             finished = 0
             keep = (B != 0).any(axis=0)
+            if pipeline is not None:
+                keep |= pipeline.pending(act)
             if not keep.all():
                 act, B, events, coll = act[keep], B[:, keep], events[:, keep], coll[keep]
                 pos[:] = -1
@@ -450,9 +564,99 @@ def project_pledge_pool(
         loss=loss[:, : M + 1],
         **out,
     )
+    if pipeline is not None:
+        flows.extra.update(pipeline.series())
+    if advances is not None:
+        flows.scheduled_principal = flows.scheduled_principal + advances.advanced_principal
+        flows.interest_collected = flows.interest_collected + advances.advanced_interest
+        flows.recovery = flows.recovery + advances.recovery
+        flows.loss = flows.loss + advances.loss
+        flows.extra.update({"advanced_principal": advances.advanced_principal,
+                            "advanced_interest": advances.advanced_interest,
+                            "foreclosure_balance": advances.foreclosure})
     if cap is not None:
         _apply_support(flows, pool, loans, scenarios, grid, cap, lag)
+    if snap is not None:  # (the loop stopped before the month: nothing was left)
+        flows.snapshot = snapped or _snapshot(snap, act, np.zeros_like(B), surv, lag)
+    if start is not None:
+        clear_before(flows, m_start)
     return flows
+
+
+def _snapshot(snap: _Capture, act: np.ndarray, B: np.ndarray, surv: np.ndarray | None, lag: np.ndarray) -> PoolSnapshot:
+    """The pool at the end of month ``snap.M``: the active loans' balances ``B`` spread over
+    the tape, each loan's chance of performing, and the defaults captured so far."""
+    S, L = snap.default.shape[:2]
+    bal = np.zeros((S, L))
+    bal[:, act] = B
+    perf = np.ones((S, L)) if surv is None else surv.copy()
+    return PoolSnapshot(month=snap.M, balance=bal, performing=perf, patents=None, default=snap.default.copy(),
+                        default_balance=snap.balance.copy(), recovery=snap.recovery.copy(), lag=lag.copy(),
+                        interest=snap.interest.copy(), survival=snap.survival.copy())
+
+
+def _start_defaults(start: PoolStart, loans: LoanArrays, lag: np.ndarray, haircut: np.ndarray, decay: np.ndarray,
+                    rec_rate: np.ndarray, recovery: np.ndarray, loss: np.ndarray, cap: _Capture | None,
+                    snap: _Capture | None) -> None:
+    """The defaults a mid-life start lists: each pending disposal's proceeds (by the
+    scenario's recovery assumptions, as the projection sets them for its own defaults) and
+    loss arrive ``lag`` months after the default, or in the month after the start if that is
+    past; the support layers replay every default in its month (``cap``), a snapshot
+    records them (``snap``)."""
+    li, md, D, Bc = start.d_asset, start.d_month, start.d_amount, start.d_balance
+    S = len(lag)
+    R = np.empty((S, len(li)))
+    for s in range(S):
+        if not np.isnan(rec_rate[s, 0]):
+            R[s] = D * rec_rate[s, 0]
+        else:  # the formula of the projection's own defaults (project_pledge_pool)
+            value = loans.collateral[li] * (1.0 - decay[s, 0]) ** ((md + lag[s]) / 12.0) * (1.0 - haircut[s, 0])
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                frac = np.where(Bc > 0, np.minimum(1.0, value / Bc), 0.0)
+            R[s] = D * frac
+    pending = start.pending
+    R = np.where(pending[None, :], R, start.d_recovered[None, :])
+    arrive = np.maximum(md[None, :] + lag[:, None], start.month + 1)
+    for s in range(S):
+        on = pending
+        np.add.at(recovery[s], arrive[s, on], R[s, on])
+        np.add.at(loss[s], arrive[s, on], D[on] - R[s, on])
+    for c in (cap, snap):
+        if c is None:
+            continue
+        on = md <= c.M
+        for s in range(S):
+            np.add.at(c.default[s], (li[on], md[on]), D[on])
+            np.add.at(c.recovery[s], (li[on], md[on]), R[s, on])
+            c.balance[s, li[on], md[on]] = Bc[on]
+
+
+def _schedule_terms(loans: LoanArrays, payers: np.ndarray, n: np.ndarray, kind: np.ndarray, m: int,
+                    ref_rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For loans ``payers`` paying in grid month ``m``: the share of a balance their payment
+    repays (``phi``, the scheduled principal fraction) and the interest on a balance, per
+    scenario ``(S, len(payers))``, by the projection's formulas."""
+    S = ref_rates.shape[0]
+    rate = loans.rate[payers]
+    fl = loans.ref_index[payers] >= 0
+    if fl.any():
+        r = np.where(fl, np.maximum(ref_rates[:, np.maximum(loans.ref_index[payers], 0), m] + rate, 0.0), rate)
+    else:
+        r = np.broadcast_to(rate, (S, len(payers)))
+    rp = r * (loans.freq[payers] / 12.0)
+    interest = rp if loans.accrual is None else r * loans.accrual[payers, m]
+    phi = np.zeros((S, len(payers)))
+    phi[:, kind == PAY_FINAL] = 1.0
+    g = kind == PAY_ANNUITY
+    if g.any():
+        rg, ng = rp[:, g], n[g]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = np.power(1.0 + rg, ng) - 1.0
+            phi[:, g] = np.minimum(np.where(np.abs(rg) > 1e-14, rg / growth, 1.0 / np.maximum(ng, 1)), 1.0)
+    g = kind == PAY_EQUAL
+    if g.any():
+        phi[:, g] = np.minimum(1.0 / np.maximum(n[g], 1), 1.0)
+    return phi, np.broadcast_to(interest, (S, len(payers)))
 
 
 class _Capture:
@@ -463,6 +667,7 @@ class _Capture:
     performs when it pays)."""
 
     def __init__(self, S: int, L: int, M: int) -> None:
+        self.M = M
         self.default = np.zeros((S, L, M + 1))
         self.recovery = np.zeros((S, L, M + 1))
         self.balance = np.zeros((S, L, M + 1))

@@ -32,15 +32,16 @@ from __future__ import annotations
 
 import calendar as _cal
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from ..curves import monthly_rates
 from ..model.deal import LicencePool, TransferPool
 from ..model.scenario import Scenario
 from ..model.support import AnnualFeeUpkeep
-from .base import PoolFlows
+from .base import PoolFlows, PoolSnapshot, PoolStart, clear_before
 from .pledge import monthly_rate
 
 
@@ -150,6 +151,16 @@ def receivable_arrays(pool: LicencePool | TransferPool, cutoff: dt.date, n_month
     return ReceivableArrays(ids, fees, pd, pids, ptypes, link_l, link_p, share, expiry, remaining)
 
 
+def start_balances(arr: ReceivableArrays, performing: np.ndarray, patents: np.ndarray | None, month: int) -> np.ndarray:
+    """Each receivable's balance as a start gives it (:class:`~abs_engine.pools.base.PoolStart`):
+    its chance of performing times its scheduled fees after grid month ``month`` resting on
+    patents in force (``patents``: each patent's share in force; None: all)."""
+    f = np.ones(len(arr.link_l)) if patents is None else np.asarray(patents, dtype=np.float64)[arr.link_p]
+    out = np.zeros(len(arr.ids))
+    np.add.at(out, arr.link_l, arr.share * f * arr.remaining[:, month])
+    return out * np.asarray(performing, dtype=np.float64)
+
+
 def _per_link_sum(arr: ReceivableArrays, values: np.ndarray, n_assets: int) -> np.ndarray:
     """Sum a (n_links, M+1) array into (n_assets, M+1) by asset."""
     out = np.zeros((n_assets, values.shape[1]))
@@ -167,13 +178,16 @@ def _month_array(a: np.ndarray | None, shape: tuple[int, int], name: str, M: int
     return np.where((out >= 1) & (out <= M), out, 0)
 
 
-def _survival(mdr: np.ndarray, term: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Obligor survival ``S = cumprod((1 - mdr)(1 - term))``, its value a month earlier,
+def _survival(mdr: np.ndarray, term: np.ndarray, s0: np.ndarray | float = 1.0) -> tuple[np.ndarray, ...]:
+    """Obligor survival ``S = s0 cumprod((1 - mdr)(1 - term))``, its value a month earlier,
     the drop ``S[m-1] - S[m]`` and its part due to default ``S[m-1] * mdr`` (rows of
-    ``mdr``: assets, or one shared row)."""
+    ``mdr``: assets, or one shared row; ``s0``: the chance of performing at the start, per
+    row or shared, 1 at the cut-off)."""
     surv = np.cumprod((1.0 - mdr) * (1.0 - term)[None, :], axis=1)
+    if not (np.isscalar(s0) and s0 == 1.0):
+        surv = surv * s0
     prev = np.empty_like(surv)
-    prev[:, 0] = 1.0
+    prev[:, 0] = s0 if np.isscalar(s0) else np.asarray(s0).reshape(-1)
     prev[:, 1:] = surv[:, :-1]
     return surv, prev, prev - surv, prev * mdr
 
@@ -326,6 +340,8 @@ def project_receivable_pool(
     invalidation_month: np.ndarray | None = None,
     sale_month: np.ndarray | None = None,
     sale_price: float = 1.0,
+    start: PoolStart | None = None,
+    snapshot: int | None = None,
 ) -> PoolFlows:
     """Project the pool under each scenario; monthly flows of shape (S, M+1).
 
@@ -339,10 +355,26 @@ def project_receivable_pool(
     the receivables still performing, their remaining scheduled fees at ``sale_price``
     (proceeds in ``prepayment``, the discount in ``loss``); nothing is due, defaults or is
     written down after it, and the recoveries of earlier defaults still come in.
+
+    ``start`` (a deal picked up mid-life, abs_engine/restart.py): the pool as of the end of
+    grid month ``m0 = start.month``. The projection continues from month ``m0 + 1``: each
+    obligor's survival starts at its chance of performing (``start.performing``), each
+    patent's factor at its share in force (``start.patents``; the hazard runs on from
+    ``m0``), fees, defaults, terminations and events of months up to ``m0`` are past; the
+    defaults listed recover ``recovery_rate`` of their amount ``recovery_lag_months`` after
+    the default (in month ``m0 + 1`` if that is past) and the support layers replay them.
+    The flows of the months up to ``m0`` are 0. ``snapshot`` (a grid month): record the
+    pool at the end of that month in the result's ``snapshot``.
     """
     S, M = len(scenarios), len(grid) - 1
     L = len(arr.ids)
     P = len(arr.patent_ids)
+    m0 = 0 if start is None else int(start.month)
+    original = arr.original_balance if start is not None else None
+    if start is not None:  # the fees of the months up to m0 are past (what remains after is unchanged)
+        past = arr.fees.copy()
+        past[:, : m0 + 1] = 0.0
+        arr = replace(arr, fees=past)
     dm = _month_array(default_month, (S, L), "default_month", M)
     im = _month_array(invalidation_month, (S, P), "invalidation_month", M)
     months = np.arange(M + 1)
@@ -368,27 +400,55 @@ def project_receivable_pool(
         upkeep_weights = _upkeep_weights(pool, arr, upkeep) if isinstance(pool, LicencePool) else None
     agg = _LinkSums(arr, L)
     F_col = F.sum(axis=0)
+    # a start: each obligor's chance of performing (shared, or per asset where they differ)
+    # and each patent's factor (each type's most common one, the patents that differ from it
+    # deviating as a named event's do)
+    s0_rows: np.ndarray | float = 1.0
+    s0_row: float = 1.0
+    s0_per_asset = False
+    f0: np.ndarray | None = None
+    f0_common = np.ones(len(agg.types))
+    f0_hit: set[int] = set()
+    if start is not None:
+        perf = np.asarray(start.performing, dtype=np.float64)
+        s0_per_asset = bool(len(perf)) and not (perf == perf[0]).all()
+        s0_rows = perf[:, None]
+        s0_row = float(perf[0]) if len(perf) else 1.0
+        if start.patents is not None and isinstance(pool, LicencePool):
+            f0 = np.asarray(start.patents, dtype=np.float64)
+            for t in range(len(agg.types)):
+                vals, counts = np.unique(f0[agg.type_of == t], return_counts=True)
+                if len(vals):
+                    f0_common[t] = vals[np.argmax(counts)]
+            f0_hit = set(np.flatnonzero(f0 != f0_common[agg.type_of]).tolist())
     prepayment = np.zeros((S, M + 1))
     if sale_month is not None:
         sale_month = np.asarray(sale_month, dtype=np.int64)
         if sale_month.shape != (S,):
             raise ValueError(f"sale_month has shape {sale_month.shape}, expected (scenarios,) = {(S,)}")
+    ms = snapshot if snapshot is not None and 0 <= snapshot <= M else None
+    snap: dict[str, np.ndarray] = {}
+    if ms is not None:
+        snap = {"default": np.zeros((S, L, ms + 1)), "default_balance": np.zeros((S, L, ms + 1)),
+                "recovery": np.zeros((S, L, ms + 1)), "performing": np.zeros((S, L)), "balance": np.zeros((S, L)),
+                "patents": np.zeros((S, P))}
     for s, sc in enumerate(scenarios):
         named = [(index[aid], max(grid_month(when, grid[0]), 1)) for aid, when in sc.defaults.loans.items() if aid in index]
         if dm is not None:
             named += [(int(li), int(dm[s, li])) for li in np.flatnonzero(dm[s])]
+        named = [(li, gm) for li, gm in named if gm > m0]  # (a start's past is in its figures)
         # one survival row shared by every obligor, unless they differ (tape PDs) or the
         # layers need each asset's defaults; named defaults deviate from the row
-        per_asset = sc.receivables.use_tape_pd or bool(claim_layers)
+        per_asset = sc.receivables.use_tape_pd or bool(claim_layers) or s0_per_asset
         # obligor default and termination hazards
         if sc.receivables.use_tape_pd:
             pd = np.where(np.isnan(arr.pd), 0.0, arr.pd)
             mdr = np.broadcast_to((1.0 - (1.0 - pd) ** (1.0 / 12.0))[:, None], (L, M + 1)).copy()
         else:
-            mdr = monthly_rate(sc.defaults.cdr, M)[None, :]
+            mdr = monthly_rates(sc.defaults.cdr, M)[None, :]
             if per_asset:
                 mdr = np.broadcast_to(mdr, (L, M + 1)).copy()
-        mdr[:, 0] = 0.0
+        mdr[:, : m0 + 1] = 0.0
         dev = np.array(sorted({li for li, _ in named}), dtype=np.int64)  # assets off the shared row
         # a named default month: the whole asset defaults then (the earlier of two names
         # wins: from its month on nothing is left to default)
@@ -403,7 +463,8 @@ def project_receivable_pool(
                 if gm <= M:
                     mdr_dev[np.searchsorted(dev, li), gm] = 1.0
         term = monthly_rate(sc.receivables.termination_rate, M)
-        surv, prev, drop, default_part = _survival(mdr, term)  # per asset, or one row
+        term[: m0 + 1] = 0.0
+        surv, prev, drop, default_part = _survival(mdr, term, s0_rows if per_asset else s0_row)  # per asset, or one row
         # patent factor VO[p, m]: one row per patent type (the hazard), with the patents
         # that named events hit deviating from their type's row
         hz = sc.patents.invalidation_hazard
@@ -413,20 +474,26 @@ def project_receivable_pool(
             h = np.array([hz.get(t, 0.0) for t in agg.types])
         else:
             h = np.full(len(agg.types), float(hz))
-        vt = (1.0 - h)[:, None] ** (months[None, :] / 12.0)  # (n_types, M+1)
+        vt = (1.0 - h)[:, None] ** (np.maximum(months - m0, 0)[None, :] / 12.0)  # (n_types, M+1)
         vo = vt[agg.type_of]  # (P, M+1)
         hit: set[int] = set()
+        if f0 is not None:  # a start's patent factors: each type's common one, the others deviate
+            vo = vo * f0[:, None]
+            vt = vt * f0_common[:, None]
+            hit |= f0_hit
         for ev in sc.patents.events:
             if ev.patent in pindex:
                 p = pindex[ev.patent]
                 gm = max(grid_month(ev.date, grid[0]), 1)
+                if gm <= m0:
+                    continue
                 if ev.kind == "invalidation":
                     vo[p, gm:] = 0.0
                 else:
                     vo[p, gm:] *= 1.0 - sc.patents.renegotiation_haircut
                 hit.add(p)
         if im is not None and isinstance(pool, LicencePool):
-            for pi in np.flatnonzero(im[s]).tolist():
+            for pi in np.flatnonzero(im[s] > m0).tolist():
                 vo[pi, int(im[s, pi]):] = 0.0
                 hit.add(pi)
         if upkeep is not None and isinstance(pool, LicencePool):
@@ -458,7 +525,7 @@ def project_receivable_pool(
                    "recoverable": dp * ar_c, "writedown": pv * wd_c}
             if len(dev):  # the named defaults: their own survival instead of the row
                 W_d, fb_d, ar_d, wd_d = agg.combine(vt, vo, sorted(hit), assets=dev)
-                s_d, p_d, dr_d, dp_d = _survival(mdr_dev, term)
+                s_d, p_d, dr_d, dp_d = _survival(mdr_dev, term, s0_row)
                 col["collected"] = col["collected"] + (F[dev] * W_d * (s_d - sv)).sum(axis=0)
                 col["balance"] = col["balance"] + (fb_d * (s_d - sv)).sum(axis=0)
                 col["default"] = col["default"] + (ar_d * (dr_d - dr)).sum(axis=0)
@@ -480,6 +547,33 @@ def project_receivable_pool(
                 names["upkeep_cost"][s, c + 1:] = 0.0
         lag = sc.receivables.recovery_lag_months
         rr = sc.receivables.recovery_rate
+        if ms is not None:  # the pool at the end of month ms, per asset
+            rows: tuple[np.ndarray, ...]
+            if per_asset:
+                fb, ar, rows = fee_bal, at_risk, (surv, prev, default_part, mdr)
+            else:
+                _, fb, ar, _ = agg.combine(vt, vo, sorted(hit))
+                rows = tuple(np.broadcast_to(x, (L, M + 1)).copy() for x in (surv, prev, default_part, mdr))
+                if len(dev):
+                    for x, d in zip(rows, (s_d, p_d, dp_d, mdr_dev), strict=True):
+                        x[dev] = d
+            sv_a, pv_a, dp_a, md_a = (x[:, : ms + 1] for x in rows)
+            D_a = ar[:, : ms + 1] * dp_a
+            snap["default"][s] = D_a
+            snap["default_balance"][s] = np.where(md_a >= 1.0, pv_a * ar[:, : ms + 1], ar[:, : ms + 1])
+            snap["recovery"][s] = rr * D_a
+            snap["performing"][s] = sv_a[:, ms]
+            snap["balance"][s] = sv_a[:, ms] * fb[:, ms]
+            snap["patents"][s] = vo[:, ms]
+            if 0 < c <= ms:  # sold by the clean-up call
+                snap["balance"][s] = snap["performing"][s] = 0.0
+            if start is not None and len(start.d_asset):  # and the defaults the start lists
+                on = start.d_month <= ms
+                d_li, d_md = start.d_asset[on], start.d_month[on]
+                np.add.at(snap["default"][s], (d_li, d_md), start.d_amount[on])
+                got = start.d_recovered[on]
+                np.add.at(snap["recovery"][s], (d_li, d_md), np.where(np.isnan(got), rr * start.d_amount[on], got))
+                snap["default_balance"][s][d_li, d_md] = start.d_balance[on]
         recoverable_total = col["recoverable"]
         rec = np.zeros(M + 1 + lag)
         rec[lag:] = rr * recoverable_total
@@ -496,6 +590,18 @@ def project_receivable_pool(
             part = np.zeros(M + 1 + lag)
             part[lag: lag + M + 1] = (1.0 - rr) * recoverable_total
             loss_default_part[s] = part[: M + 1]
+        if start is not None and len(start.d_asset):  # the defaults a start lists
+            d_li, d_md, Dp = start.d_asset, start.d_month, start.d_amount
+            pend = start.pending
+            arrive = np.maximum(d_md + lag, m0 + 1)
+            on = pend & (arrive <= M)
+            np.add.at(rec, arrive[on], rr * Dp[on])
+            np.add.at(loss, arrive[on], (1.0 - rr) * Dp[on])
+            if claim_layers:  # the layers replay them (and restate their loss)
+                np.add.at(loss_default_part[s], arrive[on], (1.0 - rr) * Dp[on])
+                np.add.at(cap_default[s], (d_li, d_md), Dp)
+                np.add.at(cap_recovery[s], (d_li, d_md), np.where(pend, rr * Dp, start.d_recovered))
+                cap_balance[s, d_li, d_md] = start.d_balance
         balance = col["balance"]
         names["balance_end"][s] = balance
         names["balance_start"][s, 1:] = balance[:-1]
@@ -513,7 +619,7 @@ def project_receivable_pool(
         names[k][:, 0] = 0.0 if k != "balance_end" else names[k][:, 0]
     flows = PoolFlows(
         name=pool.name,
-        original_balance=float(names["balance_end"][0, 0]),
+        original_balance=float(names["balance_end"][0, 0]) if original is None else original,
         prepayment=prepayment,
         interest_collected=np.zeros((S, M + 1)),
         **names,
@@ -531,6 +637,12 @@ def project_receivable_pool(
         flows.recovery = series["recovery"]
         flows.support_paid = series["support_paid"]
         flows.layers = lr
+    if ms is not None:
+        lags = np.array([sc.receivables.recovery_lag_months for sc in scenarios], dtype=np.int64)
+        flows.snapshot = PoolSnapshot(month=ms, patents=snap["patents"] if isinstance(pool, LicencePool) else None,
+                                      lag=lags, **{k: v for k, v in snap.items() if k != "patents"})
+    if start is not None:
+        clear_before(flows, m0)
     return flows
 
 

@@ -29,11 +29,13 @@ from openpyxl.chart.axis import DateAxis
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.worksheet.pagebreak import Break
 
+from .. import curves
 from ..io.outputs import sha256
 from ..model.deal import Tranche
 from ..pools.stats import PoolStats, deal_pool_stats, pool_stats
 from ..results import Result
 from ..scenarios.investor import collateral_fit, investor_view
+from .actuals_sheet import actuals_sheet
 from .agency_sheet import agency_sheet
 from .atomic import save_workbook
 from .investor_sheets import (
@@ -217,7 +219,7 @@ def _check_analytics(analytics: pd.DataFrame | None, result: Result) -> pd.DataF
 
 
 def _stats(result: Result) -> tuple[PoolStats | None, list[tuple[str, PoolStats | None]]]:
-    deal = result.deal
+    deal = result.pool_deal  # (a run from a status: its pool on the status date)
     per_pool: list[tuple[str, PoolStats | None]] = []
     for p in deal.pools:
         try:
@@ -406,6 +408,8 @@ def _assumptions(ctx: _Ctx) -> tuple[list[str], list[str | None], Any]:
     vec = ctx.L("vector")
 
     def rate(x: Any) -> Any:
+        if not isinstance(x, list | float | int):  # a convention: 150% PSA, 1.00% MDR, ...
+            return curves.label(x)
         return vec if isinstance(x, list) else x
 
     cols: list[tuple[str, str | None, Any]] = [
@@ -592,7 +596,7 @@ _RECEIVABLE_KEYS = {"total_balance": "remaining_receivables", "total_balance_wan
 
 
 def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
-    h = ctx.result.deal.deal
+    h = ctx.result.pool_deal.deal  # (a run from a status: the pool on its status date)
     recv = all(p.kind != "pledge_loan" for p in ctx.result.deal.pools)
 
     def key_of(k: str) -> str:
@@ -898,9 +902,10 @@ def _chart_data(s: Sheet, ctx: _Ctx) -> list[tuple[str, int, int, int, int]]:
         hr = r
         r = s.header(r, 1, heads)
         first = r
-        rows = [[h.closing_date] + [t.balance] * len(scen) + [0.0] * len(written)]
+        # from the run's start: closing, or the status date of a run from a status (its balance then)
+        rows = [[res.start_date] + [float(res.args.bal_open[deal.tranches.index(t)])] * len(scen) + [0.0] * len(written)]
         block, wblock = bal.loc[t.name], wd.loc[t.name]
-        for k in range(last):
+        for k in range(res.start_period, last):
             rows.append([dates[k]] + [block.at[k + 1, sc] for sc in scen] + [wblock.at[k + 1, sc] for sc in written])
         r = s.rows(r, 1, rows, [DATE] + [YUAN] * (len(heads) - 1))
         s.table(f"chart_balance_{t.name}", hr, 1, r - 1, len(heads))
@@ -912,8 +917,9 @@ def _chart_data(s: Sheet, ctx: _Ctx) -> list[tuple[str, int, int, int, int]]:
         if any(p.support for p in deal.pools) else [("loss", "chart_pool_loss")]
     g = res.pool.groupby(["scenario", "period"], sort=False)
     dflt = g["default_amount"].sum().unstack("scenario").sort_index().cumsum()
-    started = [k for k in range(1, T + 1) if float(dflt.loc[k].max()) > 0] if len(dflt) else []
-    start = (started[0] - 1) if started else 0
+    base = res.start_period  # (a run from a status: its first period is base + 1)
+    started = [k for k in range(base + 1, T + 1) if float(dflt.loc[k].max()) > 0] if len(dflt) else []
+    start = (started[0] - 1) if started else base
     for col, key in series:
         cum = g[col].sum().unstack("scenario").sort_index().cumsum()
         title = ctx.L(key)
@@ -923,8 +929,8 @@ def _chart_data(s: Sheet, ctx: _Ctx) -> list[tuple[str, int, int, int, int]]:
         hr = r
         r = s.header(r, 1, heads)
         first = r
-        rows = [[h.cutoff_date if start == 0 else dates[start - 1]]
-                + ([0.0] * (2 * len(scen)) if start == 0 else [cum.at[start, sc] for sc in scen] + [dflt.at[start, sc] for sc in scen])]
+        rows = [[(h.cutoff_date if base == 0 else res.start_date) if start == base else dates[start - 1]]
+                + ([0.0] * (2 * len(scen)) if start == base else [cum.at[start, sc] for sc in scen] + [dflt.at[start, sc] for sc in scen])]
         for k in range(start, T):
             rows.append([dates[k]] + [cum.at[k + 1, sc] for sc in scen] + [dflt.at[k + 1, sc] for sc in scen])
         r = s.rows(r, 1, rows, [DATE] + [YUAN] * (len(heads) - 1))
@@ -1030,6 +1036,9 @@ def _workbook(ctx: _Ctx, cls: str, mine: list[Tranche]) -> Workbook:
                    simulation=ctx.simulation)
     if ctx.agency is not None:
         agency_sheet(sheet("sheet_agency"), ctx.L, ctx.H, mine, ctx.result.deal.name, ctx.agency)
+    if ctx.result.actual_vs_projected is not None:  # a run from a status, with its actuals (abs_engine/actuals.py)
+        actuals_sheet(sheet("sheet_actuals"), ctx.L, ctx.H, ctx.result.actual_vs_projected, ctx.result.deal.name,
+                      ctx.result.deal.deal.currency)
     charts = sheet("sheet_charts")
     data = sheet("sheet_chart_data")
     _charts_sheet(charts, data, ctx, _chart_data(data, ctx))

@@ -26,10 +26,11 @@ import datetime as dt
 
 import numpy as np
 
+from ..curves import is_zero
 from ..model.deal import PledgeLoanPool
 from ..model.scenario import Scenario
 from ..pools.base import PoolFlows
-from ..pools.pledge import LoanArrays, monthly_rate
+from ..pools.pledge import LoanArrays, pledge_rates
 
 #: The kinds of a scheduled payment (as abs_engine.pools.pledge sets them).
 _NONE, _FINAL, _ANNUITY, _EQUAL = 0, 1, 2, 3
@@ -53,12 +54,16 @@ class SparsePledge:
         L = len(loans.ids)
         self.M, self.L = M, L
         self.original_balance = float(loans.balance.sum())
-        mdr = monthly_rate(scenario.defaults.cdr, M)
-        if np.any(mdr != 0.0):
+        mdr_rates, smm_rates = pledge_rates(pool, loans, [scenario], grid)
+        if not is_zero(scenario.defaults.cdr) or any(seg.cdr is not None and not is_zero(seg.cdr)
+                                                     for seg in scenario.segments):
             raise ValueError("the sparse projection needs a scenario without CDR (the paths carry the defaults)")
-        smm = monthly_rate(scenario.prepayment.cpr, M)
+        # each loan's monthly prepayment rates (L, M+1): one row for every loan unless the
+        # scenario's prepayment runs by loan age
+        smm = np.stack([smm_rates.loan_vector(0, li, M) for li in range(L)]) if not smm_rates.shared \
+            else np.broadcast_to(smm_rates.table[0, 0, : M + 1], (L, M + 1))
         if scenario.prepayment.applies_to == "before_defaults":  # smm / (1 - mdr) with mdr = 0
-            smm = np.minimum(smm / (1.0 - mdr), 1.0)
+            smm = np.minimum(smm, 1.0)
         floating = loans.ref_index >= 0
         ref_index = np.maximum(loans.ref_index, 0)
         per = loans.freq / 12.0
@@ -101,7 +106,7 @@ class SparsePledge:
                     prin[g] = np.minimum(Bg / np.maximum(n[g], 1), Bg)
                 B[idx] = Bp - prin
                 sched[idx, m] = prin
-            P = B * smm[m]
+            P = B * smm[:, m]
             prepay[:, m] = P
             B = B - P
             bal[:, m] = B
@@ -109,7 +114,7 @@ class SparsePledge:
                        "balance_end": bal}
         # the chance a loan has not prepaid by the end of each month: balance_end / survive is
         # the balance of a loan still performing (the collateral is set against it)
-        self.survive = np.cumprod(np.concatenate([[1.0], 1.0 - smm[1:]]))
+        self.survive = np.cumprod(np.concatenate([np.ones((L, 1)), 1.0 - smm[:, 1:]], axis=1), axis=1)
         self.totals = {k: v.sum(axis=0) for k, v in self.series.items()}
         # what a default in month m recovers, per loan: D x rate, or D x min(1, value / B)
         rc = scenario.recovery
@@ -163,7 +168,7 @@ class SparsePledge:
                 else:
                     assert self.value is not None
                     value = self.value[ls, tau]
-                    q = self.survive[tau - 1]
+                    q = self.survive[ls, tau - 1]
                     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                         Dc = np.where(q > 0, D / q, D)  # the defaulted loan's balance, had it not prepaid
                         frac = np.where(D > 0, np.minimum(1.0, value / Dc), 0.0)

@@ -41,7 +41,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..engine import Backend
+from ..engine import Backend, effective_cdr
 from ..errors import InputError, Problem
 from ..model.deal import Deal, PledgeLoanPool, Tranche
 from ..model.scenario import MonteCarlo, Scenario
@@ -170,9 +170,14 @@ def stress_scenarios(deal: Deal, base: Scenario, stresses: StressSet | None = No
     st = stresses or StressSet()
     L = timing_months(deal)
     cdr = base.defaults.cdr
+    common: dict[str, Any] = {}
+    if not isinstance(cdr, list | float | int) or base.segments:
+        # a curve by loan age or by segment: the stresses redistribute the pool's effective
+        # default rate by projection month (and the segments' rates make way for it)
+        cdr = effective_cdr(deal, base)
+        common["segments"] = [seg.model_copy(update={"defaults": None}) for seg in base.segments]
     peak = max(cdr) if isinstance(cdr, list) else float(cdr)
     unit: float | list[float] = cdr if peak > 0 else 0.01
-    common: dict[str, Any] = {}
     tape_pd = base.receivables.use_tape_pd
     if tape_pd:  # the search multiplies a CDR: the tape's mean PD stands for the obligors' own
         pds = [float(x) for p in deal.pools for a in p.assets if (x := getattr(a, "pd", None)) is not None]

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import curves
 from ..engine import Backend
 from ..errors import InputError
 from ..model.deal import Deal, LicencePool
@@ -64,6 +65,8 @@ PRECISION = 1e-4
 
 
 def _peak(value: Any) -> float:
+    if not isinstance(value, dict | list | float | int):  # a convention (abs_engine/curves.py)
+        return curves.peak_annual(value)
     if isinstance(value, list):
         return max(value) if value else 0.0
     if isinstance(value, dict):
@@ -71,7 +74,14 @@ def _peak(value: Any) -> float:
     return float(value)
 
 
+def _default_peak(sc: Scenario) -> float:
+    """The highest annual default rate of a scenario (its own and its segments')."""
+    return max([_peak(sc.defaults.cdr)] + [_peak(seg.cdr) for seg in sc.segments if seg.cdr is not None])
+
+
 def _scale(value: Any, x: float) -> Any:
+    if not isinstance(value, dict | list | float | int):  # a convention: its rates or speed x x
+        return curves.scale(value, x)
     if isinstance(value, list):
         return [min(v * x, 1.0) for v in value]
     if isinstance(value, dict):
@@ -82,11 +92,16 @@ def _scale(value: Any, x: float) -> Any:
 def stressed(base: Scenario, stress: str, x: float, name: str | None = None) -> Scenario:
     """The scenario of ``stress`` at level ``x`` (module docstring)."""
     name = name or f"{stress}={x!r}"
-    if stress == "cdr":
-        return base.model_copy(update={"name": name, "defaults": base.defaults.model_copy(update={"cdr": x})})
-    if stress == "cdr_multiple":
+    if stress == "cdr":  # one constant CDR for every loan: the segments' default rates go too
+        segments = [seg.model_copy(update={"defaults": None}) for seg in base.segments]
+        return base.model_copy(update={"name": name, "defaults": base.defaults.model_copy(update={"cdr": x}),
+                                       "segments": segments})
+    if stress == "cdr_multiple":  # every default rate, the segments' too, x times
         cdr = _scale(base.defaults.cdr, x)
-        return base.model_copy(update={"name": name, "defaults": base.defaults.model_copy(update={"cdr": cdr})})
+        segments = [seg if seg.cdr is None else seg.model_copy(update={"defaults": seg.defaults.model_copy(  # type: ignore[union-attr]
+            update={"cdr": _scale(seg.cdr, x)})}) for seg in base.segments]
+        return base.model_copy(update={"name": name, "defaults": base.defaults.model_copy(update={"cdr": cdr}),
+                                       "segments": segments})
     if stress == "recovery":
         return base.model_copy(update={"name": name, "recovery": base.recovery.model_copy(update={"rate": x}),
                                        "receivables": base.receivables.model_copy(update={"recovery_rate": x})})
@@ -104,16 +119,17 @@ def stress_range(base: Scenario, stress: str) -> tuple[float, float, float, floa
     if stress in ("cdr", "recovery", "invalidation"):
         level: float | None
         if stress == "cdr":
-            b = base.defaults.cdr
-            level = float(np.mean(b)) if isinstance(b, list) else float(b)
+            level = curves.base_level(base.defaults.cdr)
         elif stress == "recovery":
             level = base.recovery.rate
         else:
             hz = base.patents.invalidation_hazard
             level = float(hz) if not isinstance(hz, dict) else None
         return 0.0, 1.0, PRECISION, level
-    value = base.defaults.cdr if stress == "cdr_multiple" else base.patents.invalidation_hazard
-    peak = _peak(value)
+    if stress == "cdr_multiple":
+        peak = _default_peak(base)
+    else:
+        peak = _peak(base.patents.invalidation_hazard)
     if peak <= 0:
         raise InputError.single("", f"stress {stress}",
                                 f"the base scenario '{base.name}' has no {'defaults' if stress == 'cdr_multiple' else 'invalidation hazard'} to multiply")
@@ -210,7 +226,7 @@ def breakeven(
                                 + (f"; did you mean '{close[0]}'?" if close else "") + f" (known: {', '.join(names)})")
     has_licence = any(isinstance(p, LicencePool) for p in deal.pools)
     if stresses is None:
-        stresses = ["cdr"] + (["cdr_multiple"] if _peak(base.defaults.cdr) > 0 else []) + ["recovery"]
+        stresses = ["cdr"] + (["cdr_multiple"] if _default_peak(base) > 0 else []) + ["recovery"]
         if has_licence:
             stresses += ["invalidation"] + (["invalidation_multiple"] if _peak(base.patents.invalidation_hazard) > 0 else [])
     bad = [s for s in stresses if s not in STRESSES]
@@ -276,7 +292,7 @@ def breakeven(
                 "base_level": base_level if base_level is not None else math.nan,
                 "multiple_of_base": (x / base_level) if (base_level not in (None, 0) and x == x) else math.nan,
                 "monotone": monotone[k],
-                "peak_cdr": (_peak(_scale(base.defaults.cdr, x)) if stress == "cdr_multiple" and x == x else math.nan),
+                "peak_cdr": (_default_peak(stressed(base, "cdr_multiple", x)) if stress == "cdr_multiple" and x == x else math.nan),
             })
             if not monotone[k]:
                 notes.append(f"{stress}: tranche {names[k]} is whole again at some level worse than its break-even "
@@ -295,7 +311,7 @@ def _loss_curve(ev: _Evaluator, base: Scenario, stresses: Sequence[str], n: int,
         hi = min(hi, 20.0)  # the curve up to 20 x the base (or to a 100% CDR)
     levels = np.linspace(lo, hi, n)
     df = ev(stress, levels)
-    peak = [(_peak(_scale(base.defaults.cdr, x)) if stress == "cdr_multiple" else x) for x in levels]
+    peak = [(_default_peak(stressed(base, "cdr_multiple", x)) if stress == "cdr_multiple" else x) for x in levels]
     df["peak_cdr"] = np.repeat(peak, len(names))
     df["stress"] = stress
     return df[["stress", "level", "tranche", "loss_rate", "whole", "peak_cdr"]].reset_index(drop=True)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .. import curves
 from ..engine import Backend
 from ..engine import run as run_engine
 from ..errors import InputError
@@ -171,8 +172,7 @@ def compare(
 
 
 def _has_defaults(sc: Scenario) -> bool:
-    c = sc.defaults.cdr
-    return (max(c) if isinstance(c, list) else float(c)) > 0
+    return any(curves.peak_annual(c) > 0 for c in (sc.defaults.cdr, *(s.cdr for s in sc.segments if s.cdr is not None)))
 
 
 def side_by_side(c: Comparison, scenario: str | None = None) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .. import curves
 from ..engine import Backend
 from ..errors import InputError, Problem
 from ..model.deal import Deal
@@ -53,8 +54,7 @@ class Heatmap:
 
 
 def _mean_cdr(sc: Scenario) -> float:
-    c = sc.defaults.cdr
-    return float(np.mean(c)) if isinstance(c, list) else float(c)
+    return curves.mean_annual(sc.defaults.cdr)
 
 
 def _axis_value(sc: Scenario, y: str) -> float:

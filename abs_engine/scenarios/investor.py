@@ -36,6 +36,7 @@ price (``pricing``, else 100), WAL, modified duration and first / last principal
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import curves
 from ..engine import Backend
 from ..model.deal import Deal
 from ..model.scenario import Scenario
@@ -135,11 +137,14 @@ def removal_cases(parties: Sequence[SupportParty]) -> list[tuple[str, tuple[str,
     return cases
 
 
-def without(deal: Deal, sc: Scenario, names: Sequence[str], name: str | None = None) -> Scenario:
-    """``sc`` with the named parties failing from the cut-off date (they never pay)."""
+def without(deal: Deal, sc: Scenario, names: Sequence[str], name: str | None = None,
+            since: dt.date | None = None) -> Scenario:
+    """``sc`` with the named parties failing from the cut-off date (they never pay), or from
+    ``since`` (a run from a status: its date; what they paid before is in the status)."""
     fails = dict(sc.support_failures)
+    start = since or deal.deal.cutoff_date
     for n in names:
-        fails[n] = min(fails.get(n, deal.deal.cutoff_date), deal.deal.cutoff_date)
+        fails[n] = min(fails.get(n, start), start)
     return sc.model_copy(update={"name": name or sc.name, "support_failures": fails})
 
 
@@ -162,7 +167,7 @@ class Speed:
 
 
 def _rate(x: Any) -> float:
-    return float(np.mean(x)) if isinstance(x, list) else float(x)
+    return curves.mean_annual(x)  # (a convention by loan age: its mean annual rate over 5 years)
 
 
 def _pct(x: float) -> str:
@@ -237,9 +242,10 @@ def _dependence(result: Result, cases: list[tuple[str, tuple[str, ...]]], backen
     from ..engine import run as run_engine
 
     deal = result.deal
-    scs = [without(deal, sc, names, f"{sc.name}\x1f{case}") for sc in result.scenarios for case, names in cases]
+    since = result.start_date if result.status is not None else None
+    scs = [without(deal, sc, names, f"{sc.name}\x1f{case}", since) for sc in result.scenarios for case, names in cases]
     # nothing to remove: the run itself
-    res = result if len(cases) == 1 else run_engine(deal, scs, backend=backend)
+    res = result if len(cases) == 1 else run_engine(deal, scs, backend=backend, status=result.status)
     m = tranche_measures(deal, res.schedule, res.args, yields=False)
     whole = m.whole("timely")
     rows = []
@@ -312,7 +318,7 @@ def _speed_runs(result: Result, speeds: Sequence[Speed], backend: Backend) -> tu
     deal = result.deal
     base = result.scenarios[0]
     scs = [sp.scenario(base) for sp in speeds]
-    res = run_engine(deal, scs, backend=backend)
+    res = run_engine(deal, scs, backend=backend, status=result.status)  # (a run from a status: from it)
     tr = res.tranches
     bal0 = {t.name: t.balance for t in deal.tranches}
     dec = tr[["scenario", "tranche", "period", "payment_date", "balance_end"]].rename(columns={"scenario": "speed"})
@@ -429,7 +435,8 @@ def investor_view(result: Result, *, backend: Backend = "cython", speeds: Sequen
     parties = support_parties(deal)
     cases = removal_cases(parties)
     dep = _dependence(result, cases, backend)
-    be = _breakevens(result, cases, backend) if breakevens else pd.DataFrame(
+    # the break-even search runs from closing: a run from a status (abs_engine/restart.py) leaves it out
+    be = _breakevens(result, cases, backend) if breakevens and result.status is None else pd.DataFrame(
         columns=["scenario", "case", "removed", "tranche", "breakeven_cdr", "first_break", "bound", "scenario_cdr",
                  "multiple_of_scenario", "base_cdr", "multiple_of_base", "below_scenario_cdr"])
     sp = list(speeds) if speeds is not None else default_speeds(deal, result.scenarios[0])

@@ -185,9 +185,11 @@ class TrancheMeasures:
 
 def tranche_measures(deal: Deal, sched: Schedule, a: KernelArgs, *, yields: bool = True) -> TrancheMeasures:
     """The measures of every tranche from a run's kernel arrays (module docstring)."""
-    closing = deal.deal.closing_date
-    tau = year_fractions(sched, closing)
-    bal0 = np.asarray(a.bal0, dtype=np.float64)
+    # from the run's start: closing, or the status date of a run from a status (abs_engine/restart.py)
+    t0 = int(a.t0)
+    start = deal.deal.closing_date if t0 == 0 else sched.payment_dates[t0 - 1]
+    tau = year_fractions(sched, start)
+    bal0 = np.asarray(a.bal_open, dtype=np.float64)
     interest = a.t_int_paid.sum(axis=1)
     principal = a.t_prin.sum(axis=1)
     residual = a.t_resid.sum(axis=1)

@@ -34,13 +34,14 @@ import pandas as pd
 from scipy.special import ndtri
 
 from ..compile import aggregate, cleanup_months
+from ..curves import monthly_rates, varies_by_loan
 from ..engine import Backend, projection_grid
 from ..engine import run as run_engine
 from ..errors import InputError, Problem
 from ..model.deal import Deal, LicencePool, PledgeLoanPool, TransferPool, obligor
 from ..model.scenario import BASE, MonteCarlo, Scenario
 from ..pools.base import PoolFlows
-from ..pools.pledge import loan_arrays, monthly_rate, project_pledge_pool
+from ..pools.pledge import loan_arrays, pledge_rates, project_pledge_pool
 from ..pools.receivables import project_receivable_pool, receivable_arrays
 from ._sparse import SparsePledge, supports
 from .executors import Context, Executor, OnDone, release, run_tasks, worker_cache
@@ -72,6 +73,7 @@ def mc_scenario(scenario: Scenario) -> Scenario:
     return scenario.model_copy(update={
         "name": "mc",
         "defaults": scenario.defaults.model_copy(update={"cdr": 0.0}),
+        "segments": [seg.model_copy(update={"defaults": None}) for seg in scenario.segments],
         "receivables": scenario.receivables.model_copy(update={"use_tape_pd": False}),
         "patents": scenario.patents.model_copy(update={"invalidation_hazard": 0.0}),
     })
@@ -137,12 +139,19 @@ def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
     # obligors across all pools, in order of first appearance
     index: dict[str, int] = {}
     rho: list[float] = []
-    curve_key: list[tuple[str, float]] = []
+    curve_key: list[tuple[Any, ...]] = []
     asset_obligor = []
     use_pd = ctx.scenario.receivables.use_tape_pd
+    # a pledge loan's default rates may be its own (by loan age, by segment): an obligor
+    # takes those of its first asset, keyed by what makes them differ
+    shared_cdr = monthly_rates(ctx.scenario.defaults.cdr, M)
+    own: dict[tuple[Any, ...], np.ndarray] = {}
     for pool in deal.pools:
         ids = []
-        for a in pool.assets:
+        rates = None
+        if isinstance(pool, PledgeLoanPool) and varies_by_loan(ctx.scenario):
+            rates = pledge_rates(pool, loan_arrays(pool, h.cutoff_date, M, ref_names), [ctx.scenario], sched.grid)[0]
+        for li, a in enumerate(pool.assets):
             name = obligor(a)
             if name not in index:
                 index[name] = len(index)
@@ -150,15 +159,22 @@ def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
                 pd_ = getattr(a, "pd", None) if not isinstance(pool, PledgeLoanPool) and use_pd else None
                 if not isinstance(pool, PledgeLoanPool) and use_pd:
                     curve_key.append(("pd", float(pd_ or 0.0)))
+                elif rates is not None and not rates.shared:
+                    key = ("loan", *rates.key(0, li))
+                    if key not in own:
+                        own[key] = rates.loan_vector(0, li, M)
+                    curve_key.append(key)
                 else:
                     curve_key.append(("cdr", 0.0))
             ids.append(index[name])
         asset_obligor.append(np.asarray(ids, dtype=np.int64))
-    keys = sorted(set(curve_key))
+    keys = sorted(set(curve_key), key=repr)
     thresholds, members = [], []
     for key in keys:
         if key[0] == "cdr":
-            mdr = monthly_rate(ctx.scenario.defaults.cdr, M)
+            mdr = shared_cdr
+        elif key[0] == "loan":
+            mdr = own[key]
         else:
             mdr = np.full(M + 1, 1.0 - (1.0 - key[1]) ** (1.0 / 12.0))
         thresholds.append(ndtri(np.clip(_cumulative(mdr), 0.0, 1.0)))
@@ -187,7 +203,7 @@ def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
     for pool in deal.pools:
         if isinstance(pool, PledgeLoanPool):
             loans = loan_arrays(pool, h.cutoff_date, M, ref_names)
-            if use_fast and supports(pool):
+            if use_fast and supports(pool) and sc.recovery.advancing == "none":
                 pools.append(("sparse", (SparsePledge(pool, loans, sc, sched.grid, refs[0]), loans)))
             else:
                 pools.append(("pledge", loans))
@@ -595,6 +611,10 @@ def simulate(
     if problems:
         raise InputError(problems)
     _check_scenarios(deal, [scenario])
+    if scenario.delinquency is not None:
+        raise InputError([Problem(f"scenario '{scenario.name}'", "delinquency", (
+            "a delinquency pipeline is an expected-value model (shares of each loan roll from bucket to "
+            "bucket); Monte Carlo paths draw whole defaults from defaults.cdr: simulate without it"))])
     problems = check_settings(deal, settings)
     if problems:
         raise InputError(problems)
