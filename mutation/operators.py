@@ -247,8 +247,9 @@ MUTANTS: tuple[Mutant, ...] = (
     single("decay-to-default", "pool", "the collateral value decays to the default month, not to the disposal", PLEDGE,
            "((m + lag[by_value])[:, None] / 12.0)", "((m + 0 * lag[by_value])[:, None] / 12.0)", POOL_TESTS),
     Mutant("recovery-early", "pool", "disposal proceeds arrive a month before the lag", (
-        Edit(PLEDGE, "recovery[sidx, m + lag] += rec", "recovery[sidx, m + np.maximum(lag - 1, 0)] += rec"),
-        Edit(PLEDGE, "loss[sidx, m + lag] += dsum - rec", "loss[sidx, m + np.maximum(lag - 1, 0)] += dsum - rec"),
+        Edit(PLEDGE, "            else:\n                recovery[sidx, m + lag] += rec\n                loss[sidx, m + lag] += dsum - rec",
+             "            else:\n                recovery[sidx, m + np.maximum(lag - 1, 0)] += rec\n"
+             "                loss[sidx, m + np.maximum(lag - 1, 0)] += dsum - rec"),
     ), POOL_TESTS),
     single("recovery-uncapped", "pool", "proceeds are not capped at the defaulted amount", PLEDGE,
            "np.where(Bv > 0, np.minimum(1.0, value / Bv), 0.0)", "np.where(Bv > 0, value / Bv, 0.0)", POOL_TESTS),
@@ -260,7 +261,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "ann = np.where(np.abs(rg) > 1e-14, Bg * rg / growth, Bg / np.maximum(ng, 1))", "ann = Bg / np.maximum(ng, 1)",
            POOL_TESTS),
     single("prepay-before-defaults-plain", "pool", "`applies_to: before_defaults` applies the SMM to what is left", PLEDGE,
-           "on_left = np.where(mdr < 1.0, np.minimum(smm / (1.0 - mdr), 1.0), 1.0)", "on_left = smm", POOL_TESTS),
+           "on_left = np.where(mdr_m < 1.0, np.minimum(smm_m / (1.0 - mdr_m), 1.0), 1.0)", "on_left = smm_m", POOL_TESTS),
     single("periodic-interest-monthly", "pool", "a quarterly loan pays one month of interest", PLEDGE,
            "per = loans.freq / 12.0", "per = loans.freq * 0.0 + 1.0 / 12.0", POOL_TESTS),
     single("act360-basis-as-365", "pool", "the act360 interest basis divides by 365", PLEDGE,
