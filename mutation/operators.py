@@ -5,8 +5,10 @@ Each mutant is a set of exact text replacements (``old`` must occur exactly once
 file). A change to the waterfall is **paired**: the same wrong rule in the Cython kernel
 (``abs_engine/_waterfall.pyx``) and in its reference twin (``abs_engine/_waterfall_ref.py``),
 since a change to one alone is caught at once by the tests that require the two to agree.
-The support layers' twins share their compiled stack (``compile_stack``, ``Payer.gross``),
-so a change there reaches both. Everything else is a single change to one module.
+The support layers' scalar twin (``abs_engine/support/_layers_ref.py``) shares nothing with
+the vectorised layers beyond the model, so a change to them is a single change too (caught
+by the tests that require the two to agree, as well as by the hand-computed ones).
+Everything else is a single change to one module.
 
 ``tests`` names the test files run against the mutant (with ``-x``); ``python
 mutation/run.py`` re-runs every survivor against the whole suite before calling it a
@@ -267,7 +269,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "rp = r * (loans.freq[payers] * 0.0 + 1.0 / 12.0)\n    # (on an actual-days", POOL_TESTS),
     single("act360-basis-as-365", "pool", "the act360 interest basis divides by 365", PLEDGE,
            '"act360": 360.0}', '"act360": 365.0}', POOL_TESTS),
-    # --- support layers (compile_stack and Payer.gross are shared by both twins) -----------------
+    # --- support layers (the scalar twin, support/_layers_ref.py, shares nothing with them) -------
     single("sharing-shares-equal", "support", "a sharing layer splits a loss equally, not by its shares", LAYERS,
            "_Entry(idx[n], float(a)) for n, a in r.items() if a > 0", "_Entry(idx[n], 1.0 / len(r)) for n, a in r.items() if a > 0",
            SUPPORT_TESTS),
