@@ -13,10 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from . import _waterfall_ref
-from ._program import KernelArgs, Opening
 from .checks import check_run, require, status_problems
-from .compile import compile_deal
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
 from .limits import check_run_size
@@ -28,6 +25,9 @@ from .pools.base import Events, PoolFlows, PoolStart, Sparse
 from .pools.kinds import horizon_months, kind_of
 from .results import Result
 from .support.pool import support_flows
+from .waterfall import reference as _waterfall_ref
+from .waterfall.compile import compile_deal
+from .waterfall.program import KernelArgs, Opening
 
 Backend = Literal["cython", "reference"]
 

@@ -5,7 +5,7 @@ leaves a deal in after a period.
 The run from a status keeps the deal's schedule and monthly grid (both start at the
 cut-off date, so curves by projection month, disposal timing and collateral decay run on
 as from closing) and starts the kernel at the next period with the status's figures as
-its opening-state operands (:class:`~abs_engine._program.Opening`); each pool projection
+its opening-state operands (:class:`~abs_engine.waterfall.program.Opening`); each pool projection
 continues from the end of the last collection month paid (:class:`~abs_engine.pools.base.
 PoolStart`), its support layers replaying the defaults the status lists. Run from the
 status a run writes after period ``k``, a deal pays what the run from closing pays after
@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._program import Opening
 from .checks import CENT
 from .dates import grid_month, legal_schedule
 from .errors import InputError, Problem
@@ -42,6 +41,7 @@ from .model.status import (
     TriggerStatus,
 )
 from .pools.base import PoolStart
+from .waterfall.program import Opening
 
 if TYPE_CHECKING:
     from .periods import PeriodFlows

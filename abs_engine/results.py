@@ -11,7 +11,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._program import KernelArgs
 from .dates import Schedule
 from .errors import AbsEngineError
 from .measures import notes_yield, year_fractions
@@ -21,6 +20,7 @@ from .model.status import Status
 from .periods import LEDGER_FLOWS, PeriodFlows
 from .pools.base import EXTRA_SERIES, SERIES
 from .pools.stats import PoolStats
+from .waterfall.program import KernelArgs
 
 #: Rounding allowance of :meth:`Result.check_conservation` per money operation, as a share
 #: of the run's largest amount: one float64 epsilon (2**-52, twice the largest rounding error
