@@ -207,9 +207,10 @@ def status_of(result: Result, period: int, scenario: str | int | None = None) ->
     """The status a run leaves its deal in after ``period`` (1-based, as the frames number
     periods) under one scenario (name or index; default the first): what
     :meth:`abs_engine.results.Result.status_at` returns."""
-    from .engine import project
-
     deal, sched, args = result.deal, result.schedule, result.args
+    if result.project is None:
+        raise ValueError("the result does not carry the projection it came from (run it with abs_engine.run)")
+    project = result.project
     names = result.scenario_names
     s = names.index(scenario) if isinstance(scenario, str) else int(scenario or 0)
     t = int(period) - 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -88,6 +88,10 @@ class Result:
     #: actual vs projected figures of the periods reported (abs_engine/actuals.py), when the
     #: caller attaches them: the term sheets then carry the sheet
     actual_vs_projected: pd.DataFrame | None = None
+    #: the projection the run came from (:func:`abs_engine.engine.project`), handed in by the
+    #: engine: :meth:`status_at` projects the pools again with it (results come before the
+    #: engine in the layering of docs/architecture.md, so they do not import it)
+    project: Callable[..., tuple[Schedule, list[PeriodFlows]]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def scenario_names(self) -> list[str]:

@@ -231,6 +231,10 @@ def _write_run(d: Any, deal: Path, scenario: list[Path] | None, curve: Path | No
 from .studies import register as _register_scenario_commands  # noqa: E402
 
 _register_scenario_commands(app)
+# the structuring commands: size, agency, solve, compare, heatmap (abs_engine/cli/structuring.py)
+from .structuring import register as _register_structuring  # noqa: E402
+
+_register_structuring(app)
 # the seasoned-deal commands: value, track (abs_engine/cli/status.py)
 from .status import register as _register_status_commands  # noqa: E402
 

@@ -546,3 +546,12 @@ def heatmap(
 
 
 COMMANDS = (size, agency, solve, compare, heatmap)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the structuring commands (:data:`COMMANDS`) to ``app``, with the user-error
+    handling of every command."""
+    from .common import user_errors
+
+    for fn in COMMANDS:
+        app.command()(user_errors(fn))

@@ -494,12 +494,10 @@ def simulate(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``sweep``, ``breakeven`` and ``simulate`` to ``app``, and the structuring
-    commands (``size``, ``agency``, ``solve``, ``compare``, ``heatmap``:
-    :mod:`abs_engine.cli.structuring`); an InputError anywhere in a command prints
-    one line per problem (:func:`abs_engine.cli.user_errors`)."""
+    """Add ``sweep``, ``breakeven`` and ``simulate`` to ``app`` (the structuring commands
+    are :mod:`abs_engine.cli.structuring`'s); an InputError anywhere in a command prints
+    one line per problem (:func:`abs_engine.cli.common.user_errors`)."""
     from .common import user_errors
-    from .structuring import COMMANDS
 
-    for fn in (sweep, breakeven, simulate, *COMMANDS):
+    for fn in (sweep, breakeven, simulate):
         app.command()(user_errors(fn))

@@ -319,7 +319,7 @@ def _summary_sheet(s: Sheet, ctx: _Ctx, cls: str, mine: list[Tranche]) -> None:
 
 
 def _stamp(s: Sheet, r: int, ctx: _Ctx) -> int:
-    from .. import __version__
+    from ..version import __version__
 
     text = (
         f"{ctx.L('generated_by')} {__version__} · {ctx.written_at:%Y-%m-%d %H:%M} UTC · "
@@ -972,7 +972,7 @@ def _charts_sheet(s: Sheet, data: Sheet, ctx: _Ctx, tables: list[tuple[str, int,
 
 
 def _properties(wb: Workbook, ctx: _Ctx, cls: str, mine: list[Tranche]) -> None:
-    from .. import __version__
+    from ..version import __version__
 
     h = ctx.result.deal.deal
     scen = ", ".join(ctx.scenarios)
