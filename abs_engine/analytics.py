@@ -41,6 +41,8 @@ import numpy as np
 import pandas as pd
 import QuantLib as ql
 
+from .dates import calendar_months
+
 __all__ = [
     "AnalyticsError",
     "CashFlows",
@@ -731,7 +733,7 @@ def chinabond_times(
     quasi-coupon periods, as :func:`_coupon_periods`), and ``years[k] = m + d/TY`` for a
     single payment on ``dates[k]`` (simple interest over ``years[k]`` years when it is at
     most 1, else annual compounding; :func:`_coupon_years`). Vectorised yields of many
-    scenarios (:mod:`abs_engine.scenarios.measures`) use them as :class:`_ChinaBond` does.
+    scenarios (:meth:`abs_engine.Result.measures`) use them as :class:`_ChinaBond` does.
 
     Examples
     --------
@@ -1149,11 +1151,7 @@ def principal_window(cf: CashFlows, settlement: _dt.date | None = None) -> Princ
     if not idx:
         raise AnalyticsError("no principal is paid after settlement: no principal window")
     first, last = cf.dates[idx[0]], cf.dates[idx[-1]]
-    return PrincipalWindow(first, last, _months_between(first, last))
-
-
-def _months_between(a: _dt.date, b: _dt.date) -> int:
-    return 12 * (b.year - a.year) + (b.month - a.month)
+    return PrincipalWindow(first, last, calendar_months(first, last))
 
 
 def expected_maturity(cf: CashFlows, settlement: _dt.date | None = None) -> _dt.date:
@@ -2105,7 +2103,7 @@ def _analyse(
     if paid.size:
         first, last = cf.dates[i + int(paid[0])], cf.dates[i + int(paid[-1])]
         row.update(first_principal_date=first, last_principal_date=last,
-                   principal_window_months=_months_between(first, last))
+                   principal_window_months=calendar_months(first, last))
     cash = float(cf.interest[i:].sum() + cf.principal[i:].sum())
     if cash <= 0.0:
         row["note"] = "receives no cash after settlement"

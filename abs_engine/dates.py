@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import calendar as _cal
 import datetime as dt
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,8 +57,63 @@ def from_ql(d: ql.Date) -> dt.date:
     return dt.date(d.year(), d.month(), d.dayOfMonth())
 
 
+# --------------------------------------------------------------------------- month arithmetic
+# (the one home of it: pools, support layers, statistics, analytics and studies use these)
+
+
+def days_in_month(year: int, month: int) -> int:
+    """Days in ``month`` (1-12) of ``year``.
+
+    >>> days_in_month(2028, 2)
+    29
+    """
+    return _cal.monthrange(year, month)[1]
+
+
 def is_month_end(d: dt.date) -> bool:
-    return d.day == _cal.monthrange(d.year, d.month)[1]
+    return d.day == days_in_month(d.year, d.month)
+
+
+def month_index(d: dt.date) -> int:
+    """Months since year 0 of the month of ``d`` (``year * 12 + month - 1``): differences of
+    these count calendar months.
+
+    >>> month_index(dt.date(2026, 3, 31)) - month_index(dt.date(2025, 12, 1))
+    3
+    """
+    return d.year * 12 + d.month - 1
+
+
+def calendar_months(a: dt.date, b: dt.date) -> int:
+    """Calendar months from the month of ``a`` to the month of ``b`` (days ignored).
+
+    >>> calendar_months(dt.date(2026, 6, 30), dt.date(2027, 3, 1))
+    9
+    """
+    return (b.year - a.year) * 12 + (b.month - a.month)
+
+
+def months_between(a: dt.date, b: dt.date) -> float:
+    """Calendar months from ``a`` to ``b`` with a day fraction (negative if ``b < a``): the
+    whole months ``n`` with ``a + n months <= b`` (the day clamped to the month's length, and
+    kept at month end when ``a`` is a month end, as the projection grid does), plus the days
+    left over divided by the length of the next month-step.
+
+    >>> months_between(dt.date(2026, 6, 30), dt.date(2027, 6, 30))
+    12.0
+    >>> months_between(dt.date(2026, 1, 31), dt.date(2026, 2, 28))
+    1.0
+    >>> round(months_between(dt.date(2026, 6, 30), dt.date(2026, 7, 15)), 6)
+    0.483871
+    """
+    if b < a:
+        return -months_between(b, a)
+    eom = is_month_end(a)
+    n = calendar_months(a, b)
+    while n > 0 and add_months(a, n, eom=eom) > b:
+        n -= 1
+    lo, hi = add_months(a, n, eom=eom), add_months(a, n + 1, eom=eom)
+    return n + (b - lo).days / (hi - lo).days
 
 
 def add_months(d: dt.date, n: int, *, eom: bool = False) -> dt.date:
@@ -70,8 +127,53 @@ def add_months(d: dt.date, n: int, *, eom: bool = False) -> dt.date:
     """
     y, m = divmod(d.month - 1 + n, 12)
     year, month = d.year + y, m + 1
-    last = _cal.monthrange(year, month)[1]
+    last = days_in_month(year, month)
     return dt.date(year, month, last if eom else min(d.day, last))
+
+
+def grid_month(d: dt.date, cutoff: dt.date) -> int:
+    """The month of the projection grid that starts at ``cutoff`` containing ``d`` (grid
+    month ``m`` covers ``(grid[m-1], grid[m]]``; 0 if ``d`` is on or before the cut-off date).
+
+    >>> grid_month(dt.date(2026, 7, 31), dt.date(2026, 6, 30)), grid_month(dt.date(2026, 8, 1), dt.date(2026, 6, 30))
+    (1, 2)
+    """
+    cut_eom = is_month_end(cutoff)
+    x = calendar_months(cutoff, d)
+    dim = days_in_month(d.year, d.month)
+    gday = dim if cut_eom else min(cutoff.day, dim)
+    return max(x + (1 if d.day > gday else 0), 0)
+
+
+def month_on_grid(when: dt.date, grid: Sequence[dt.date]) -> int:
+    """The month of the projection ``grid`` (its dates) containing ``when`` (month ``m`` covers
+    ``(grid[m-1], grid[m]]``); 0 if on or before the cut-off date; after the grid, months are
+    counted on from its last date.
+
+    >>> g = [dt.date(2026, 1, 31), dt.date(2026, 2, 28), dt.date(2026, 3, 31)]
+    >>> month_on_grid(dt.date(2026, 3, 1), g), month_on_grid(dt.date(2026, 5, 31), g)
+    (2, 4)
+    """
+    i = bisect_left(grid, when)
+    if i < len(grid):
+        return i
+    last = grid[-1]
+    n = month_index(when) - month_index(last)
+    last_day = days_in_month(when.year, when.month)
+    day_on_grid = last.day if last.day < days_in_month(last.year, last.month) else last_day
+    return len(grid) - 1 + n + (1 if when.day > min(day_on_grid, last_day) else 0)
+
+
+def event_month(when: dt.date, grid: Sequence[dt.date]) -> int:
+    """The first month ``1..M`` of the projection ``grid`` whose date is on or after ``when``
+    (a named default falls in it; 1 for a date on or before the first month), 0 if ``when``
+    is after the grid.
+
+    >>> g = [dt.date(2026, 1, 31), dt.date(2026, 2, 28), dt.date(2026, 3, 31)]
+    >>> event_month(dt.date(2026, 1, 2), g), event_month(dt.date(2026, 3, 1), g), event_month(dt.date(2026, 4, 1), g)
+    (1, 2, 0)
+    """
+    return next((k for k in range(1, len(grid)) if grid[k] >= when), 0)
 
 
 def year_fraction(start: dt.date, end: dt.date, dc: DayCount) -> float:
@@ -124,7 +226,7 @@ class Schedule:
         Raises
         ------
         ValueError
-            If ``d`` is neither; the deal's checks (:func:`abs_engine.io.deal_file.check_references`)
+            If ``d`` is neither; the deal's checks (:func:`abs_engine.checks.reference_problems`)
             report such a date as an input error before anything runs.
         """
         t = self.match(d)
@@ -151,6 +253,13 @@ class Schedule:
             if max(u, a) >= d:
                 return i
         return self.n_periods
+
+    def paid_through(self, period: int) -> int:
+        """The grid month as of whose end the pool stands after ``period`` (0-based) is paid:
+        the last month whose cash was paid on or before that period's payment date (0: none)."""
+        mp = np.asarray(self.month_period)
+        paid = np.flatnonzero(mp[1:] <= period)
+        return int(paid[-1]) + 1 if len(paid) else 0
 
     def not_a_payment_date(self, d: dt.date) -> str:
         """Why ``d`` names no period, with the nearest payment dates (both forms)."""
@@ -216,6 +325,12 @@ def build_schedule(h: Header, grid_months: int) -> Schedule:
     for m in range(1, grid_months + 1):
         month_period[m] = coll_period[(m + cm - 1) // cm]
     return Schedule(adj, unadj, starts, coll_end, grid, month_period, merged)
+
+
+def legal_schedule(h: Header) -> Schedule:
+    """The deal's payment schedule with the monthly grid up to its legal maturity (what a
+    status of a deal picked up mid-life is dated on)."""
+    return build_schedule(h, calendar_months(h.cutoff_date, h.legal_maturity) + 1)
 
 
 def accrual_fractions(s: Schedule, dc: DayCount) -> np.ndarray:

@@ -1,4 +1,6 @@
-"""run(): validate -> project -> compile -> allocate outputs -> kernel -> results."""
+"""run(): validate -> project -> compile -> allocate outputs -> kernel -> results.
+
+:class:`Projector` is the one projection API every run and study goes through."""
 
 from __future__ import annotations
 
@@ -11,32 +13,27 @@ from typing import Literal
 
 import numpy as np
 
-from . import _waterfall_ref
-from ._program import KernelArgs
-from .compile import PeriodFlows, aggregate, cleanup_months, compile_deal, reference_paths
-from .curves import SegmentIndex, by_age, is_sda, label, segment_problems
+from .checks import check_run, require, status_problems
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
-from .io.deal_file import check_assets, check_references, curve_problems
 from .limits import check_run_size
-from .model.deal import Deal, PledgeLoanPool, Pool, asset_id
+from .model.deal import Deal
 from .model.scenario import BASE, Scenario
 from .model.status import Status
-from .model.support import failure_names
-from .pools.base import PoolFlows, PoolStart
-from .pools.pledge import grid_months_needed, loan_arrays, project_pledge_pool
-from .pools.receivables import months_needed as receivable_months
-from .pools.receivables import project_receivable_pool, receivable_arrays
+from .periods import PeriodFlows, aggregate, cleanup_months, reference_paths
+from .pools.base import Events, PoolFlows, PoolStart, Sparse
+from .pools.kinds import horizon_months, kind_of
+from .restart import check_replay, restart_plan
 from .results import Result
+from .support.pool import support_flows
+from .waterfall import reference as _waterfall_ref
+from .waterfall.compile import compile_deal
+from .waterfall.program import KernelArgs, Opening
 
 Backend = Literal["cython", "reference"]
 
 #: Scenarios per kernel call; bounds the memory of the outputs.
 CHUNK = 2048
-
-
-def _months(a: dt.date, b: dt.date) -> int:
-    return (b.year - a.year) * 12 + (b.month - a.month) + 1
 
 
 def stale_kernel(built: str, source: Path) -> str | None:
@@ -82,179 +79,126 @@ def kernel(backend: Backend) -> Callable[[KernelArgs], int]:
     raise ValueError(f"unknown backend {backend!r} (cython, reference)")
 
 
-def months_needed(pool: Pool, cutoff: dt.date) -> int:
-    """Grid months from the cut-off date to the pool's last scheduled cash flow."""
-    if isinstance(pool, PledgeLoanPool):
-        return grid_months_needed(pool, cutoff)
-    return receivable_months(pool, cutoff)
-
-
-def _check_scenarios(deal: Deal, scenarios: Sequence[Scenario]) -> None:
-    """Every name a scenario uses resolves in the deal (with a did-you-mean), and every date
-    it gives falls inside the deal (a default dated before the cut-off date would silently
-    become a first-month default; one after the legal maturity would have no effect)."""
-    from .io.deal_file import _unknown
-    from .model.deal import LicencePool
-
-    problems: list[Problem] = []
-    h = deal.deal
-    ids = {asset_id(a) for p in deal.pools for a in p.assets}
-    patents = sorted({pt.patent_id for p in deal.pools if isinstance(p, LicencePool) for pt in p.patents})
-    names: set[str] = set()
-    # what may fail: deal-level providers (accounts) and every payer of the pools' stacks
-    providers = [a.name for a in deal.accounts if a.external] + [n for p in deal.pools for n in failure_names(p.support)]
-
-    def outside(d: dt.date, first: dt.date, first_name: str) -> str | None:
-        if d < first:
-            return f"{d} is before the {first_name} {first}"
-        if d > h.legal_maturity:
-            return f"{d} is after the legal maturity {h.legal_maturity}"
-        return None
-
-    receivable_pools = [p.name for p in deal.pools if not isinstance(p, PledgeLoanPool)]
-    pledge = [SegmentIndex(p.name, p.assets) for p in deal.pools if isinstance(p, PledgeLoanPool)]
-    for sc in scenarios:
-        where = f"scenario '{sc.name}'"
-        if receivable_pools and (by_age(sc.defaults.cdr) or is_sda(sc.defaults.cdr)):
-            problems.append(Problem(where, "defaults.cdr", (
-                f"{label(sc.defaults.cdr)} runs on loan age, which the receivable pools of the deal "
-                f"({', '.join(receivable_pools)}) do not have; write the rate by projection_month")))
-        problems += segment_problems(sc, pledge)
-        for what, on in (("recovery.advancing", sc.recovery.advancing != "none"), ("delinquency", sc.delinquency is not None)):
-            for p in deal.pools if on else []:
-                if isinstance(p, PledgeLoanPool) and p.support:
-                    problems.append(Problem(f"scenario '{sc.name}'", what, (
-                        f"{'servicer advancing' if what != 'delinquency' else 'a delinquency pipeline'} with the "
-                        f"risk-sharing layers of pool '{p.name}' is not modelled (the layers take each default "
-                        "as it happens); run it without")))
-        if sc.name in names:
-            problems.append(Problem(where, "name", "duplicate scenario name"))
-        names.add(sc.name)
-        for lid, day in sc.defaults.loans.items():
-            if lid not in ids:
-                hint = _hint(lid, sorted(ids)) if len(ids) <= 10_000 else ""
-                problems.append(Problem(where, f"defaults.loans.{lid}", f"unknown loan id '{lid}'{hint}"))
-            elif (why := outside(day, h.cutoff_date, "cut-off date")) is not None:
-                problems.append(Problem(where, f"defaults.loans.{lid}", f"default date {why}"))
-        for i, ev in enumerate(sc.patents.events):
-            if ev.patent not in patents:
-                problems.append(Problem(where, f"patents.events[{i}].patent",
-                                        _unknown("patent", ev.patent, patents[:20]) if patents
-                                        else f"unknown patent '{ev.patent}' (the deal has no licence pool with patents)"))
-            elif (why := outside(ev.date, h.cutoff_date, "cut-off date")) is not None:
-                problems.append(Problem(where, f"patents.events[{i}].date", f"event date {why}"))
-        for name in sc.support_failures:  # (any date: before the cut-off, failed from the start)
-            if name not in providers:
-                problems.append(Problem(where, f"support_failures.{name}",
-                                        f"not a support provider of the deal{_hint(name, providers)} "
-                                        f"(known: {', '.join(providers) or 'none'})"))
-        if sc.curve is not None:
-            settle = deal.pricing.settlement or h.closing_date
-            problems += curve_problems(sc.curve, settle, where, "curve")
-        for ref in sc.reference_rates:
-            if ref not in h.reference_rates:
-                known = ", ".join(h.reference_rates) or "none"
-                problems.append(Problem(where, f"reference_rates.{ref}",
-                                        f"not a reference rate of the deal{_hint(ref, list(h.reference_rates))} (known: {known})"))
-    if problems:
-        raise InputError(problems)
-
-
-def _hint(name: str, known: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
 def projection_grid(deal: Deal, scenarios: Sequence[Scenario]) -> tuple[int, Schedule]:
     """The months of the monthly grid and the payment schedule :func:`project` lays out
     for ``scenarios`` (the grid runs past the legal maturity by the longest recovery lag)."""
-    h = deal.deal
-    max_lag = max(max(sc.recovery.lag_months, sc.receivables.recovery_lag_months) for sc in scenarios)
-    need = max(months_needed(p, h.cutoff_date) for p in deal.pools)
-    grid_months = max(need, _months(h.cutoff_date, h.legal_maturity)) + max_lag
-    return grid_months, build_schedule(h, grid_months)
+    grid_months = horizon_months(deal, scenarios)
+    return grid_months, build_schedule(deal.deal, grid_months)
 
 
-def project(
-    deal: Deal,
-    scenarios: Sequence[Scenario],
-    *,
-    default_months: Sequence[np.ndarray | None] | None = None,
-    invalidation_months: Sequence[np.ndarray | None] | None = None,
-    pool_flows: Sequence[PoolFlows | None] | None = None,
-    sale_months: np.ndarray | None = None,
-    starts: Sequence[PoolStart | None] | None = None,
-    snapshot: int | None = None,
-) -> tuple[Schedule, list[PeriodFlows]]:
-    """Project every pool under every scenario and aggregate to payment periods.
+class Projector:
+    """The one projection API: a deal's pools laid on the monthly grid that ``scenarios``
+    need (:func:`projection_grid`), projected under any scenarios on that grid, densely or,
+    on Monte Carlo paths, sparsely; then run through the waterfall. :func:`run` and every
+    study (sweeps, break-evens, Monte Carlo) go through it.
 
-    The keyword-only hooks are one entry per pool of ``deal.pools`` (None: not used for
-    that pool); the Monte Carlo (:mod:`abs_engine.scenarios`) uses them:
-
-    * ``default_months``: integers ``(n_scenarios, n_assets)``, the grid month in which each
-      asset defaults wholly in each scenario (0: none) — ``project_pledge_pool`` /
-      ``project_receivable_pool``'s ``default_month``;
-    * ``invalidation_months``: integers ``(n_scenarios, n_patents)`` for licence pools, the
-      grid month from which each patent is invalid (0: never);
-    * ``pool_flows``: monthly flows of a pool projected elsewhere on the grid
-      :func:`projection_grid` lays out, used instead of projecting that pool here.
-
-    ``sale_months`` (integers ``(n_scenarios,)``, 0: none): the grid month at whose end the
-    deal's clean-up call buys the performing assets of every projected pool
-    (:func:`abs_engine.compile.cleanup_months`). ``starts``: per pool, the state a deal
-    picked up mid-life continues from (abs_engine/restart.py); ``snapshot``: a grid month at
-    whose end each pool's state is recorded (``PeriodFlows.snapshot``).
+    The pools are laid on the grid once (each kind's ``prepare``); :meth:`flows` projects
+    them (each kind's ``project``, its support stack through
+    :func:`abs_engine.support.pool.support_flows`), finds where the clean-up call is
+    exercised and projects again with its sale; :meth:`result` aggregates the flows to
+    payment periods, compiles the waterfall and runs the kernel.
     """
-    sched, monthly = project_monthly(deal, scenarios, default_months=default_months,
-                                     invalidation_months=invalidation_months, pool_flows=pool_flows,
-                                     sale_months=sale_months, starts=starts, snapshot=snapshot)
-    return sched, [aggregate(flows, sched) for flows in monthly]
+
+    def __init__(self, deal: Deal, scenarios: Sequence[Scenario], *,
+                 starts: Sequence[PoolStart | None] | None = None) -> None:
+        """``starts``: per pool, the state a deal picked up mid-life continues from
+        (abs_engine/restart.py; None: from the cut-off date)."""
+        self.deal = deal
+        self.starts = list(starts) if starts is not None else [None] * len(deal.pools)
+        self.grid_months, self.schedule = projection_grid(deal, scenarios)
+        self.ref_names = sorted(deal.deal.reference_rates)
+        self.kinds = [kind_of(p) for p in deal.pools]
+        cutoff = deal.deal.cutoff_date
+        self.prepared = [k.prepare(p, cutoff, self.grid_months, self.ref_names)
+                         for k, p in zip(self.kinds, deal.pools, strict=True)]
+
+    @property
+    def grid(self) -> list[dt.date]:
+        return self.schedule.grid
+
+    def ref_rates(self, scenarios: Sequence[Scenario]) -> np.ndarray:
+        """The reference rate in force in each grid month, ``(S, n_refs, M+1)``: that of the
+        payment period the month's cash is paid in."""
+        sched = self.schedule
+        _, refs_period = reference_paths(self.deal, list(scenarios), sched.n_periods)
+        mp = np.minimum(sched.month_period, sched.n_periods - 1)
+        return refs_period[:, :, mp]
+
+    def sparse(self, scenario: Scenario, *, exact: bool = True) -> list[Sparse | None]:
+        """Each pool's sparse projection of Monte Carlo paths under ``scenario`` (None where
+        its kind has none, or its support stack needs the dense one and ``exact``)."""
+        refs = self.ref_rates([scenario])[0]
+        return [k.sparse(p, prep, scenario, self.grid, refs, exact=exact)
+                for k, p, prep in zip(self.kinds, self.deal.pools, self.prepared, strict=True)]
+
+    def monthly(self, scenarios: Sequence[Scenario], events: Sequence[Events] | None = None, *,
+                sale_months: np.ndarray | None = None, sparse: Sequence[Sparse | None] | None = None,
+                snapshot: int | None = None) -> list[PoolFlows]:
+        """Every pool's monthly flows under ``scenarios``: with ``events`` (per pool: the drawn
+        default and invalidation months of Monte Carlo paths) and a ``sparse`` projection of a
+        pool, that projection; else each kind's dense projection, with the clean-up call's
+        sale in ``sale_months`` (per scenario, 0: none), from the pool's start, recording it at
+        the end of grid month ``snapshot`` if given."""
+        scenarios = list(scenarios)
+        price = self.deal.cleanup_call.price if self.deal.cleanup_call is not None else 1.0
+        refs: np.ndarray | None = None
+        out = []
+        for i, (kind, pool, prep) in enumerate(zip(self.kinds, self.deal.pools, self.prepared, strict=True)):
+            ev = events[i] if events is not None else Events()
+            sp = sparse[i] if sparse is not None and sale_months is None else None
+            if sp is not None and ev.default_month is not None and self.starts[i] is None and snapshot is None:
+                out.append(sp.flows(ev.default_month))
+                continue
+            if refs is None:
+                refs = self.ref_rates(scenarios)
+            ev = Events(ev.default_month, ev.invalidation_month, sale_months, price, self.starts[i], snapshot)
+            out.append(kind.project(pool, prep, scenarios, self.grid, refs, ev, support_flows))
+        return out
+
+    def flows(self, scenarios: Sequence[Scenario], events: Sequence[Events] | None = None, *,
+              sparse: Sequence[Sparse | None] | None = None, first_period: int = 0) -> tuple[list[PoolFlows], np.ndarray]:
+        """:meth:`monthly`, then, where the deal's clean-up call is exercised (from
+        ``first_period`` on: a deal picked up mid-life), again (dense) with its sale, so that
+        assets defaulted before the call keep their recoveries; and the sale month per
+        scenario (0: not exercised; :func:`abs_engine.periods.cleanup_months`)."""
+        flows = self.monthly(scenarios, events, sparse=sparse)
+        sale = np.zeros(len(scenarios), dtype=np.int64)
+        if self.deal.cleanup_call is not None:
+            sale = cleanup_months(self.deal, self.schedule, [aggregate(f, self.schedule) for f in flows], first_period)
+            if sale.any():
+                flows = self.monthly(scenarios, events, sale_months=sale)
+        return flows, np.asarray(sale, dtype=np.int64)
+
+    def result(self, scenarios: Sequence[Scenario], flows: Sequence[PoolFlows], sale_months: np.ndarray,
+               backend: Backend = "cython", *, opening: Opening | None = None, status: Status | None = None,
+               check: bool = True) -> Result:
+        """Aggregate ``flows`` to payment periods, compile the waterfall (from ``opening``, the
+        state of a deal picked up mid-life at ``status``), run the kernel; check that cash is
+        conserved (:meth:`Result.check_conservation`) unless ``check`` is false."""
+        scenarios = list(scenarios)
+        sched = self.schedule
+        pools = [aggregate(f, sched) for f in flows]
+        if status is not None:
+            check_replay(self.deal, status, scenarios, pools)
+        mp = np.asarray(sched.month_period)
+        cleanup = np.where(sale_months > 0, mp[np.clip(sale_months, 0, len(mp) - 1)], -1)
+        args = compile_deal(self.deal, sched, pools, scenarios, opening)
+        run_kernel(args, backend)
+        result = Result(deal=self.deal, scenarios=scenarios, schedule=sched, pools=pools, args=args,
+                        cleanup_period=cleanup, status=status, project=project)
+        if check:
+            result.check_conservation()
+        return result
 
 
-def project_monthly(
-    deal: Deal,
-    scenarios: Sequence[Scenario],
-    *,
-    default_months: Sequence[np.ndarray | None] | None = None,
-    invalidation_months: Sequence[np.ndarray | None] | None = None,
-    pool_flows: Sequence[PoolFlows | None] | None = None,
-    sale_months: np.ndarray | None = None,
-    starts: Sequence[PoolStart | None] | None = None,
-    snapshot: int | None = None,
-) -> tuple[Schedule, list[PoolFlows]]:
-    """:func:`project` before the flows are summed into payment periods: each pool's
-    monthly flows on the grid."""
-    h = deal.deal
-    grid_months, sched = projection_grid(deal, scenarios)
-    ref_names, refs_period = reference_paths(deal, list(scenarios), sched.n_periods)
-    # reference rate in force in each grid month = that of the period it is paid in
-    mp = np.minimum(sched.month_period, sched.n_periods - 1)
-    refs_month = refs_period[:, :, mp]
-    out: list[PoolFlows] = []
-    sale_price = deal.cleanup_call.price if deal.cleanup_call is not None else 1.0
-    for i, pool in enumerate(deal.pools):
-        dm = default_months[i] if default_months is not None else None
-        given = pool_flows[i] if pool_flows is not None else None
-        start = starts[i] if starts is not None else None
-        if given is not None:
-            if given.balance_end.shape != (len(scenarios), grid_months + 1):
-                raise ValueError(f"pool_flows[{i}] has shape {given.balance_end.shape}, "
-                                 f"expected {(len(scenarios), grid_months + 1)}")
-            flows = given
-        elif isinstance(pool, PledgeLoanPool):
-            loans = loan_arrays(pool, h.cutoff_date, grid_months, ref_names)
-            flows = project_pledge_pool(pool, loans, list(scenarios), sched.grid, refs_month, default_month=dm,
-                                        sale_month=sale_months, sale_price=sale_price, start=start, snapshot=snapshot)
-        else:
-            arrays = receivable_arrays(pool, h.cutoff_date, grid_months)
-            im = invalidation_months[i] if invalidation_months is not None else None
-            flows = project_receivable_pool(pool, arrays, list(scenarios), sched.grid, default_month=dm,
-                                            invalidation_month=im, sale_month=sale_months, sale_price=sale_price,
-                                            start=start, snapshot=snapshot)
-        out.append(flows)
-    return sched, out
+def project(deal: Deal, scenarios: Sequence[Scenario], *, sale_months: np.ndarray | None = None,
+            starts: Sequence[PoolStart | None] | None = None, snapshot: int | None = None) -> tuple[Schedule, list[PeriodFlows]]:
+    """Project every pool under every scenario once (with the clean-up call's sale in
+    ``sale_months``, from ``starts``, recording each pool at the end of grid month
+    ``snapshot``: :meth:`Projector.monthly`) and aggregate to payment periods."""
+    proj = Projector(deal, scenarios, starts=starts)
+    flows = proj.monthly(scenarios, sale_months=sale_months, snapshot=snapshot)
+    return proj.schedule, [aggregate(f, proj.schedule) for f in flows]
 
 
 def effective_cdr(deal: Deal, scenario: Scenario) -> list[float]:
@@ -262,8 +206,8 @@ def effective_cdr(deal: Deal, scenario: Scenario) -> list[float]:
     deal's pools as one annual CDR per projection month: each grid month's defaults over
     the balance outstanding at its start, all pools together (a month with nothing
     outstanding keeps the month before's rate)."""
-    _, monthly = project_monthly(deal, [scenario.model_copy(update={"defaults": scenario.defaults.model_copy(
-        update={"loans": {}})})])
+    sc = scenario.model_copy(update={"defaults": scenario.defaults.model_copy(update={"loans": {}})})
+    monthly = Projector(deal, [sc]).monthly([sc])
     default = sum(f.default_amount[0, 1:] for f in monthly)
     start = sum(f.balance_start[0, 1:] for f in monthly)
     out, last = [], 0.0
@@ -279,10 +223,6 @@ def run(
     scenario: Scenario | Sequence[Scenario] | None = None,
     *,
     backend: Backend = "cython",
-    default_months: Sequence[np.ndarray | None] | None = None,
-    invalidation_months: Sequence[np.ndarray | None] | None = None,
-    pool_flows: Sequence[PoolFlows | None] | None = None,
-    sale_months: np.ndarray | None = None,
     status: Status | None = None,
     check: bool = True,
 ) -> Result:
@@ -296,13 +236,6 @@ def run(
         Assumptions; default: no defaults and no prepayments.
     backend : {"cython", "reference"}
         The compiled kernel, or its pure-Python reference twin.
-    default_months, invalidation_months, pool_flows : optional
-        Per-pool hooks of :func:`project` (asset default months and patent invalidation
-        months per scenario as arrays, flows projected elsewhere); for Monte Carlo paths.
-    sale_months : optional
-        With ``pool_flows``: the clean-up call's sale month per scenario those flows were
-        projected with (0: none). Without it, a deal's clean-up call is found here and the
-        pools are projected again with it.
     status : Status, optional
         The deal's status as of a payment date (:func:`abs_engine.load_status`): the run
         picks the deal up there and projects its remaining life (abs_engine/restart.py,
@@ -321,42 +254,15 @@ def run(
         scenarios = list(scenario)
     if not scenarios:
         raise InputError([Problem("", "scenario", "no scenario given")])
-    problems = check_assets(deal, "<deal>") + check_references(deal, "<deal>")
-    if problems:
-        raise InputError(problems)
-    _check_scenarios(deal, scenarios)
+    check_run(deal, scenarios)  # what the inputs mean (abs_engine/checks.py)
     check_run_size(deal, scenarios)  # horizon and working memory (abs_engine/limits.py)
     starts, opening = None, None
     if status is not None:  # a deal picked up mid-life (abs_engine/restart.py)
-        from .io.status_file import check_status
-        from .restart import check_replay, restart_plan
-
-        problems = check_status(deal, status, "<status>")  # (load_status checked a file's; this, one built in code)
-        if problems:
-            raise InputError(problems)
+        require(status_problems(deal, status, "<status>"))  # (load_status checked a file's; this, one built in code)
         starts, opening = restart_plan(deal, status, scenarios)
-    sched, pools = project(deal, scenarios, default_months=default_months,
-                           invalidation_months=invalidation_months, pool_flows=pool_flows, starts=starts)
-    if sale_months is None:
-        sale_months = cleanup_months(deal, sched, pools, 0 if opening is None else opening.t0)
-        if sale_months.any():
-            if pool_flows is not None and any(f is not None for f in pool_flows):
-                raise ValueError("the clean-up call is exercised but pool_flows were projected without it: "
-                                 "project them with its sale_month and pass sale_months")
-            sched, pools = project(deal, scenarios, default_months=default_months,
-                                   invalidation_months=invalidation_months, sale_months=sale_months, starts=starts)
-    if status is not None:
-        check_replay(deal, status, scenarios, pools)
-    sale_months = np.asarray(sale_months, dtype=np.int64)
-    mp = np.asarray(sched.month_period)
-    cleanup = np.where(sale_months > 0, mp[np.clip(sale_months, 0, len(mp) - 1)], -1)
-    args = compile_deal(deal, sched, pools, scenarios, opening)
-    run_kernel(args, backend)
-    result = Result(deal=deal, scenarios=scenarios, schedule=sched, pools=pools, args=args, cleanup_period=cleanup,
-                    status=status)
-    if check:
-        result.check_conservation()
-    return result
+    proj = Projector(deal, scenarios, starts=starts)
+    flows, sale = proj.flows(scenarios, first_period=0 if opening is None else opening.t0)
+    return proj.result(scenarios, flows, sale, backend, opening=opening, status=status, check=check)
 
 
 def run_kernel(args: KernelArgs, backend: Backend = "cython") -> KernelArgs:

@@ -8,6 +8,8 @@ traceback.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -71,3 +73,22 @@ class InputError(AbsEngineError):
 
 class KernelError(AbsEngineError):
     """The waterfall kernel reported a failure code (a bug, not a user mistake)."""
+
+
+def did_you_mean(name: str, known: Sequence[str], cutoff: float = 0.5) -> str:
+    """``"; did you mean 'x'?"`` for the known name closest to ``name``, or ``""``.
+
+    >>> did_you_mean("A2", ["A1", "SUB"])
+    "; did you mean 'A1'?"
+    """
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=cutoff)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def unknown(kind: str, name: str, known: Sequence[str]) -> str:
+    """The message for a name that names nothing: the closest known name and the known names.
+
+    >>> unknown("tranche", "A2", ["A1", "SUB"])
+    "unknown tranche 'A2'; did you mean 'A1'? (known: A1, SUB)"
+    """
+    return f"unknown {kind} '{name}'{did_you_mean(name, known)} (known: {', '.join(known) or 'none'})"

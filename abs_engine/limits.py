@@ -11,7 +11,6 @@ that scenarios x assets x months need.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import os
 from collections.abc import Sequence
@@ -19,16 +18,13 @@ from collections.abc import Sequence
 from .errors import InputError, Problem
 from .model.deal import Deal
 from .model.scenario import Scenario
+from .pools.kinds import horizon_months
 
 #: Longest projection grid in months (cut-off to the last cash flow plus the recovery lag).
 MAX_HORIZON_MONTHS = 1200
 #: Working-memory budget of one run in GiB; the environment variable overrides it.
 MAX_MEMORY_GB = 8.0
 MEMORY_ENV = "ABS_ENGINE_MAX_MEMORY_GB"
-
-
-def _months(a: dt.date, b: dt.date) -> int:
-    return (b.year - a.year) * 12 + (b.month - a.month) + 1
 
 
 def _size(n: float) -> str:
@@ -57,16 +53,6 @@ def memory_budget() -> float:
     if not math.isfinite(gb) or gb <= 0 or gb > 1e6:
         raise InputError.single("", MEMORY_ENV, f"{raw!r} is not a usable memory limit: give a positive number of GiB (e.g. 8)")
     return gb * 2**30
-
-
-def horizon_months(deal: Deal, scenarios: Sequence[Scenario]) -> int:
-    """Months of the projection grid (as :func:`abs_engine.engine.project` lays it out)."""
-    from .engine import months_needed
-
-    h = deal.deal
-    lag = max(max(s.recovery.lag_months, s.receivables.recovery_lag_months) for s in scenarios)
-    need = max(months_needed(p, h.cutoff_date) for p in deal.pools)
-    return max(need, _months(h.cutoff_date, h.legal_maturity)) + lag
 
 
 #: Memory one loaded asset row takes (a validated model with its values; measured at about

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ._program import KernelArgs
-from .compile import LEDGER_FLOWS, PeriodFlows
 from .dates import Schedule
 from .errors import AbsEngineError
-from .io.deal_file import PARTIES
-from .model.deal import STATES, Deal
+from .measures import notes_yield, year_fractions
+from .model.deal import PARTIES, STATES, Deal
 from .model.scenario import Scenario
 from .model.status import Status
+from .periods import LEDGER_FLOWS, PeriodFlows
 from .pools.base import EXTRA_SERIES, SERIES
 from .pools.stats import PoolStats
+from .waterfall.program import KernelArgs
 
 #: Rounding allowance of :meth:`Result.check_conservation` per money operation, as a share
 #: of the run's largest amount: one float64 epsilon (2**-52, twice the largest rounding error
@@ -88,6 +88,10 @@ class Result:
     #: actual vs projected figures of the periods reported (abs_engine/actuals.py), when the
     #: caller attaches them: the term sheets then carry the sheet
     actual_vs_projected: pd.DataFrame | None = None
+    #: the projection the run came from (:func:`abs_engine.engine.project`), handed in by the
+    #: engine: :meth:`status_at` projects the pools again with it (results come before the
+    #: engine in the layering of docs/architecture.md, so they do not import it)
+    project: Callable[..., tuple[Schedule, list[PeriodFlows]]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def scenario_names(self) -> list[str]:
@@ -105,6 +109,12 @@ class Result:
         payment date before the projected periods)."""
         t0 = self.start_period
         return self.deal.deal.closing_date if t0 == 0 else self.schedule.payment_dates[t0 - 1]
+
+    @property
+    def opening_balances(self) -> np.ndarray:
+        """Each tranche's balance where the run starts (deal order): its original balance
+        from closing, its balance on the status date from a status."""
+        return np.asarray(self.args.bal_open, dtype=np.float64)
 
     @cached_property
     def pool_deal(self) -> Deal:
@@ -279,6 +289,18 @@ class Result:
         for j, tg in enumerate(self.deal.triggers):
             data[f"trigger:{tg.name}"] = fired[:, :, j].ravel().astype(bool)
         return pd.DataFrame(data)
+
+    @property
+    def interest_carried(self) -> np.ndarray:
+        """Per tranche (deal order): whether its unpaid interest is carried to later periods
+        (its ``pay_interest`` steps' ``carry_shortfall``), as the waterfall ran it."""
+        return np.asarray(self.args.carry, dtype=bool)
+
+    def measures(self, *, yields: bool = True) -> TrancheMeasures:
+        """Every tranche's measures in every scenario (:class:`TrancheMeasures`: whole or
+        not, losses, WAL, yield at par), vectorised over the scenarios; ``yields=False``
+        leaves the yields NaN (the slow part)."""
+        return tranche_measures(self.deal, self.schedule, self.args, yields=yields)
 
     def tranche_info(self) -> dict[str, dict[str, object]]:
         """What analytics need to know of each tranche."""
@@ -536,3 +558,122 @@ class Result:
                     pf.layer_result.check(max(tol, 1e-6))
                 except AssertionError as exc:
                     raise ConservationError(f"pool '{pf.name}' support layers: {exc}") from None
+
+
+# --------------------------------------------------------------------------- measures
+
+#: Amounts (currency units) below which a shortfall or write-down counts as nil: one fen.
+WHOLE_TOLERANCE = 0.01
+
+Criterion = Literal["timely", "expected", "ultimate"]
+CRITERIA: tuple[str, ...] = ("timely", "expected", "ultimate")
+
+
+@dataclass
+class TrancheMeasures:
+    """Measures of every tranche in every scenario: arrays ``(S, K)``."""
+
+    tranches: list[str]
+    balance: np.ndarray  # (K,) original balance
+    interest: np.ndarray
+    principal: np.ndarray
+    residual: np.ndarray
+    writedown: np.ndarray
+    interest_lost: np.ndarray
+    max_shortfall: np.ndarray  # largest unpaid interest after any period
+    behind_schedule: np.ndarray  # largest excess of the balance over a `scheduled` tranche's schedule
+    late: np.ndarray  # balance left at the expected maturity (principal due then)
+    wal_years: np.ndarray
+    yield_: np.ndarray
+
+    @property
+    def loss(self) -> np.ndarray:
+        return self.writedown + self.interest_lost
+
+    @property
+    def loss_rate(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.balance > 0, self.loss / np.where(self.balance > 0, self.balance, 1.0), 0.0)
+
+    def whole(self, criterion: Criterion = "timely", tol: float = WHOLE_TOLERANCE) -> np.ndarray:
+        """Boolean ``(S, K)``: the tranche is whole in the scenario (module docstring)."""
+        if criterion not in CRITERIA:
+            raise ValueError(f"criterion must be one of {', '.join(CRITERIA)} (got {criterion!r})")
+        if criterion == "ultimate":
+            return (self.writedown <= tol) & (self.interest_lost <= tol)
+        ok = (self.writedown <= tol) & (self.max_shortfall <= tol) & (self.behind_schedule <= tol)
+        if criterion == "expected":
+            ok &= self.late <= tol
+        return ok
+
+    def frame(self, scenarios: list[str], criterion: Criterion = "timely") -> pd.DataFrame:
+        """One row per scenario and tranche."""
+        S, K = self.writedown.shape
+        whole = self.whole(criterion)
+        return pd.DataFrame({
+            "scenario": np.repeat(np.asarray(scenarios, dtype=object), K),
+            "tranche": np.tile(np.asarray(self.tranches, dtype=object), S),
+            "balance": np.tile(self.balance, S),
+            "interest": self.interest.ravel(),
+            "principal": self.principal.ravel(),
+            "residual": self.residual.ravel(),
+            "writedown": self.writedown.ravel(),
+            "interest_lost": self.interest_lost.ravel(),
+            "loss": self.loss.ravel(),
+            "loss_rate": self.loss_rate.ravel(),
+            "whole": whole.ravel(),
+            "wal_years": self.wal_years.ravel(),
+            "yield": self.yield_.ravel(),
+        })
+
+
+def tranche_measures(deal: Deal, sched: Schedule, a: KernelArgs, *, yields: bool = True) -> TrancheMeasures:
+    """The measures of every tranche from a run's kernel arrays (module docstring)."""
+    # from the run's start: closing, or the status date of a run from a status (abs_engine/restart.py)
+    t0 = int(a.t0)
+    start = deal.deal.closing_date if t0 == 0 else sched.payment_dates[t0 - 1]
+    tau = year_fractions(sched, start)
+    bal0 = np.asarray(a.bal_open, dtype=np.float64)
+    interest = a.t_int_paid.sum(axis=1)
+    principal = a.t_prin.sum(axis=1)
+    residual = a.t_resid.sum(axis=1)
+    writedown = a.t_wd.sum(axis=1)
+    short = a.t_int_short
+    carry = np.asarray(a.carry, dtype=bool)[None, :]
+    interest_lost = np.where(carry, short[:, -1, :], short.sum(axis=1))
+    max_short = short.max(axis=1)
+    behind = np.zeros_like(writedown)
+    late = np.zeros_like(writedown)
+    T = a.t_bal_end.shape[1]
+    for k, tr in enumerate(deal.tranches):
+        if tr.principal.style == "scheduled":
+            behind[:, k] = np.maximum(a.t_bal_end[:, :, k] - a.sched[None, :, k], 0.0).max(axis=1)
+        em = tr.expected_maturity or deal.deal.expected_maturity
+        t_em = min(sched.period_of(em), T - 1)
+        late[:, k] = a.t_bal_end[:, t_em, k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wal = np.where(principal > 0, (a.t_prin * tau[None, :, None]).sum(axis=1) / np.where(principal > 0, principal, 1.0), np.nan)
+    if yields:
+        cash = a.t_int_paid + a.t_prin + a.t_resid  # (S, T, K)
+        yld = np.full_like(writedown, np.nan)
+        for k, tr in enumerate(deal.tranches):
+            if bal0[k] > 0:
+                yld[:, k] = notes_yield(deal, sched, cash[:, :, k], float(bal0[k]), subordinate=tr.kind == "subordinate")
+    else:
+        yld = np.full_like(writedown, np.nan)
+    return TrancheMeasures(
+        tranches=[t.name for t in deal.tranches], balance=bal0, interest=interest, principal=principal,
+        residual=residual, writedown=writedown, interest_lost=interest_lost, max_shortfall=max_short,
+        behind_schedule=behind, late=late, wal_years=wal, yield_=yld,
+    )
+
+
+def pool_measures(pools: list[Any], original: float | None = None) -> dict[str, np.ndarray]:
+    """Per scenario: cumulative defaults and losses of all pools, in currency units and as
+    shares of the original pool balance (``PeriodFlows`` series summed over periods)."""
+    orig = sum(p.original_balance for p in pools) if original is None else original
+    defaults = sum(p.series["default_amount"].sum(axis=1) for p in pools)
+    loss = sum(p.series["loss"].sum(axis=1) for p in pools)
+    rate = (lambda x: x / orig) if orig > 0 else (lambda x: x * 0.0)
+    return {"pool_defaults": defaults, "pool_loss": loss, "pool_default_rate": rate(defaults),
+            "pool_loss_rate": rate(loss)}

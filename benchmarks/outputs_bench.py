@@ -66,19 +66,16 @@ def licence_pool(n_licences: int = 5_000, n_patents: int = 2_000, quarters: int 
 
 def bench_licence_projection(repeat: int = 3, n_licences: int = 5_000, n_patents: int = 2_000) -> dict[str, object]:
     from abs_engine.model.scenario import Scenario
-    from abs_engine.pools.receivables import (
-        months_needed,
-        project_receivable_pool,
-        receivable_arrays,
-    )
+    from abs_engine.pools.licence import KIND, licence_arrays
+    from abs_engine.pools.receivables import project_receivable_pool
 
     pool, cut = licence_pool(n_licences, n_patents)
-    M = months_needed(pool, cut)
+    M = KIND.months_needed(pool, cut)
     grid = [cut]
     for m in range(1, M + 1):
         y, mm = divmod(cut.month - 1 + m, 12)
         grid.append(dt.date(cut.year + y, mm + 1, calendar.monthrange(cut.year + y, mm + 1)[1]))
-    arr = receivable_arrays(pool, cut, M)
+    arr = licence_arrays(pool, cut, M)
     events = [{"patent": f"P{j}", "date": dt.date(2029, 1, 1)} for j in range(5)]
 
     def scen(i: int, named: bool = False) -> Scenario:

@@ -3,10 +3,12 @@ developer could plausibly write (docs/validation.md, "Mutation testing").
 
 Each mutant is a set of exact text replacements (``old`` must occur exactly once in its
 file). A change to the waterfall is **paired**: the same wrong rule in the Cython kernel
-(``abs_engine/_waterfall.pyx``) and in its reference twin (``abs_engine/_waterfall_ref.py``),
+(``abs_engine/_waterfall.pyx``) and in its reference twin (``abs_engine/waterfall/reference.py``),
 since a change to one alone is caught at once by the tests that require the two to agree.
-The support layers' twins share their compiled stack (``compile_stack``, ``Payer.gross``),
-so a change there reaches both. Everything else is a single change to one module.
+The support layers' scalar twin (``abs_engine/support/_layers_ref.py``) shares nothing with
+the vectorised layers beyond the model, so a change to them is a single change too (caught
+by the tests that require the two to agree, as well as by the hand-computed ones).
+Everything else is a single change to one module.
 
 ``tests`` names the test files run against the mutant (with ``-x``); ``python
 mutation/run.py`` re-runs every survivor against the whole suite before calling it a
@@ -18,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PYX = "abs_engine/_waterfall.pyx"
-REF = "abs_engine/_waterfall_ref.py"
-COMPILE = "abs_engine/compile.py"
+REF = "abs_engine/waterfall/reference.py"
+COMPILE = "abs_engine/waterfall/compile.py"
 PLEDGE = "abs_engine/pools/pledge.py"
 LAYERS = "abs_engine/support/layers.py"
 ANALYTICS = "abs_engine/analytics.py"
@@ -263,10 +265,11 @@ MUTANTS: tuple[Mutant, ...] = (
     single("prepay-before-defaults-plain", "pool", "`applies_to: before_defaults` applies the SMM to what is left", PLEDGE,
            "on_left = np.where(mdr_m < 1.0, np.minimum(smm_m / (1.0 - mdr_m), 1.0), 1.0)", "on_left = smm_m", POOL_TESTS),
     single("periodic-interest-monthly", "pool", "a quarterly loan pays one month of interest", PLEDGE,
-           "per = loans.freq / 12.0", "per = loans.freq * 0.0 + 1.0 / 12.0", POOL_TESTS),
+           "rp = r * (loans.freq[payers] / 12.0)\n    # (on an actual-days",
+           "rp = r * (loans.freq[payers] * 0.0 + 1.0 / 12.0)\n    # (on an actual-days", POOL_TESTS),
     single("act360-basis-as-365", "pool", "the act360 interest basis divides by 365", PLEDGE,
            '"act360": 360.0}', '"act360": 365.0}', POOL_TESTS),
-    # --- support layers (compile_stack and Payer.gross are shared by both twins) -----------------
+    # --- support layers (the scalar twin, support/_layers_ref.py, shares nothing with them) -------
     single("sharing-shares-equal", "support", "a sharing layer splits a loss equally, not by its shares", LAYERS,
            "_Entry(idx[n], float(a)) for n, a in r.items() if a > 0", "_Entry(idx[n], 1.0 / len(r)) for n, a in r.items() if a > 0",
            SUPPORT_TESTS),
@@ -344,7 +347,8 @@ MUTANTS: tuple[Mutant, ...] = (
     single("repaid-not-an-outflow", "check", "repayments to providers are not counted as cash leaving the trust", RESULTS,
            "+ a.a_repaid.sum(axis=2)  # support providers repaid", "+ 0.0  # support providers repaid", CHECK_TESTS),
     single("run-unchecked", "check", "the engine returns a run without checking that it conserves cash",
-           "abs_engine/engine.py", "    if check:\n        result.check_conservation()", "    if False:\n        result.check_conservation()",
+           "abs_engine/engine.py", "        if check:\n            result.check_conservation()",
+           "        if False:\n            result.check_conservation()",
            CHECK_TESTS),
     single("layers-unchecked", "check", "the risk-sharing layers' own check is skipped", RESULTS,
            "                    pf.layer_result.check(max(tol, 1e-6))", "                    pass", CHECK_TESTS),

@@ -75,6 +75,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.sections.append(("randomized slice", _reproduce()))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/golden/snapshot.csv from the current code (tests/test_snapshot.py)")
+
+
 @pytest.fixture(params=["reference", "cython"])
 def backend(request: pytest.FixtureRequest) -> str:
     """Every engine test runs on both kernel backends."""

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 import abs_engine as ae
-from abs_engine.engine import _check_scenarios
+from abs_engine.checks import check_scenarios
 from abs_engine.io.tape import MAX_TAPE_ROWS
 from abs_engine.io.yamlio import MAX_YAML_BYTES
 
@@ -450,7 +450,7 @@ def test_api_raises_input_error_only(case_id, workdirs):
 
     def load() -> None:
         d = ae.load_deal(base / deal)
-        _check_scenarios(d, [ae.load_scenario(base / s) for s in scenarios])
+        check_scenarios(d, [ae.load_scenario(base / s) for s in scenarios])
         status = _status(case["command"])
         if status is not None:
             ae.load_status(base / status, d)

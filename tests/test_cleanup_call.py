@@ -106,8 +106,10 @@ def test_licence_pool_call_keeps_recoveries(backend):
 
 
 def test_monte_carlo_paths_with_the_call_equal_the_engine_on_the_same_draws(backend):
-    from abs_engine.scenarios.measures import tranche_measures
-    from abs_engine.scenarios.montecarlo import SimulationContext, _paths, build_model, run_paths
+
+    from abs_engine.engine import Projector
+    from abs_engine.pools.base import Events
+    from abs_engine.studies.montecarlo import SimulationContext, _paths, build_model, run_paths
 
     loans = [loan(i, amortization="annuity", collateral_value=1_000_000.0) for i in range(1, 9)]
     d = deal(loans=loans, cleanup_call={"threshold": 0.45, "price": 0.98})
@@ -116,9 +118,10 @@ def test_monte_carlo_paths_with_the_call_equal_the_engine_on_the_same_draws(back
     model = build_model(ctx)
     scenarios, dms, ims, _, _, _ = _paths(ctx, model, 0, 64)
     got = run_paths(ctx, (0, 64))
-    want = ae.run(d, scenarios, backend=backend, default_months=dms, invalidation_months=ims)
+    proj = Projector(d, scenarios)  # the projection API the simulation goes through, on the same draws
+    want = proj.result(scenarios, *proj.flows(scenarios, [Events(dm, im) for dm, im in zip(dms, ims, strict=True)]), backend)
     want.check_conservation()
     assert (want.cleanup_period >= 0).sum() > 10  # the call is exercised on most paths
     assert (np.asarray(dms[0]) > 0).any()
-    tm = tranche_measures(d, want.schedule, want.args)
+    tm = want.measures()
     np.testing.assert_allclose(got["loss"], tm.loss, rtol=0, atol=1e-6)

@@ -16,8 +16,8 @@ from builders import CUTOFF, loan
 from pydantic import ValidationError
 
 import abs_engine as ae
+from abs_engine.eligibility import CRITERIA, check_pool, criteria_table, format_value
 from abs_engine.model.deal import Eligibility, Header, PledgeLoanAsset, PledgeLoanPool
-from abs_engine.pools.eligibility import CRITERIA, check_pool, criteria_table, format_value
 from abs_engine.pools.stats import pool_stats
 
 HEADER = Header(name="T", cutoff_date=CUTOFF, closing_date=dt.date(2026, 2, 10), first_payment_date=dt.date(2026, 3, 10),

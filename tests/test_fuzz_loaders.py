@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import abs_engine as ae
-from abs_engine.engine import _check_scenarios
+from abs_engine.checks import check_scenarios
 from abs_engine.model.deal import PledgeLoanAsset
 
 GOOD = Path(__file__).parent / "bad_inputs" / "good_example"
@@ -191,7 +191,7 @@ def test_mutated_scenario(workdir, doc):
     sc = expect_input_error_or_success(ae.load_scenario, p)
     if sc is not None:
         deal = ae.load_deal(GOOD / "deal.yaml")
-        expect_input_error_or_success(_check_scenarios, deal, [sc])
+        expect_input_error_or_success(check_scenarios, deal, [sc])
 
 
 # --------------------------------------------------------------------------- tapes

@@ -21,9 +21,8 @@ from abs_engine.model.scenario import MonteCarlo
 from abs_engine.report import term_sheet_workbooks
 from abs_engine.report.labels import label
 from abs_engine.report.xl import display_width, to_cell_value
-from abs_engine.scenarios.executors import Executor
-from abs_engine.scenarios.measures import tranche_measures
-from abs_engine.scenarios.montecarlo import simulate
+from abs_engine.studies.executors import Executor
+from abs_engine.studies.montecarlo import simulate
 
 GF = "stress_guarantor_fails"
 CENT = 0.005
@@ -98,7 +97,7 @@ def test_schedule_shortfall_total_is_the_interest_never_paid(gf):
     assert [r[unpaid] for r in data] == pytest.approx(balances[: len(data)].tolist(), abs=CENT)
     assert total[unpaid] == pytest.approx(balances[-1], abs=CENT)
     assert abs(total[unpaid] - balances.sum()) > 1.0  # not the sum of balances
-    lost = tranche_measures(res.deal, res.schedule, res.args, yields=False).interest_lost
+    lost = res.measures(yields=False).interest_lost
     assert total[unpaid] == pytest.approx(lost[res.scenario_names.index(GF), 0], abs=CENT)
     # new shortfalls: the increases of the carried balance, totalled; less what was made up = never paid
     increases = np.diff(np.concatenate([[0.0], balances]))
@@ -325,7 +324,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_unknown_industry_keys_are_input_errors(example_deal, tmp_path):
-    from abs_engine.scenarios.montecarlo import check_settings
+    from abs_engine.checks import settings_problems as check_settings
 
     bad = MonteCarlo(correlation_by="industry", correlations={"biomedicin": 0.1, "electronics": 0.2})
     problems = check_settings(example_deal, bad, "mc.yaml")
@@ -359,7 +358,7 @@ def test_each_loss_says_what_it_counts(gf, sim):
     res, an, books = gf
     sens = books["senior"]["敏感性 Sensitivity"]
     head, body = table(sens, f"A\n{H('loss_share')}")
-    m = tranche_measures(res.deal, res.schedule, res.args, yields=False)
+    m = res.measures(yields=False)
     for row in body:
         i = res.scenario_names.index(row[0])
         assert row[head.index(f"A\n{H('loss_share')}")] == pytest.approx(m.writedown[i, 0] / m.balance[0])

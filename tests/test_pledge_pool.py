@@ -217,8 +217,7 @@ def test_periodic_interest_basis_is_months_over_twelve():
 def test_actual_days_basis_in_the_sparse_monte_carlo_projection():
     """The Monte Carlo's sparse projection charges the same actual-days interest as the
     dense one (loans defaulting on some paths)."""
-    from abs_engine.pools.pledge import loan_arrays, project_pledge_pool
-    from abs_engine.scenarios._sparse import SparsePledge
+    from abs_engine.pools.pledge import SparsePledge, loan_arrays, project_pledge_pool
 
     loans = [loan(i, amortization=a, payment_frequency=f)
              for i, (a, f) in enumerate([("bullet", "monthly"), ("annuity", "quarterly"), ("equal_principal", "monthly")], 1)]

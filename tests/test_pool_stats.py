@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from abs_engine.dates import months_between
 from abs_engine.errors import InputError
 from abs_engine.model.deal import Header, PledgeLoanAsset, PledgeLoanPool
 from abs_engine.pools.stats import (
@@ -20,7 +21,6 @@ from abs_engine.pools.stats import (
     STRATA_COLUMNS,
     TERM_LABELS,
     deal_pool_stats,
-    months_between,
     pool_stats,
 )
 

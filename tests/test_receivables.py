@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import abs_engine as ae
-from abs_engine._program import KernelArgs
 from abs_engine.engine import project
 from abs_engine.model.scenario import PatentEvent, Scenario
+from abs_engine.waterfall.program import KernelArgs
 
 FEE = 100_000.0
 
@@ -215,7 +215,8 @@ def test_monte_carlo_hooks_equal_named_events():
     """The arrays a Monte Carlo passes (default month per licence, invalidation month per
     patent) do exactly what the same events named in a scenario do."""
     from abs_engine.engine import projection_grid
-    from abs_engine.pools.receivables import project_receivable_pool, receivable_arrays
+    from abs_engine.pools.licence import licence_arrays
+    from abs_engine.pools.receivables import project_receivable_pool
 
     d = two_licences()
     pool = d.pools[0]
@@ -223,7 +224,7 @@ def test_monte_carlo_hooks_equal_named_events():
                      patents={"events": [PatentEvent(patent="P2", date=dt.date(2027, 2, 1))]})
     plain = Scenario(name="p", defaults={"cdr": 0.05})
     months, sched = projection_grid(d, [named])
-    arr = receivable_arrays(pool, d.deal.cutoff_date, months)
+    arr = licence_arrays(pool, d.deal.cutoff_date, months)
     a = project_receivable_pool(pool, arr, [named], sched.grid)
     gm = lambda x: (x.year - 2026) * 12 + x.month - 1  # noqa: E731 (cut-off 2026-01-31: month m ends in month m+1)
     b = project_receivable_pool(pool, arr, [plain], sched.grid,

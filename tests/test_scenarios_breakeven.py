@@ -1,5 +1,5 @@
-"""Break-even search (abs_engine/scenarios/breakeven.py) and chunked sweeps
-(abs_engine/scenarios/sweep.py), on both kernel backends.
+"""Break-even search (abs_engine/studies/breakeven.py) and chunked sweeps
+(abs_engine/studies/sweep.py), on both kernel backends.
 
 The break-even property: at the reported level the tranche is whole, at ``first_break``
 (at most 1 bp worse) it is not; every level between the best end and the break-even that
@@ -21,11 +21,11 @@ from conftest import DEALS, SCENARIOS
 
 import abs_engine as ae
 from abs_engine.io import load_grid
+from abs_engine.measures import irr_at_par, year_fractions
 from abs_engine.model.scenario import Scenario
-from abs_engine.scenarios.breakeven import PRECISION, breakeven, stressed, whole_at
-from abs_engine.scenarios.executors import Executor
-from abs_engine.scenarios.measures import irr_at_par, tranche_measures, year_fractions
-from abs_engine.scenarios.sweep import sweep
+from abs_engine.studies.breakeven import PRECISION, breakeven, stressed, whole_at
+from abs_engine.studies.executors import Executor
+from abs_engine.studies.sweep import sweep
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import synthetic  # noqa: E402
@@ -125,13 +125,13 @@ def test_whole_and_loss_by_hand(backend):
     deal = make_deal([loan(1, collateral_value=0.0)])
     sc = Scenario(name="d", defaults={"loans": {"L001": dt.date(2026, 4, 30)}}, recovery={"rate": 0.0})
     res = ae.run(deal, sc, backend=backend)
-    tm = tranche_measures(deal, res.schedule, res.args)
+    tm = res.measures()
     a = res.tranches[res.tranches["tranche"] == "A"]
     assert tm.writedown[0, 0] == pytest.approx(a["writedown"].sum())
     assert tm.interest_lost[0, 0] == pytest.approx(a["interest_shortfall"].iloc[-1])  # carried: the last one
     assert tm.loss_rate[0, 1] == pytest.approx(1.0)
     assert not tm.whole()[0].any() and not tm.whole("ultimate")[0].any()
-    ok = tranche_measures(deal, *(lambda r: (r.schedule, r.args))(ae.run(deal, Scenario(name="ok"), backend=backend)))
+    ok = ae.run(deal, Scenario(name="ok"), backend=backend).measures()
     assert ok.whole()[0].all() and ok.whole("expected")[0].all()
     assert ok.loss[0] == pytest.approx([0.0, 0.0])
 
@@ -144,7 +144,7 @@ def test_yield_is_the_analytics_yield_at_par_at_closing(sz):
 
     deal, base = sz
     res = ae.run(deal, [base, ae.load_scenario(SCENARIOS / "base.yaml")])
-    tm = tranche_measures(deal, res.schedule, res.args)
+    tm = res.measures()
     tau = year_fractions(res.schedule, deal.deal.closing_date)
     analytics = res.analytics().set_index(["scenario", "tranche"])
     a = res.args
@@ -185,7 +185,7 @@ def test_sweep_is_identical_whatever_the_executor_and_agrees_across_chunks(sz, b
         pd.testing.assert_frame_equal(got.pool, ref.pool, check_exact=False, rtol=1e-12, atol=1e-6)
     # one engine call over everything gives the same figures
     res = ae.run(deal, grid.scenarios, backend=backend)
-    tm = tranche_measures(deal, res.schedule, res.args)
+    tm = res.measures()
     np.testing.assert_allclose(tm.loss_rate.ravel(), ref.tranches["loss_rate"].to_numpy(), rtol=1e-12, atol=1e-15)
     t = ref.tranches
     assert list(t.columns[:3]) == ["scenario", "cdr", "haircut"]

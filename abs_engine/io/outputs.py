@@ -345,7 +345,7 @@ def manifest(inputs: dict[str, Path], outputs: list[Path], *, command: list[str]
     """What produced a set of outputs: versions, input hashes, output hashes, command.
     Input paths are relative to the working directory of the run (absolute when outside
     it; :func:`manifest_path`), tapes as the deal file locates them. ``excluded``: the loans
-    the pools' eligibility dropped (:func:`abs_engine.pools.eligibility.exclusions`), listed
+    the pools' eligibility dropped (:func:`abs_engine.eligibility.exclusions`), listed
     under ``excluded_assets`` when there are any."""
     extra: dict[str, Any] = {}
     if excluded:

@@ -1,7 +1,7 @@
 """What a deal *is*: the pydantic models behind a deal file (deals/*.yaml).
 
 No numerics here. Cross-references (names of tranches, fees, accounts, triggers used
-in waterfall steps) are checked in :mod:`abs_engine.io.deal_file`, which can point at
+in waterfall steps) are checked in :mod:`abs_engine.checks`, which can point at
 the exact field path and list the known names.
 """
 
@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
+from ..errors import Problem, unknown
 from .common import DayCount, Fraction, Frequency, Model, Money, Rate, SignedMoney, describe
 from .support import AnnualFeeUpkeep, InterestSubsidy, SupportStack
 
@@ -46,7 +48,8 @@ class BusinessDayConvention(StrEnum):
 
 
 class Parties(Model):
-    """Parties named in term sheets (free text)."""
+    """Parties named in term sheets (free text); their names (:data:`PARTIES`) are what
+    ``pay_residual.to`` may name besides a tranche."""
 
     originator: str | None = describe("原始权益人 originator", default=None)
     manager: str | None = describe("计划管理人 plan manager", default=None)
@@ -54,6 +57,10 @@ class Parties(Model):
     custodian: str | None = describe("托管人 custodian", default=None)
     guarantor: str | None = describe("担保人 guarantor", default=None)
     shortfall_undertaker: str | None = describe("差额支付承诺人 shortfall undertaker", default=None)
+
+
+#: Names that `pay_residual.to` may use besides tranche names (the fields of :class:`Parties`).
+PARTIES: tuple[str, ...] = tuple(Parties.model_fields)
 
 
 class RiskFactor(Model):
@@ -298,6 +305,10 @@ class Eligibility(Model):
 class PledgeLoanPool(Model):
     """A pool of IP-pledge loans, from a loan tape file or inline assets."""
 
+    #: The sections of a scenario that apply to a pool of this kind (docs/scenarios.md):
+    #: interest-bearing loans that prepay and whose pledged IP is disposed of after a default.
+    SECTIONS: ClassVar[frozenset[str]] = frozenset({"defaults", "prepayment", "recovery"})
+
     name: str = describe("Pool name")
     kind: Literal["pledge_loan"] = "pledge_loan"
     tape: str | None = describe("Loan tape (CSV or XLSX), path relative to the deal file", default=None)
@@ -327,6 +338,23 @@ class PledgeLoanPool(Model):
         """The loans ``eligibility`` (``on_breach: exclude``) dropped when the deal loaded,
         each with where it was and the criteria it breaks (empty otherwise)."""
         return self._excluded
+
+    def surviving(self, balances: dict[str, float]) -> PledgeLoanPool:
+        """The pool with only the loans named in ``balances`` (loan id -> balance), at those balances."""
+        return self.model_copy(update={"assets": [a.model_copy(update={"balance": balances[a.loan_id]})
+                                                  for a in self.assets if a.loan_id in balances]})
+
+    def check(self, header: Header, file: str, at: str) -> list[Problem]:
+        """What a pool of this kind must meet besides its fields (:mod:`abs_engine.checks`):
+        every loan matures after the cut-off date; a floating loan's reference rate is one of the deal's."""
+        problems: list[Problem] = []
+        cutoff = header.cutoff_date
+        for a in self.assets:
+            if a.maturity_date <= cutoff:
+                problems.append(Problem(file, f"{at} loan '{a.loan_id}'", f"matures on {a.maturity_date}, on or before the cut-off date {cutoff}"))
+            if a.reference is not None and a.reference not in header.reference_rates:
+                problems.append(Problem(file, f"{at} loan '{a.loan_id}'", unknown("reference rate", a.reference, list(header.reference_rates))))
+        return problems
 
 
 class LicenceAsset(Model):
@@ -383,6 +411,9 @@ class LicencePatentLink(Model):
 class LicencePool(Model):
     """A pool of licence-fee receivables resting on a set of patents (专利许可-再许可)."""
 
+    #: Receivables (terminations, recovery rates, tape PDs) resting on patents (patent risks).
+    SECTIONS: ClassVar[frozenset[str]] = frozenset({"defaults", "receivables", "patents"})
+
     name: str = describe("Pool name")
     kind: Literal["licence"] = "licence"
     licence_tape: str | None = describe("Licence tape (CSV/XLSX), relative to the deal file", default=None)
@@ -419,6 +450,52 @@ class LicencePool(Model):
     def assets(self) -> list[LicenceAsset]:
         return self.licences
 
+    def surviving(self, balances: dict[str, float]) -> LicencePool:
+        """The pool with only the licences named in ``balances`` (and their links; a
+        receivable's balance follows from its schedule)."""
+        return self.model_copy(update={"licences": [a for a in self.licences if a.licence_id in balances],
+                                       "links": [k for k in self.links if k.licence_id in balances]})
+
+    def check(self, header: Header, file: str, at: str) -> list[Problem]:
+        """The joins of the pool (ids exist and are unique, a licence's shares sum to 1, no fee
+        after a patent's expiry unless allowed), and every licence pays after the cut-off date."""
+        problems: list[Problem] = []
+        lic = {x.licence_id: x for x in self.licences}
+        pat = {x.patent_id: x for x in self.patents}
+        for kind, items, key in (("licence", self.licences, "licence_id"), ("patent", self.patents, "patent_id")):
+            seen: set[str] = set()
+            for x in items:
+                v = getattr(x, key)
+                if v in seen:
+                    problems.append(Problem(file, f"{at} {kind} '{v}'", f"duplicate {kind} id"))
+                seen.add(v)
+        shares: dict[str, float] = {}
+        for j, link in enumerate(self.links):
+            where = f"{at}.links[{j}]"
+            if link.licence_id not in lic:
+                problems.append(Problem(file, where, unknown("licence", link.licence_id, list(lic)[:20])))
+            if link.patent_id not in pat:
+                problems.append(Problem(file, where, unknown("patent", link.patent_id, list(pat)[:20])))
+            shares[link.licence_id] = shares.get(link.licence_id, 0.0) + link.share
+            p = pat.get(link.patent_id)
+            lc = lic.get(link.licence_id)
+            if p is not None and lc is not None and lc.last_fee_date > p.expiry_date and not self.allow_fees_after_expiry:
+                problems.append(Problem(
+                    file, f"{at} licence '{lc.licence_id}'",
+                    f"fees run to {lc.last_fee_date} but patent '{p.patent_id}' expires on {p.expiry_date} "
+                    "(set allow_fees_after_expiry: true to stop that share at expiry)"))
+        for lid in lic:
+            total = shares.get(lid)
+            if total is None:
+                problems.append(Problem(file, f"{at} licence '{lid}'", "rests on no patent (no row in the licence-patent table)"))
+            elif abs(total - 1.0) > 1e-6:
+                problems.append(Problem(file, f"{at} licence '{lid}'", f"patent shares sum to {total:.6g}, not 1"))
+        cutoff = header.cutoff_date
+        for a in self.licences:
+            if a.last_fee_date <= cutoff:
+                problems.append(Problem(file, f"{at} licence '{a.licence_id}'", f"last fee on {a.last_fee_date}, on or before the cut-off date {cutoff}"))
+        return problems
+
 
 class TransferAsset(Model):
     """An IP transfer receivable (知识产权转让应收账款): instalments owed by the buyer of an IP right."""
@@ -444,6 +521,9 @@ class TransferAsset(Model):
 class TransferPool(Model):
     """A pool of IP transfer receivables."""
 
+    #: Receivables (terminations, recovery rates, tape PDs).
+    SECTIONS: ClassVar[frozenset[str]] = frozenset({"defaults", "receivables"})
+
     name: str = describe("Pool name")
     kind: Literal["transfer"] = "transfer"
     tape: str | None = describe("Receivable tape (CSV/XLSX), relative to the deal file", default=None)
@@ -464,8 +544,37 @@ class TransferPool(Model):
         _receivable_support(self.support, allowed_upkeep=False)
         return self
 
+    def surviving(self, balances: dict[str, float]) -> TransferPool:
+        """The pool with only the receivables named in ``balances``."""
+        return self.model_copy(update={"assets": [a for a in self.assets if a.receivable_id in balances]})
+
+    def check(self, header: Header, file: str, at: str) -> list[Problem]:
+        """Every receivable pays after the cut-off date."""
+        cutoff = header.cutoff_date
+        return [Problem(file, f"{at} receivable '{a.receivable_id}'", f"last instalment on {a.last_date}, on or before the cut-off date {cutoff}")
+                for a in self.assets if a.last_date <= cutoff]
+
 
 Pool = Annotated[PledgeLoanPool | LicencePool | TransferPool, Field(discriminator="kind")]
+
+def sections(pools: Sequence[PledgeLoanPool | LicencePool | TransferPool]) -> frozenset[str]:
+    """The sections of a scenario that apply to any of ``pools`` (their kinds' ``SECTIONS``):
+    ``prepayment`` and ``recovery`` for pools of loans, ``receivables`` for receivables,
+    ``patents`` for pools resting on patents.
+
+    >>> sorted(sections([TransferPool(name="t")]))
+    ['defaults', 'receivables']
+    """
+    return frozenset().union(*(type(p).SECTIONS for p in pools))
+
+
+def patents_of(pool: PledgeLoanPool | LicencePool | TransferPool) -> list[PatentAsset]:
+    """The patents a pool's assets rest on (pools whose kind has the ``patents`` section; none otherwise)."""
+    return list(getattr(pool, "patents", []))
+
+
+#: The pool kinds (the ``kind:`` tags of :data:`Pool`), in the order of the union.
+POOL_KINDS: tuple[str, ...] = tuple(c.model_fields["kind"].default for c in (PledgeLoanPool, LicencePool, TransferPool))
 
 #: For each pool kind: (tape path field, inline list field, row model, id column) per tape.
 TAPES: dict[str, list[tuple[str, str, type[Model], str]]] = {
@@ -505,6 +614,19 @@ class ReserveTarget(Model):
     percent_of_notes: Fraction | None = describe("Share of the outstanding note balance", default=None)
     floor: Money = describe("Minimum target (while notes are outstanding)", default=0.0)
     cap: Money | None = describe("Maximum target", default=None)
+
+    def level(self, notes: float, pool: float) -> float:
+        """The target for a note balance and a pool balance (the kernel's rule: 0 once the
+        notes are repaid; else the largest part, floored, capped).
+
+        >>> ReserveTarget(percent_of_notes=0.1, floor=5.0).level(100.0, 0.0)
+        10.0
+        """
+        if notes <= 0:
+            return 0.0
+        t = max(self.amount or 0.0, (self.percent_of_pool or 0.0) * pool, (self.percent_of_notes or 0.0) * notes)
+        t = max(t, self.floor)
+        return min(t, math.inf if self.cap is None else self.cap)
 
 
 class Account(Model):
@@ -850,11 +972,15 @@ class ReimburseSupport(_Step):
     )
 
 
-Step = Annotated[
-    PayFee | PayInterest | PayPrincipal | FundReserve | ReleaseReserve | DrawReserve | Transfer | PayResidual
-    | ReimburseSupport,
-    Field(discriminator="action"),
-]
+#: A waterfall step: the closed vocabulary of actions (docs/deal-language.md).
+AnyStep = (PayFee | PayInterest | PayPrincipal | FundReserve | ReleaseReserve | DrawReserve | Transfer | PayResidual
+           | ReimburseSupport)
+Step = Annotated[AnyStep, Field(discriminator="action")]
+
+#: The waterfall's actions (the ``action:`` tags of :data:`Step`), in the order of the union.
+ACTIONS: tuple[str, ...] = tuple(
+    typing.get_args(c.model_fields["action"].annotation)[0] for c in typing.get_args(AnyStep)
+)
 
 #: Deal states, in order of severity; a state's waterfall runs while it is the deal's state.
 STATES = ("normal", "accelerated", "event_of_default")

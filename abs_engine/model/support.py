@@ -257,14 +257,27 @@ class AnnualFeeUpkeep(Model):
     frequency: Frequency = describe("How often fees are paid, in advance (annual: grid months 1, 13, 25, ...)", default=Frequency.annual)
     grace_months: int = describe("Months after an unpaid fee before the right lapses (6 under the Chinese patent rules)", default=6, ge=0, le=24)
 
+    def lapse_month(self, stop: int) -> int:
+        """The grid month from which the rights have lapsed when the fees, paid in advance in
+        grid months 1, 1 + k, 1 + 2k, ... (k: months of :attr:`frequency`), are not paid from
+        grid month ``stop`` on: the first unpaid fee month plus :attr:`grace_months`.
 
-SupportLayer = Annotated[
-    BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep,
-    Field(discriminator="kind"),
-]
+        >>> AnnualFeeUpkeep(kind="annual_fee_upkeep").lapse_month(5)  # fees in months 1, 13, ...: 13 unpaid
+        19
+        """
+        every = self.frequency.months
+        stop = max(int(stop), 1)
+        first_unpaid = 1 + -(-(stop - 1) // every) * every
+        return first_unpaid + self.grace_months
 
 
-def stack_names(layers: list[BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep]) -> list[str]:
+#: A layer of a pool's support stack: the closed set of layer kinds (the one place they are listed).
+Layer = BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep
+
+SupportLayer = Annotated[Layer, Field(discriminator="kind")]
+
+
+def stack_names(layers: list[Layer]) -> list[str]:
     """Every name in a stack, in order: layer names and, for sharing layers, party names
     (after the agreement's name), for guarantees the re-guarantor's."""
     out: list[str] = []
@@ -277,7 +290,7 @@ def stack_names(layers: list[BuyBack | Sharing | Guarantee | InterestSubsidy | A
     return out
 
 
-def failure_names(layers: list[BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep]) -> list[str]:
+def failure_names(layers: list[Layer]) -> list[str]:
     """The names a scenario's ``support_failures`` may use for this stack: every payer and
     the annual-fee upkeep (not the name of a sharing agreement)."""
     out: list[str] = []
@@ -291,7 +304,7 @@ def failure_names(layers: list[BuyBack | Sharing | Guarantee | InterestSubsidy |
     return out
 
 
-def _check_stack(layers: list[BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep]) -> list[BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep]:
+def _check_stack(layers: list[Layer]) -> list[Layer]:
     names = stack_names(layers)
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -305,10 +318,10 @@ def _check_stack(layers: list[BuyBack | Sharing | Guarantee | InterestSubsidy | 
 #: The type of a pool's ``support`` field: an ordered stack of layers, names unique.
 SupportStack = Annotated[list[SupportLayer], AfterValidator(_check_stack)]
 
-_STACK: TypeAdapter[list[BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep]] = TypeAdapter(SupportStack)
+_STACK: TypeAdapter[list[Layer]] = TypeAdapter(SupportStack)
 
 
-def parse_stack(data: object) -> list[BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep]:
+def parse_stack(data: object) -> list[Layer]:
     """Validate a ``support:`` list (as read from YAML) into layer models."""
     return _STACK.validate_python(data)
 
@@ -319,6 +332,7 @@ __all__ = [
     "CounterGuarantee",
     "Guarantee",
     "InterestSubsidy",
+    "Layer",
     "Reguarantee",
     "Sharing",
     "SharingParty",

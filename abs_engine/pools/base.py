@@ -1,14 +1,25 @@
-"""What every pool projection returns: monthly cash flows per scenario."""
+"""What every pool kind provides and returns: the :class:`PoolKind` protocol, the
+monthly cash flows of a projection (:class:`PoolFlows`), the asset events a projection is
+given (:class:`Events`), and the normalised asset table of the pool statistics.
+
+A pool kind (pledge loans, licence-fee receivables, transfer receivables, ...) is one
+module of this package implementing :class:`PoolKind`, registered under its ``kind:`` tag in
+:data:`abs_engine.pools.kinds.KINDS`; its model (what a pool of the kind *is*: fields, tapes,
+checks) is in :mod:`abs_engine.model.deal`. Nothing else in the engine asks which kind a pool is.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
+import pandas as pd
 
-if TYPE_CHECKING:
-    from ..support.layers import LayerResult
+from ..model.deal import Header
+from ..model.scenario import Scenario
 
 #: Monthly pool series, in the order of :attr:`PoolFlows.series`.
 SERIES = (
@@ -79,7 +90,7 @@ class PoolFlows:
     subsidy: np.ndarray | None = None
     upkeep_cost: np.ndarray | None = None
     #: what the layers did, month by month (None without a stack)
-    layers: LayerResult | None = None
+    layers: Ledger | None = None
     #: the pool at the end of a grid month, when the projection was asked for it
     snapshot: PoolSnapshot | None = None
     #: the :data:`EXTRA_SERIES` the projection modelled
@@ -97,6 +108,149 @@ class PoolFlows:
         return out
 
 
+class Ledger(Protocol):
+    """What a pool's risk-sharing layers did, month by month (the support layers'
+    :class:`~abs_engine.support.layers.LayerResult`): ledger columns per payer, arrays
+    ``(S, T, P)``, and the check that every default is accounted for."""
+
+    names: list[str]
+    kinds: list[str]
+    claims: np.ndarray
+    paid: np.ndarray
+    refunded: np.ndarray
+    recoveries_kept: np.ndarray
+    counter_recovered: np.ndarray
+    capacity_remaining: np.ndarray
+
+    @property
+    def net_cost(self) -> np.ndarray: ...
+
+    def check(self, tol: float = 1e-6) -> None: ...
+
+
+#: Runs a pool's support stack over the per-asset defaults a projection captured and returns
+#: the pool series after support and the ledger (:func:`abs_engine.support.pool.support_flows`,
+#: which the engine passes in: the support layers come after the pools).
+Support = Callable[..., tuple[dict[str, np.ndarray], Ledger]]
+
+
+@dataclass(frozen=True)
+class Events:
+    """What happens to a pool's assets besides the scenario's rates, per scenario (0: none;
+    months beyond the grid: none), as a Monte Carlo draws it: ``default_month``
+    ``(S, n_assets)``, the grid month in which each asset defaults wholly (the earlier of it
+    and the scenario's named default); ``invalidation_month`` ``(S, n_patents)``, the month
+    from which each patent is invalid (kinds with patents); ``sale_month`` ``(S,)``, the month
+    at whose end the clean-up call buys the performing assets at ``sale_price`` x their balance;
+    ``start`` and ``snapshot``: a deal picked up mid-life (abs_engine/restart.py)."""
+
+    default_month: np.ndarray | None = None
+    invalidation_month: np.ndarray | None = None
+    sale_month: np.ndarray | None = None
+    sale_price: float = 1.0
+    #: a deal picked up mid-life: the pool as of a grid month, from which the projection continues
+    start: PoolStart | None = None
+    #: a grid month at whose end the projection records the pool (``PoolFlows.snapshot``)
+    snapshot: int | None = None
+
+
+class Sparse(Protocol):
+    """A kind's sparse projection of Monte Carlo paths: the flows of a pool whose assets
+    either survive or default wholly in a month, at a cost proportional to the defaults."""
+
+    def flows(self, default_month: np.ndarray) -> PoolFlows: ...
+
+
+class PoolKind(Protocol):
+    """What the engine asks of a pool kind. Each method takes the pool (its model)."""
+
+    #: the pool's ``kind:`` tag
+    tag: str
+
+    def months_needed(self, pool: Any, cutoff: dt.date) -> int:
+        """Grid months from the cut-off date to the pool's last scheduled cash flow."""
+        ...
+
+    def original_balance(self, pool: Any, cutoff: dt.date) -> float:
+        """The pool's balance at the cut-off date (what a cumulative default ratio divides by)."""
+        ...
+
+    def prepare(self, pool: Any, cutoff: dt.date, grid_months: int, references: list[str]) -> Any:
+        """The pool laid on the monthly grid, whatever the scenario (projected many times)."""
+        ...
+
+    def project(self, pool: Any, prepared: Any, scenarios: list[Scenario], grid: list[dt.date],
+                ref_rates: np.ndarray, events: Events, support: Support | None) -> PoolFlows:
+        """The pool's monthly flows under each scenario (dense: every asset, every month);
+        ``ref_rates`` ``(S, n_refs, M+1)`` are the reference rates in force each grid month;
+        ``support`` runs the pool's support stack, if it has one."""
+        ...
+
+    def has_sparse(self, pool: Any, *, exact: bool) -> bool:
+        """Whether :meth:`sparse` gives a projection for ``pool`` (``exact``: one whose flows
+        equal the dense projection's; else one good for the defaults alone)."""
+        ...
+
+    def sparse(self, pool: Any, prepared: Any, scenario: Scenario, grid: list[dt.date],
+               ref_rates: np.ndarray, *, exact: bool) -> Sparse | None:
+        """The sparse projection of Monte Carlo paths under ``scenario`` (its default rate
+        0: the paths carry the defaults), or None where the kind has none, or where the
+        pool's support stack would change the flows and ``exact`` asks for them."""
+        ...
+
+    def default_rates(self, pool: Any, prepared: Any, scenario: Scenario, grid: list[dt.date]) -> Any:
+        """Each asset's own monthly default rates under ``scenario`` where they vary by asset
+        (an object with ``shared``, ``key(s, asset)`` and ``loan_vector(s, asset, M)``:
+        :class:`abs_engine.curves.LoanRates`), else None: a Monte Carlo draws each obligor's
+        default time from these."""
+        ...
+
+    def patent_types(self, pool: Any) -> list[str]:
+        """The type of each patent whose invalidation a Monte Carlo draws (none: empty)."""
+        ...
+
+    def asset_table(self, pool: Any, header: Header) -> pd.DataFrame:
+        """The pool statistics' asset table (:data:`ASSET_COLUMNS` + :data:`CATEGORIES`)."""
+        ...
+
+    def ip_rights(self, pool: Any) -> int:
+        """The IP rights behind the pool (term sheets' pool figures)."""
+        ...
+
+    def collateral(self, pool: Any, header: Header, notes: float) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """The IP collateral fit of the term sheets: one row per right (or per loan) with its
+        exposure, and for a receivable pool its remaining receivables and their present value
+        (:func:`abs_engine.studies.investor.collateral_fit` has the columns)."""
+        ...
+
+
+# --------------------------------------------------------------------------- asset tables
+
+#: Columns every kind's asset table has (kinds add :data:`CATEGORIES` after these).
+ASSET_COLUMNS: tuple[str, ...] = (
+    "pool",
+    "asset_id",
+    "obligor",
+    "balance",
+    "rate",
+    "remaining_term_months",
+    "seasoning_months",
+    "collateral_value",
+)
+
+#: Categorical columns every kind's asset table stratifies, in display order.
+CATEGORIES: tuple[str, ...] = ("ip_type", "industry", "region")
+
+
+def asset_frame(rows: Sequence[tuple[Any, ...]], categories: Sequence[str] = CATEGORIES) -> pd.DataFrame:
+    """An asset table from rows of :data:`ASSET_COLUMNS` + ``categories``, typed."""
+    cols = list(ASSET_COLUMNS) + list(categories)
+    df = pd.DataFrame(list(rows), columns=cols)
+    for c in ("balance", "rate", "remaining_term_months", "seasoning_months", "collateral_value"):
+        df[c] = df[c].astype(np.float64)
+    for c in ("pool", "asset_id", "obligor", *categories):
+        df[c] = df[c].astype(object)
+    return df
 @dataclass
 class PoolStart:
     """A pool as of the end of grid month ``month``, from which a projection continues (a

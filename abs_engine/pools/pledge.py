@@ -29,12 +29,13 @@ Order of events in grid month ``m`` for a loan with performing balance ``B``
 
 from __future__ import annotations
 
-import calendar as _cal
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..curves import (
     LoanRates,
@@ -42,14 +43,18 @@ from ..curves import (
     age_offsets,
     by_age,
     is_sda,
+    is_zero,
     loan_rates,
     segment_groups,
+    varies_by_loan,
 )
-from ..errors import InputError
-from ..model.deal import PledgeLoanPool
+from ..dates import calendar_months, days_in_month, is_month_end, month_index, months_between
+from ..dates import event_month as month_of_event
+from ..errors import InputError, Problem
+from ..model.deal import Header, PledgeLoanPool
 from ..model.scenario import Scenario
 from .advancing import Advances
-from .base import PoolFlows, PoolSnapshot, PoolStart, clear_before
+from .base import Events, PoolFlows, PoolSnapshot, PoolStart, Support, asset_frame, clear_before
 from .delinquency import Pipeline
 
 AMORT_CODES = {"annuity": 0, "equal_principal": 1, "bullet": 2, "interest_only_balloon": 3}
@@ -135,8 +140,42 @@ def _calendar(loans: LoanArrays, n_months: int) -> tuple[np.ndarray, ...]:
     return _month_calendar(of_loan, of_month, n_months, loans.n_rem, loans.amort_n, loans.io, loans.amort)
 
 
-def _months_between(a: dt.date, b: dt.date) -> int:
-    return (b.year - a.year) * 12 + (b.month - a.month)
+def loan_payments(loans: LoanArrays, payers: np.ndarray, m: int, ref_m: np.ndarray, Bp: np.ndarray,
+                  n: np.ndarray, kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Interest and principal of the scheduled payments of grid month ``m`` (order of events,
+    step 2 of the module docstring): loans ``payers`` with balances ``Bp`` (last axis: the
+    payers; any leading axes, e.g. scenarios), their remaining payments ``n`` on the
+    amortisation basis and ``kind`` (PAY_*); ``ref_m`` the reference rates of the month
+    (``(..., n_refs)``). The dense projection and the sparse one of Monte Carlo paths both
+    pay through here."""
+    rate = loans.rate[payers]
+    fl = loans.ref_index[payers] >= 0
+    if fl.any():
+        # reference + spread below zero: the borrower pays no interest (docs/conventions.md)
+        r = np.where(fl, np.maximum(ref_m[..., np.maximum(loans.ref_index[payers], 0)] + rate, 0.0), rate)
+    else:
+        r = np.broadcast_to(rate, Bp.shape)
+    rp = r * (loans.freq[payers] / 12.0)
+    # (on an actual-days basis the interest is on the days of the loan's period; the
+    # principal schedule keeps the periodic rate)
+    interest = Bp * (rp if loans.accrual is None else r * loans.accrual[payers, m])
+    # principal: min(p, B1) of the principal p the payment's kind sets
+    prin = np.minimum(0.0, Bp)  # PAY_NONE: p = 0
+    g = np.flatnonzero(kind == PAY_FINAL)  # p = B1
+    if len(g):
+        prin[..., g] = np.take(Bp, g, axis=-1)
+    g = np.flatnonzero(kind == PAY_ANNUITY)  # level payment
+    if len(g):
+        Bg, rg, ng = np.take(Bp, g, axis=-1), np.take(rp, g, axis=-1), n[g]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = np.power(1.0 + rg, ng) - 1.0
+            ann = np.where(np.abs(rg) > 1e-14, Bg * rg / growth, Bg / np.maximum(ng, 1))
+        prin[..., g] = np.minimum(ann, Bg)
+    g = np.flatnonzero(kind == PAY_EQUAL)  # equal principal
+    if len(g):
+        Bg = np.take(Bp, g, axis=-1)
+        prin[..., g] = np.minimum(Bg / np.maximum(n[g], 1), Bg)
+    return interest, prin
 
 
 def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, references: list[str]) -> LoanArrays:
@@ -147,7 +186,7 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
     n_rem = np.zeros((L, M + 1), dtype=np.int32)
     amort_n = np.zeros((L, M + 1), dtype=np.int32)
     io = np.zeros((L, M + 1), dtype=bool)
-    cut_eom = cutoff.day == _cal.monthrange(cutoff.year, cutoff.month)[1]
+    cut_eom = is_month_end(cutoff)
     basis = {"act365": 365.0, "act360": 360.0}.get(pool.interest_basis)
     accrual = np.zeros((L, M + 1)) if basis is not None else None
     stubs: list[tuple[int, int, float]] = []  # (loan, grid month, year fraction) of final stubs
@@ -155,27 +194,27 @@ def loan_arrays(pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, referen
     for i, a in enumerate(assets):
         f = a.payment_frequency.months
         o = a.origination_date
-        o_eom = o.day == _cal.monthrange(o.year, o.month)[1]
-        total = _months_between(o, a.maturity_date)
+        o_eom = is_month_end(o)
+        total = calendar_months(o, a.maturity_date)
         js = np.arange(1, total // f + 2)
         # payment j falls in month X = origination month + j*f, on the origination day (clamped)
-        X = (o.year * 12 + o.month - 1) + js * f
+        X = month_index(o) + js * f
         years, months = np.divmod(X, 12)
-        dim = np.array([_cal.monthrange(int(y), int(mm) + 1)[1] for y, mm in zip(years, months, strict=True)])
+        dim = np.array([days_in_month(int(y), int(mm) + 1) for y, mm in zip(years, months, strict=True)])
         day = dim if o_eom else np.minimum(o.day, dim)
         key = X * 100 + day
-        mat_key = (a.maturity_date.year * 12 + a.maturity_date.month - 1) * 100 + a.maturity_date.day
+        mat_key = month_index(a.maturity_date) * 100 + a.maturity_date.day
         # the final period is a stub when the maturity date is off the loan's schedule
         stub = not (key == mat_key).any()
         js, X, dim, day = js[key < mat_key], X[key < mat_key], dim[key < mat_key], day[key < mat_key]
         # the final payment is on the maturity date
-        mX = a.maturity_date.year * 12 + a.maturity_date.month - 1
-        mdim = _cal.monthrange(a.maturity_date.year, a.maturity_date.month)[1]
+        mX = month_index(a.maturity_date)
+        mdim = days_in_month(a.maturity_date.year, a.maturity_date.month)
         X = np.append(X, mX)
         day = np.append(day, a.maturity_date.day)
         dim = np.append(dim, mdim)
         js = np.append(js, len(js) + 1)
-        cX = cutoff.year * 12 + cutoff.month - 1
+        cX = month_index(cutoff)
         grid_day = dim if cut_eom else np.minimum(cutoff.day, dim)
         gm = X - cX + (day > grid_day)
         after = gm >= 1
@@ -259,7 +298,7 @@ def pledge_rates(pool: PledgeLoanPool, loans: LoanArrays, scenarios: list[Scenar
 
 def grid_months_needed(pool: PledgeLoanPool, cutoff: dt.date) -> int:
     """Months from the cut-off date to the last loan maturity (inclusive)."""
-    return max(_months_between(cutoff, a.maturity_date) + 1 for a in pool.assets)
+    return max(calendar_months(cutoff, a.maturity_date) + 1 for a in pool.assets)
 
 
 def project_pledge_pool(
@@ -272,6 +311,7 @@ def project_pledge_pool(
     default_month: np.ndarray | None = None,
     sale_month: np.ndarray | None = None,
     sale_price: float = 1.0,
+    support: Support | None = None,
     start: PoolStart | None = None,
     snapshot: int | None = None,
 ) -> PoolFlows:
@@ -290,6 +330,9 @@ def project_pledge_pool(
     (proceeds in ``prepayment``, the discount in ``loss``) and nothing more is scheduled,
     prepaid or defaults; the disposal proceeds of loans that defaulted before still come in.
 
+    ``support`` runs the pool's support stack (:func:`abs_engine.support.pool.support_flows`;
+    a pool with a stack needs it).
+
     ``start`` (a deal picked up mid-life, abs_engine/restart.py): the pool as of the end of
     grid month ``start.month``; the projection continues from the next month with each
     loan's balance and chance of performing, the pending disposals of the defaults listed
@@ -301,6 +344,8 @@ def project_pledge_pool(
     ``snapshot`` (a grid month): record the pool at the end of that month in the result's
     ``snapshot`` (:class:`~abs_engine.pools.base.PoolSnapshot`).
     """
+    if pool.support and support is None:
+        raise ValueError(f"pool '{pool.name}' has a support stack: give the support layers (support=...)")
     S = len(scenarios)
     M = len(grid) - 1
     L = len(loans.ids)
@@ -317,8 +362,7 @@ def project_pledge_pool(
     for si, s in enumerate(scenarios):
         for lid, when in s.defaults.loans.items():
             if lid in index:
-                m = next((k for k in range(1, M + 1) if grid[k] >= when), 0)
-                event_month[si, index[lid]] = m
+                event_month[si, index[lid]] = month_of_event(when, grid)
     if default_month is not None:  # per-scenario default months given as an array
         dm = np.asarray(default_month, dtype=np.int64)
         if dm.shape != (S, L):
@@ -353,9 +397,6 @@ def project_pledge_pool(
     pay_bounds, pay_loan, pay_n, pay_kind = _calendar(loans, M)
     events = event_month[:, act]
     event_months = set(np.unique(event_month[event_month > 0]).tolist())
-    floating = loans.ref_index >= 0
-    ref_index = np.maximum(loans.ref_index, 0)
-    per = loans.freq / 12.0
     coll = loans.collateral[act]
     by_rate = use_rate[:, 0]
     by_value = ~by_rate
@@ -434,37 +475,11 @@ def project_pledge_pool(
             payers, cols = payers[on], cols[on]
         if len(payers):
             Bp = np.take(B1, cols, axis=1)
-            rate = loans.rate[payers]
-            fl = floating[payers]
-            if fl.any():
-                # reference + spread below zero: the borrower pays no interest (docs/conventions.md)
-                r = np.where(fl, np.maximum(ref_rates[:, ref_index[payers], m] + rate, 0.0), rate)
-            else:
-                r = np.broadcast_to(rate, Bp.shape)
-            rp = r * per[payers]
-            # (on an actual-days basis the interest is on the days of the loan's period; the
-            # principal schedule keeps the periodic rate)
-            interest = Bp * (rp if loans.accrual is None else r * loans.accrual[payers, m])
             n, kind = pay_n[month], pay_kind[month]
             if not on.all():
                 n, kind = n[on], kind[on]
-            # principal: min(p, B1) of the principal p the payment's kind sets
-            prin = np.minimum(0.0, Bp)  # PAY_NONE: p = 0
-            g = np.flatnonzero(kind == PAY_FINAL)  # p = B1
-            if len(g):
-                prin[:, g] = np.take(Bp, g, axis=1)
-                finished += len(g)
-            g = np.flatnonzero(kind == PAY_ANNUITY)  # level payment
-            if len(g):
-                Bg, rg, ng = np.take(Bp, g, axis=1), np.take(rp, g, axis=1), n[g]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    growth = np.power(1.0 + rg, ng) - 1.0
-                    ann = np.where(np.abs(rg) > 1e-14, Bg * rg / growth, Bg / np.maximum(ng, 1))
-                prin[:, g] = np.minimum(ann, Bg)
-            g = np.flatnonzero(kind == PAY_EQUAL)  # equal principal
-            if len(g):
-                Bg = np.take(Bp, g, axis=1)
-                prin[:, g] = np.minimum(Bg / np.maximum(n[g], 1), Bg)
+            interest, prin = loan_payments(loans, payers, m, ref_rates[:, :, m], Bp, n, kind)
+            finished += int(np.count_nonzero(kind == PAY_FINAL))
             B1[:, cols] = Bp - prin
             prin_sum = prin.sum(axis=1)
             interest_sum = interest.sum(axis=1)
@@ -575,7 +590,8 @@ def project_pledge_pool(
                             "advanced_interest": advances.advanced_interest,
                             "foreclosure_balance": advances.foreclosure})
     if cap is not None:
-        _apply_support(flows, pool, loans, scenarios, grid, cap, lag)
+        assert support is not None  # (checked on entry)
+        _apply_support(flows, pool, loans, scenarios, grid, cap, lag, support)
     if snap is not None:  # (the loop stopped before the month: nothing was left)
         flows.snapshot = snapped or _snapshot(snap, act, np.zeros_like(B), surv, lag)
     if start is not None:
@@ -676,10 +692,8 @@ class _Capture:
 
 
 def _apply_support(flows: PoolFlows, pool: PledgeLoanPool, loans: LoanArrays, scenarios: list[Scenario],
-                   grid: list[dt.date], cap: _Capture, lag: np.ndarray) -> None:
+                   grid: list[dt.date], cap: _Capture, lag: np.ndarray, support_flows: Support) -> None:
     """Restate ``flows`` after the pool's support stack (in place)."""
-    from ..support.pool import support_flows
-
     original = np.array([a.original_balance if a.original_balance is not None else a.balance for a in pool.assets])
     _, borrower = np.unique(np.array([a.borrower for a in pool.assets], dtype=object).astype(str), return_inverse=True)
     series, lr = support_flows(
@@ -699,3 +713,244 @@ def _apply_support(flows: PoolFlows, pool: PledgeLoanPool, loans: LoanArrays, sc
     flows.interest_collected = flows.interest_collected - series["subsidy"]
     flows.upkeep_cost = series["upkeep_cost"]
     flows.layers = lr
+
+# --------------------------------------------------------------------------- Monte Carlo paths, sparsely
+#
+# On a Monte Carlo path every loan either survives or defaults wholly in one month (its
+# obligor's default month; the scenario's CDR is zero), and nothing else differs between
+# paths. A surviving loan then pays exactly what it pays on the no-default path, and a loan
+# defaulting in month ``tau`` pays that until ``tau - 1``, defaults with its opening balance
+# in ``tau`` and recovers ``lag`` months later. The pool's flows on a path are therefore the
+# no-default flows of the whole pool less the no-default flows of the defaulted loans from
+# their default month on, plus their defaults and recoveries:
+#
+#     X_path[m] = sum_l X_l[m] - sum_{l defaulted, tau_l <= m} X_l[m]      (X: scheduled
+#     principal, interest, prepayment, closing balance)
+#
+# The per-loan no-default flows ``X_l`` are computed once, paying through the same
+# :func:`loan_payments` as :func:`project_pledge_pool` (same formulas, same order of events),
+# so each loan's figures equal the dense projection's; only the order of the sums over loans
+# differs (agreement to rounding: tests/test_scenarios_montecarlo.py checks it against
+# ``project_pledge_pool(default_month=...)``, and every simulation checks its first paths
+# before it relies on this). A path costs O(defaulted loans x months) instead of
+# O(loans x months). Pools with an asset-level support stack take the dense projection.
+
+
+class SparsePledge:
+    """The no-default flows of each loan of a pledge pool under one scenario (CDR 0),
+    and the flows of paths given their loans' default months."""
+
+    def __init__(self, pool: PledgeLoanPool, loans: LoanArrays, scenario: Scenario, grid: list[dt.date],
+                 ref_rates: np.ndarray) -> None:
+        """``ref_rates``: ``(n_refs, n_months + 1)``, the reference rates of the scenario."""
+        self.name = pool.name
+        M = len(grid) - 1
+        L = len(loans.ids)
+        self.M, self.L = M, L
+        self.original_balance = float(loans.balance.sum())
+        mdr_rates, smm_rates = pledge_rates(pool, loans, [scenario], grid)
+        if not is_zero(scenario.defaults.cdr) or any(seg.cdr is not None and not is_zero(seg.cdr)
+                                                     for seg in scenario.segments):
+            raise ValueError("the sparse projection needs a scenario without CDR (the paths carry the defaults)")
+        # each loan's monthly prepayment rates (L, M+1): one row for every loan unless the
+        # scenario's prepayment runs by loan age
+        smm = np.stack([smm_rates.loan_vector(0, li, M) for li in range(L)]) if not smm_rates.shared \
+            else np.broadcast_to(smm_rates.table[0, 0, : M + 1], (L, M + 1))
+        if scenario.prepayment.applies_to == "before_defaults":  # smm / (1 - mdr) with mdr = 0
+            smm = np.minimum(smm, 1.0)
+        bal = np.zeros((L, M + 1))
+        sched = np.zeros((L, M + 1))
+        interest = np.zeros((L, M + 1))
+        prepay = np.zeros((L, M + 1))
+        B = loans.balance.astype(np.float64).copy()
+        bal[:, 0] = B
+        pay_bounds, pay_loan, pay_n, pay_kind = _calendar(loans, M)
+        for m in range(1, M + 1):
+            month = slice(pay_bounds[m], pay_bounds[m + 1])
+            idx = pay_loan[month]
+            if len(idx):
+                Bp = B[idx]
+                interest[idx, m], prin = loan_payments(loans, idx, m, ref_rates[:, m], Bp, pay_n[month], pay_kind[month])
+                B[idx] = Bp - prin
+                sched[idx, m] = prin
+            P = B * smm[:, m]
+            prepay[:, m] = P
+            B = B - P
+            bal[:, m] = B
+        self.series = {"scheduled_principal": sched, "interest_collected": interest, "prepayment": prepay,
+                       "balance_end": bal}
+        # the chance a loan has not prepaid by the end of each month: balance_end / survive is
+        # the balance of a loan still performing (the collateral is set against it)
+        self.survive = np.cumprod(np.concatenate([np.ones((L, 1)), 1.0 - smm[:, 1:]], axis=1), axis=1)
+        self.totals = {k: v.sum(axis=0) for k, v in self.series.items()}
+        # what a default in month m recovers, per loan: D x rate, or D x min(1, value / B)
+        rc = scenario.recovery
+        self.lag = rc.lag_months
+        self.rate = rc.rate
+        self.value: np.ndarray | None = None
+        if rc.rate is None:
+            months = np.arange(M + 1)
+            factor = (1.0 - rc.value_decay) ** ((months + self.lag) / 12.0)
+            self.value = loans.collateral[:, None] * factor[None, :] * (1.0 - rc.haircut)  # (L, M+1)
+        # named default events of the scenario (grid month per loan, 0: none)
+        self.named = np.zeros(L, dtype=np.int64)
+        index = {lid: i for i, lid in enumerate(loans.ids)}
+        for lid, when in scenario.defaults.loans.items():
+            if lid in index:
+                self.named[index[lid]] = month_of_event(when, grid)
+
+    def flows(self, default_month: np.ndarray) -> PoolFlows:
+        """The pool's monthly flows on paths whose loans default in ``default_month``
+        (integers ``(n_paths, n_loans)``, 0: survives; the earlier of it and the scenario's
+        named default month applies)."""
+        dm = np.asarray(default_month, dtype=np.int64)
+        S, M, L = dm.shape[0], self.M, self.L
+        if dm.shape != (S, L):
+            raise ValueError(f"default_month has shape {dm.shape}, expected (paths, loans) = {(S, L)}")
+        dm = np.where((dm >= 1) & (dm <= M), dm, 0)
+        named = self.named[None, :]
+        dm = np.where((named > 0) & ((dm == 0) | (named < dm)), named, dm)
+        out = {k: np.zeros((S, M + 1)) for k in self.series}
+        default = np.zeros((S, M + 1))
+        recovery = np.zeros((S, M + 1 + self.lag))
+        loss = np.zeros_like(recovery)
+        months = np.arange(M + 1)
+        bal = self.series["balance_end"]
+        for s in range(S):
+            ls = np.flatnonzero(dm[s])
+            tau = dm[s, ls]
+            D = bal[ls, tau - 1]  # the opening balance of the default month
+            keep = D != 0.0
+            ls, tau, D = ls[keep], tau[keep], D[keep]
+            after = months[None, :] >= tau[:, None]
+            for k, X in self.series.items():
+                if len(ls):
+                    removed = np.where(after, X[ls], 0.0).sum(axis=0)
+                    out[k][s] = np.maximum(self.totals[k] - removed, 0.0)
+                else:
+                    out[k][s] = self.totals[k]
+            if len(ls):
+                if self.rate is not None:
+                    rec = D * self.rate
+                else:
+                    assert self.value is not None
+                    value = self.value[ls, tau]
+                    q = self.survive[ls, tau - 1]
+                    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                        Dc = np.where(q > 0, D / q, D)  # the defaulted loan's balance, had it not prepaid
+                        frac = np.where(D > 0, np.minimum(1.0, value / Dc), 0.0)
+                    rec = D * frac
+                np.add.at(default[s], tau, D)
+                np.add.at(recovery[s], tau + self.lag, rec)
+                np.add.at(loss[s], tau + self.lag, D - rec)
+        balance_start = np.zeros((S, M + 1))
+        balance_start[:, 1:] = out["balance_end"][:, :-1]
+        default[:, 0] = 0.0
+        return PoolFlows(
+            name=self.name,
+            original_balance=self.original_balance,
+            balance_start=balance_start,
+            scheduled_principal=out["scheduled_principal"],
+            prepayment=out["prepayment"],
+            default_amount=default,
+            recovery=recovery[:, : M + 1],
+            loss=loss[:, : M + 1],
+            interest_collected=out["interest_collected"],
+            balance_end=out["balance_end"],
+        )
+
+
+# --------------------------------------------------------------------------- the kind
+
+
+def asset_table(pool: PledgeLoanPool, header: Header) -> pd.DataFrame:
+    """The asset table of an IP-pledge-loan pool (:data:`~abs_engine.pools.base.ASSET_COLUMNS`
+    + ip_type, industry, region); floating rates are resolved with ``header.reference_rates``."""
+    refs = header.reference_rates
+    missing = sorted({a.reference for a in pool.assets if a.reference and a.reference not in refs})
+    if missing:
+        known = ", ".join(refs) or "none"
+        raise InputError([
+            Problem("", f"pool '{pool.name}'", f"unknown reference rate '{r}' (known: {known})") for r in missing
+        ])
+    cut = header.cutoff_date
+    rows = [
+        (
+            pool.name,
+            a.loan_id,
+            a.borrower,
+            float(a.balance),
+            float(refs[a.reference] + a.spread) if a.reference else float(a.rate),
+            max(months_between(cut, a.maturity_date), 0.0),
+            max(months_between(a.origination_date, cut), 0.0),
+            float(a.collateral_value),
+            a.ip_type,
+            a.industry,
+            a.region,
+        )
+        for a in pool.assets
+    ]
+    return asset_frame(rows)
+
+
+class PledgeLoans:
+    """IP-pledge loans (``kind: pledge_loan``): the :class:`~abs_engine.pools.base.PoolKind`
+    of this module."""
+
+    tag = "pledge_loan"
+
+    def months_needed(self, pool: PledgeLoanPool, cutoff: dt.date) -> int:
+        return grid_months_needed(pool, cutoff)
+
+    def original_balance(self, pool: PledgeLoanPool, cutoff: dt.date) -> float:
+        return sum(a.balance for a in pool.assets)
+
+    def prepare(self, pool: PledgeLoanPool, cutoff: dt.date, grid_months: int, references: list[str]) -> LoanArrays:
+        return loan_arrays(pool, cutoff, grid_months, references)
+
+    def project(self, pool: PledgeLoanPool, prepared: LoanArrays, scenarios: list[Scenario], grid: list[dt.date],
+                ref_rates: np.ndarray, events: Events, support: Support | None) -> PoolFlows:
+        return project_pledge_pool(pool, prepared, scenarios, grid, ref_rates, default_month=events.default_month,
+                                   sale_month=events.sale_month, sale_price=events.sale_price, support=support,
+                                   start=events.start, snapshot=events.snapshot)
+
+    def has_sparse(self, pool: PledgeLoanPool, *, exact: bool) -> bool:
+        return not (exact and pool.support)  # (the layers work on each loan's defaults: dense)
+
+    def sparse(self, pool: PledgeLoanPool, prepared: LoanArrays, scenario: Scenario, grid: list[dt.date],
+               ref_rates: np.ndarray, *, exact: bool) -> SparsePledge | None:
+        # (servicer advancing moves cash between months of a default: dense, where it must be exact)
+        if not self.has_sparse(pool, exact=exact) or (exact and scenario.recovery.advancing != "none"):
+            return None
+        return SparsePledge(pool, prepared, scenario, grid, ref_rates)
+
+    def default_rates(self, pool: PledgeLoanPool, prepared: LoanArrays, scenario: Scenario,
+                      grid: list[dt.date]) -> LoanRates | None:
+        """Each loan's own monthly default rates where the scenario's vary by loan (by loan age,
+        by segment), else None (every loan takes the scenario's CDR)."""
+        return pledge_rates(pool, prepared, [scenario], grid)[0] if varies_by_loan(scenario) else None
+
+    def patent_types(self, pool: PledgeLoanPool) -> list[str]:
+        return []
+
+    def asset_table(self, pool: PledgeLoanPool, header: Header) -> pd.DataFrame:
+        return asset_table(pool, header)
+
+    def ip_rights(self, pool: PledgeLoanPool) -> int:
+        """The rights pledged to the loans (``ip_count``)."""
+        return int(sum(a.ip_count for a in pool.assets))
+
+    def collateral(self, pool: PledgeLoanPool, header: Header, notes: float) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One row per loan: its pledged rights as a group (type, count, appraised value,
+        valuer; no expiry on the tape), its balance the exposure."""
+        total = sum(a.balance for a in pool.assets)
+        rows = [{"pool": pool.name, "right": a.loan_id, "type": a.ip_type, "count": a.ip_count,
+                 "expiry_date": None, "years_after_legal_maturity": math.nan,
+                 "appraised_value": a.collateral_value, "valuer": a.valuer,
+                 "exposure": a.balance, "exposure_share": a.balance / total if total else math.nan}
+                for a in pool.assets]
+        return rows, None
+
+
+#: The pledge-loan kind.
+KIND = PledgeLoans()

@@ -1,5 +1,7 @@
-"""Receivable pools: licence-fee receivables resting on patents (知识产权许可应收许可费)
-and IP transfer receivables (知识产权转让应收账款).
+"""The projection shared by the receivable kinds: licence-fee receivables resting on
+patents (知识产权许可应收许可费, :mod:`abs_engine.pools.licence`) and IP transfer receivables
+(知识产权转让应收账款, :mod:`abs_engine.pools.transfer`). Each kind lays its pool on the
+grid as :class:`ReceivableArrays`; everything here works on those arrays alone.
 
 Both are schedules of amounts owed by obligors. A licence's fee rests on one or more
 patents in given shares; a patent event (invalidation, obsolescence, expiry) cuts the
@@ -30,44 +32,30 @@ The balance rolls forward: ``B[m-1] - B[m] = collected + default amount + patent
 
 from __future__ import annotations
 
-import calendar as _cal
 import datetime as dt
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from ..curves import monthly_rates
-from ..model.deal import LicencePool, TransferPool
+from ..dates import add_months, grid_month, is_month_end, month_on_grid, months_between
+from ..model.deal import Header, LicencePool, TransferPool
 from ..model.scenario import Scenario
 from ..model.support import AnnualFeeUpkeep
-from .base import PoolFlows, PoolSnapshot, PoolStart, clear_before
+from .base import Events, PoolFlows, PoolSnapshot, PoolStart, Support, clear_before
 from .pledge import monthly_rate
-
-
-def grid_month(d: dt.date, cutoff: dt.date) -> int:
-    """Grid month containing ``d`` (0 if on or before the cut-off date)."""
-    cut_eom = cutoff.day == _cal.monthrange(cutoff.year, cutoff.month)[1]
-    x = (d.year - cutoff.year) * 12 + (d.month - cutoff.month)
-    dim = _cal.monthrange(d.year, d.month)[1]
-    gday = dim if cut_eom else min(cutoff.day, dim)
-    return max(x + (1 if d.day > gday else 0), 0)
-
-
-def _add_months(d: dt.date, n: int, eom: bool) -> dt.date:
-    y, m = divmod(d.month - 1 + n, 12)
-    last = _cal.monthrange(d.year + y, m + 1)[1]
-    return dt.date(d.year + y, m + 1, last if eom else min(d.day, last))
 
 
 def schedule_row(first: dt.date, last: dt.date, months: int, amount: float, escalation: float,
                  upfront: float, cutoff: dt.date, n_months: int) -> np.ndarray:
     """Scheduled amounts of one asset on the grid (fees after the cut-off date only)."""
     out = np.zeros(n_months + 1)
-    eom = first.day == _cal.monthrange(first.year, first.month)[1]
+    eom = is_month_end(first)
     k = 0
     while True:
-        d = _add_months(first, k * months, eom)
+        d = add_months(first, k * months, eom=eom)
         if d > last:
             break
         if d > cutoff:
@@ -95,60 +83,37 @@ class ReceivableArrays:
     share: np.ndarray  # (n_links,)
     expiry: np.ndarray  # (n_patents, M+1) 1.0 while in force
     remaining: np.ndarray  # (n_links, M+1): R[link, m] = sum_{k>m} F[l, k] E[p, k]
+    patent_value: np.ndarray  # (n_patents,) appraised values (what annual-fee upkeep may be charged on)
+    #: whether the scenario's patent risks (invalidation hazard, drawn invalidations) apply
+    #: to the "patents" (a transfer receivable's single stand-in right never fails)
+    patents_at_risk: bool = True
 
     @property
     def original_balance(self) -> float:
         return float((self.remaining[:, 0] * self.share).sum())
 
 
-#: Grid month from which a patent whose annual fee (年费) is unpaid at the cut-off has lapsed
-#: when no annual_fee_upkeep layer pays it: the fee counts as due in grid month 1 (as an
-#: upkeep's first fee), plus the 6-month grace period of the Chinese patent rules.
-UNPAID_FEE_LAPSE_MONTH = 1 + 6
-
-
-def receivable_arrays(pool: LicencePool | TransferPool, cutoff: dt.date, n_months: int) -> ReceivableArrays:
-    M = n_months
-    if isinstance(pool, LicencePool):
-        assets = pool.licences
-        ids = [a.licence_id for a in assets]
-        fees = np.stack([schedule_row(a.first_fee_date, a.last_fee_date, a.fee_frequency.months, a.fee,
-                                      a.escalation, a.upfront_fee, cutoff, M) for a in assets])
-        pids = [p.patent_id for p in pool.patents]
-        ptypes: list[str] = [p.type for p in pool.patents]
-        pidx = {p: i for i, p in enumerate(pids)}
-        lidx = {x: i for i, x in enumerate(ids)}
-        link_l = np.array([lidx[k.licence_id] for k in pool.links], dtype=np.int64)
-        link_p = np.array([pidx[k.patent_id] for k in pool.links], dtype=np.int64)
-        share = np.array([k.share for k in pool.links], dtype=np.float64)
-        expiry = np.ones((len(pids), M + 1))
-        for i, p in enumerate(pool.patents):
-            gm = grid_month(p.expiry_date, cutoff)
-            # in force through the grid month containing the expiry date only if the
-            # expiry falls on that month's grid date or later
-            expiry[i, gm + 1:] = 0.0
-            # an annual fee unpaid at the cut-off, with no upkeep layer to pay it: the right
-            # lapses after the grace period, as if it expired then (docs/methodology.md)
-            if p.annual_fee_status == "unpaid" and not any(isinstance(x, AnnualFeeUpkeep) for x in pool.support):
-                expiry[i, UNPAID_FEE_LAPSE_MONTH:] = 0.0
-        pd = np.array([np.nan if a.pd is None else a.pd for a in assets])
-    else:
-        assets_t = pool.assets
-        ids = [a.receivable_id for a in assets_t]
-        fees = np.stack([schedule_row(a.first_date, a.last_date, a.frequency.months, a.instalment, 0.0, 0.0, cutoff, M)
-                         for a in assets_t])
-        pids, ptypes = ["-"], ["none"]
-        link_l = np.arange(len(ids), dtype=np.int64)
-        link_p = np.zeros(len(ids), dtype=np.int64)
-        share = np.ones(len(ids))
-        expiry = np.ones((1, M + 1))
-        pd = np.array([np.nan if a.pd is None else a.pd for a in assets_t])
+def receivable_arrays(ids: list[str], fees: np.ndarray, pd: np.ndarray, patent_ids: list[str], patent_types: list[str],
+                      link_l: np.ndarray, link_p: np.ndarray, share: np.ndarray, expiry: np.ndarray,
+                      patent_value: np.ndarray, *, patents_at_risk: bool = True) -> ReceivableArrays:
+    """A kind's receivables on the grid: scheduled amounts ``fees`` ``(L, M+1)``, the links
+    of assets to patents with their shares, each patent's in-force indicator ``expiry``;
+    the remaining scheduled amounts per link are derived here."""
     fe = fees[link_l] * expiry[link_p]
     # remaining after month m: reverse cumulative sum shifted by one
     rev = np.cumsum(fe[:, ::-1], axis=1)[:, ::-1]
     remaining = np.zeros_like(fe)
     remaining[:, :-1] = rev[:, 1:]
-    return ReceivableArrays(ids, fees, pd, pids, ptypes, link_l, link_p, share, expiry, remaining)
+    return ReceivableArrays(ids, fees, pd, patent_ids, patent_types, link_l, link_p, share, expiry, remaining,
+                            patent_value, patents_at_risk)
+
+
+def remaining_fees(arr: ReceivableArrays) -> np.ndarray:
+    """Each receivable's balance at the cut-off date as the projection counts it: the
+    scheduled amounts after the cut-off, a licence's shares cut at its patents' expiry."""
+    out = np.zeros(len(arr.ids))
+    np.add.at(out, arr.link_l, arr.share * arr.remaining[:, 0])
+    return out
 
 
 def start_balances(arr: ReceivableArrays, performing: np.ndarray, patents: np.ndarray | None, month: int) -> np.ndarray:
@@ -340,6 +305,7 @@ def project_receivable_pool(
     invalidation_month: np.ndarray | None = None,
     sale_month: np.ndarray | None = None,
     sale_price: float = 1.0,
+    support: Support | None = None,
     start: PoolStart | None = None,
     snapshot: int | None = None,
 ) -> PoolFlows:
@@ -355,6 +321,9 @@ def project_receivable_pool(
     the receivables still performing, their remaining scheduled fees at ``sale_price``
     (proceeds in ``prepayment``, the discount in ``loss``); nothing is due, defaults or is
     written down after it, and the recoveries of earlier defaults still come in.
+
+    ``support`` runs the pool's support stack (:func:`abs_engine.support.pool.support_flows`;
+    a pool with claim layers needs it).
 
     ``start`` (a deal picked up mid-life, abs_engine/restart.py): the pool as of the end of
     grid month ``m0 = start.month``. The projection continues from month ``m0 + 1``: each
@@ -395,9 +364,11 @@ def project_receivable_pool(
         cap_recovery = np.zeros((S, L, M + 1))
         cap_balance = np.zeros((S, L, M + 1))
         loss_default_part = np.zeros((S, M + 1))
+    if claim_layers and support is None:
+        raise ValueError(f"pool '{pool.name}' has a support stack: give the support layers (support=...)")
     if upkeep is not None:
         names["upkeep_cost"] = np.zeros((S, M + 1))
-        upkeep_weights = _upkeep_weights(pool, arr, upkeep) if isinstance(pool, LicencePool) else None
+        upkeep_weights = _upkeep_weights(arr, upkeep)
     agg = _LinkSums(arr, L)
     F_col = F.sum(axis=0)
     # a start: each obligor's chance of performing (shared, or per asset where they differ)
@@ -414,7 +385,7 @@ def project_receivable_pool(
         s0_per_asset = bool(len(perf)) and not (perf == perf[0]).all()
         s0_rows = perf[:, None]
         s0_row = float(perf[0]) if len(perf) else 1.0
-        if start.patents is not None and isinstance(pool, LicencePool):
+        if start.patents is not None and arr.patents_at_risk:
             f0 = np.asarray(start.patents, dtype=np.float64)
             for t in range(len(agg.types)):
                 vals, counts = np.unique(f0[agg.type_of == t], return_counts=True)
@@ -468,7 +439,7 @@ def project_receivable_pool(
         # patent factor VO[p, m]: one row per patent type (the hazard), with the patents
         # that named events hit deviating from their type's row
         hz = sc.patents.invalidation_hazard
-        if isinstance(pool, TransferPool):
+        if not arr.patents_at_risk:
             h = np.zeros(len(agg.types))
         elif isinstance(hz, dict):
             h = np.array([hz.get(t, 0.0) for t in agg.types])
@@ -492,12 +463,11 @@ def project_receivable_pool(
                 else:
                     vo[p, gm:] *= 1.0 - sc.patents.renegotiation_haircut
                 hit.add(p)
-        if im is not None and isinstance(pool, LicencePool):
+        if im is not None and arr.patents_at_risk:
             for pi in np.flatnonzero(im[s] > m0).tolist():
                 vo[pi, int(im[s, pi]):] = 0.0
                 hit.add(pi)
-        if upkeep is not None and isinstance(pool, LicencePool):
-            assert upkeep_weights is not None  # (upkeep on a licence pool: its weights were made)
+        if upkeep is not None:
             names["upkeep_cost"][s], lapse = _upkeep(upkeep, sc, grid, vo, upkeep_weights)
             if lapse is not None:  # every patent lapses: the type rows too
                 vt[:, lapse:] = 0.0
@@ -625,8 +595,8 @@ def project_receivable_pool(
         **names,
     )
     if claim_layers:
-        from ..support.pool import support_flows
-
+        assert support is not None  # (checked on entry)
+        support_flows = support
         lags = np.array([sc.receivables.recovery_lag_months for sc in scenarios], dtype=np.int64)
         series, lr = support_flows(
             claim_layers, scenarios, grid, default=cap_default, recovery=cap_recovery, lag=lags,
@@ -639,19 +609,19 @@ def project_receivable_pool(
         flows.layers = lr
     if ms is not None:
         lags = np.array([sc.receivables.recovery_lag_months for sc in scenarios], dtype=np.int64)
-        flows.snapshot = PoolSnapshot(month=ms, patents=snap["patents"] if isinstance(pool, LicencePool) else None,
+        flows.snapshot = PoolSnapshot(month=ms, patents=snap["patents"] if arr.patents_at_risk else None,
                                       lag=lags, **{k: v for k, v in snap.items() if k != "patents"})
     if start is not None:
         clear_before(flows, m0)
     return flows
 
 
-def _upkeep_weights(pool: LicencePool, arr: ReceivableArrays, up: AnnualFeeUpkeep) -> np.ndarray:
+def _upkeep_weights(arr: ReceivableArrays, up: AnnualFeeUpkeep) -> np.ndarray:
     """Each patent's annual fee per fee payment, ``(n_patents, M+1)``, where it is in force
     and still carries scheduled fees (the scenario-independent part of :func:`_upkeep`)."""
     M1 = arr.remaining.shape[1]
     k = up.frequency.months
-    cost = np.array([up.cost_per_year + up.collateral_share * p.appraised_value for p in pool.patents]) * k / 12.0
+    cost = np.array([up.cost_per_year + up.collateral_share * v for v in arr.patent_value.tolist()]) * k / 12.0
     # a patent needs its fee while some licence still has fees resting on it
     rem = np.zeros((len(arr.patent_ids), M1))
     np.add.at(rem, arr.link_p, arr.remaining)
@@ -669,21 +639,87 @@ def _upkeep(up: AnnualFeeUpkeep, sc: Scenario, grid: list[dt.date], vo: np.ndarr
     ``grace_months`` after the first unpaid fee (``vo`` is cut to 0 in place from then on).
     Returns the cost per grid month and the lapse month (None if the fees are paid
     throughout)."""
-    from ..support.layers import failure_month, lapse_month
-
     M1 = vo.shape[1]
     k = up.frequency.months
-    stop = failure_month(sc.support_failures[up.name], grid) if up.name in sc.support_failures else M1
+    stop = month_on_grid(sc.support_failures[up.name], grid) if up.name in sc.support_failures else M1
     months = np.arange(M1)
     fee_month = (months >= 1) & ((months - 1) % k == 0) & (months < stop)
     out = np.where(fee_month, (weights * vo).sum(axis=0), 0.0)
     if stop < M1:
-        lapse = lapse_month(stop, k, up.grace_months)
+        lapse = up.lapse_month(stop)
         vo[:, lapse:] = 0.0
         return out, lapse
     return out, None
 
 
-def months_needed(pool: LicencePool | TransferPool, cutoff: dt.date) -> int:
-    last = max(a.last_fee_date for a in pool.licences) if isinstance(pool, LicencePool) else max(a.last_date for a in pool.assets)
-    return grid_month(last, cutoff) + 1
+# --------------------------------------------------------------------------- what the kinds share
+
+
+class ReceivableKind:
+    """What the receivable kinds share (:class:`~abs_engine.pools.base.PoolKind`): a kind
+    subclasses it with :meth:`last_date` and :meth:`prepare` (its pool on the grid), the
+    asset table and the IP rights behind it."""
+
+    tag = ""
+
+    def last_date(self, pool: Any) -> dt.date:
+        """The pool's last scheduled amount."""
+        raise NotImplementedError
+
+    def months_needed(self, pool: Any, cutoff: dt.date) -> int:
+        return grid_month(self.last_date(pool), cutoff) + 1
+
+    def prepare(self, pool: Any, cutoff: dt.date, grid_months: int, references: list[str]) -> ReceivableArrays:
+        raise NotImplementedError
+
+    def original_balance(self, pool: Any, cutoff: dt.date) -> float:
+        return self.prepare(pool, cutoff, self.months_needed(pool, cutoff), []).original_balance
+
+    def project(self, pool: LicencePool | TransferPool, prepared: ReceivableArrays, scenarios: list[Scenario],
+                grid: list[dt.date], ref_rates: np.ndarray, events: Events, support: Support | None) -> PoolFlows:
+        return project_receivable_pool(pool, prepared, scenarios, grid, default_month=events.default_month,
+                                       invalidation_month=events.invalidation_month, sale_month=events.sale_month,
+                                       sale_price=events.sale_price, support=support, start=events.start,
+                                       snapshot=events.snapshot)
+
+    def has_sparse(self, pool: Any, *, exact: bool) -> bool:
+        return False
+
+    def sparse(self, pool: Any, prepared: Any, scenario: Scenario, grid: list[dt.date], ref_rates: np.ndarray,
+               *, exact: bool) -> None:
+        return None  # (projected densely: a receivable pool is small next to a loan tape)
+
+    def patent_types(self, pool: Any) -> list[str]:
+        return []
+
+    def default_rates(self, pool: Any, prepared: Any, scenario: Scenario, grid: list[dt.date]) -> None:
+        return None  # (a receivable's obligor defaults at the scenario's CDR, or its tape PD)
+
+    def on_grid(self, pool: Any, header: Header) -> ReceivableArrays:
+        """The pool on a grid that reaches its last scheduled amount."""
+        cutoff = header.cutoff_date
+        return self.prepare(pool, cutoff, max(self.months_needed(pool, cutoff), 1), [])
+
+    def receivables(self, pool: LicencePool | TransferPool, header: Header, notes: float) -> tuple[ReceivableArrays, np.ndarray, dict[str, Any]]:
+        """The pool's remaining scheduled receivables (剩余应收款) per link and grid month, and
+        the collateral fit's receivables row: their total, their present value at the pool's
+        ``discount_rate`` (annual compounding, ACT/365F from the cut-off date to the end of each
+        grid month) and the over-collateralisation present value / notes."""
+        h = header
+        arr = self.on_grid(pool, h)
+        M = arr.fees.shape[1] - 1
+        flows = arr.fees[arr.link_l] * arr.expiry[arr.link_p] * arr.share[:, None]  # (links, M+1)
+        remaining = float(flows[:, 1:].sum())
+        years = np.array([(add_months(h.cutoff_date, m) - h.cutoff_date).days / 365.0 for m in range(M + 1)])
+        rate = pool.discount_rate
+        pv = float((flows * (1.0 + rate) ** -years[None, :])[:, 1:].sum()) if rate is not None else math.nan
+        row = {"pool": pool.name, "kind": pool.kind, "remaining_receivables": remaining,
+               "discount_rate": rate if rate is not None else math.nan, "present_value": pv,
+               "notes": notes, "oc_ratio": pv / notes if notes and pv == pv else math.nan,
+               "receivables_to_notes": remaining / notes if notes else math.nan}
+        return arr, flows, row
+
+
+def terms(cut: dt.date, first: dt.date, last: dt.date) -> tuple[float, float]:
+    """Remaining term (to ``last``) and seasoning (from ``first``) in months at ``cut``, floored at 0."""
+    return max(months_between(cut, last), 0.0), max(months_between(first, cut), 0.0)

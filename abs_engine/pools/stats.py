@@ -3,13 +3,12 @@ sheet's collateral section (资产池统计).
 
 Design
 ------
-Each pool kind has one function that turns its assets into a normalised *asset table*
-(:data:`ASSET_COLUMNS`: one row per asset with obligor, balance, rate, remaining term,
-seasoning, collateral value and the kind's categorical columns). Everything after that
-is kind-agnostic: :func:`summarise` computes the figures and strata of any asset table,
-so a deal with several pools (:func:`deal_pool_stats`) is summarised by concatenating
-the pools' tables. A new pool kind (licence-fee receivables, transfer receivables) only
-needs its asset-table function registered in :data:`ASSET_TABLES`.
+Each pool kind turns its assets into a normalised *asset table* (its ``asset_table``,
+:class:`~abs_engine.pools.base.PoolKind`; :data:`ASSET_COLUMNS`: one row per asset with
+obligor, balance, rate, remaining term, seasoning, collateral value and the categorical
+columns). Everything after that is kind-agnostic: :func:`summarise` computes the figures
+and strata of any asset table, so a deal with several pools (:func:`deal_pool_stats`) is
+summarised by concatenating the pools' tables.
 
 Units and definitions
 ---------------------
@@ -47,7 +46,6 @@ Examples
 
 from __future__ import annotations
 
-import calendar as _cal
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
@@ -57,12 +55,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, Problem
-from ..model.deal import Deal, Header, LicencePool, PledgeLoanPool, TransferPool
+from ..model.deal import Deal, Header
+from .base import ASSET_COLUMNS, CATEGORIES, asset_frame
+from .kinds import kind_of
 
 __all__ = [
     "ASSET_COLUMNS",
-    "ASSET_TABLES",
     "CATEGORIES",
     "LTV_EDGES",
     "LTV_LABELS",
@@ -76,22 +74,9 @@ __all__ = [
     "PoolStats",
     "asset_table",
     "deal_pool_stats",
-    "months_between",
     "pool_stats",
     "summarise",
 ]
-
-#: Columns every kind's asset table has (kinds add categorical columns after these).
-ASSET_COLUMNS: tuple[str, ...] = (
-    "pool",
-    "asset_id",
-    "obligor",
-    "balance",
-    "rate",
-    "remaining_term_months",
-    "seasoning_months",
-    "collateral_value",
-)
 
 #: Columns of every stratification table: bucket label, number of assets, number of
 #: distinct obligors, balance (元) and share of the total balance.
@@ -106,156 +91,12 @@ RATE_EDGES: tuple[float, ...] = (0.03, 0.04, 0.05, 0.06)
 #: LTV buckets (loans with a collateral value): (lower, upper].
 LTV_EDGES: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6)
 
-#: Categorical columns stratified for each pool kind, in display order.
-CATEGORIES: dict[str, tuple[str, ...]] = {
-    "pledge_loan": ("ip_type", "industry", "region"),
-    "licence": ("ip_type", "industry", "region"),
-    "transfer": ("ip_type", "industry", "region"),
-}
-
-
-# --------------------------------------------------------------------------- dates
-
-
-def _is_month_end(d: dt.date) -> bool:
-    return d.day == _cal.monthrange(d.year, d.month)[1]
-
-
-def _add_months(d: dt.date, n: int, eom: bool) -> dt.date:
-    y, m = divmod(d.month - 1 + n, 12)
-    year, month = d.year + y, m + 1
-    last = _cal.monthrange(year, month)[1]
-    return dt.date(year, month, last if eom else min(d.day, last))
-
-
-def months_between(a: dt.date, b: dt.date) -> float:
-    """Calendar months from ``a`` to ``b`` with a day fraction (negative if ``b < a``).
-
-    >>> months_between(dt.date(2026, 6, 30), dt.date(2027, 6, 30))
-    12.0
-    >>> months_between(dt.date(2026, 1, 31), dt.date(2026, 2, 28))
-    1.0
-    >>> round(months_between(dt.date(2026, 6, 30), dt.date(2026, 7, 15)), 6)
-    0.483871
-    """
-    if b < a:
-        return -months_between(b, a)
-    eom = _is_month_end(a)
-    n = (b.year - a.year) * 12 + (b.month - a.month)
-    while n > 0 and _add_months(a, n, eom) > b:
-        n -= 1
-    lo, hi = _add_months(a, n, eom), _add_months(a, n + 1, eom)
-    return n + (b - lo).days / (hi - lo).days
-
-
 # --------------------------------------------------------------------------- asset tables
 
 
-def pledge_asset_table(pool: PledgeLoanPool, header: Header) -> pd.DataFrame:
-    """The asset table of an IP-pledge-loan pool (:data:`ASSET_COLUMNS` + ip_type,
-    industry, region); floating rates are resolved with ``header.reference_rates``."""
-    refs = header.reference_rates
-    missing = sorted({a.reference for a in pool.assets if a.reference and a.reference not in refs})
-    if missing:
-        known = ", ".join(refs) or "none"
-        raise InputError([
-            Problem("", f"pool '{pool.name}'", f"unknown reference rate '{r}' (known: {known})") for r in missing
-        ])
-    cut = header.cutoff_date
-    rows = [
-        (
-            pool.name,
-            a.loan_id,
-            a.borrower,
-            float(a.balance),
-            float(refs[a.reference] + a.spread) if a.reference else float(a.rate),
-            max(months_between(cut, a.maturity_date), 0.0),
-            max(months_between(a.origination_date, cut), 0.0),
-            float(a.collateral_value),
-            a.ip_type,
-            a.industry,
-            a.region,
-        )
-        for a in pool.assets
-    ]
-    return _frame(rows, CATEGORIES["pledge_loan"])
-
-
-def _frame(rows: Sequence[tuple[Any, ...]], categories: Sequence[str]) -> pd.DataFrame:
-    cols = list(ASSET_COLUMNS) + list(categories)
-    df = pd.DataFrame(list(rows), columns=cols)
-    for c in ("balance", "rate", "remaining_term_months", "seasoning_months", "collateral_value"):
-        df[c] = df[c].astype(np.float64)
-    for c in ("pool", "asset_id", "obligor", *categories):
-        df[c] = df[c].astype(object)
-    return df
-
-
-def _remaining_fees(pool: LicencePool | TransferPool, header: Header) -> np.ndarray:
-    """Each receivable's balance at the cut-off date as the projection counts it: the
-    scheduled amounts after the cut-off, a licence's shares cut at its patents' expiry."""
-    from .receivables import months_needed, receivable_arrays
-
-    arr = receivable_arrays(pool, header.cutoff_date, max(months_needed(pool, header.cutoff_date), 1))
-    out = np.zeros(len(arr.ids))
-    np.add.at(out, arr.link_l, arr.share * arr.remaining[:, 0])
-    return out
-
-
-def licence_asset_table(pool: LicencePool, header: Header) -> pd.DataFrame:
-    """The asset table of a licence-fee pool: the balance is the remaining scheduled fees
-    (as the projection's pool balance), the rate NaN (a fee schedule has no coupon), the
-    remaining term to the last fee date, the seasoning from the first fee date, the
-    collateral value 0 (no LTV), and the IP type the patent type carrying the largest share
-    of the licence's fee (``mixed`` when two types carry equal shares)."""
-    cut = header.cutoff_date
-    bal = _remaining_fees(pool, header)
-    ptype = {p.patent_id: p.type for p in pool.patents}
-    by_licence: dict[str, dict[str, float]] = {}
-    for k in pool.links:
-        per = by_licence.setdefault(k.licence_id, {})
-        t = ptype.get(k.patent_id, "other")
-        per[t] = per.get(t, 0.0) + k.share
-    rows = []
-    for a, b in zip(pool.licences, bal, strict=True):
-        shares = by_licence.get(a.licence_id, {})
-        top = max(shares.values(), default=0.0)
-        lead = [t for t, x in shares.items() if x >= top - 1e-12]
-        ip = lead[0] if len(lead) == 1 else ("mixed" if lead else "other")
-        rows.append((pool.name, a.licence_id, a.licensee, float(b), math.nan,
-                     max(months_between(cut, a.last_fee_date), 0.0), max(months_between(a.first_fee_date, cut), 0.0),
-                     0.0, ip, a.industry, a.region))
-    return _frame(rows, CATEGORIES["licence"])
-
-
-def transfer_asset_table(pool: TransferPool, header: Header) -> pd.DataFrame:
-    """The asset table of an IP transfer-receivable pool: the balance is the remaining
-    instalments, the rate NaN, terms from the first and last instalment dates."""
-    cut = header.cutoff_date
-    bal = _remaining_fees(pool, header)
-    rows = [(pool.name, a.receivable_id, a.buyer, float(b), math.nan, max(months_between(cut, a.last_date), 0.0),
-             max(months_between(a.first_date, cut), 0.0), 0.0, a.ip_type, a.industry, a.region)
-            for a, b in zip(pool.assets, bal, strict=True)]
-    return _frame(rows, CATEGORIES["transfer"])
-
-
-#: Asset-table function per pool kind (``pool.kind``).
-ASSET_TABLES: dict[str, Callable[[Any, Header], pd.DataFrame]] = {
-    "pledge_loan": pledge_asset_table,
-    "licence": licence_asset_table,
-    "transfer": transfer_asset_table,
-}
-
-
 def asset_table(pool: Any, header: Header) -> pd.DataFrame:
-    """Dispatch on ``pool.kind`` to the kind's asset-table function."""
-    fn = ASSET_TABLES.get(pool.kind)
-    if fn is None:
-        raise NotImplementedError(
-            f"pool statistics for pool kind '{pool.kind}' are not implemented yet "
-            f"(implemented: {', '.join(ASSET_TABLES)})"
-        )
-    return fn(pool, header)
+    """The pool's asset table, from its kind (:meth:`~abs_engine.pools.base.PoolKind.asset_table`)."""
+    return kind_of(pool).asset_table(pool, header)
 
 
 # --------------------------------------------------------------------------- figures
@@ -296,7 +137,7 @@ class PoolStats:
     strata: dict[str, pd.DataFrame] = field(default_factory=dict)
     assets: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     #: the pools' eligibility criteria and how the pool measures against each
-    #: (:func:`abs_engine.pools.eligibility.criteria_table`; empty without criteria)
+    #: (:func:`abs_engine.eligibility.criteria_table`; empty without criteria)
     eligibility: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: loans dropped by eligibility (``on_breach: exclude``): pool, asset_id, obligor,
     #: balance, file, row (where the loan was), reasons ('; '-joined); not in the figures
@@ -500,7 +341,7 @@ def pool_stats(pool: Any, header: Header, *, top_n: int = 10) -> PoolStats:
     assets = asset_table(pool, header)
     out = summarise(
         assets, name=pool.name, cutoff_date=header.cutoff_date, kinds=(pool.kind,),
-        categories=CATEGORIES.get(pool.kind, ()), top_n=top_n, n_ip_rights=ip_rights(pool),
+        categories=CATEGORIES, top_n=top_n, n_ip_rights=ip_rights(pool),
     )
     return _with_eligibility(out, [pool], header)
 
@@ -512,7 +353,7 @@ def _with_eligibility(stats: PoolStats, pools: Sequence[Any], header: Header) ->
     """``stats`` with the eligibility table and the excluded loans of ``pools``."""
     from dataclasses import replace
 
-    from .eligibility import criteria_table
+    from ..eligibility import criteria_table
 
     tables = [criteria_table(p, header) for p in pools]
     rows = [(p.name, e.asset.loan_id, e.asset.borrower, float(e.asset.balance), e.file, e.where, "; ".join(e.reasons))
@@ -524,15 +365,10 @@ def _with_eligibility(stats: PoolStats, pools: Sequence[Any], header: Header) ->
 
 
 def ip_rights(pool: Any) -> int | None:
-    """The IP rights behind a pool: the rights pledged to its loans (``ip_count``), the
-    distinct patents its licences rest on, one per transfer receivable."""
-    if pool.kind == "pledge_loan":
-        return int(sum(a.ip_count for a in pool.assets))
-    if pool.kind == "licence":
-        return len({k.patent_id for k in pool.links})
-    if pool.kind == "transfer":
-        return len(pool.assets)
-    return None
+    """The IP rights behind a pool (:meth:`~abs_engine.pools.base.PoolKind.ip_rights`): the
+    rights pledged to its loans (``ip_count``), the distinct patents its licences rest on,
+    one per transfer receivable."""
+    return kind_of(pool).ip_rights(pool)
 
 
 def deal_pool_stats(deal: Deal, *, top_n: int = 10) -> PoolStats:
@@ -542,8 +378,8 @@ def deal_pool_stats(deal: Deal, *, top_n: int = 10) -> PoolStats:
     h = deal.deal
     tables = [asset_table(p, h) for p in deal.pools]
     kinds = tuple(dict.fromkeys(p.kind for p in deal.pools))
-    cats = list(dict.fromkeys(c for k in kinds for c in CATEGORIES.get(k, ())))
-    assets = pd.concat(tables, ignore_index=True) if tables else _frame([], cats)
+    cats = list(CATEGORIES)
+    assets = pd.concat(tables, ignore_index=True) if tables else asset_frame([], cats)
     for c in cats:
         if c not in assets.columns:
             assets[c] = "n/a"

@@ -4,9 +4,9 @@ clean-up call), the timeline of events, the stress tests (cumulative default and
 rates, break-even default rates with and without support, decrement tables, yields across
 speeds) and how the IP behind the pool fits the notes.
 
-Layout only: the figures come from :mod:`abs_engine.scenarios.investor` (an
-:class:`~abs_engine.scenarios.investor.InvestorView` and a
-:class:`~abs_engine.scenarios.investor.CollateralFit`) and the words from the deal's models.
+Layout only: the figures come from :mod:`abs_engine.studies.investor` (an
+:class:`~abs_engine.studies.investor.InvestorView` and a
+:class:`~abs_engine.studies.investor.CollateralFit`) and the words from the deal's models.
 ``ctx`` is the term sheet's context (``abs_engine.report.termsheet._Ctx``).
 """
 
@@ -26,6 +26,7 @@ from ..model.deal import (
     ReimburseSupport,
     ReleaseReserve,
     Transfer,
+    sections,
 )
 from .labels import LABELS
 from .xl import (
@@ -536,7 +537,7 @@ def collateral_fit_rows(s: Sheet, r: int, ctx: Any, top: int = 10) -> int:
     rights = fit.rights
     if not len(rights):
         return r
-    pledge = all(k == "pledge_loan" for k in (p.kind for p in ctx.result.deal.pools))
+    pledge = "receivables" not in sections(ctx.result.deal.pools)  # pools of loans only: one row per loan
     r = s.title(r, ctx.L("ip_fit"), SUBTITLE)
     zh, en = LABELS["ip_fit_note"]
     r = s.note(r, ctx.pair(zh.format(n=top), en.format(n=top)))

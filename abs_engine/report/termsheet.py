@@ -3,7 +3,7 @@
 Layout only: every figure comes from a :class:`~abs_engine.results.Result` (cash flows,
 ``summary()``), from :func:`abs_engine.pools.stats.deal_pool_stats` (collateral) or from
 an ``analytics`` frame made by :func:`abs_engine.analytics.tranche_analytics`; the
-interest a tranche never receives from :func:`abs_engine.scenarios.measures.tranche_measures`
+interest a tranche never receives from :meth:`abs_engine.Result.measures`
 (the break-even and Monte Carlo definition). The only arithmetic here is presentation:
 shares of the note total and credit enhancement (share of notes junior to a class), 万元
 conversions, column totals of the schedule, each period's new interest shortfall (the
@@ -31,10 +31,10 @@ from openpyxl.worksheet.pagebreak import Break
 
 from .. import curves
 from ..io.outputs import sha256
-from ..model.deal import Tranche
+from ..model.deal import Tranche, sections
 from ..pools.stats import PoolStats, deal_pool_stats, pool_stats
 from ..results import Result
-from ..scenarios.investor import collateral_fit, investor_view
+from ..studies.investor import collateral_fit, investor_view
 from .actuals_sheet import actuals_sheet
 from .agency_sheet import agency_sheet
 from .atomic import save_workbook
@@ -127,10 +127,10 @@ class _Ctx:
     written_at: dt.datetime
     deal_sha256: str | None
     deal_path: Path | None
-    #: break-even table and Monte Carlo run for the risk sheet (abs_engine.scenarios)
+    #: break-even table and Monte Carlo run for the risk sheet (abs_engine.studies)
     breakeven: pd.DataFrame | None = None
     simulation: Any = None
-    #: the agency stress test (abs_engine.scenarios.agency.Agency) for the agency sheet
+    #: the agency stress test (abs_engine.studies.agency.Agency) for the agency sheet
     agency: Any = None
     #: each tranche's price/yield table (Result.yield_table)
     yield_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -138,7 +138,7 @@ class _Ctx:
     measures: Any = None
     #: (scenario, tranche) pairs in which the tranche receives no cash (a total loss)
     no_cash: set[tuple[str, str]] = field(default_factory=set)
-    #: the investor figures (abs_engine.scenarios.investor.investor_view) and the IP fit
+    #: the investor figures (abs_engine.studies.investor.investor_view) and the IP fit
     investor: Any = None
     fit: Any = None
 
@@ -319,7 +319,7 @@ def _summary_sheet(s: Sheet, ctx: _Ctx, cls: str, mine: list[Tranche]) -> None:
 
 
 def _stamp(s: Sheet, r: int, ctx: _Ctx) -> int:
-    from .. import __version__
+    from ..version import __version__
 
     text = (
         f"{ctx.L('generated_by')} {__version__} · {ctx.written_at:%Y-%m-%d %H:%M} UTC · "
@@ -401,10 +401,10 @@ def _assumptions(ctx: _Ctx) -> tuple[list[str], list[str | None], Any]:
     """The scenario assumptions that apply to the deal's pools: header keys, formats and a
     function giving a scenario's values (pledge pools: prepayment and disposal of the
     collateral; receivable pools: terminations, recoveries and patent risks)."""
-    pools = ctx.result.deal.pools
-    pledge = any(p.kind == "pledge_loan" for p in pools)
-    recv = any(p.kind != "pledge_loan" for p in pools)
-    licence = any(p.kind == "licence" for p in pools)
+    applies = sections(ctx.result.deal.pools)
+    pledge = "prepayment" in applies
+    recv = "receivables" in applies
+    licence = "patents" in applies
     vec = ctx.L("vector")
 
     def rate(x: Any) -> Any:
@@ -597,7 +597,7 @@ _RECEIVABLE_KEYS = {"total_balance": "remaining_receivables", "total_balance_wan
 
 def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
     h = ctx.result.pool_deal.deal  # (a run from a status: the pool on its status date)
-    recv = all(p.kind != "pledge_loan" for p in ctx.result.deal.pools)
+    recv = "prepayment" not in sections(ctx.result.deal.pools)  # receivables only: remaining receivables, not principal
 
     def key_of(k: str) -> str:
         return _RECEIVABLE_KEYS.get(k, k) if recv else k
@@ -665,7 +665,7 @@ def _eligibility_rows(s: Sheet, r: int, ctx: _Ctx, st: PoolStats) -> int:
     """The pools' eligibility criteria (入池标准): limit and the pool's value of each (as
     numbers: money, ratios as percentages, months), and the loans excluded for them;
     nothing when no pool states criteria."""
-    from ..pools.eligibility import CRITERIA
+    from ..eligibility import CRITERIA
 
     table = st.eligibility
     if table.empty:
@@ -702,7 +702,7 @@ def _eligibility_rows(s: Sheet, r: int, ctx: _Ctx, st: PoolStats) -> int:
 
 def _schedule_sheet(s: Sheet, ctx: _Ctx, t: Tranche) -> None:
     """One table of every scenario's periods (an Excel table), then the totals per scenario.
-    A period with events (abs_engine.scenarios.investor.event_timeline) names them; one
+    A period with events (abs_engine.studies.investor.event_timeline) names them; one
     with a payment after the tranche's expected maturity, an interest shortfall or a
     write-down is red."""
     res, h = ctx.result, ctx.result.deal.deal
@@ -731,7 +731,7 @@ def _schedule_sheet(s: Sheet, ctx: _Ctx, t: Tranche) -> None:
     states = res.states.set_index(["scenario", "period"])["state"]
     flows = ["interest_paid", "principal_paid", "residual_paid", "writedown", "interest_shortfall"]
     k = [x.name for x in res.deal.tranches].index(t.name)
-    carried = bool(res.args.carry[k])
+    carried = bool(res.interest_carried[k])
     never_paid = _interest_never_paid(ctx)
     events: dict[tuple[str, int], list[Any]] = {}
     if ctx.investor is not None:
@@ -794,12 +794,9 @@ def _new_shortfall(unpaid: Any, carried: bool) -> Any:
 
 def _interest_never_paid(ctx: _Ctx) -> dict[tuple[str, str], float]:
     """Per (scenario, tranche): interest owed and never received, as the break-even and
-    Monte Carlo losses count it (:func:`abs_engine.scenarios.measures.tranche_measures`)."""
+    Monte Carlo losses count it (:meth:`abs_engine.Result.measures`)."""
     if ctx.measures is None:
-        from ..scenarios.measures import tranche_measures
-
-        res = ctx.result
-        ctx.measures = tranche_measures(res.deal, res.schedule, res.args, yields=False)
+        ctx.measures = ctx.result.measures(yields=False)
     m = ctx.measures
     return {(sc, t): float(m.interest_lost[i, k]) for i, sc in enumerate(ctx.scenarios) for k, t in enumerate(m.tranches)}
 
@@ -903,7 +900,7 @@ def _chart_data(s: Sheet, ctx: _Ctx) -> list[tuple[str, int, int, int, int]]:
         r = s.header(r, 1, heads)
         first = r
         # from the run's start: closing, or the status date of a run from a status (its balance then)
-        rows = [[res.start_date] + [float(res.args.bal_open[deal.tranches.index(t)])] * len(scen) + [0.0] * len(written)]
+        rows = [[res.start_date] + [float(res.opening_balances[deal.tranches.index(t)])] * len(scen) + [0.0] * len(written)]
         block, wblock = bal.loc[t.name], wd.loc[t.name]
         for k in range(res.start_period, last):
             rows.append([dates[k]] + [block.at[k + 1, sc] for sc in scen] + [wblock.at[k + 1, sc] for sc in written])
@@ -975,7 +972,7 @@ def _charts_sheet(s: Sheet, data: Sheet, ctx: _Ctx, tables: list[tuple[str, int,
 
 
 def _properties(wb: Workbook, ctx: _Ctx, cls: str, mine: list[Tranche]) -> None:
-    from .. import __version__
+    from ..version import __version__
 
     h = ctx.result.deal.deal
     scen = ", ".join(ctx.scenarios)
@@ -1144,16 +1141,16 @@ def write_term_sheets(
     deal_path : path, optional
         The deal file; its SHA-256 goes into the document properties.
     breakeven : pandas.DataFrame, optional
-        ``Breakeven.table`` from :func:`abs_engine.scenarios.breakeven`; with it (or with
+        ``Breakeven.table`` from :func:`abs_engine.studies.breakeven`; with it (or with
         ``simulation``) every workbook gets the break-even and loss-distribution sheet.
-    simulation : abs_engine.scenarios.Simulation, optional
-        A Monte Carlo run (:func:`abs_engine.scenarios.simulate`) of the same deal.
-    agency : abs_engine.scenarios.agency.Agency, optional
-        The agency stress test (:func:`abs_engine.scenarios.agency.agency_table`) of the same
+    simulation : abs_engine.studies.Simulation, optional
+        A Monte Carlo run (:func:`abs_engine.studies.simulate`) of the same deal.
+    agency : abs_engine.studies.agency.Agency, optional
+        The agency stress test (:func:`abs_engine.studies.agency.agency_table`) of the same
         deal; with it every workbook gets the agency sheet.
-    investor : abs_engine.scenarios.investor.InvestorView or False, optional
+    investor : abs_engine.studies.investor.InvestorView or False, optional
         The investor figures of the run (support dependence, stress tests, events); made
-        here when not given (:func:`abs_engine.scenarios.investor.investor_view`, a few
+        here when not given (:func:`abs_engine.studies.investor.investor_view`, a few
         engine calls); ``False`` leaves those sections out.
 
     Returns

@@ -63,16 +63,15 @@ defaults), which a projection on the grid drops, as it drops late recoveries.
 
 from __future__ import annotations
 
-import calendar as _cal
 import datetime as dt
-from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ..model.support import AnnualFeeUpkeep, BuyBack, Guarantee, InterestSubsidy, Sharing
+from ..dates import month_index, month_on_grid
+from ..model.support import AnnualFeeUpkeep, BuyBack, Guarantee, InterestSubsidy, Layer, Sharing
 
 #: A payer with this much (deal currency units) or less left is exhausted.
 EPS = 1e-6
@@ -80,8 +79,6 @@ EPS = 1e-6
 ON_DEFAULT, AFTER_DISPOSAL, BUY, ADVANCE = 0, 1, 2, 3
 _MODE = {"on_default": ON_DEFAULT, "after_disposal": AFTER_DISPOSAL, "advance": ADVANCE}
 _NEVER = np.iinfo(np.int64).max // 4
-
-Layer = BuyBack | Sharing | Guarantee | InterestSubsidy | AnnualFeeUpkeep
 
 
 # --------------------------------------------------------------------------- compiled stack
@@ -226,33 +223,16 @@ def compile_stack(layers: Sequence[Layer]) -> CompiledStack:
 # --------------------------------------------------------------------------- dates
 
 
-def _ym(d: dt.date) -> int:
-    return d.year * 12 + d.month - 1
-
-
 def month_years(month_dates: Sequence[dt.date], n: int) -> np.ndarray:
     """Calendar year of each of ``n`` months: the year of the grid date ending the month;
     after the grid, the grid's last date plus whole months."""
     out = np.empty(n, dtype=np.int64)
     k = min(n, len(month_dates))
     out[:k] = [d.year for d in month_dates[:k]]
-    last = _ym(month_dates[-1])
+    last = month_index(month_dates[-1])
     extra = np.arange(k, n)
     out[k:] = (last + extra - (len(month_dates) - 1)) // 12
     return out
-
-
-def failure_month(when: dt.date, month_dates: Sequence[dt.date]) -> int:
-    """The grid month containing ``when`` (month ``m`` covers ``(grid[m-1], grid[m]]``);
-    0 if on or before the cut-off date; months after the grid counted on from its end."""
-    i = bisect_left(month_dates, when)
-    if i < len(month_dates):
-        return i
-    last = month_dates[-1]
-    n = _ym(when) - _ym(last)
-    last_day = _cal.monthrange(when.year, when.month)[1]
-    day_on_grid = last.day if last.day < _cal.monthrange(last.year, last.month)[1] else last_day
-    return len(month_dates) - 1 + n + (1 if when.day > min(day_on_grid, last_day) else 0)
 
 
 def failure_months(failures: Mapping[str, dt.date], month_dates: Sequence[dt.date]) -> dict[str, int]:
@@ -263,20 +243,7 @@ def failure_months(failures: Mapping[str, dt.date], month_dates: Sequence[dt.dat
     >>> failure_months({"fund": dt.date(2026, 3, 1)}, g)
     {'fund': 2}
     """
-    return {name: failure_month(d, month_dates) for name, d in failures.items()}
-
-
-def lapse_month(stop: int, every: int, grace: int) -> int:
-    """The grid month from which pledged / licensed rights have lapsed when annual fees,
-    paid in advance in grid months 1, 1 + every, 1 + 2 every, ..., are not paid from grid
-    month ``stop`` on: the first unpaid fee month plus the grace period.
-
-    >>> lapse_month(5, 12, 6)  # fees due in months 1, 13, ...: month 13 unpaid, lapsed from 19
-    19
-    """
-    stop = max(int(stop), 1)
-    first_unpaid = 1 + -(-(stop - 1) // every) * every
-    return first_unpaid + grace
+    return {name: month_on_grid(d, month_dates) for name, d in failures.items()}
 
 
 # --------------------------------------------------------------------------- result
@@ -984,7 +951,7 @@ def apply_layers(
         upkeep[:, months] = due * paid
         for s in range(S):
             if upkeep_fail[s] < _NEVER:
-                lapse[s] = lapse_month(int(upkeep_fail[s]), k, up.grace_months)
+                lapse[s] = up.lapse_month(int(upkeep_fail[s]))
 
     # interest subsidies
     sub_pool = np.zeros((S, T))

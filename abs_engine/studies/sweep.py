@@ -3,7 +3,7 @@
 :func:`sweep` splits a list of scenarios (a grid file's points, say) into chunks of at
 most ``chunk`` scenarios; each chunk is one :func:`abs_engine.run` call (projection and
 kernel over the whole chunk at once) whose arrays are reduced at once to one row per
-scenario and tranche (:mod:`abs_engine.scenarios.measures`) and then dropped, so a sweep
+scenario and tranche (:meth:`abs_engine.Result.measures`) and then dropped, so a sweep
 holds one chunk's arrays per worker whatever its size. Chunks run on the executor given
 (threads by default); rows come back in scenario order.
 
@@ -29,8 +29,8 @@ from ..engine import run as run_engine
 from ..errors import InputError
 from ..model.deal import Deal
 from ..model.scenario import Scenario
+from ..results import Criterion, pool_measures
 from .executors import Context, Executor, OnDone, run_tasks
-from .measures import Criterion, pool_measures, tranche_measures
 
 #: Scenarios per engine call unless told otherwise.
 DEFAULT_CHUNK = 256
@@ -46,10 +46,10 @@ class SweepContext(Context):
 
 def run_chunk(ctx: SweepContext, scenarios: list[Scenario]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One engine call over ``scenarios``, reduced to (tranche rows, pool rows). A task
-    function of :func:`abs_engine.scenarios.executors.run_tasks`."""
+    function of :func:`abs_engine.studies.executors.run_tasks`."""
     res = run_engine(ctx.deal, scenarios, backend=ctx.backend)
     names = [s.name for s in scenarios]
-    tm = tranche_measures(ctx.deal, res.schedule, res.args)
+    tm = res.measures()
     pm = pool_measures(res.pools)
     return tm.frame(names, ctx.criterion), pd.DataFrame({"scenario": names, **pm})
 
@@ -99,12 +99,12 @@ def sweep(
     >>> out.n_scenarios == len(grid.scenarios), "cdr" in out.tranches.columns
     (True, True)
     """
-    from ..engine import _check_scenarios
+    from ..checks import check_scenarios
 
     scenarios = list(scenarios)
     if not scenarios:
         raise InputError.single("", "scenario", "no scenario given")
-    _check_scenarios(deal, scenarios)
+    check_scenarios(deal, scenarios)
     ex = executor or Executor()
     size = min(chunk or DEFAULT_CHUNK, CHUNK)
     if size < 1:

@@ -6,7 +6,7 @@ notes (``deal.total_notes``, else the notes' current total),
 
 * it is whole (criterion ``timely`` by default) in every scenario given (the deal's stress
   scenarios), and
-* it passes the agency test (:mod:`abs_engine.scenarios.agency`) under every stress of the
+* it passes the agency test (:mod:`abs_engine.studies.agency`) under every stress of the
   stress set: ``BDR >= TDR`` of the target rating at the class's term (test ``tdr``), or a
   break-even multiple of each stress's default curve at least the rating's multiple (test
   ``multiple``).
@@ -17,7 +17,7 @@ default curve at which the pool defaults the TDR (or the rating's multiple). At 
 size the class is then checked in one engine call: whole in the given scenarios and at
 ``x_s * j / G`` (``j = 1..G``) under every stress. Sizes are whole steps (10,000 currency
 units by default); a bisection over steps finds the largest that passes. The solution and
-one step more are then checked with :func:`abs_engine.scenarios.agency.agency_table` (the
+one step more are then checked with :func:`abs_engine.studies.agency.agency_table` (the
 break-even search itself): the solved size passes, one step more fails (the search steps
 down if the break-even's 1 bp precision or a non-monotone structure disagrees with the
 grid). Classes are sized in rank order, each holding the classes above at their solved
@@ -42,6 +42,7 @@ from ..engine import Backend
 from ..errors import InputError, Problem
 from ..model.deal import Deal
 from ..model.scenario import MonteCarlo, Scenario
+from ..results import Criterion
 from .agency import (
     AGENCY_PATHS,
     Agency,
@@ -57,7 +58,6 @@ from .agency import (
 )
 from .breakeven import stressed
 from .executors import Executor
-from .measures import Criterion
 from .ratings import RatingTable
 from .sweep import SweepContext, run_chunk
 
@@ -214,13 +214,13 @@ def size(
     >>> row["tranche"], bool(row["solved_balance"] % 10_000 == 0), bool(row["passes"]), bool(row["next_fails"])
     ('A', True, True, True)
     """
-    from ..engine import _check_scenarios
+    from ..checks import check_scenarios
 
     t0 = time.perf_counter()
     if not (isinstance(step, int | float) and math.isfinite(step) and step > 0):
         raise InputError.single("", "--step", f"must be a positive amount (got {step!r})")
     scenarios = list(scenarios)
-    _check_scenarios(deal, [base, *scenarios])
+    check_scenarios(deal, [base, *scenarios])
     if test == "multiple":
         multiples = check_multiples(multiples)
     ratings = table or load_agency_table()

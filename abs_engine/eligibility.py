@@ -11,7 +11,7 @@ Definitions (docs/deal-language.md, "Eligibility criteria"):
 
 * loan-to-sales = the borrower's balance in the pool (all its loans) / its ``annual_sales``;
 * LTV = ``balance`` / ``collateral_value`` (a collateral value of 0 is missing data);
-* terms in months as the pool statistics count them (:func:`~abs_engine.pools.stats.months_between`);
+* terms in months as the pool statistics count them (:func:`~abs_engine.dates.months_between`);
   original term from origination to maturity, remaining term from the cut-off date,
   seasoning from origination to the cut-off date (floored at 0);
 * minimums and maximums are inclusive (a relative tolerance of 1e-9 absorbs rounding);
@@ -40,8 +40,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..model.deal import Eligibility, Header, PledgeLoanAsset, PledgeLoanPool
-from .stats import months_between
+from .dates import months_between
+from .model.deal import Eligibility, Header, PledgeLoanAsset, PledgeLoanPool
 
 __all__ = ["CRITERIA", "Criterion", "Finding", "check_pool", "criteria_table", "format_value", "reason"]
 

@@ -1,121 +1,42 @@
-"""Deal + projected collections -> the flat program and arrays the kernel runs.
+"""Deal + the pools' collections per payment period -> the flat program and arrays the
+kernel runs (:class:`~abs_engine.waterfall.program.KernelArgs`).
 
-Everything here is validation-free bookkeeping: the deal was checked when it was
-loaded, so every name resolves.
+Everything here is validation-free bookkeeping: the deal was checked
+(:mod:`abs_engine.checks`), so every name resolves. Each waterfall action is encoded in
+one place, :func:`encode_step`, one ``match`` arm per action: an action added to the model
+without its arm is a type error (:func:`typing.assert_never`). Turning the monthly pool
+flows into payment periods is :mod:`abs_engine.periods`'s job.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, assert_never
 
 import numpy as np
 
-from . import _program as P
-from .dates import Schedule, accrual_fractions
-from .io.deal_file import PARTIES
-from .model.deal import Deal, Tranche
-from .model.scenario import Scenario
-from .pools.base import EXTRA_SERIES, SERIES, PoolFlows, PoolSnapshot
-from .support.layers import LayerResult
+from ..dates import Schedule, accrual_fractions
+from ..model.deal import (
+    PARTIES,
+    STATES,
+    AnyStep,
+    Deal,
+    DrawReserve,
+    FundReserve,
+    PayFee,
+    PayInterest,
+    PayPrincipal,
+    PayResidual,
+    ReimburseSupport,
+    ReleaseReserve,
+    Tranche,
+    Transfer,
+)
+from ..model.scenario import Scenario
+from ..periods import PeriodFlows, reference_paths
+from . import program as P
 
 INF = float("inf")
-
-
-@dataclass
-class PeriodLedger:
-    """A pool's risk-sharing ledger aggregated to payment periods: one column per payer
-    (``names``, ``kinds``), arrays ``(S, T, P)``. Flows are summed over the months of a
-    period; ``capacity_remaining`` is that at the end of the period's last month."""
-
-    names: list[str]
-    kinds: list[str]
-    columns: dict[str, np.ndarray]
-
-
-#: The flow columns of a ledger, then the stock.
-LEDGER_FLOWS = ("claims", "paid", "refunded", "recoveries_kept", "counter_recovered", "net_cost")
-
-
-@dataclass
-class PeriodFlows:
-    """A pool's cash flows aggregated to payment periods: arrays ``(S, T)``."""
-
-    name: str
-    original_balance: float
-    series: dict[str, np.ndarray]
-    ledger: PeriodLedger | None = None
-    #: the layers' monthly result, kept for the conservation check
-    layer_result: LayerResult | None = None
-    #: the pool at the end of a grid month, when the projection was asked for it
-    snapshot: PoolSnapshot | None = None
-
-
-def _period_sum(arr: np.ndarray, mp: np.ndarray, T: int) -> np.ndarray:
-    """Sum ``arr[:, 1:M1, ...]`` (grid months 1..) into the periods ``mp`` gives."""
-    agg = np.zeros((arr.shape[0], T + 1, *arr.shape[2:]))
-    np.add.at(agg, (slice(None), mp[1:]), arr[:, 1 : len(mp)])  # type: ignore[arg-type]
-    return agg[:, :T]
-
-
-def aggregate_ledger(lr: LayerResult, sched: Schedule, M1: int) -> PeriodLedger:
-    """A pool's monthly layer ledger on the grid -> payment periods (what falls after
-    the grid is dropped, as the pool series drop it)."""
-    T = sched.n_periods
-    mp = sched.month_period[:M1]
-    cols = {k: _period_sum(getattr(lr, k)[:, :M1], mp, T) for k in LEDGER_FLOWS}
-    cap = lr.capacity_remaining[:, :M1]
-    end = np.empty((cap.shape[0], T, cap.shape[2]))
-    prev = cap[:, 0]
-    for t in range(T):
-        months = np.nonzero(mp[1:] == t)[0] + 1
-        if len(months):
-            prev = cap[:, months[-1]]
-        end[:, t] = prev
-    cols["capacity_remaining"] = end
-    return PeriodLedger(list(lr.names), list(lr.kinds), cols)
-
-
-def aggregate(flows: PoolFlows, sched: Schedule) -> PeriodFlows:
-    """Sum monthly pool flows into the payment periods they are distributed in."""
-    T = sched.n_periods
-    S, M1 = flows.balance_end.shape
-    mp = sched.month_period[:M1]
-    out: dict[str, np.ndarray] = {}
-    for key, arr in flows.series().items():
-        if key in ("balance_start", "balance_end"):
-            continue
-        out[key] = _period_sum(arr, mp, T)
-    end = np.zeros((S, T))
-    start = np.zeros((S, T))
-    prev = flows.balance_end[:, 0].copy()
-    for t in range(T):
-        months = np.nonzero(mp[1:] == t)[0] + 1
-        start[:, t] = prev
-        if len(months):
-            prev = flows.balance_end[:, months[-1]].copy()
-        end[:, t] = prev
-    out["balance_start"] = start
-    out["balance_end"] = end
-    series = {k: out[k] for k in SERIES}
-    for key, stock in EXTRA_SERIES.items():  # (only those the projection modelled)
-        if key in flows.extra:
-            series[key] = _period_end(flows.extra[key], mp, T) if stock else _period_sum(flows.extra[key], mp, T)
-    ledger = aggregate_ledger(flows.layers, sched, M1) if flows.layers is not None else None
-    return PeriodFlows(flows.name, flows.original_balance, series, ledger, flows.layers,
-                       flows.snapshot)
-
-
-def _period_end(arr: np.ndarray, mp: np.ndarray, T: int) -> np.ndarray:
-    """A balance at the end of each period: that of the period's last grid month."""
-    end = np.zeros((arr.shape[0], T))
-    prev = arr[:, 0].copy()
-    for t in range(T):
-        months = np.nonzero(mp[1:] == t)[0] + 1
-        if len(months):
-            prev = arr[:, months[-1]].copy()
-        end[:, t] = prev
-    return end
 
 
 def _upkeep_paid(due: np.ndarray, available: np.ndarray) -> np.ndarray:
@@ -132,46 +53,6 @@ def _upkeep_paid(due: np.ndarray, available: np.ndarray) -> np.ndarray:
         paid[:, t] = np.minimum(owed, np.maximum(available[:, t], 0.0))
         carried = owed - paid[:, t]
     return paid
-
-
-def cleanup_months(deal: Deal, sched: Schedule, pools: list[PeriodFlows], first_period: int = 0) -> np.ndarray:
-    """Where the deal has a clean-up call, the grid month of its exercise per scenario
-    (0: not exercised): the last collection month of the first period whose closing pool
-    balance is at or below ``threshold`` x the cut-off balance (and not yet zero). The
-    pools are then projected again with that sale month (``sale_month`` of the pool
-    projections), so that loans defaulted before the call keep their recoveries. A deal
-    picked up mid-life looks from its first projected period (``first_period``) on."""
-    S, T = pools[0].series["balance_end"].shape
-    months = np.zeros(S, dtype=np.int64)
-    call = deal.cleanup_call
-    if call is None:
-        return months
-    total0 = sum(p.original_balance for p in pools)
-    total_end: np.ndarray = np.sum([p.series["balance_end"] for p in pools], axis=0)
-    mp = np.asarray(sched.month_period)
-    for s in range(S):
-        hit = np.nonzero((total_end[s] <= call.threshold * total0 + 1e-9) & (total_end[s] > 0))[0]
-        for t in hit[hit >= first_period].tolist():
-            in_period = np.nonzero(mp[1:] == t)[0] + 1
-            if len(in_period):
-                months[s] = int(in_period[-1])
-                break
-    return months
-
-
-def reference_paths(deal: Deal, scenarios: list[Scenario], T: int) -> tuple[list[str], np.ndarray]:
-    """Reference-rate values per scenario and payment period: ``(S, n_refs, T)``."""
-    names = sorted(deal.deal.reference_rates)
-    out = np.zeros((len(scenarios), len(names), T))
-    for si, sc in enumerate(scenarios):
-        for ri, n in enumerate(names):
-            v = sc.reference_rates.get(n, deal.deal.reference_rates[n])
-            if isinstance(v, list):
-                arr = np.asarray(v, dtype=np.float64)
-                out[si, ri] = arr[np.minimum(np.arange(T), len(arr) - 1)]
-            else:
-                out[si, ri] = float(v)
-    return names, out
 
 
 #: The delinquency buckets counted from each number of days past due.
@@ -203,13 +84,83 @@ def _sched_balance(tr: Tranche, deal: Deal, sched: Schedule) -> np.ndarray:
     return out
 
 
+class _Index:
+    """Where each name of the deal sits in the kernel's arrays, the program's shared lists
+    (``add_list`` appends one and returns its offset and length), and the per-tranche
+    interest flags that ``pay_interest`` steps set."""
+
+    def __init__(self, tranche: dict[str, int], fee: dict[str, int], account: dict[str, int],
+                 trigger: dict[str, int], party: dict[str, int],
+                 add_list: Callable[[list[int]], tuple[int, int]], carry: np.ndarray, sfint: np.ndarray) -> None:
+        self.tranche, self.fee, self.account, self.trigger, self.party = tranche, fee, account, trigger, party
+        self.add_list, self.carry, self.sfint = add_list, carry, sfint
+
+
+def encode_step(s: AnyStep, ia: list[int], fa: list[float], n: _Index) -> int:
+    """Fill a step's integer and float operands (``ia``, ``fa``: the ``when`` and ``limit``
+    operands are set already) and return its opcode (docs/deal-language.md states what each
+    action does; :mod:`abs_engine.waterfall.program` the operand layout)."""
+
+    def paid_from(step: PayFee | PayInterest | PayPrincipal, recipients: dict[str, int]) -> None:
+        ia[P.I_SRC] = n.account[step.from_]
+        ia[P.I_A_OFF], ia[P.I_A_LEN] = n.add_list([recipients[x] for x in step.to])
+        ia[P.I_B_OFF], ia[P.I_B_LEN] = n.add_list([n.account[x] for x in step.support])
+
+    match s:
+        case PayFee():
+            paid_from(s, n.fee)
+            return P.OP_PAY_FEE
+        case PayInterest():
+            paid_from(s, n.tranche)
+            for x in s.to:
+                n.carry[n.tranche[x]] = int(s.carry_shortfall)
+                n.sfint[n.tranche[x]] = int(s.interest_on_shortfall)
+            return P.OP_PAY_INTEREST
+        case PayPrincipal():
+            paid_from(s, n.tranche)
+            ia[P.I_MODE] = 0 if s.mode == "sequential" else 1
+            ia[P.I_FOLLOW] = int(s.follow_schedule)
+            if s.target_percent_of_pool is not None:
+                fa[P.F_TARGET_POOL] = s.target_percent_of_pool
+            return P.OP_PAY_PRINCIPAL
+        case FundReserve():
+            ia[P.I_SRC], ia[P.I_DST] = n.account[s.from_], n.account[s.to]
+            return P.OP_FUND_RESERVE
+        case ReleaseReserve():
+            ia[P.I_SRC], ia[P.I_DST] = n.account[s.from_], n.account[s.to]
+            return P.OP_RELEASE_RESERVE
+        case Transfer():
+            ia[P.I_SRC], ia[P.I_DST] = n.account[s.from_], n.account[s.to]
+            return P.OP_TRANSFER
+        case DrawReserve():
+            ia[P.I_SRC], ia[P.I_DST] = n.account[s.from_], n.account[s.to]
+            ia[P.I_A_OFF], ia[P.I_A_LEN] = n.add_list([n.fee[x] for x in s.cover.fees])
+            ia[P.I_B_OFF], ia[P.I_B_LEN] = n.add_list([n.tranche[x] for x in s.cover.interest])
+            ia[P.I_C_OFF], ia[P.I_C_LEN] = n.add_list([n.tranche[x] for x in s.cover.principal])
+            return P.OP_DRAW_RESERVE
+        case ReimburseSupport():
+            ia[P.I_SRC], ia[P.I_DST] = n.account[s.from_], n.account[s.to]
+            ia[P.I_MODE] = int(s.restore_capacity)
+            return P.OP_REIMBURSE
+        case PayResidual():
+            ia[P.I_SRC] = n.account[s.from_]
+            if s.to in n.tranche:
+                ia[P.I_MODE], ia[P.I_DST] = 0, n.tranche[s.to]
+            else:
+                ia[P.I_MODE], ia[P.I_DST] = 1, n.party[s.to]
+            fa[P.F_SHARE] = s.share
+            return P.OP_PAY_RESIDUAL
+        case _:
+            assert_never(s)
+
+
 def compile_deal(
     deal: Deal,
     sched: Schedule,
     pools: list[PeriodFlows],
     scenarios: list[Scenario],
     opening: P.Opening | None = None,
-) -> KernelArgsBundle:
+) -> P.KernelArgs:
     """Build the kernel's arguments for ``deal`` over ``scenarios`` (from ``opening``, the
     state of a deal picked up mid-life, if given; abs_engine/restart.py)."""
     T = sched.n_periods
@@ -232,11 +183,11 @@ def compile_deal(
     seg = [0]
     carry = np.ones(len(deal.tranches), dtype=np.int32)
     sfint = np.zeros(len(deal.tranches), dtype=np.int32)
-    for state in P_STATES:
+    index = _Index(tr_idx, fee_idx, acc_idx, trg_idx, party_idx, add_list, carry, sfint)
+    for state in STATES:
         # an absent waterfall (None) falls back to the normal one; an empty one pays nothing
         given = getattr(deal.waterfalls, state)
         steps = deal.waterfalls.normal if given is None else given
-        s: Any  # a step of the closed vocabulary; the fields read below exist for its action
         for s in steps:
             ia = [0] * P.N_IARG
             fa = [INF, 1.0, -1.0, 1.0]
@@ -257,39 +208,7 @@ def compile_deal(
                     fa[P.F_LIMIT_AMOUNT] = s.limit.amount
                 if s.limit.fraction is not None:
                     fa[P.F_LIMIT_FRACTION] = s.limit.fraction
-            act = s.action
-            if act in ("pay_fee", "pay_interest", "pay_principal"):
-                ia[P.I_SRC] = acc_idx[s.from_]
-                names = fee_idx if act == "pay_fee" else tr_idx
-                ia[P.I_A_OFF], ia[P.I_A_LEN] = add_list([names[n] for n in s.to])
-                ia[P.I_B_OFF], ia[P.I_B_LEN] = add_list([acc_idx[n] for n in s.support])
-                if act == "pay_interest":
-                    for n in s.to:
-                        carry[tr_idx[n]] = int(s.carry_shortfall)
-                        sfint[tr_idx[n]] = int(s.interest_on_shortfall)
-                if act == "pay_principal":
-                    ia[P.I_MODE] = 0 if s.mode == "sequential" else 1
-                    ia[P.I_FOLLOW] = int(s.follow_schedule)
-                    if s.target_percent_of_pool is not None:
-                        fa[P.F_TARGET_POOL] = s.target_percent_of_pool
-            elif act in ("fund_reserve", "release_reserve", "transfer"):
-                ia[P.I_SRC], ia[P.I_DST] = acc_idx[s.from_], acc_idx[s.to]
-            elif act == "draw_reserve":
-                ia[P.I_SRC], ia[P.I_DST] = acc_idx[s.from_], acc_idx[s.to]
-                ia[P.I_A_OFF], ia[P.I_A_LEN] = add_list([fee_idx[n] for n in s.cover.fees])
-                ia[P.I_B_OFF], ia[P.I_B_LEN] = add_list([tr_idx[n] for n in s.cover.interest])
-                ia[P.I_C_OFF], ia[P.I_C_LEN] = add_list([tr_idx[n] for n in s.cover.principal])
-            elif act == "reimburse_support":
-                ia[P.I_SRC], ia[P.I_DST] = acc_idx[s.from_], acc_idx[s.to]
-                ia[P.I_MODE] = int(s.restore_capacity)
-            elif act == "pay_residual":
-                ia[P.I_SRC] = acc_idx[s.from_]
-                if s.to in tr_idx:
-                    ia[P.I_MODE], ia[P.I_DST] = 0, tr_idx[s.to]
-                else:
-                    ia[P.I_MODE], ia[P.I_DST] = 1, party_idx[s.to]
-                fa[P.F_SHARE] = s.share
-            ops.append(P.OPCODES[act])
+            ops.append(encode_step(s, ia, fa, index))
             iargs.append(ia)
             fargs.append(fa)
         seg.append(len(ops))
@@ -418,6 +337,3 @@ def compile_deal(
         opening.apply(args)
     return args.allocate_outputs()
 
-
-P_STATES = ("normal", "accelerated", "event_of_default")
-KernelArgsBundle = P.KernelArgs

@@ -22,7 +22,7 @@ without that party: ``(cash as written - cash with the party removed) / cash as 
 the party's marginal contribution (with several parties backing the same dues each
 marginal share can be 0 while the stand-alone case shows the joint one).
 
-**Break-even.** The break-even constant CDR (临界违约率, :func:`abs_engine.scenarios.breakeven`,
+**Break-even.** The break-even constant CDR (临界违约率, :func:`abs_engine.studies.breakeven`,
 stress ``cdr``, criterion ``timely``) of every tranche under every scenario's other
 assumptions (recovery, prepayment, lags), as written and in each removal case; its multiple
 of the scenario's CDR and of the base case's (the run's first scenario).
@@ -48,12 +48,11 @@ import pandas as pd
 
 from .. import curves
 from ..engine import Backend
-from ..model.deal import Deal
+from ..model.deal import Deal, sections
 from ..model.scenario import Scenario
 from ..model.support import AnnualFeeUpkeep, Guarantee, Sharing
-from ..results import Result
+from ..results import WHOLE_TOLERANCE, Result, pool_measures
 from .breakeven import breakeven, stressed
-from .measures import WHOLE_TOLERANCE, pool_measures, tranche_measures
 
 __all__ = ["SupportParty", "Speed", "InvestorView", "support_parties", "default_speeds", "investor_view",
            "event_timeline", "CASE_AS_WRITTEN", "CASE_STANDALONE"]
@@ -188,7 +187,7 @@ def default_speeds(deal: Deal, base: Scenario) -> list[Speed]:
     """
     cdr = _rate(base.defaults.cdr)
     cdr2 = max(2 * cdr, 0.05)
-    if any(p.kind == "pledge_loan" for p in deal.pools):
+    if "prepayment" in sections(deal.pools):
         cpr = _rate(base.prepayment.cpr)
         return [Speed("CPR 0% CDR 0%", 0.0, 0.0), Speed(base.name), Speed(f"CPR 10% CDR {_pct(cdr)}", 0.10),
                 Speed(f"CPR 20% CDR {_pct(cdr)}", 0.20), Speed(f"CPR {_pct(cpr)} CDR {_pct(cdr2)}", None, cdr2)]
@@ -246,7 +245,7 @@ def _dependence(result: Result, cases: list[tuple[str, tuple[str, ...]]], backen
     scs = [without(deal, sc, names, f"{sc.name}\x1f{case}", since) for sc in result.scenarios for case, names in cases]
     # nothing to remove: the run itself
     res = result if len(cases) == 1 else run_engine(deal, scs, backend=backend, status=result.status)
-    m = tranche_measures(deal, res.schedule, res.args, yields=False)
+    m = res.measures(yields=False)
     whole = m.whole("timely")
     rows = []
     for i, sc in enumerate(result.scenarios):
@@ -382,7 +381,7 @@ def event_timeline(result: Result) -> pd.DataFrame:
     for k, t in enumerate(deal.tranches):
         em = t.expected_maturity or deal.deal.expected_maturity
         t_em = min(sched.period_of(em), T - 1) + 1  # 1-based period of the expected maturity
-        carried = bool(result.args.carry[k])
+        carried = bool(result.interest_carried[k])
         part = tr[tr["tranche"] == t.name]
         for sc, blk in part.groupby("scenario", sort=False):
             blk = blk.sort_values("period")
@@ -471,51 +470,18 @@ class CollateralFit:
 
 
 def collateral_fit(deal: Deal) -> CollateralFit:
-    """The :class:`CollateralFit` of a deal's pools."""
-    from ..dates import add_months
-    from ..model.deal import LicencePool, PledgeLoanPool
-    from ..pools.receivables import months_needed, receivable_arrays
+    """The :class:`CollateralFit` of a deal's pools (each kind's rows,
+    :meth:`~abs_engine.pools.base.PoolKind.collateral`)."""
+    from ..pools.kinds import kind_of
 
-    h = deal.deal
     notes = sum(t.balance for t in deal.tranches)
     rights: list[dict[str, Any]] = []
     recv: list[dict[str, Any]] = []
     for pool in deal.pools:
-        if isinstance(pool, PledgeLoanPool):
-            total = sum(a.balance for a in pool.assets)
-            for a in pool.assets:
-                rights.append({"pool": pool.name, "right": a.loan_id, "type": a.ip_type, "count": a.ip_count,
-                               "expiry_date": None, "years_after_legal_maturity": math.nan,
-                               "appraised_value": a.collateral_value, "valuer": a.valuer,
-                               "exposure": a.balance, "exposure_share": a.balance / total if total else math.nan})
-            continue
-        M = max(months_needed(pool, h.cutoff_date), 1)
-        arr = receivable_arrays(pool, h.cutoff_date, M)
-        flows = arr.fees[arr.link_l] * arr.expiry[arr.link_p] * arr.share[:, None]  # (links, M+1)
-        remaining = float(flows[:, 1:].sum())
-        years = np.array([(add_months(h.cutoff_date, m) - h.cutoff_date).days / 365.0 for m in range(M + 1)])
-        rate = pool.discount_rate
-        pv = float((flows * (1.0 + rate) ** -years[None, :])[:, 1:].sum()) if rate is not None else math.nan
-        recv.append({"pool": pool.name, "kind": pool.kind, "remaining_receivables": remaining,
-                     "discount_rate": rate if rate is not None else math.nan, "present_value": pv,
-                     "notes": notes, "oc_ratio": pv / notes if notes and pv == pv else math.nan,
-                     "receivables_to_notes": remaining / notes if notes else math.nan})
-        if isinstance(pool, LicencePool):
-            expo = np.zeros(len(arr.patent_ids))
-            np.add.at(expo, arr.link_p, flows[:, 1:].sum(axis=1))
-            info = {p.patent_id: p for p in pool.patents}
-            for j, pid in enumerate(arr.patent_ids):
-                p = info[pid]
-                rights.append({"pool": pool.name, "right": pid, "type": p.type, "count": 1,
-                               "expiry_date": p.expiry_date,
-                               "years_after_legal_maturity": (p.expiry_date - h.legal_maturity).days / 365.0,
-                               "appraised_value": p.appraised_value, "valuer": p.valuer,
-                               "exposure": float(expo[j]), "exposure_share": float(expo[j]) / remaining if remaining else math.nan})
-        else:
-            for ta, b in zip(pool.assets, arr.remaining[:, 0], strict=False):
-                rights.append({"pool": pool.name, "right": ta.receivable_id, "type": ta.ip_type, "count": 1,
-                               "expiry_date": None, "years_after_legal_maturity": math.nan, "appraised_value": math.nan,
-                               "valuer": None, "exposure": float(b), "exposure_share": float(b) / remaining if remaining else math.nan})
+        rows, receivables = kind_of(pool).collateral(pool, deal.deal, notes)
+        rights += rows
+        if receivables is not None:
+            recv.append(receivables)
     cols = ["pool", "right", "type", "count", "expiry_date", "years_after_legal_maturity", "appraised_value", "valuer",
             "exposure", "exposure_share"]
     df = pd.DataFrame(rights, columns=cols)

@@ -36,7 +36,7 @@ from ..engine import run as run_engine
 from ..errors import InputError, Problem
 from ..model.deal import Deal, Tranche
 from ..model.scenario import BASE, Scenario
-from .measures import Criterion, tranche_measures
+from ..results import Criterion
 
 #: |clean price - 100| at the solved coupon.
 PAR_TOLERANCE = 1e-9
@@ -249,7 +249,7 @@ def max_coupon(
         def whole(x: float, n: str = n) -> tuple[bool, str]:
             d = with_coupon(deal, n, x)
             res = run_engine(d, scs, backend=backend)
-            ok = tranche_measures(d, res.schedule, res.args, yields=False).whole(criterion)[:, [t.name for t in d.tranches].index(n)]
+            ok = res.measures(yields=False).whole(criterion)[:, [t.name for t in d.tranches].index(n)]
             bad = [s.name for s, w in zip(scs, ok, strict=True) if not w]
             return not bad, bad[0] if bad else ""
 

@@ -3,7 +3,7 @@ deals (or one deal and its variants, :func:`abs_engine.io.variants.load_variants
 under the same scenarios.
 
 Per structure, scenario and tranche (``tranches``): balance and share of the notes,
-coupon, WAL, yield (at par at closing, :mod:`abs_engine.scenarios.measures`), loss rate, whole;
+coupon, WAL, yield (at par at closing, :meth:`abs_engine.Result.measures`), loss rate, whole;
 the expected loss (mean loss rate over a Monte Carlo, the same seed and paths for every
 structure) and the BDR (the pool's cumulative default rate at the tranche's break-even
 multiple of the first scenario's default curve).
@@ -31,11 +31,12 @@ from ..engine import Backend
 from ..engine import run as run_engine
 from ..errors import InputError
 from ..io.variants import Structure
+from ..measures import notes_yield
 from ..model.deal import Deal
 from ..model.scenario import MonteCarlo, Scenario
+from ..results import Criterion
 from .breakeven import breakeven, stressed
 from .executors import Executor
-from .measures import Criterion, notes_yield, tranche_measures
 
 
 @dataclass
@@ -62,7 +63,7 @@ def _coupon(t: object) -> float:
 
 def _funding(deal: Deal, res: object) -> tuple[np.ndarray, np.ndarray]:
     """Per scenario: the yield at par of the investor-held notes' cash, and with the fees, in
-    the notes' yield convention (:func:`abs_engine.scenarios.measures.notes_yield`)."""
+    the notes' yield convention (:func:`abs_engine.measures.notes_yield`)."""
     a = res.args  # type: ignore[attr-defined]
     sold = [k for k, t in enumerate(deal.tranches) if t.kind != "subordinate"]
     if not sold:
@@ -93,7 +94,7 @@ def compare(
     --------
     >>> import abs_engine as ae
     >>> from abs_engine.io.variants import Structure
-    >>> from abs_engine.scenarios.sizing import with_balances
+    >>> from abs_engine.studies.sizing import with_balances
     >>> deal = ae.load_deal("deals/sz_pledge_2026_1.yaml")
     >>> thin = Structure("senior_90", with_balances(deal, {"A": 185_400_000}), "example")
     >>> c = compare([Structure("base", deal, "deals"), thin], [ae.load_scenario("scenarios/base.yaml")])
@@ -121,7 +122,7 @@ def compare(
     for st in structures:
         d = st.deal
         res = run_engine(d, scenarios, backend=backend)
-        tm = tranche_measures(d, res.schedule, res.args)
+        tm = res.measures()
         whole = tm.whole(criterion)
         total = float(sum(t.balance for t in d.tranches))
         fund, allin = _funding(d, res)

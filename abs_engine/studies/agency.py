@@ -8,10 +8,10 @@ under stresses of default timing, recovery and rates against the target default 
   (:func:`load_agency_table`; linear between tabulated years). With ``N`` paths it is the
   ``k``-th largest simulated default rate, ``k = max(floor(N p), 1)`` (the rule of the
   table's source); ``resolved`` is false when ``N p < 1`` (the largest rate stands in for a
-  quantile the paths cannot show). The paths are :func:`abs_engine.scenarios.simulate`'s,
-  path by path (:func:`abs_engine.scenarios.montecarlo.simulate_defaults`).
+  quantile the paths cannot show). The paths are :func:`abs_engine.studies.simulate`'s,
+  path by path (:func:`abs_engine.studies.montecarlo.simulate_defaults`).
 * **BDR** under a stress: the pool's cumulative default rate at the break-even multiple of
-  that stress's default curve (:func:`abs_engine.scenarios.breakeven`, stress
+  that stress's default curve (:func:`abs_engine.studies.breakeven`, stress
   ``cdr_multiple``): the default rate the tranche survives. A tranche whole across the whole
   range has the range end's rate (``bound = range``); one never whole has 0.
 * The tranche **passes** rating ``R`` under a stress when ``BDR >= TDR(R)``; its **cushion**
@@ -41,14 +41,15 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..dates import calendar_months
 from ..engine import Backend, effective_cdr
 from ..errors import InputError, Problem
-from ..model.deal import Deal, PledgeLoanPool, Tranche
+from ..model.deal import Deal, Tranche, sections
 from ..model.scenario import MonteCarlo, Scenario
 from ..model.support import failure_names
+from ..results import Criterion
 from .breakeven import breakeven, stress_range, stressed
 from .executors import Executor
-from .measures import Criterion
 from .ratings import RatingTable, _read, load_rating_table
 
 Test = Literal["tdr", "multiple"]
@@ -154,7 +155,7 @@ def timing_months(deal: Deal) -> int:
     """Months from the cut-off date to the deal's expected maturity (at least 1): the span
     over which the timing stresses redistribute defaults."""
     a, b = deal.deal.cutoff_date, deal.deal.expected_maturity
-    return max((b.year - a.year) * 12 + (b.month - a.month), 1)
+    return max(calendar_months(a, b), 1)
 
 
 def _support_failures(deal: Deal) -> dict[str, dt.date]:
@@ -211,7 +212,7 @@ def stress_scenarios(deal: Deal, base: Scenario, stresses: StressSet | None = No
     hc = min(rc.haircut + st.haircut_add, 1.0)
     rate = None if rc.rate is None else max(rc.rate - st.haircut_add, 0.0)
     rr = max(rv.recovery_rate - st.haircut_add, 0.0)
-    receivables = any(not isinstance(p, PledgeLoanPool) for p in deal.pools)
+    receivables = "receivables" in sections(deal.pools)
     out.append(("recovery_haircut", f"recoveries {st.haircut_add:.0%} lower (haircut {rc.haircut:.0%} -> {hc:.0%}"
                 + (f", recovery rate -> {rate:.0%}" if rate is not None else "")
                 + (f"; receivables' recovery rate {rv.recovery_rate:.0%} -> {rr:.0%}" if receivables else "") + ")",
@@ -368,7 +369,7 @@ def agency_table(
     >>> bool(s.loc["A", "min_bdr"] > s.loc["SUB", "min_bdr"])
     True
     """
-    from ..engine import _check_scenarios
+    from ..checks import check_scenarios
     from .montecarlo import simulate_defaults
 
     t0 = time.perf_counter()
@@ -376,7 +377,7 @@ def agency_table(
         raise InputError.single("", "--test", f"unknown test '{test}' ({', '.join(TESTS)})")
     names = [t.name for t in deal.tranches]
     chosen = _check_tranches(tranches, names)
-    _check_scenarios(deal, [base])
+    check_scenarios(deal, [base])
     notes: list[str] = []
     scs = stress_scenarios(deal, base, stresses)
     ratings_table = table or load_agency_table()

@@ -33,19 +33,24 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from ..compile import aggregate, cleanup_months
-from ..curves import monthly_rates, varies_by_loan
-from ..engine import Backend, projection_grid
-from ..engine import run as run_engine
-from ..errors import InputError, Problem
-from ..model.deal import Deal, LicencePool, PledgeLoanPool, TransferPool, obligor
+from ..checks import (
+    check_run,
+    check_scenarios,
+    deal_problems,
+    require,
+    settings_problems,
+    simulation_problems,
+)
+from ..curves import monthly_rates
+from ..engine import Backend, Projector
+from ..limits import check_run_size
+from ..model.deal import Deal, obligor
 from ..model.scenario import BASE, MonteCarlo, Scenario
-from ..pools.base import PoolFlows
-from ..pools.pledge import loan_arrays, pledge_rates, project_pledge_pool
-from ..pools.receivables import project_receivable_pool, receivable_arrays
-from ._sparse import SparsePledge, supports
+from ..periods import aggregate
+from ..pools.base import Events, PoolFlows, Sparse
+from ..pools.kinds import kind_of
+from ..results import WHOLE_TOLERANCE, Criterion, pool_measures
 from .executors import Context, Executor, OnDone, release, run_tasks, worker_cache
-from .measures import WHOLE_TOLERANCE, Criterion, pool_measures, tranche_measures
 from .ratings import RatingTable, load_rating_table, upper_bound
 
 #: Paths per engine call. Fixed, so that a path's figures never depend on how paths are
@@ -102,7 +107,7 @@ class _Model:
     """The copula and the pools' projections of a simulation, built once per worker."""
 
     M: int
-    sched: Any
+    projector: Projector
     scenario: Scenario
     a: np.ndarray  # (n_obligors,) loading sqrt(rho)
     b: np.ndarray  # sqrt(1 - rho)
@@ -110,8 +115,8 @@ class _Model:
     members: list[np.ndarray]  # obligors of each curve
     asset_obligor: list[np.ndarray]  # per pool: obligor index of each asset
     patents: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], list[np.ndarray]] | None]
-    pools: list[tuple[str, Any]]  # ("sparse", (SparsePledge, LoanArrays)) | ("pledge", LoanArrays) | ("receivable", arrays)
-    refs: np.ndarray  # (1, n_refs, M+1) reference rates per grid month
+    #: per pool: its sparse projection of the paths (None: projected densely)
+    sparse: list[Sparse | None]
     n_obligors: int = 0
     n_patents: list[int] = field(default_factory=list)
     #: support parties that may fail: name, loading sqrt(rho), sqrt(1 - rho), thresholds (months 1..M)
@@ -129,13 +134,8 @@ def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
     """The per-worker state of a simulation (see the module docstring)."""
     deal, settings = ctx.deal, ctx.settings
     sc = mc_scenario(ctx.scenario)
-    M, sched = projection_grid(deal, [sc])
-    h = deal.deal
-    from ..compile import reference_paths
-
-    ref_names, refs_period = reference_paths(deal, [sc], sched.n_periods)
-    mp = np.minimum(sched.month_period, sched.n_periods - 1)
-    refs = refs_period[:, :, mp]
+    proj = Projector(deal, [sc])
+    M = proj.grid_months
     # obligors across all pools, in order of first appearance
     index: dict[str, int] = {}
     rho: list[float] = []
@@ -146,19 +146,16 @@ def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
     # takes those of its first asset, keyed by what makes them differ
     shared_cdr = monthly_rates(ctx.scenario.defaults.cdr, M)
     own: dict[tuple[Any, ...], np.ndarray] = {}
-    for pool in deal.pools:
+    for pool, prepared in zip(deal.pools, proj.prepared, strict=True):
         ids = []
-        rates = None
-        if isinstance(pool, PledgeLoanPool) and varies_by_loan(ctx.scenario):
-            rates = pledge_rates(pool, loan_arrays(pool, h.cutoff_date, M, ref_names), [ctx.scenario], sched.grid)[0]
+        rates = kind_of(pool).default_rates(pool, prepared, ctx.scenario, proj.grid)
         for li, a in enumerate(pool.assets):
             name = obligor(a)
             if name not in index:
                 index[name] = len(index)
                 rho.append(_rho(settings, a))
-                pd_ = getattr(a, "pd", None) if not isinstance(pool, PledgeLoanPool) and use_pd else None
-                if not isinstance(pool, PledgeLoanPool) and use_pd:
-                    curve_key.append(("pd", float(pd_ or 0.0)))
+                if "receivables" in type(pool).SECTIONS and use_pd:  # a receivable's obligor: its tape PD
+                    curve_key.append(("pd", float(getattr(a, "pd", None) or 0.0)))
                 elif rates is not None and not rates.shared:
                     key = ("loan", *rates.key(0, li))
                     if key not in own:
@@ -184,12 +181,13 @@ def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
     n_patents = []
     hz = ctx.scenario.patents.invalidation_hazard
     for pool in deal.pools:
-        if not isinstance(pool, LicencePool):
+        types = kind_of(pool).patent_types(pool)
+        if not types:
             patents.append(None)
             n_patents.append(0)
             continue
-        hs = np.array([(hz.get(p.type, 0.0) if isinstance(hz, dict) else float(hz)) for p in pool.patents])
-        pr = np.array([settings.patent_correlations.get(p.type, settings.patent_correlation) for p in pool.patents])
+        hs = np.array([(hz.get(t, 0.0) if isinstance(hz, dict) else float(hz)) for t in types])
+        pr = np.array([settings.patent_correlations.get(t, settings.patent_correlation) for t in types])
         thr, mem = [], []
         months = np.arange(1, M + 1)
         for hv in sorted(set(hs.tolist())):
@@ -197,25 +195,15 @@ def build_model(ctx: SimulationContext, fast: bool | None = None) -> _Model:
             thr.append(ndtri(np.clip(F, 0.0, 1.0)))
             mem.append(np.flatnonzero(hs == hv))
         patents.append((np.sqrt(pr), np.sqrt(1.0 - pr), thr, mem))
-        n_patents.append(len(pool.patents))
+        n_patents.append(len(types))
     use_fast = ctx.fast if fast is None else fast
-    pools: list[tuple[str, Any]] = []
-    for pool in deal.pools:
-        if isinstance(pool, PledgeLoanPool):
-            loans = loan_arrays(pool, h.cutoff_date, M, ref_names)
-            if use_fast and supports(pool) and sc.recovery.advancing == "none":
-                pools.append(("sparse", (SparsePledge(pool, loans, sc, sched.grid, refs[0]), loans)))
-            else:
-                pools.append(("pledge", loans))
-        else:
-            assert isinstance(pool, LicencePool | TransferPool)
-            pools.append(("receivable", receivable_arrays(pool, h.cutoff_date, M)))
+    sparse: list[Sparse | None] = proj.sparse(sc) if use_fast else [None] * len(deal.pools)
     months = np.arange(1, M + 1)
     rs = settings.support_correlation
     support = [(name, math.sqrt(rs), math.sqrt(1.0 - rs), ndtri(np.clip(1.0 - (1.0 - pd_) ** (months / 12.0), 0.0, 1.0)))
                for name, pd_ in settings.support_default_probability.items()]
-    return _Model(M, sched, sc, np.sqrt(r), np.sqrt(1.0 - r), thresholds, members, asset_obligor, patents, pools,
-                  refs, len(index), n_patents, support)
+    return _Model(M, proj, sc, np.sqrt(r), np.sqrt(1.0 - r), thresholds, members, asset_obligor, patents, sparse,
+                  len(index), n_patents, support)
 
 
 def draw(model: _Model, seed: int, k: int) -> tuple[np.ndarray, list[np.ndarray | None], dict[str, int]]:
@@ -249,31 +237,9 @@ def draw(model: _Model, seed: int, k: int) -> tuple[np.ndarray, list[np.ndarray 
     return tau, inval, fails
 
 
-def _block_flows(ctx: SimulationContext, model: _Model, scenarios: list[Scenario], dms: list[np.ndarray],
-                 ims: list[np.ndarray | None], dense: bool = False,
-                 sale_months: np.ndarray | None = None) -> list[PoolFlows]:
-    """Monthly flows of each pool on a block of paths; ``sale_months`` (the clean-up call's
-    sale month per path) projects every pool densely with that sale."""
-    out = []
-    B = len(scenarios)
-    dense = dense or sale_months is not None
-    price = ctx.deal.cleanup_call.price if ctx.deal.cleanup_call is not None else 1.0
-    for i, (pool, (kind, obj)) in enumerate(zip(ctx.deal.pools, model.pools, strict=True)):
-        dm = dms[i]
-        if kind == "sparse" and not dense:
-            out.append(obj[0].flows(dms[i]))
-        elif kind in ("sparse", "pledge"):
-            loans = obj if kind == "pledge" else obj[1]
-            refs = np.broadcast_to(model.refs, (B, *model.refs.shape[1:])).copy()
-            assert isinstance(pool, PledgeLoanPool)
-            out.append(project_pledge_pool(pool, loans, scenarios, model.sched.grid, refs, default_month=dm,
-                                           sale_month=sale_months, sale_price=price))
-        else:
-            assert isinstance(pool, LicencePool | TransferPool)
-            out.append(project_receivable_pool(pool, obj, scenarios, model.sched.grid, default_month=dm,
-                                               invalidation_month=ims[i], sale_month=sale_months,
-                                               sale_price=price))
-    return out
+def _events(dms: list[np.ndarray], ims: list[np.ndarray | None]) -> list[Events]:
+    """The drawn default and invalidation months of each pool, as the projection takes them."""
+    return [Events(default_month=dm, invalidation_month=im) for dm, im in zip(dms, ims, strict=True)]
 
 
 def _paths(ctx: SimulationContext, model: _Model, k0: int, k1: int) -> tuple[list[Scenario], list[np.ndarray], list[np.ndarray | None], np.ndarray, np.ndarray, np.ndarray]:
@@ -297,7 +263,7 @@ def _path_scenario(model: _Model, k: int, fails: dict[str, int]) -> Scenario:
     date, so a pool payer fails in that month), the earlier of a scenario's own and a draw."""
     if not fails:
         return model.scenario.model_copy(update={"name": f"path{k}"})
-    grid = model.sched.grid
+    grid = model.projector.grid
     sf = dict(model.scenario.support_failures)
     for name, m in fails.items():
         d = grid[m]
@@ -305,17 +271,13 @@ def _path_scenario(model: _Model, k: int, fails: dict[str, int]) -> Scenario:
     return model.scenario.model_copy(update={"name": f"path{k}", "support_failures": sf})
 
 
-def _block(ctx: SimulationContext, model: _Model, b0: int, b1: int) -> tuple[list[Scenario], list[PoolFlows], np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
-    """Paths ``b0..b1-1``: their scenarios, the pools' monthly flows (projected again with the
-    clean-up call's sale where it is exercised), the sale months (None without a call) and
+def _block(ctx: SimulationContext, model: _Model, b0: int, b1: int) -> tuple[list[Scenario], list[PoolFlows], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Paths ``b0..b1-1``: their scenarios, the pools' monthly flows (the projection API's
+    :meth:`~abs_engine.engine.Projector.flows`: sparse where the model has it, projected again
+    with the clean-up call's sale where it is exercised), the sale months (0: none) and
     the per-path counts of defaults, invalidations and support failures."""
     scenarios, dms, ims, n_def, n_inv, n_sup = _paths(ctx, model, b0, b1)
-    flows = _block_flows(ctx, model, scenarios, dms, ims)
-    sale = None
-    if ctx.deal.cleanup_call is not None:
-        sale = cleanup_months(ctx.deal, model.sched, [aggregate(f, model.sched) for f in flows])
-        if sale.any():
-            flows = _block_flows(ctx, model, scenarios, dms, ims, sale_months=sale)
+    flows, sale = model.projector.flows(scenarios, _events(dms, ims), sparse=model.sparse)
     return scenarios, flows, sale, n_def, n_inv, n_sup
 
 
@@ -328,8 +290,8 @@ def run_paths(ctx: SimulationContext, task: tuple[int, int]) -> dict[str, np.nda
     for b0 in range(k0, k1, BLOCK):
         b1 = min(k1, b0 + BLOCK)
         scenarios, flows, sale, n_def, n_inv, n_sup = _block(ctx, model, b0, b1)
-        res = run_engine(ctx.deal, scenarios, backend=ctx.backend, pool_flows=flows, sale_months=sale)
-        tm = tranche_measures(ctx.deal, res.schedule, res.args)
+        res = model.projector.result(scenarios, flows, sale, ctx.backend)
+        tm = res.measures()
         pm = pool_measures(res.pools)
         parts.append({
             "path": np.arange(b0, b1), "loss": tm.loss, "loss_rate": tm.loss_rate, "writedown": tm.writedown,
@@ -345,14 +307,7 @@ def _defaults_model(ctx: SimulationContext) -> _Model:
     """The model of :func:`run_default_paths`: every pledge pool projected sparsely, with
     or without a support stack (support pays for defaults, it does not change them)."""
     model = build_model(ctx, fast=True)
-    pools: list[tuple[str, Any]] = []
-    for pool, (kind, obj) in zip(ctx.deal.pools, model.pools, strict=True):
-        if kind == "pledge":
-            assert isinstance(pool, PledgeLoanPool)
-            obj = (SparsePledge(pool, obj, model.scenario, model.sched.grid, model.refs[0]), obj)
-            kind = "sparse"
-        pools.append((kind, obj))
-    model.pools = pools
+    model.sparse = model.projector.sparse(model.scenario, exact=False)
     return model
 
 
@@ -367,7 +322,7 @@ def run_default_paths(ctx: SimulationContext, task: tuple[int, int]) -> dict[str
     for b0 in range(k0, k1, BLOCK):
         b1 = min(k1, b0 + BLOCK)
         _, flows, _, n_def, _, _ = _block(ctx, model, b0, b1)  # (a call's sale ends the defaults of what it buys)
-        pm = pool_measures([aggregate(f, model.sched) for f in flows])
+        pm = pool_measures([aggregate(f, model.projector.schedule) for f in flows])
         parts.append({"path": np.arange(b0, b1), "obligor_defaults": n_def, "pool_defaults": pm["pool_defaults"],
                       "pool_default_rate": pm["pool_default_rate"]})
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -383,7 +338,7 @@ def simulate_defaults(
 ) -> pd.DataFrame:
     """The pool's cumulative default amount and rate on each of :func:`simulate`'s paths
     (the same seeds and draws, path by path), without running the waterfall: what the
-    target default rates of :mod:`abs_engine.scenarios.agency` need, at a fraction of the
+    target default rates of :mod:`abs_engine.studies.agency` need, at a fraction of the
     cost. One row per path: ``path``, ``obligor_defaults``, ``pool_defaults`` (currency
     units), ``pool_default_rate`` (share of the original pool balance).
 
@@ -398,15 +353,10 @@ def simulate_defaults(
     >>> bool(np.allclose(fast["pool_default_rate"], full.pool["pool_default_rate"], rtol=1e-12, atol=1e-15))
     True
     """
-    from ..engine import _check_scenarios
-    from ..io.deal_file import check_assets, check_references
-
     settings = settings or MonteCarlo()
     scenario = scenario or BASE
-    problems = check_assets(deal, "<deal>") + check_references(deal, "<deal>") + check_settings(deal, settings)
-    if problems:
-        raise InputError(problems)
-    _check_scenarios(deal, [scenario])
+    require(deal_problems(deal, "<deal>") + settings_problems(deal, settings))
+    check_scenarios(deal, [scenario])
     ex = executor or Executor()
     ctx = SimulationContext(deal, scenario, settings, "cython", fast=True)
     n = settings.paths
@@ -419,20 +369,26 @@ def simulate_defaults(
     return pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
 
 
+def _has_sparse(deal: Deal) -> bool:
+    """Whether some pool of the deal has a sparse projection of the paths."""
+    return any(kind_of(p).has_sparse(p, exact=True) for p in deal.pools)
+
+
 def check_sparse(ctx: SimulationContext, n: int = 8, rtol: float = 1e-9) -> tuple[bool, float]:
     """Compare the sparse projection with the dense one on the first ``n`` paths; returns
     (agree, largest difference relative to each series' scale)."""
-    if not any(supports(p) for p in ctx.deal.pools):
+    if not _has_sparse(ctx.deal):
         return True, 0.0
     # the model the tasks of this process use (threads share it)
     model: _Model = worker_cache(ctx, "model", lambda: build_model(ctx, fast=True))
     n = min(n, ctx.settings.paths)
     scenarios, dms, ims, _, _, _ = _paths(ctx, model, 0, n)
-    sparse = _block_flows(ctx, model, scenarios, dms, ims)
-    dense = _block_flows(ctx, model, scenarios, dms, ims, dense=True)
+    events = _events(dms, ims)
+    sparse = model.projector.monthly(scenarios, events, sparse=model.sparse)
+    dense = model.projector.monthly(scenarios, events)
     worst = 0.0
-    for (kind, _), a, b in zip(model.pools, sparse, dense, strict=True):
-        if kind != "sparse":
+    for sp, a, b in zip(model.sparse, sparse, dense, strict=True):
+        if sp is None:
             continue
         for key, x in b.series().items():
             y = a.series()[key]
@@ -602,28 +558,17 @@ def simulate(
     >>> sim.summary()[["tranche", "paths"]].values.tolist()
     [['A', 64], ['SUB', 64]]
     """
-    from ..engine import _check_scenarios
-    from ..io.deal_file import check_assets, check_references
-
     settings = settings or MonteCarlo()
     scenario = scenario or BASE
-    problems = check_assets(deal, "<deal>") + check_references(deal, "<deal>")
-    if problems:
-        raise InputError(problems)
-    _check_scenarios(deal, [scenario])
-    if scenario.delinquency is not None:
-        raise InputError([Problem(f"scenario '{scenario.name}'", "delinquency", (
-            "a delinquency pipeline is an expected-value model (shares of each loan roll from bucket to "
-            "bucket); Monte Carlo paths draw whole defaults from defaults.cdr: simulate without it"))])
-    problems = check_settings(deal, settings)
-    if problems:
-        raise InputError(problems)
+    check_run(deal, [scenario])
+    require(simulation_problems(scenario) + settings_problems(deal, settings))
+    check_run_size(deal, [mc_scenario(scenario)] * min(BLOCK, max(settings.paths, 1)))  # (a block's engine call)
     ex = executor or Executor()
     t0 = time.perf_counter()
     ctx = SimulationContext(deal, scenario, settings, backend, fast=sparse)
     notes: list[str] = []
     check: float | None = None
-    if sparse and any(supports(p) for p in deal.pools):
+    if sparse and _has_sparse(deal):
         ok, check = check_sparse(ctx)
         if not ok:
             ctx.fast = False
@@ -660,42 +605,7 @@ def simulate(
         "pool_default_rate": got["pool_default_rate"], "pool_loss_rate": got["pool_loss_rate"],
     })
     return Simulation(deal, scenario, settings, frame, pool, criterion, ex.describe(), time.perf_counter() - t0,
-                      sparse=ctx.fast and any(supports(p) for p in deal.pools), sparse_check=check, notes=notes)
-
-
-def check_settings(deal: Deal, settings: MonteCarlo, file: str = "monte carlo") -> list[Problem]:
-    """Every name in ``settings`` the deal does not have: a key of ``correlations`` that is no
-    industry (or IP type, after ``correlation_by``) of the deal's assets, a key of
-    ``patent_correlations`` that is no patent type of its licence pools, a
-    ``support_default_probability`` that is no support party; ``correlations`` given with
-    ``correlation_by: none``. One problem each (file, field path, reason, the known names)."""
-    import difflib
-
-    from ..model.support import failure_names
-
-    problems: list[Problem] = []
-
-    def unknown(path: str, names: list[str], known: list[str], what: str) -> None:
-        for n in names:
-            if n in known:
-                continue
-            close = difflib.get_close_matches(n, known, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            problems.append(Problem(file, f"{path}.{n}", f"not {what} of the deal{hint} (known: {', '.join(known) or 'none'})"))
-
-    by = settings.correlation_by
-    if by == "none" and settings.correlations:
-        problems.append(Problem(file, "correlations", "given, but correlation_by is 'none' (every obligor has "
-                                "`correlation`); set correlation_by: industry or ip_type, or remove correlations"))
-    elif by != "none":
-        groups = sorted({str(g) for p in deal.pools for a in p.assets if (g := getattr(a, by, None)) is not None})
-        unknown("correlations", list(settings.correlations), groups,
-                "an industry" if by == "industry" else "an IP type")
-    types = sorted({str(pt.type) for p in deal.pools for pt in getattr(p, "patents", None) or []})
-    unknown("patent_correlations", list(settings.patent_correlations), types, "a patent type")
-    known = [a.name for a in deal.accounts if a.external] + [n for p in deal.pools for n in failure_names(p.support)]
-    unknown("support_default_probability", list(settings.support_default_probability), known, "a support party")
-    return problems
+                      sparse=ctx.fast and _has_sparse(deal), sparse_check=check, notes=notes)
 
 
 def _whole(got: dict[str, np.ndarray], criterion: str) -> np.ndarray:

@@ -17,7 +17,7 @@ stress                    the scenario at level ``x``                           
 ========================= ======================================================= =========
 
 **Definition.** The break-even level of a tranche is the worst level ``x*`` such that
-the tranche is whole (:mod:`abs_engine.scenarios.measures`, criterion ``timely`` by
+the tranche is whole (:meth:`abs_engine.Result.measures`, criterion ``timely`` by
 default) at ``x*`` and at every level evaluated between the base-most end of the range
 and ``x*``; ``first_break`` is the next level evaluated, at which it is not whole, and
 ``first_break - x*`` is at most the precision (1 bp of the rate; for multiples, 1 bp of
@@ -46,10 +46,10 @@ import pandas as pd
 from .. import curves
 from ..engine import Backend
 from ..errors import InputError
-from ..model.deal import Deal, LicencePool
+from ..model.deal import Deal, sections
 from ..model.scenario import Scenario
+from ..results import Criterion, TrancheMeasures
 from .executors import Executor
-from .measures import Criterion, TrancheMeasures
 from .sweep import SweepContext, run_chunk
 
 #: stress -> (field set, True if a higher level is worse)
@@ -211,10 +211,10 @@ def breakeven(
     >>> row["bound"], bool(0 < row["first_break"] - row["breakeven"] <= 1e-4)
     ('found', True)
     """
-    from ..engine import _check_scenarios
+    from ..checks import check_scenarios
 
     t0 = time.perf_counter()
-    _check_scenarios(deal, [base])
+    check_scenarios(deal, [base])
     names = [t.name for t in deal.tranches]
     chosen = list(tranches) if tranches else names
     unknown = [t for t in chosen if t not in names]
@@ -224,7 +224,7 @@ def breakeven(
         close = difflib.get_close_matches(unknown[0], names, n=1)
         raise InputError.single("", "--tranche", f"unknown tranche '{unknown[0]}'"
                                 + (f"; did you mean '{close[0]}'?" if close else "") + f" (known: {', '.join(names)})")
-    has_licence = any(isinstance(p, LicencePool) for p in deal.pools)
+    has_licence = "patents" in sections(deal.pools)
     if stresses is None:
         stresses = ["cdr"] + (["cdr_multiple"] if _default_peak(base) > 0 else []) + ["recovery"]
         if has_licence:
@@ -321,9 +321,7 @@ def whole_at(deal: Deal, base: Scenario, stress: str, levels: Sequence[float], *
              backend: Backend = "cython") -> TrancheMeasures:
     """The tranche measures at given levels of a stress (for checks; one engine call)."""
     from ..engine import run as run_engine
-    from .measures import tranche_measures
-
     scs = [stressed(base, stress, float(x), f"{stress}[{i}]") for i, x in enumerate(levels)]
     res = run_engine(deal, scs, backend=backend)
-    return tranche_measures(deal, res.schedule, res.args)
+    return res.measures()
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 
-from ._program import (
+from .program import (
     BASE_NOTES,
     BASE_ORIGINAL_NOTES,
     F_LIMIT_AMOUNT,
