@@ -90,9 +90,12 @@ def backend(request: pytest.FixtureRequest) -> str:
 def _quantlib_global_state():
     """No test may leak a changed QuantLib evaluation date."""
     before = ql.Settings.instance().evaluationDate
+    tracks_today = before == ql.Date.todaysDate()  # unset: QuantLib answers today's date
     with ql.SavedSettings():
         yield
-    assert ql.Settings.instance().evaluationDate == before
+    after = ql.Settings.instance().evaluationDate
+    # a test that runs across midnight sees "today" move on: that is not a leak
+    assert after == before or (tracks_today and after == ql.Date.todaysDate())
 
 
 @pytest.fixture(scope="session")
