@@ -477,17 +477,30 @@ LABELS: dict[str, tuple[str, str]] = {
     "loss_rate_before_support": ("增信前累计损失率", "Loss rate before support"),
     "support_paid_to_pool": ("资产层面增信支付（元）", "Paid by pool-level support (CNY)"),
     "pool_stress_note": ("比率为占封包日资产池余额的比例", "Rates are shares of the pool balance at the cut-off date"),
-    "be_support": ("临界违约率（有无增信）", "Break-even default rate, with and without support"),
-    "be_support_note": ("临界违约率：保持该情景其他假设（回收、早偿、处置周期）不变，各证券仍按时足额兑付的最高固定年违约率（精度 1 个基点）；倍数 = 临界违约率 / 情景违约率或基准情景（首个情景）违约率；红色：低于该情景违约率",
-                        "Break-even default rate: the highest constant CDR at which the tranche is still paid in full "
-                        "and on time, the scenario's other assumptions (recovery, prepayment, lags) held (to 1 bp); "
-                        "multiples = break-even / the scenario's CDR or the base case's (the first scenario); red: "
-                        "below the scenario's CDR"),
-    "breakeven_cdr": ("临界违约率", "Break-even CDR"),
-    "scenario_cdr": ("情景违约率", "Scenario CDR"),
+    "be_support": ("临界违约率（年化CDR，有无增信）", "Break-even CDR (annual), with and without support"),
+    "be_support_note": ("临界违约率（年化CDR）：保持该情景其他假设（回收、早偿、处置周期）不变，从 0 起逐步提高固定年违约率，证券首次未能按时足额兑付（按时付息、到期还本）的水平之前的最高水平（精度 1 个基点）；"
+                        "最终无损失口径：首次发生最终损失（本金减记或最终未付利息）之前的最高水平。某一档在更高违约率下可能重新足额（触发事件或增信改变现金流），此时列出全部未足额区间（在 33 点网格上发现并精确到 1 个基点；窄于网格间距的区间可能遗漏）。"
+                        "≥ 100%：违约率 100% 时仍足额。情景违约率为与该情景终身违约金额相同的等效固定年违约率（按贷款账龄的曲线、分层或逐笔违约概率时）。倍数 = 临界违约率 / 情景或基准情景（首个情景）违约率；红色：首次未足额水平低于该情景违约率",
+                        "Break-even CDR (annual): the scenario's other assumptions (recovery, prepayment, lags) held, "
+                        "the highest constant CDR, rising from 0, before the tranche first misses timely payment "
+                        "(interest on every payment date, principal by its maturity), to 1 bp; ultimate loss: the "
+                        "highest before it first loses anything in the end (principal written down or interest never "
+                        "paid). A tranche may be whole again at higher CDRs (a trigger or support changes the cash "
+                        "flows): every range in which it fails is then listed (found on a 33-point grid and refined "
+                        "to 1 bp; a range narrower than the grid's step can be missed). ≥ 100%: whole even at a 100% "
+                        "CDR. The scenario's CDR is the constant CDR with the same lifetime defaults (for a curve by "
+                        "loan age, segments or the tape's PDs). Multiples = break-even / the scenario's CDR or the base "
+                        "case's (the first scenario); red: the first failure is below the scenario's CDR"),
+    "breakeven_cdr": ("临界违约率（年化CDR，按时足额）", "Break-even CDR (timely)"),
+    "breakeven_cdr_ultimate": ("临界违约率（年化CDR，最终无损失）", "Break-even CDR (ultimate loss)"),
+    "be_fail_ranges": ("未足额区间（年化CDR）", "CDR ranges where it fails"),
+    "be_fails_timely": ("按时足额：", "timely: "),
+    "be_fails_ultimate": ("最终无损失：", "ultimate: "),
+    "be_criteria_differ": ("两口径不同之处仅为延迟支付，最终无损失", "where only timely fails, payment is late but nothing is lost"),
+    "scenario_cdr": ("情景等效违约率（年化CDR）", "Scenario CDR (equivalent constant)"),
     "multiple_of_scenario": ("相对情景倍数", "Multiple of scenario"),
     "multiple_of_base": ("相对基准倍数", "Multiple of base"),
-    "be_whole_range": ("全区间足额（≥100%）", "whole up to 100%"),
+    "be_whole_range": ("违约率 100% 时仍足额", "whole even at a 100% CDR"),
     "be_never_whole": ("始终未足额", "never whole"),
     "decrement_title": ("本金余额占比表（{tranche}）", "Decrement table ({tranche})"),
     "decrement_note": ("各兑付日后本金余额占初始本金的比例，基于首个情景在不同早偿/违约速度下的结果",

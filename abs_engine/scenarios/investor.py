@@ -52,7 +52,7 @@ from ..model.deal import Deal
 from ..model.scenario import Scenario
 from ..model.support import AnnualFeeUpkeep, Guarantee, Sharing
 from ..results import Result
-from .breakeven import breakeven, stressed
+from .breakeven import at_cdr, breakeven, equivalent_cdr, parse_ranges
 from .measures import WHOLE_TOLERANCE, pool_measures, tranche_measures
 
 __all__ = ["SupportParty", "Speed", "InvestorView", "support_parties", "default_speeds", "investor_view",
@@ -160,23 +160,25 @@ class Speed:
     def scenario(self, base: Scenario) -> Scenario:
         sc = base
         if self.cdr is not None:
-            sc = stressed(sc, "cdr", self.cdr)
+            sc = at_cdr(sc, self.cdr)
         if self.cpr is not None:
             sc = sc.model_copy(update={"prepayment": sc.prepayment.model_copy(update={"cpr": self.cpr})})
         return sc.model_copy(update={"name": self.name})
 
 
 def _rate(x: Any) -> float:
-    return curves.mean_annual(x)  # (a convention by loan age: its mean annual rate over 5 years)
+    return curves.mean_annual(x)  # (a prepayment convention by loan age: its mean annual rate over 5 years)
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:g}%"
+    return f"{100 * x:.3g}%"
 
 
 def default_speeds(deal: Deal, base: Scenario) -> list[Speed]:
     """The speeds of the decrement and speed tables.
 
+    The base CDR is the base's equivalent constant CDR (:func:`equivalent_cdr`: the same
+    lifetime defaults, for a curve by loan age, segments or the tape's PDs).
     Pledge-loan pools (which prepay): 0% CPR and 0% CDR; the base case; CPR 10% and 20% at the
     base CDR; the base CPR at twice the base CDR (at least 5%). Receivable pools (no
     prepayment): 0% CDR, the base case, twice and three times the base CDR (at least 5% and
@@ -186,7 +188,7 @@ def default_speeds(deal: Deal, base: Scenario) -> list[Speed]:
     >>> [s.name for s in default_speeds(ae.load_deal("deals/sz_pledge_2026_1.yaml"), ae.load_scenario("scenarios/base.yaml"))]
     ['CPR 0% CDR 0%', 'base', 'CPR 10% CDR 2%', 'CPR 20% CDR 2%', 'CPR 5% CDR 5%']
     """
-    cdr = _rate(base.defaults.cdr)
+    cdr = equivalent_cdr(deal, base)  # a curve, segments or tape PDs: the constant CDR with the same defaults
     cdr2 = max(2 * cdr, 0.05)
     if any(p.kind == "pledge_loan" for p in deal.pools):
         cpr = _rate(base.prepayment.cpr)
@@ -275,23 +277,59 @@ def _shares(dep: pd.DataFrame) -> pd.DataFrame:
                                        "cash_from_removed", "share"])
 
 
+BREAKEVEN_COLUMNS = ["scenario", "case", "removed", "tranche", "breakeven_cdr", "first_break", "bound", "monotone",
+                     "fail_ranges", "breakeven_cdr_ultimate", "first_break_ultimate", "bound_ultimate",
+                     "monotone_ultimate", "fail_ranges_ultimate", "scenario_cdr", "scenario_cdr_equivalent",
+                     "multiple_of_scenario", "base_cdr", "multiple_of_base", "below_scenario_cdr",
+                     "fails_at_scenario_cdr", "note"]
+
+
+def _fails_at(ranges: str, x: float) -> bool:
+    return any(lo <= x <= hi for lo, hi in parse_ranges(ranges))
+
+
 def _breakevens(result: Result, cases: list[tuple[str, tuple[str, ...]]], backend: Backend) -> pd.DataFrame:
+    """Per scenario, case and tranche: the break-even constant CDR under the ``timely``
+    criterion (the first failure) and under ``ultimate`` (nothing lost in the end), whether
+    each is monotone and, when not, every range of CDRs at which the tranche fails; the
+    scenario's equivalent constant CDR (same lifetime defaults, :func:`equivalent_cdr`)."""
     deal = result.deal
-    base_cdr = _rate(result.scenarios[0].defaults.cdr)
+    eq = {sc.name: equivalent_cdr(deal, sc) for sc in result.scenarios}
+    base_cdr = eq[result.scenarios[0].name]
     rows = []
     for sc in result.scenarios:
-        cdr = _rate(sc.defaults.cdr)
+        cdr = eq[sc.name]
+        exact = isinstance(sc.defaults.cdr, float | int) and not sc.segments and not sc.receivables.use_tape_pd
         for case, names in cases:
-            be = breakeven(deal, without(deal, sc, names), stresses=["cdr"], curve_points=0, backend=backend)
-            for rec in be.table.itertuples(index=False):
-                x = float(rec.breakeven)
-                rows.append({"scenario": sc.name, "case": case, "removed": ", ".join(names), "tranche": rec.tranche,
-                             "breakeven_cdr": x, "first_break": float(rec.first_break), "bound": rec.bound,
-                             "scenario_cdr": cdr, "multiple_of_scenario": x / cdr if cdr > 0 and x == x else math.nan,
+            scx = without(deal, sc, names)
+            tabs = {c: breakeven(deal, scx, stresses=["cdr"], curve_points=0, backend=backend, criterion=c).table
+                    .set_index("tranche") for c in ("timely", "ultimate")}
+            for tranche, rec in tabs["timely"].iterrows():
+                ult = tabs["ultimate"].loc[tranche]
+                x = float(rec["breakeven"])
+                notes = []
+                if not rec["monotone"]:
+                    notes.append(f"timely: not whole at CDR {rec['fail_ranges']}, whole between; the break-even is the "
+                                 "first failure")
+                if not ult["monotone"]:
+                    notes.append(f"ultimate: loses at CDR {ult['fail_ranges']}, nothing lost between")
+                if str(rec["fail_ranges"]) != str(ult["fail_ranges"]):
+                    notes.append("the criteria differ: where only timely fails, interest is paid late but nothing "
+                                 "is lost in the end")
+                rows.append({"scenario": sc.name, "case": case, "removed": ", ".join(names), "tranche": tranche,
+                             "breakeven_cdr": x, "first_break": float(rec["first_break"]), "bound": rec["bound"],
+                             "monotone": bool(rec["monotone"]), "fail_ranges": rec["fail_ranges"],
+                             "breakeven_cdr_ultimate": float(ult["breakeven"]),
+                             "first_break_ultimate": float(ult["first_break"]), "bound_ultimate": ult["bound"],
+                             "monotone_ultimate": bool(ult["monotone"]), "fail_ranges_ultimate": ult["fail_ranges"],
+                             "scenario_cdr": cdr, "scenario_cdr_equivalent": not exact,
+                             "multiple_of_scenario": x / cdr if cdr > 0 and x == x else math.nan,
                              "base_cdr": base_cdr,
                              "multiple_of_base": x / base_cdr if base_cdr > 0 and x == x else math.nan,
-                             "below_scenario_cdr": bool(x == x and x < cdr)})
-    return pd.DataFrame(rows)
+                             "below_scenario_cdr": bool(x == x and x < cdr),
+                             "fails_at_scenario_cdr": _fails_at(str(rec["fail_ranges"]), cdr),
+                             "note": "; ".join(notes)})
+    return pd.DataFrame(rows, columns=BREAKEVEN_COLUMNS)
 
 
 def _pool_stress(result: Result) -> pd.DataFrame:
@@ -328,7 +366,7 @@ def _speed_runs(result: Result, speeds: Sequence[Speed], backend: Backend) -> tu
     cols = ["scenario", "tranche", "price", "yield", "compounding", "wal_years", "modified_duration",
             "first_principal_date", "last_principal_date", "loss", "note"]
     table = a[[c for c in cols if c in a.columns]].rename(columns={"scenario": "speed"})
-    spec = pd.DataFrame([{"speed": sp.name, "cpr": _rate(sc.prepayment.cpr), "cdr": _rate(sc.defaults.cdr)}
+    spec = pd.DataFrame([{"speed": sp.name, "cpr": _rate(sc.prepayment.cpr), "cdr": equivalent_cdr(deal, sc)}
                          for sp, sc in zip(speeds, scs, strict=True)])
     return dec.reset_index(drop=True), table.reset_index(drop=True), spec
 
@@ -436,9 +474,7 @@ def investor_view(result: Result, *, backend: Backend = "cython", speeds: Sequen
     cases = removal_cases(parties)
     dep = _dependence(result, cases, backend)
     # the break-even search runs from closing: a run from a status (abs_engine/restart.py) leaves it out
-    be = _breakevens(result, cases, backend) if breakevens and result.status is None else pd.DataFrame(
-        columns=["scenario", "case", "removed", "tranche", "breakeven_cdr", "first_break", "bound", "scenario_cdr",
-                 "multiple_of_scenario", "base_cdr", "multiple_of_base", "below_scenario_cdr"])
+    be = _breakevens(result, cases, backend) if breakevens and result.status is None else pd.DataFrame(columns=BREAKEVEN_COLUMNS)
     sp = list(speeds) if speeds is not None else default_speeds(deal, result.scenarios[0])
     dec, table, spec = _speed_runs(result, sp, backend)
     return InvestorView(parties=_party_frame(parties), dependence=dep, support_share=_shares(dep), breakeven=be,
