@@ -6,6 +6,7 @@ by hand), not against the code it fixes."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import DEALS, SCENARIOS
 
@@ -146,3 +147,113 @@ def test_term_sheet_says_whether_the_undertaking_is_repaid(sz: ae.Deal) -> None:
     assert "repaid out of the remaining funds: after A principal, ahead of SUB" in terms["undertaking"]
     bio = ae.load_deal(DEALS / "biopharma_royalty_2000.yaml")
     assert "never repaid" in {r[0]: r[3] for r in provider_rows(bio, "en")}["insurer"]
+
+
+# --------------------------------------------------------------------------- 10. dependence
+
+
+def test_dependence_is_loss_avoided_and_present_value(sz: ae.Deal, sz_base: ae.Scenario) -> None:
+    """SZ base, the senior without the guarantee: repaid later, it earns more interest, so
+    its undiscounted cash "from" the guarantee is negative (−27,481). Nothing is lost and, at
+    the senior's own yield, the later cash is worth the same: the dependence is ~0."""
+    view = investor_view(ae.run(sz, [sz_base]))
+    sh = view.support_share.set_index(["scenario", "tranche", "case"])
+    row = sh.loc[("base", "A", "without:guarantee")]
+    assert row["cash_from_removed"] < -1000.0  # the timing effect the old measure reported
+    assert row["loss_avoided"] == 0.0
+    assert abs(row["pv_from_removed"]) < 0.0001 * row["pv_as_written"]
+    # independently: the senior's PV as written at its IRR is its balance; without, by hand
+    a, t = (view.dependence.set_index(["scenario", "case", "tranche"]).loc[("base", c, "A")]
+            for c in ("as_written", "without:guarantee"))
+    assert row["pv_as_written"] == pytest.approx(195_700_000.0, rel=1e-9)
+    res = ae.run(sz, [without(sz, sz_base, ["guarantee"])])
+    tr = res.tranches[res.tranches["tranche"] == "A"]
+    years = np.array([(d.date() - sz.deal.closing_date).days / 365.0 for d in pd.to_datetime(tr["payment_date"])])
+    cash = (tr["interest_paid"] + tr["principal_paid"] + tr["residual_paid"]).to_numpy()
+    assert row["pv_without"] == pytest.approx(float((cash * (1 + a["discount_rate"]) ** -years).sum()), rel=1e-9)
+    assert t["loss"] == 0.0
+
+
+# --------------------------------------------------------------------------- 5, 6. a run from a status
+
+
+@pytest.fixture(scope="module")
+def seasoned(sz: ae.Deal) -> ae.Result:
+    from abs_engine.io.status_file import load_status
+
+    st = load_status(DEALS / "seasoned" / "sz_pledge_2026_1_2027-01-26.yaml", sz)
+    return ae.run(sz, [ae.load_scenario(SCENARIOS / "base.yaml")], status=st)
+
+
+def test_events_of_a_status_run_start_from_the_status(seasoned: ae.Result) -> None:
+    """The status says: accelerated, cumulative_defaults fired (period 2). The run must not
+    report them as happening again in period 3."""
+    from abs_engine.scenarios.investor import event_timeline
+
+    assert seasoned.status is not None and seasoned.status.deal_state == "accelerated"
+    ev = event_timeline(seasoned)
+    assert not ((ev["event"] == "state_change") & (ev["subject"] == "accelerated")).any()
+    assert not ((ev["event"] == "trigger_fired") & (ev["subject"] == "cumulative_defaults")).any()
+
+
+def test_pool_stress_of_a_status_run_is_cumulative_since_cut_off(sz: ae.Deal, seasoned: ae.Result) -> None:
+    """From closing the same path (the status's scenario) has 23.0M of defaults; from the
+    status the projection alone has 1.1M: the table must add the status's 21.9M."""
+    from abs_engine.scenarios.investor import _pool_stress
+
+    st = seasoned.status
+    assert st is not None
+    ps = _pool_stress(seasoned).iloc[0]
+    projected = float(seasoned.pool["default_amount"].sum())
+    assert ps["cumulative_defaults"] == pytest.approx(st.cumulative.defaults + projected, abs=0.01)
+    assert ps["cumulative_default_rate"] == pytest.approx(ps["cumulative_defaults"] / 206_000_000.0)
+    assert ps["support_paid_to_pool"] == pytest.approx(sum(h.support_paid for h in st.history)
+                                                       + float(seasoned.pool["support_paid"].sum()), abs=0.01)
+    assert ps["cumulative_defaults"] > 0.10 * 206_000_000.0
+
+
+# --------------------------------------------------------------------------- 16. breaches
+
+
+def test_subordinate_cash_after_expected_maturity_is_no_breach(sz: ae.Deal, sz_base: ae.Scenario) -> None:
+    from abs_engine.scenarios.investor import event_timeline
+
+    ev = event_timeline(ae.run(sz, [sz_base]))
+    late = ev[ev["event"] == "paid_after_expected_maturity"]
+    assert "SUB" not in set(late["subject"])
+    # a rated class repaid late is flagged with the principal it repays late
+    slow = sz_base.model_copy(update={"name": "slow", "prepayment": sz_base.prepayment.model_copy(update={"cpr": 0.0}),
+                                      "recovery": sz_base.recovery.model_copy(update={"lag_months": 24})})
+    res = ae.run(sz, [without(sz, at_cdr(slow, 0.6), ["guarantee", "undertaking"])])
+    ev = event_timeline(res)
+    late = ev[(ev["event"] == "paid_after_expected_maturity")]
+    tr = res.tranches
+    t_em = res.schedule.period_of(sz.deal.expected_maturity) + 1  # the period of the expected maturity
+    a_late = tr[(tr["tranche"] == "A") & (tr["period"] > t_em) & (tr["principal_paid"] > 0.01)]
+    assert len(late) == len(a_late) > 0 and late["flag"].all()
+    assert late["amount"].sum() == pytest.approx(a_late["principal_paid"].sum())
+
+
+def _cells(ws: object) -> list[object]:
+    return [c.value for row in ws.iter_rows() for c in row if c.value is not None]  # type: ignore[attr-defined]
+
+
+def test_term_sheet_of_a_status_run_shows_where_the_notes_stand(seasoned: ae.Result) -> None:
+    """Summary: the status date, current balances, factors and the current credit
+    enhancement (SUB 10.3M / (A 140.09M + SUB 10.3M) = 6.85%); Collateral: as of the status
+    date, not a cut-off date."""
+    from abs_engine.report import term_sheet_workbooks
+
+    wb = term_sheet_workbooks(seasoned)["senior"]
+    summary = wb.worksheets[0]
+    labels = [str(v) for v in _cells(summary) if isinstance(v, str)]
+    assert any(v.startswith("基准日信用增级 / Current credit enhancement — 2027-01-26") for v in labels)
+    row = next(r for r in summary.iter_rows() if str(r[0].value).startswith("基准日信用增级"))
+    st = seasoned.status
+    assert st is not None
+    ce = st.tranches["SUB"].balance / (st.tranches["A"].balance + st.tranches["SUB"].balance)
+    assert row[1].value == pytest.approx(ce) and round(ce, 4) == 0.0685
+    coll = next(ws for ws in wb.worksheets if "Collateral" in ws.title or "资产池" in ws.title)
+    texts = [str(v) for v in _cells(coll) if isinstance(v, str)]
+    assert any(t.startswith("基准日 / As of (status date): 2027-01-26") for t in texts)
+    assert not any(t.startswith("封包日 / Cut-off date") for t in texts)

@@ -283,8 +283,8 @@ def case_label(ctx: Any, case: str) -> str:
 
 def support_sections(s: Sheet, r: int, ctx: Any, mine: list[Any]) -> int:
     """Support parties (legal entity, rating, concentration), each tranche's loss, WAL,
-    break-even with the deal as written and with support removed, and the share of its
-    cash that came from the support."""
+    break-even with the deal as written and with support removed, and the loss each party
+    avoids and the present value it brings."""
     view = ctx.investor
     names = {t.name for t in mine}
     parties = view.parties
@@ -343,11 +343,11 @@ def support_sections(s: Sheet, r: int, ctx: Any, mine: list[Any]) -> int:
         r += 1
         r = s.title(r, ctx.L("support_share"), SUBTITLE)
         h0 = r
-        r = s.header(r, 1, [ctx.H("scenario"), ctx.H("tranche"), ctx.H("case"), ctx.H("cash_as_written"),
-                            ctx.H("cash_without"), ctx.H("cash_from_removed"), ctx.H("share_of_cash")])
-        r = s.rows(r, 1, [[x.scenario, x.tranche, case_label(ctx, x.case), x.cash_as_written, x.cash_without,
-                           x.cash_from_removed, x.share] for x in sh.itertuples(index=False)],
-                   [None, None, None, YUAN, YUAN, YUAN, PCT2])
+        r = s.header(r, 1, [ctx.H("scenario"), ctx.H("tranche"), ctx.H("case"), ctx.H("loss_avoided"),
+                            ctx.H("loss_avoided_rate"), ctx.H("pv_from_removed"), ctx.H("share_of_value")])
+        r = s.rows(r, 1, [[x.scenario, x.tranche, case_label(ctx, x.case), x.loss_avoided, x.loss_avoided_rate,
+                           x.pv_from_removed, x.share] for x in sh.itertuples(index=False)],
+                   [None, None, None, YUAN, PCT2, YUAN, PCT2])
         s.table("support_share", h0, 1, r - 1, 7)
         r = s.note(r, ctx.L("support_share_note"))
     return r
@@ -427,6 +427,10 @@ def _bound_text(ctx: Any, bound: str) -> str | None:
     return None
 
 
+def _or_dash(x: Any) -> Any:
+    return "—" if x is None or x != x else x
+
+
 def be_cell(x: float, bound: str) -> Any:
     """A break-even CDR as a cell: the rate, "≥ 100%" when whole across the range, "—"
     when never whole."""
@@ -475,10 +479,15 @@ def stress_sheet(s: Sheet, ctx: Any, mine: list[Any]) -> None:
                         ctx.H("cumulative_loss"), ctx.H("cumulative_loss_rate"), ctx.H("loss_before_support_amt"),
                         ctx.H("loss_rate_before_support"), ctx.H("support_paid_to_pool")])
     r = s.rows(r, 1, [[x.scenario, x.cumulative_defaults, x.cumulative_default_rate, x.cumulative_loss,
-                       x.cumulative_loss_rate, x.loss_before_support, x.loss_rate_before_support, x.support_paid_to_pool]
+                       x.cumulative_loss_rate, _or_dash(x.loss_before_support), _or_dash(x.loss_rate_before_support),
+                       x.support_paid_to_pool]
                       for x in ps.itertuples(index=False)], [None, YUAN, PCT2, YUAN, PCT2, YUAN, PCT2, YUAN])
     s.table("pool_stress", h0, 1, r - 1, 8)
     r = s.note(r, ctx.L("pool_stress_note"))
+    if ctx.result.status is not None:
+        zh, en = LABELS["pool_stress_status_note"]
+        d = f"{ctx.result.status.date:%Y-%m-%d}"
+        r = s.note(r, ctx.pair(zh.format(date=d), en.format(date=d)))
     r += 1
     be = view.breakeven
     be = be[be["tranche"].isin(names)]

@@ -48,6 +48,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "shortfall_undertaker": ("差额支付承诺人", "Shortfall undertaker"),
     "key_dates": ("重要日期", "Key dates"),
     "cutoff_date": ("封包日", "Cut-off date"),
+    "status_as_of": ("基准日", "As of (status date)"),
+    "current_balance": ("基准日余额（元）", "Current balance (CNY)"),
+    "current_balance_wan": ("基准日余额（万元）", "Current balance (CNY 10k)"),
+    "factor": ("本金因子", "Factor"),
+    "current_credit_enhancement": ("基准日信用增级", "Current credit enhancement"),
     "closing_date": ("设立日", "Closing date"),
     "first_payment_date": ("首个兑付日", "First payment date"),
     "expected_maturity": ("预期到期日", "Expected maturity"),
@@ -457,15 +462,23 @@ LABELS: dict[str, tuple[str, str]] = {
     "case_without_entity": ("去除主体 {name}", "without entity {name}"),
     "whole": ("足额兑付", "Whole"),
     "loss_rate": ("损失率（含未获支付利息）", "Loss rate (incl. interest never paid)"),
-    "support_share": ("证券现金流来自增信方的比例", "Share of each tranche's cash that came from the support"),
-    "support_share_note": ("来自增信方的现金 = 按交易文件收到的现金 − 去除该增信方后收到的现金（边际贡献；多个增信方覆盖同一款项时，单个去除可能为 0，独立情形显示合计）",
-                           "Cash from the support = cash received as written − cash received with the party removed (its "
-                           "marginal contribution; when several parties back the same dues each alone may show 0, the "
-                           "stand-alone case shows them together)"),
-    "cash_as_written": ("收到现金（元）", "Cash received (CNY)"),
-    "cash_without": ("去除后收到现金（元）", "Cash without (CNY)"),
-    "cash_from_removed": ("来自增信方（元）", "Cash from the support (CNY)"),
-    "share_of_cash": ("占比", "Share of cash"),
+    "support_share": ("证券对增信方的依赖：避免的损失与现值", "Dependence on the support: loss avoided and present value"),
+    "support_share_note": ("避免的损失 = 去除该增信方后的损失 − 按交易文件的损失（损失 = 本金减记 + 最终未获支付的利息）；来自增信方的现值 = 按交易文件现金流的现值 − 去除后现金流的现值，"
+                           "均按该证券按交易文件的内部收益率（年复利，ACT/365F）折现，故按交易文件的现值等于其本金；占比 = 来自增信方的现值 / 按交易文件的现值。"
+                           "未折现的现金差额混合了时间与损失（优先级延后偿还可多得利息，差额可为负），不作为依赖程度。"
+                           "各为边际贡献：多个增信方覆盖同一款项时，单个去除可能为 0，独立情形显示合计",
+                           "Loss avoided = the loss with the party removed − the loss as written (loss = principal "
+                           "written down + interest never paid); present value from the support = the present value of "
+                           "the cash as written − that of the cash without it, both at the tranche's internal rate of "
+                           "return as written (annual compounding, ACT/365F), so the cash as written is worth the "
+                           "tranche's balance; share = present value from the support / present value as written. "
+                           "Undiscounted cash mixes timing with loss (a senior repaid later earns more interest, so the "
+                           "difference can be negative) and is not used. Each is a marginal contribution: when several "
+                           "parties back the same dues each alone may show 0, the stand-alone case shows them together"),
+    "loss_avoided": ("避免的损失（元）", "Loss avoided (CNY)"),
+    "loss_avoided_rate": ("避免的损失率", "Loss avoided (rate)"),
+    "pv_from_removed": ("来自增信方的现值（元）", "PV from the support (CNY)"),
+    "share_of_value": ("占现值比例", "Share of value"),
     # stress
     "stress_title": ("压力测试", "Stress tests"),
     "pool_stress": ("资产池累计违约率与累计损失率", "Pool cumulative default and loss"),
@@ -476,7 +489,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "loss_before_support_amt": ("增信前累计损失（元）", "Loss before support (CNY)"),
     "loss_rate_before_support": ("增信前累计损失率", "Loss rate before support"),
     "support_paid_to_pool": ("资产层面增信支付（元）", "Paid by pool-level support (CNY)"),
-    "pool_stress_note": ("比率为占封包日资产池余额的比例", "Rates are shares of the pool balance at the cut-off date"),
+    "pool_stress_note": ("自封包日起累计；比率为占封包日资产池余额的比例", "Cumulative since the cut-off date; rates are shares of the pool balance at the cut-off date"),
+    "pool_stress_status_note": ("自基准日 {date} 起运行：累计数包含基准日状态中的累计违约、回收与损失，以及其历史记录中资产层面增信已支付的金额；基准日状态不含增信前损失，故该列留空",
+                                "Run from the status of {date}: the cumulative figures include the status's cumulative "
+                                "defaults, recoveries and losses and what its history says the pool-level support paid; "
+                                "a status does not carry the loss before support, so that column is empty"),
     "be_support": ("临界违约率（年化CDR，有无增信）", "Break-even CDR (annual), with and without support"),
     "be_support_note": ("临界违约率（年化CDR）：保持该情景其他假设（回收、早偿、处置周期）不变，从 0 起逐步提高固定年违约率，证券首次未能按时足额兑付（按时付息、到期还本）的水平之前的最高水平（精度 1 个基点）；"
                         "最终无损失口径：首次发生最终损失（本金减记或最终未付利息）之前的最高水平。某一档在更高违约率下可能重新足额（触发事件或增信改变现金流），此时列出全部未足额区间（在 33 点网格上发现并精确到 1 个基点；窄于网格间距的区间可能遗漏）。"
@@ -523,7 +540,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "event_trigger_fired": ("触发事件触发", "trigger fires"),
     "event_trigger_cured": ("触发事件解除", "trigger cures"),
     "event_support_paid": ("增信方支付", "support pays"),
-    "event_paid_after_expected_maturity": ("预期到期日后兑付", "paid after expected maturity"),
+    "event_paid_after_expected_maturity": ("预期到期日后偿还本金", "principal repaid after expected maturity"),
     "event_interest_shortfall": ("利息短缺", "interest shortfall"),
     "event_writedown": ("本金减记", "principal written down"),
     "event_cleanup_call": ("清仓回购", "clean-up call"),

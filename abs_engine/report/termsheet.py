@@ -296,6 +296,8 @@ def _summary_sheet(s: Sheet, ctx: _Ctx, cls: str, mine: list[Tranche]) -> None:
     r = s.title(r, ctx.L("key_dates"), SUBTITLE)
     for key in ("cutoff_date", "closing_date", "first_payment_date", "expected_maturity", "legal_maturity"):
         r = s.kv(r, ctx.L(key), getattr(h, key))
+    if ctx.result.status is not None:
+        r = s.kv(r, ctx.L("status_as_of"), ctx.result.status.date)
     r = s.kv(r, ctx.L("payment_frequency"), _frequency(h.payment_frequency.value, ctx))
     r = s.kv(r, ctx.L("payment_date_rule"), _payment_rule(ctx))
     r = s.kv(r, ctx.L("day_count"), h.day_count.value)
@@ -380,6 +382,22 @@ def _capital_structure(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
     line("credit_enhancement",
          [sum(x.balance for x in deal.tranches if x.rank > t.rank) / total if total else None for t in tranches],
          [PCT2] * n)
+    st = ctx.result.status
+    if st is not None:  # a run from a status: where the notes stand on its date
+        cur = {t.name: st.tranches[t.name].balance if t.name in st.tranches else t.balance for t in tranches}
+        cur_total = sum(cur.values())
+        d = f"{st.date:%Y-%m-%d}"
+        if ctx.cny:
+            line("current_balance_wan", [cur[t.name] / 1e4 for t in tranches], [WAN] * n, cur_total / 1e4, WAN,
+                 text=f"{ctx.L('current_balance_wan')} — {d}")
+        else:
+            line("current_balance", [cur[t.name] for t in tranches], [YUAN] * n, cur_total, YUAN,
+                 text=f"{ctx.L('current_balance')} — {d}")
+        line("factor", [cur[t.name] / t.balance if t.balance else None for t in tranches], ["0.0000"] * n,
+             cur_total / total if total else None, "0.0000", text=f"{ctx.L('factor')} — {d}")
+        line("current_credit_enhancement",
+             [sum(cur[x.name] for x in tranches if x.rank > t.rank) / cur_total if cur_total else None for t in tranches],
+             [PCT2] * n, text=f"{ctx.L('current_credit_enhancement')} — {d}")
     for sc in ctx.scenarios:
         line("wal_scenario", [ctx.dash(wal.get((sc, t.name)), sc, t.name) for t in tranches], [YEARS] * n,
              text=f"{ctx.L('wal_scenario')} — {sc}")
@@ -605,7 +623,11 @@ def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
     s.set_width(1, 18)
     s.max_width = 16
     r = s.title(1, f"{ctx.L('pool_statistics')} — {h.name}")
-    r = s.note(r, f"{ctx.L('cutoff_date')}: {h.cutoff_date:%Y-%m-%d}")
+    st = ctx.result.status
+    if st is not None:  # the pool as it stands on the status date, not at the cut-off
+        r = s.note(r, f"{ctx.L('status_as_of')}: {st.date:%Y-%m-%d}")
+    else:
+        r = s.note(r, f"{ctx.L('cutoff_date')}: {h.cutoff_date:%Y-%m-%d}")
     if recv:
         r = s.note(r, ctx.L("receivables_note"))
     r += 1
