@@ -623,9 +623,9 @@ def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
     s.set_width(1, 18)
     s.max_width = 16
     r = s.title(1, f"{ctx.L('pool_statistics')} — {h.name}")
-    st = ctx.result.status
-    if st is not None:  # the pool as it stands on the status date, not at the cut-off
-        r = s.note(r, f"{ctx.L('status_as_of')}: {st.date:%Y-%m-%d}")
+    status = ctx.result.status
+    if status is not None:  # the pool as it stands on the status date, not at the cut-off
+        r = s.note(r, f"{ctx.L('status_as_of')}: {status.date:%Y-%m-%d}")
     else:
         r = s.note(r, f"{ctx.L('cutoff_date')}: {h.cutoff_date:%Y-%m-%d}")
     if recv:
