@@ -257,3 +257,17 @@ def test_term_sheet_of_a_status_run_shows_where_the_notes_stand(seasoned: ae.Res
     texts = [str(v) for v in _cells(coll) if isinstance(v, str)]
     assert any(t.startswith("基准日 / As of (status date): 2027-01-26") for t in texts)
     assert not any(t.startswith("封包日 / Cut-off date") for t in texts)
+
+
+# --------------------------------------------------------------------------- 7. the ChinaBond yield
+
+
+def test_summary_states_the_yield_convention_beside_the_yield(sz: ae.Deal, sz_base: ae.Scenario) -> None:
+    from abs_engine.report import term_sheet_workbooks
+    from abs_engine.report.labels import label
+
+    res = ae.run(sz, [sz_base])
+    wb = term_sheet_workbooks(res, analytics=res.analytics())["senior"]
+    texts = [str(v) for v in _cells(wb.worksheets[0]) if isinstance(v, str)]
+    assert label("yield_note_chinabond", "both") in texts
+    assert "当前付息周期的实际天数" in label("yield_note_chinabond", "zh")

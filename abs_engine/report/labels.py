@@ -206,6 +206,19 @@ LABELS: dict[str, tuple[str, str]] = {
     "comp_continuous": ("连续复利", "continuous"),
     "comp_simple_stub": ("首期单利", "simple first period"),
     "comp_chinabond": ("中债收益率算法（银发〔2007〕200号）", "ChinaBond (PBoC 2007 No. 200)"),
+    "comp_chinabond_icma": ("中债收益率算法（首期按 ICMA 准付息周期）", "ChinaBond, ICMA first period"),
+    "yield_note_chinabond": (
+        "收益率按中债收益率算法（银发〔2007〕200号）：剩余多次付息时按付息频率 f 复利，第 i 次付款折现 d/TS + i 个付息周期，TS 为当前付息周期的实际天数（首个不规则付息期亦同）；仅剩一次付款时按单利。"
+        "按面值买入的证券仅在每期利息恰为 C/f 时收益率等于票面利率；本证券按 ACT/365 计息，每期利息为 C × 实际天数/365（各期天数不同），故面值价格下的收益率与票面利率略有差异",
+        "Yield in the ChinaBond convention (PBoC 银发〔2007〕200号): compounded at the coupon frequency f, the "
+        "i-th payment discounted over d/TS + i coupon periods, TS the actual days of the current coupon period "
+        "(an odd first period too); simple interest when one payment is left. A note at par yields exactly its "
+        "coupon only when every period pays C/f; these notes accrue ACT/365, each period paying C × its days / "
+        "365 (periods of different lengths), so at par the yield differs slightly from the coupon"),
+    "yield_note_chinabond_icma": (
+        "收益率按中债收益率算法，但首个不规则付息期按 ICMA 准付息周期（12/f 个月的规则周期）计算 d/TS；其余同中债算法",
+        "Yield in the ChinaBond convention, except that an odd first period is measured on regular quasi-coupon "
+        "periods of 12/f months (ICMA), not on its actual days"),
     "irr": ("内部收益率", "IRR"),
     "cash_multiple": ("现金回报倍数", "Cash multiple"),
     "note": ("备注", "Note"),

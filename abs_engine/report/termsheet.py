@@ -558,6 +558,11 @@ def _key_figures(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
                               for k in cols]] for t, sc in pairs]
             r = s.rows(r, 1, rows, [None, None, *[(WAN if ctx.cny and k in _WAN_KEYS else fmt_of[k]) for k in cols]])
             s.table(f"key_figures_{i + 1}", h0, 1, r - 1, 2 + len(cols))
+            if "compounding" in cols:  # say, beside the yield, how the market's convention reads
+                used = {str(a.at[p, "compounding"]) for p in pairs if p in a.index}
+                for conv in ("chinabond", "chinabond_icma"):
+                    if conv in used:
+                        r = s.note(r, ctx.L(f"yield_note_{conv}"))
             r += 1
         if any((sc, t) in ctx.no_cash for t, sc in pairs):
             r = s.note(r - 1, ctx.L("no_cash_note")) + 1
