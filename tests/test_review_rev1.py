@@ -271,3 +271,22 @@ def test_summary_states_the_yield_convention_beside_the_yield(sz: ae.Deal, sz_ba
     texts = [str(v) for v in _cells(wb.worksheets[0]) if isinstance(v, str)]
     assert label("yield_note_chinabond", "both") in texts
     assert "当前付息周期的实际天数" in label("yield_note_chinabond", "zh")
+
+
+# --------------------------------------------------------------------------- 8. receivable pools' words
+
+
+@pytest.mark.parametrize("name,obligor", [("pudong_licence_2020", "被许可人"), ("zgc_ip_lease_2022_1", "被许可人"),
+                                          ("wenke_lease_2019_1", "债务人")])
+def test_receivable_pools_are_not_labelled_as_loans(name: str, obligor: str, sz_base: ae.Scenario) -> None:
+    """A licence or transfer pool's obligors are licensees (被许可人) or debtors (债务人) and
+    what they owe is remaining receivables (剩余应收款): the collateral sheet speaks of no
+    borrower (借款人) and no loan (贷款)."""
+    from abs_engine.report import term_sheet_workbooks
+
+    res = ae.run(ae.load_deal(DEALS / f"{name}.yaml"), [sz_base])
+    wb = term_sheet_workbooks(res)["senior"]
+    coll = next(ws for ws in wb.worksheets if "Collateral" in ws.title or "资产池" in ws.title)
+    texts = [str(v) for v in _cells(coll) if isinstance(v, str)]
+    assert not [t for t in texts if "借款人" in t or "贷款" in t]
+    assert any(t.startswith(obligor) for t in texts) and any("剩余应收款" in t for t in texts)

@@ -621,9 +621,17 @@ _RECEIVABLE_KEYS = {"total_balance": "remaining_receivables", "total_balance_wan
 def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
     h = ctx.result.pool_deal.deal  # (a run from a status: the pool on its status date)
     recv = all(p.kind != "pledge_loan" for p in ctx.result.deal.pools)
+    # the words for obligors and balances by pool kind: borrowers (借款人) and principal for
+    # pledge loans; licensees (被许可人) or debtors (债务人) and remaining receivables otherwise
+    kind = "licence" if all(p.kind == "licence" for p in ctx.result.deal.pools) else "recv"
 
     def key_of(k: str) -> str:
-        return _RECEIVABLE_KEYS.get(k, k) if recv else k
+        if not recv:
+            return k
+        for cand in (f"{k}__{kind}", f"{k}__recv"):
+            if cand in LABELS:
+                return cand
+        return _RECEIVABLE_KEYS.get(k, k)
 
     s.set_width(1, 18)
     s.max_width = 16
@@ -631,6 +639,7 @@ def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
     status = ctx.result.status
     if status is not None:  # the pool as it stands on the status date, not at the cut-off
         r = s.note(r, f"{ctx.L('status_as_of')}: {status.date:%Y-%m-%d}")
+        r = s.note(r, f"{ctx.L('pool_as_at')}: {h.cutoff_date:%Y-%m-%d}")  # (the status's pool: its collection period's end)
     else:
         r = s.note(r, f"{ctx.L('cutoff_date')}: {h.cutoff_date:%Y-%m-%d}")
     if recv:
@@ -660,7 +669,7 @@ def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
     heads = [ctx.H("bucket"), ctx.H("count"), ctx.H("obligors"), ctx.H(key_of("strata_balance")), ctx.H("share")]
     fmts: list[str | None] = [None, INT, INT, YUAN, PCT2]
     for dim, table in st.strata.items():
-        key = f"strata_{dim}"
+        key = key_of(f"strata_{dim}")
         r = s.title(r, ctx.L(key) if key in LABELS else dim, SUBTITLE)
         h0 = r
         r = s.header(r, 1, heads)
@@ -674,9 +683,9 @@ def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
                float(table["balance"].sum()), round(float(table["share"].sum()), 12)]
         r = s.rows(r, 1, [tot], fmts, font=BOLD, fill=TOTAL_FILL)
         r += 1
-    r = s.title(r, ctx.L("top_obligors"), SUBTITLE)
+    r = s.title(r, ctx.L(key_of("top_obligors")), SUBTITLE)
     h0 = r
-    r = s.header(r, 1, [ctx.H("obligor_rank"), ctx.H("obligor"), ctx.H("count"), ctx.H(key_of("strata_balance")),
+    r = s.header(r, 1, [ctx.H("obligor_rank"), ctx.H(key_of("obligor")), ctx.H("count"), ctx.H(key_of("strata_balance")),
                         ctx.H("share"), ctx.H("cumulative_share")])
     top = st.top_obligors[["rank", "obligor", "count", "balance", "share", "cumulative_share"]]
     r = s.rows(r, 1, [[a, ctx.tr(b), c, d, e, f] for a, b, c, d, e, f in top.itertuples(index=False)],
