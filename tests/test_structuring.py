@@ -464,7 +464,7 @@ variants:
     set: {{accounts.reserve.target.percent_of_notes: 0.02, tranches.0.rating: AA+}}
 """, encoding="utf-8")
     st = load_variants(v)
-    assert [s.name for s in st] == ["base", "senior_90", "reserve"]
+    assert [s.name for s in st] == ["SZ-IP-PLEDGE-2026-1", "senior_90", "reserve"]  # not "base": a scenario's name
     assert st[1].deal.tranche("A").balance == 185_400_000
     assert st[2].deal.accounts[1].target.percent_of_notes == 0.02 and st[2].deal.tranche("A").rating == "AA+"
     assert len(st[1].deal.pools[0].assets) == 12  # the tape, found from the variants file's folder

@@ -126,8 +126,10 @@ def test_compare_workbook_for_the_desk(tmp_path):
     for name in ("compare_tranches", "compare_summary", "compare_risk", "compare_side_by_side"):
         assert (out / f"{name}.csv").exists(), name
     sbs = pd.read_csv(out / "compare_side_by_side.csv")
-    assert list(sbs.columns) == ["section", "tranche", "measure", "OTHER", "base", "senior_90"]
+    assert list(sbs.columns) == ["section", "tranche", "measure", "OTHER", "SZ-IP-PLEDGE-2026-1", "senior_90"]
     wb = openpyxl.load_workbook(out / "OTHER_comparison.xlsx")
+    inputs = [[c for c in row if c is not None] for row in wb["输入 Inputs"].iter_rows(values_only=True)]
+    assert any(row[:1] == ["OTHER"] and "深圳知识产权质押贷款资产支持专项计划 2026-1（示例）" in row for row in inputs)
     assert wb.sheetnames == ["对比 Comparison", "分情景 By scenario", "分档明细 Tranches", "风险 Risk", "输入 Inputs"]
     from abs_engine.report.compare_book import MIN_PRINT_PT, fonts_in, print_scale
 
