@@ -82,7 +82,7 @@ def test_agency_writes_tables_plot_and_the_agency_sheet(tmp_path):
     ws = wb["评级压力测试 Agency stress test"]
     cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
     text = " ".join(str(c.value) for c in cells)
-    for s in ("目标违约率", "Target default rate (TDR)", "临界违约率", "回收时间延后 / later disposal", "United Ratings",
+    for s in ("目标违约率", "Target default rate (TDR)", "临界累计违约率", "回收时间延后 / later disposal", "United Ratings",
               "隐含级别", "低于 BBB- / below BBB-"):
         assert s in text, s
     summary = pd.read_csv(out / "agency_summary.csv")
