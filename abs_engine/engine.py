@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -36,19 +39,46 @@ def _months(a: dt.date, b: dt.date) -> int:
     return (b.year - a.year) * 12 + (b.month - a.month) + 1
 
 
+def stale_kernel(built: str, source: Path) -> str | None:
+    """Why a kernel compiled from a .pyx of SHA-256 ``built`` must not run beside the
+    source file ``source`` (None if it may: the hashes agree, or the source is not there to
+    compare with). A kernel older than its source runs semantics that neither the source
+    nor the reference twin states."""
+    if not source.is_file():
+        return None
+    current = hashlib.sha256(source.read_bytes()).hexdigest()
+    if built == current:
+        return None
+    how = f"from a different {source.name} (built {built[:12]}, source {current[:12]})" if built else \
+        "without the hash of its source (build it with setup.py)"
+    return (f"the compiled kernel was built {how}: rebuild it (pip install -e . --no-deps) "
+            "or use backend='reference'")
+
+
+@functools.cache
+def _cython_run() -> Callable[[KernelArgs], int]:
+    """The compiled kernel's ``run``, once it is known to match its source."""
+    try:
+        from . import _waterfall
+    except ImportError as exc:  # pragma: no cover - only without a build
+        raise KernelError(
+            "the Cython kernel is not built; install the package (pip install .) "
+            "or use backend='reference'"
+        ) from exc
+    why = stale_kernel(getattr(_waterfall, "SOURCE_SHA256", ""), Path(__file__).with_name("_waterfall.pyx"))
+    if why is not None:
+        raise KernelError(why)
+    return _waterfall.run
+
+
 def kernel(backend: Backend) -> Callable[[KernelArgs], int]:
-    """The ``run`` function of a backend."""
+    """The ``run`` function of a backend. The compiled kernel is refused (KernelError) when
+    it was not built from the ``_waterfall.pyx`` beside it (setup.py compiles the source's
+    SHA-256 into it)."""
     if backend == "reference":
         return _waterfall_ref.run
     if backend == "cython":
-        try:
-            from . import _waterfall
-        except ImportError as exc:  # pragma: no cover - only without a build
-            raise KernelError(
-                "the Cython kernel is not built; install the package (pip install .) "
-                "or use backend='reference'"
-            ) from exc
-        return _waterfall.run
+        return _cython_run()
     raise ValueError(f"unknown backend {backend!r} (cython, reference)")
 
 
@@ -254,6 +284,7 @@ def run(
     pool_flows: Sequence[PoolFlows | None] | None = None,
     sale_months: np.ndarray | None = None,
     status: Status | None = None,
+    check: bool = True,
 ) -> Result:
     """Project ``deal`` under one or several scenarios and run its waterfall.
 
@@ -276,6 +307,11 @@ def run(
         The deal's status as of a payment date (:func:`abs_engine.load_status`): the run
         picks the deal up there and projects its remaining life (abs_engine/restart.py,
         docs/seasoned.md); the result's frames start with the next period.
+    check : bool
+        Verify that cash is conserved (:meth:`Result.check_conservation`, a
+        :class:`~abs_engine.results.ConservationError` if not) before returning, as every
+        command relies on: on by default (it costs under 1% of a run); off only to inspect
+        a broken run.
     """
     if scenario is None:
         scenarios: list[Scenario] = [BASE]
@@ -316,8 +352,11 @@ def run(
     cleanup = np.where(sale_months > 0, mp[np.clip(sale_months, 0, len(mp) - 1)], -1)
     args = compile_deal(deal, sched, pools, scenarios, opening)
     run_kernel(args, backend)
-    return Result(deal=deal, scenarios=scenarios, schedule=sched, pools=pools, args=args, cleanup_period=cleanup,
-                  status=status)
+    result = Result(deal=deal, scenarios=scenarios, schedule=sched, pools=pools, args=args, cleanup_period=cleanup,
+                    status=status)
+    if check:
+        result.check_conservation()
+    return result
 
 
 def run_kernel(args: KernelArgs, backend: Backend = "cython") -> KernelArgs:

@@ -678,8 +678,8 @@ class Trigger(Model):
     name: str = describe("Trigger name")
     metric: Literal["cumulative_default_ratio", "oc_ratio", "interest_coverage", "debt_service_coverage",
                     "interest_shortfall", "delinquency_ratio"]
-    above: float | None = describe("Fires when the metric is above this value", default=None)
-    below: float | None = describe("Fires when the metric is below this value", default=None)
+    above: float | None = describe("Breached when the metric is strictly above this value (equal is no breach)", default=None)
+    below: float | None = describe("Breached when the metric is strictly below this value (equal is no breach)", default=None)
     tranches: list[str] = describe("Tranches the metric looks at (oc_ratio, interest_coverage, interest_shortfall)", default_factory=list)
     account: str | None = describe("Account whose deposits count as income (interest_coverage, debt_service_coverage)", default=None)
     past_due_days: Literal[1, 31, 61] = describe(
