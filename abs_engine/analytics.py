@@ -88,8 +88,13 @@ _STUB_BASES: tuple[str, ...] = ("annual", "semiannual", "quarterly", "monthly")
 #: (银发〔2007〕200号, the formulas 中债 / ChinaBond uses): compounding at the coupon
 #: frequency ``f`` over coupon periods counted as ``d/TS + i`` while more than one payment
 #: is left, simple interest over the coupon year when one is left within a year, annual
-#: compounding over years for a single payment further away (:class:`_ChinaBond`).
+#: compounding over years for a single payment further away (:class:`_ChinaBond`). ``TS``
+#: is the actual days of the current coupon period (当前付息周期的实际天数), an odd first
+#: period included; ``chinabond_icma`` measures an odd first period on its regular
+#: (quasi-coupon) periods instead, as ICMA and the US Treasury do.
 _CHINABOND = "chinabond"
+_CHINABOND_ICMA = "chinabond_icma"
+_CHINABONDS = (_CHINABOND, _CHINABOND_ICMA)
 
 #: Accepted yield compoundings. ``<f>_simple_stub`` compounds whole periods at frequency
 #: ``f`` but discounts the fractional period before the first payment at simple interest:
@@ -99,7 +104,7 @@ _CHINABOND = "chinabond"
 #: convention"), the default of CNY deals' tranche analytics.
 COMPOUNDINGS: tuple[str, ...] = (
     "annual", "semiannual", "quarterly", "monthly", "simple", "continuous",
-    *(b + _SIMPLE_STUB for b in _STUB_BASES), _CHINABOND,
+    *(b + _SIMPLE_STUB for b in _STUB_BASES), _CHINABOND, _CHINABOND_ICMA,
 )
 
 _COMPOUNDING: dict[str, tuple[int, int]] = {
@@ -167,7 +172,7 @@ def _simple_stub(name: str) -> bool:
 def _curve_compounding(name: str) -> tuple[int, int]:
     """:func:`_compounding` for a curve's zero rates, which have no first period and no
     coupon schedule."""
-    if _simple_stub(name) or _convention(name) == _CHINABOND:
+    if _simple_stub(name) or _convention(name) in _CHINABONDS:
         what = "a security's first period" if _simple_stub(name) else "a security's coupon schedule"
         raise AnalyticsError(
             f"compounding {name!r} is a yield convention for {what}; "
@@ -664,20 +669,22 @@ def _bisect_decreasing(f: Callable[[float], float], lo: float, hi: float) -> flo
 # --- the ChinaBond convention ---------------------------------------------------------------
 
 
-def _coupon_periods(cf: CashFlows, settlement: _dt.date, i: int) -> float:
+def _coupon_periods(cf: CashFlows, settlement: _dt.date, i: int, icma: bool = False) -> float:
     """``d/TS``: coupon periods from settlement to the next payment ``dates[i]`` — the days
     to it over the days of the coupon period it ends.
 
-    The current period runs from the previous payment date (or ``accrual_start``). The
-    first period of cash flows with a ``frequency`` is measured against its regular
-    (quasi-coupon) periods of ``12 / frequency`` months ending on the first payment, as
-    ICMA and the US Treasury measure an odd first coupon: a short first period is the
-    fraction of a regular period it covers, a long one a whole period plus a fraction of
-    the one before. A regular first period is the same either way.
+    The current period runs from the previous payment date (or ``accrual_start``): ``TS`` is
+    its actual days (当前付息周期的实际天数, 银发〔2007〕200号), an odd (short or long) first
+    period included. With ``icma`` the first period of cash flows with a ``frequency`` is
+    measured against its regular (quasi-coupon) periods of ``12 / frequency`` months ending
+    on the first payment, as ICMA and the US Treasury measure an odd first coupon: a short
+    first period is the fraction of a regular period it covers, a long one a whole period
+    plus a fraction of the one before. A regular first period is the same either way; so is
+    a first period whose start is not known (no ``accrual_start``): its regular period.
     """
-    if i == 0 and cf.frequency is not None:
-        return _quasi_coupon_periods(cf.dates[0], cf.frequency, ql.Date.isEndOfMonth(cf._qdates[-1]), settlement)
     start = cf._period_start(i)
+    if i == 0 and cf.frequency is not None and (icma or start is None):
+        return _quasi_coupon_periods(cf.dates[0], cf.frequency, ql.Date.isEndOfMonth(cf._qdates[-1]), settlement)
     if start is None:
         raise AnalyticsError(
             "the chinabond yield needs the current coupon period: give accrual_start (the closing "
@@ -724,25 +731,35 @@ def _coupon_years(settlement: _dt.date, when: _dt.date) -> tuple[int, float]:
 
 
 def chinabond_times(
-    dates: Sequence[_dt.date], frequency: int, settlement: _dt.date
+    dates: Sequence[_dt.date], frequency: int, settlement: _dt.date, *, start: _dt.date | None = None,
+    icma: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The exponents of the ChinaBond convention for payments on ``dates`` (a whole
-    schedule, every coupon date listed) bought at ``settlement``, before ``dates[0]`` (at
-    closing): ``periods[k] = d/TS + k``, the coupon periods the ``k``-th payment is
-    discounted over while more than one is left (the first period on its regular
-    quasi-coupon periods, as :func:`_coupon_periods`), and ``years[k] = m + d/TY`` for a
-    single payment on ``dates[k]`` (simple interest over ``years[k]`` years when it is at
-    most 1, else annual compounding; :func:`_coupon_years`). Vectorised yields of many
-    scenarios (:meth:`abs_engine.Result.measures`) use them as :class:`_ChinaBond` does.
+    schedule, every coupon date listed) bought at ``settlement``, before ``dates[0]``, in the
+    current coupon period that began on ``start`` (default: ``settlement``, a purchase at
+    closing or on a payment date): ``periods[k] = d/TS + k``, the coupon periods the ``k``-th
+    payment is discounted over while more than one is left (``TS`` the actual days of the
+    current period; with ``icma`` its regular quasi-coupon periods, as
+    :func:`_coupon_periods`), and ``years[k] = m + d/TY`` for a single payment on
+    ``dates[k]`` (simple interest over ``years[k]`` years when it is at most 1, else annual
+    compounding; :func:`_coupon_years`). Vectorised yields of many scenarios
+    (:meth:`abs_engine.Result.measures`) use them as :class:`_ChinaBond` does.
 
     Examples
     --------
     >>> import datetime as dt
     >>> p, y = chinabond_times([dt.date(2026, 10, 26), dt.date(2027, 1, 26)], 4, dt.date(2026, 7, 20))
-    >>> [round(float(x), 6) for x in p], [round(float(x), 6) for x in y]   # 1 + 6/91; 98/365 and 190/365
-    ([1.065934, 2.065934], [0.268493, 0.520548])
+    >>> [round(float(x), 6) for x in p], [round(float(x), 6) for x in y]   # 98/98; 98/365 and 190/365
+    ([1.0, 2.0], [0.268493, 0.520548])
+    >>> p, _ = chinabond_times([dt.date(2026, 10, 26), dt.date(2027, 1, 26)], 4, dt.date(2026, 7, 20), icma=True)
+    >>> [round(float(x), 6) for x in p]   # 1 + 6/91: the quasi-coupon quarter 04-26 - 07-26
+    [1.065934, 2.065934]
     """
-    first = _quasi_coupon_periods(dates[0], int(frequency), ql.Date.isEndOfMonth(_qd(dates[-1])), settlement)
+    if icma:
+        first = _quasi_coupon_periods(dates[0], int(frequency), ql.Date.isEndOfMonth(_qd(dates[-1])), settlement)
+    else:
+        s0 = start or settlement
+        first = (dates[0] - settlement).days / (dates[0] - s0).days
     periods = first + np.arange(len(dates), dtype=np.float64)
     years = np.array([m + x for m, x in (_coupon_years(settlement, d) for d in dates)])
     return periods, years
@@ -766,7 +783,7 @@ class _ChinaBond:
     ``d/TY + m``; the modified duration and convexity are the derivatives of the price.
     """
 
-    def __init__(self, cf: CashFlows, settlement: _dt.date, i: int) -> None:
+    def __init__(self, cf: CashFlows, settlement: _dt.date, i: int, icma: bool = False) -> None:
         amounts = (cf.interest[i:] + cf.principal[i:]) * (100.0 / cf.face)
         paid = np.flatnonzero(amounts > 0.0)
         self.simple = False
@@ -777,7 +794,7 @@ class _ChinaBond:
                     "frequency (CashFlows(..., frequency=4) for quarterly coupons)"
                 )
             self.f = float(cf.frequency)
-            periods = _coupon_periods(cf, settlement, i) + np.arange(amounts.size, dtype=np.float64)
+            periods = _coupon_periods(cf, settlement, i, icma) + np.arange(amounts.size, dtype=np.float64)
             self.amounts, self.exponents = amounts[paid], periods[paid]
             return
         k = int(paid[0]) if paid.size else amounts.size - 1
@@ -858,8 +875,8 @@ def _discounting(
     yield in ``compounding`` and ``day_count``: price, durations and the yield at a price.
     ``chinabond`` measures its own time (coupon periods and years), so ``day_count`` does
     not apply to it."""
-    if _convention(compounding) == _CHINABOND:
-        return _ChinaBond(cf, settlement, i)
+    if (conv := _convention(compounding)) in _CHINABONDS:
+        return _ChinaBond(cf, settlement, i, icma=conv == _CHINABOND_ICMA)
     if leg is None:
         leg = _leg(cf, settlement, i, 100.0 / cf.face)
     return _QuantLibYield(leg, compounding, day_count, _qd(settlement))

@@ -250,3 +250,31 @@ def test_static_pool_command_writes_scenarios_the_other_commands_run(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "abs_engine.cli", "static-pool", str(tmp_path / "missing.csv")],
                          capture_output=True, text=True, cwd=ROOT, timeout=120, encoding="utf-8")
     assert bad.returncode == 2 and "missing.csv" in bad.stderr + bad.stdout
+
+
+def test_vintages_are_flagged_by_maturity_and_no_projection_exceeds_the_balance(shipped, tmp_path):
+    """The shipped history: vintages with >= 95% of their lifetime defaults behind them are
+    seasoned, the younger ones seasoning (projected) or immature (not); a young vintage that
+    defaults much faster than the pooled timing would project more than its balance: capped
+    at 100% with a note."""
+    v = shipped.vintages.set_index("vintage")
+    assert (v.loc[v["timing_share"] >= 0.95, "maturity"] == "seasoned").all()
+    seasoning = v[(v["timing_share"] >= 0.05) & (v["timing_share"] < 0.95)]
+    assert len(seasoning) and (seasoning["maturity"] == "seasoning").all()
+    assert seasoning["note"].str.startswith("seasoning").all() and (v.loc[v["maturity"] == "seasoned", "note"] == "").all()
+    # a history whose last vintage, observed to its 3rd month, loses 60% of its loans in it,
+    # where the pooled timing expects about half of lifetime defaults by then: observed / T(3) > 100%
+    _noise_free_history(tmp_path / "h.csv")
+    h = pd.read_csv(tmp_path / "h.csv")
+    age = h.groupby("loan_id").cumcount()
+    last = h["loan_id"].str.startswith("V7L")
+    h = h[~last | (age <= 2)].copy()
+    hit = last & (age == 2) & h["loan_id"].isin([f"V7L{i}" for i in range(95, 695)])
+    h.loc[hit, ["balance", "days_past_due", "defaulted"]] = [0.0, 91, 1e6]
+    as_of = h.loc[last, "month"].max()
+    h[h["month"] <= as_of].to_csv(tmp_path / "h2.csv", index=False)
+    sp = analyse(load_history(tmp_path / "h2.csv"))
+    y = sp.vintages.set_index("vintage").iloc[-1]
+    assert y["cumulative_default_rate"] / y["timing_share"] > 1.0
+    assert y["projected_lifetime_default_rate"] == 1.0 and "capped at 100%" in y["note"]
+    assert (sp.vintages["projected_lifetime_default_rate"].dropna() <= 1.0).all()

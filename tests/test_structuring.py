@@ -464,7 +464,7 @@ variants:
     set: {{accounts.reserve.target.percent_of_notes: 0.02, tranches.0.rating: AA+}}
 """, encoding="utf-8")
     st = load_variants(v)
-    assert [s.name for s in st] == ["base", "senior_90", "reserve"]
+    assert [s.name for s in st] == ["SZ-IP-PLEDGE-2026-1", "senior_90", "reserve"]  # not "base": a scenario's name
     assert st[1].deal.tranche("A").balance == 185_400_000
     assert st[2].deal.accounts[1].target.percent_of_notes == 0.02 and st[2].deal.tranche("A").rating == "AA+"
     assert len(st[1].deal.pools[0].assets) == 12  # the tape, found from the variants file's folder
@@ -557,3 +557,44 @@ def test_funding_and_tdr_outputs_are_frames(agency_sz):
     assert set(agency_sz.targets.columns) >= {"tranche", "rating", "horizon_years", "default_probability", "quantile",
                                               "paths", "order", "tdr", "resolved"}
     assert Path(load_agency_table().source.split("(")[-1].rstrip(")")).name == "rating_idealized_default_cn.csv"
+
+
+def _toy_heatmap(sz, loss, whole, frontier):
+    from abs_engine.studies.heatmap import Heatmap
+
+    cdr = [0.0, 0.3, 0.6]
+    grid = pd.DataFrame([{"cdr": c, "haircut": h, "loss_rate": loss(c, h), "yield": 0.038, "whole": whole(c, h)}
+                         for h in (0.0, 0.5) for c in cdr])
+    points = pd.DataFrame([{"scenario": "base", "role": "base", "cdr": 0.02, "haircut": 0.5}])
+    return Heatmap(sz, "A", "haircut", "loss_rate", grid, pd.DataFrame(frontier), points)
+
+
+def test_heatmap_legend_says_what_the_colours_and_lines_are(sz):
+    """A grid with no loss draws zero as no colour on a scale from 0 (not a mid-red between
+    -0.1% and +0.1%); a row whole across the grid has no break-even line at the grid's last
+    CDR but a mark 'whole up to the grid's end'; a row that breaks inside has its frontier;
+    the legend sits outside the plot, where it hides no cell."""
+    from abs_engine.studies.plots import heatmap_figure
+
+    nan = float("nan")
+    hm = _toy_heatmap(sz, lambda c, h: 0.0, lambda c, h: True,
+                      [{"haircut": h, "breakeven_cdr": 0.6, "first_break_cdr": nan, "bound": "range"} for h in (0.0, 0.5)])
+    fig = heatmap_figure(hm, "t")
+    ax = fig.axes[0]
+    mesh = ax.collections[0]
+    assert mesh.norm.vmin == 0.0 and mesh.norm.vmax > 0.0
+    assert mesh.cmap(mesh.norm(0.0))[:3] == pytest.approx((1.0, 1.0, 1.0), abs=0.07)  # zero loss is (near) white
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert not any("临界" in lb or "break-even" in lb for lb in labels)
+    assert any("whole up to" in lb or "全额" in lb for lb in ax.get_legend_handles_labels()[1])
+    legend = fig.legends[0] if fig.legends else ax.get_legend()
+    fig.canvas.draw()
+    box, lbox = ax.get_window_extent(), legend.get_window_extent()
+    assert not box.overlaps(lbox)
+    hm = _toy_heatmap(sz, lambda c, h: 0.02 if c > 0.3 else 0.0, lambda c, h: c <= 0.3,
+                      [{"haircut": h, "breakeven_cdr": 0.3, "first_break_cdr": 0.6, "bound": "found"} for h in (0.0, 0.5)])
+    fig = heatmap_figure(hm, "t")
+    ax = fig.axes[0]
+    line = next(ln for ln in ax.get_lines() if "break-even" in ln.get_label())
+    assert list(line.get_xdata()) == pytest.approx([30.0, 30.0])
+    assert ax.collections[0].norm.vmax == pytest.approx(2.0)

@@ -82,7 +82,7 @@ def test_agency_writes_tables_plot_and_the_agency_sheet(tmp_path):
     ws = wb["评级压力测试 Agency stress test"]
     cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
     text = " ".join(str(c.value) for c in cells)
-    for s in ("目标违约率", "Target default rate (TDR)", "临界违约率", "回收时间延后 / later disposal", "United Ratings",
+    for s in ("目标违约率", "Target default rate (TDR)", "临界累计违约率", "回收时间延后 / later disposal", "United Ratings",
               "隐含级别", "低于 BBB- / below BBB-"):
         assert s in text, s
     summary = pd.read_csv(out / "agency_summary.csv")
@@ -126,8 +126,10 @@ def test_compare_workbook_for_the_desk(tmp_path):
     for name in ("compare_tranches", "compare_summary", "compare_risk", "compare_side_by_side"):
         assert (out / f"{name}.csv").exists(), name
     sbs = pd.read_csv(out / "compare_side_by_side.csv")
-    assert list(sbs.columns) == ["section", "tranche", "measure", "OTHER", "base", "senior_90"]
+    assert list(sbs.columns) == ["section", "tranche", "measure", "OTHER", "SZ-IP-PLEDGE-2026-1", "senior_90"]
     wb = openpyxl.load_workbook(out / "OTHER_comparison.xlsx")
+    inputs = [[c for c in row if c is not None] for row in wb["输入 Inputs"].iter_rows(values_only=True)]
+    assert any(row[:1] == ["OTHER"] and "深圳知识产权质押贷款资产支持专项计划 2026-1（示例）" in row for row in inputs)
     assert wb.sheetnames == ["对比 Comparison", "分情景 By scenario", "分档明细 Tranches", "风险 Risk", "输入 Inputs"]
     from abs_engine.report.compare_book import MIN_PRINT_PT, fonts_in, print_scale
 

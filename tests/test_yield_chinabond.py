@@ -169,13 +169,20 @@ def _abs_note() -> CashFlows:
 
 
 def test_non_par_price_by_hand_long_first_period():
-    """At closing the first payment is 1 + 6/91 coupon periods away (6 days to the
-    quasi-coupon date 2026-07-26, in the regular quarter 2026-04-26 .. 07-26 of 91 days)."""
+    """At closing the first payment ends the current coupon period (2026-07-20 .. 10-26, 98
+    days): d/TS = 98/98 = 1 (TS, 当前付息周期的实际天数, 银发〔2007〕200号). The ICMA reading
+    (``chinabond_icma``) puts it 1 + 6/91 periods away (6 days to the quasi-coupon date
+    2026-07-26, in the regular quarter 2026-04-26 .. 07-26 of 91 days)."""
     cf = _abs_note()
     y = 0.05
-    s = 1 + 6 / 91
-    expected = sum(float(a) / (1 + y / 4) ** (s + k) for k, a in enumerate(cf.total)) / 10.0
-    assert an.price_from_yield(cf, y, dt.date(2026, 7, 20), **CB) == pytest.approx(expected, abs=1e-11)
+    for compounding, s in (("chinabond", 1.0), ("chinabond_icma", 1 + 6 / 91)):
+        expected = sum(float(a) / (1 + y / 4) ** (s + k) for k, a in enumerate(cf.total)) / 10.0
+        got = an.price_from_yield(cf, y, dt.date(2026, 7, 20), compounding=compounding)
+        assert got == pytest.approx(expected, abs=1e-11), compounding
+    # a week in: 91 of the 98 days left
+    settle = dt.date(2026, 7, 27)
+    dirty = sum(float(a) / (1 + y / 4) ** (91 / 98 + k) for k, a in enumerate(cf.total)) / 10.0
+    assert an.price_from_yield(cf, y, settle, clean=False, **CB) == pytest.approx(dirty, abs=1e-11)
 
 
 def test_non_par_price_by_hand_between_payment_dates():
@@ -193,9 +200,10 @@ def test_non_par_price_by_hand_between_payment_dates():
 
 
 def test_chinabond_is_the_icma_street_yield_of_a_regular_bond_with_coupons_left():
-    """For C/f coupons and more than one left, d/TS + k coupon periods are what QuantLib's
-    ACT/ACT ICMA measures in a compounded yield at the coupon frequency: the two agree,
-    short and long first periods included (the quasi-coupon periods)."""
+    """For C/f coupons and more than one left, d/TS + k coupon periods of ``chinabond_icma``
+    are what QuantLib's ACT/ACT ICMA measures in a compounded yield at the coupon frequency:
+    the two agree, short and long first periods included (the quasi-coupon periods). After
+    the first period (and for a regular first period) ``chinabond`` is the same."""
     start = dt.date(2026, 2, 3)
     for first in (dt.date(2026, 5, 15), dt.date(2026, 9, 15)):  # short, long first period
         dates = [_months(first, 6 * k) for k in range(7)]
@@ -203,7 +211,10 @@ def test_chinabond_is_the_icma_street_yield_of_a_regular_bond_with_coupons_left(
                        accrual_start=start, day_count="ACT/ACT ICMA", frequency=2)
         for settle in (start, dt.date(2026, 4, 1), dt.date(2027, 1, 2)):
             street = an.price_from_yield(cf, 0.037, settle, compounding="semiannual", day_count="ACT/ACT ICMA")
-            assert an.price_from_yield(cf, 0.037, settle, **CB) == pytest.approx(street, abs=1e-10)
+            icma = an.price_from_yield(cf, 0.037, settle, compounding="chinabond_icma")
+            assert icma == pytest.approx(street, abs=1e-10)
+            if settle > first:
+                assert an.price_from_yield(cf, 0.037, settle, **CB) == pytest.approx(street, abs=1e-10)
 
 
 # --- risk measures -------------------------------------------------------------------------
@@ -283,17 +294,24 @@ def sz():
 def test_sz_senior_at_par_yields_its_coupon_under_the_cny_default(sz):
     """The SZ senior, a 3.80% quarterly note priced at 100 at closing (2026-07-20), showed
     3.8541% (annual compounding); the ChinaBond convention gives the coupon, up to what
-    ACT/365F coupons of 98 (the long first period), 92, 90 and 91 days add: 3.8042%. The
-    yield is checked by hand: at it, sum CF_k / (1 + y/4)^(1 + 6/91 + k) is the face."""
+    ACT/365F coupons of 98 (the long first period, one coupon period: TS its actual 98 days),
+    92, 90 and 91 days add: 3.8851%. Checked by hand: at it, sum CF_k / (1 + y/4)^(1 + k) is
+    the face. The ICMA reading of the first period (1 + 6/91 periods) gives 3.8042%."""
     deal, r = sz
     a = r.analytics().set_index(["scenario", "tranche"]).loc[("base", "A")]
     assert a["compounding"] == "chinabond"
-    assert a["yield"] == pytest.approx(0.038, abs=0.5e-4)
+    assert round(a["yield"], 6) == 0.038851
     t = r.tranches[(r.tranches["tranche"] == "A") & (r.tranches["scenario"] == "base")]
     cash = (t["interest_paid"] + t["principal_paid"]).to_numpy()
-    y, s = float(a["yield"]), 1 + 6 / 91  # 2026-07-20 .. quasi-coupon date 07-26, of 04-26 .. 07-26
-    assert sum(c / (1 + y / 4) ** (s + k) for k, c in enumerate(cash)) == pytest.approx(deal.tranches[0].balance, rel=1e-12)
+    y = float(a["yield"])
+    assert sum(c / (1 + y / 4) ** (1 + k) for k, c in enumerate(cash)) == pytest.approx(deal.tranches[0].balance, rel=1e-12)
     assert a["modified_duration"] == pytest.approx(a["macaulay_duration"] / (1 + y / 4), rel=1e-12)
+    icma = deal.model_copy(update={"pricing": deal.pricing.model_copy(update={
+        "tranches": {"A": ae.model.deal.TranchePricing(price=100.0, compounding="chinabond_icma")}})})
+    ai = ae.run(icma, ae.load_scenario(SCENARIOS / "base.yaml")).analytics().set_index("tranche").loc["A"]
+    yi, s = float(ai["yield"]), 1 + 6 / 91  # 2026-07-20 .. quasi-coupon date 07-26, of 04-26 .. 07-26
+    assert round(yi, 6) == 0.038042
+    assert sum(c / (1 + yi / 4) ** (s + k) for k, c in enumerate(cash)) == pytest.approx(deal.tranches[0].balance, rel=1e-12)
 
 
 def test_sz_senior_other_conventions_stay_selectable(sz, tmp_path):

@@ -88,13 +88,19 @@ def static_pool(
         inputs = {"history": history, **({"loans": loans} if loans else {})}
         written.append(write_manifest(target / "manifest.json", manifest(inputs, written, command=sys.argv)))
     table = Table(title=escape(title))
-    for col in ("vintage", "loans", "observed months", "cum. default", "projected lifetime", "cum. prepayment"):
-        table.add_column(col, justify="left" if col == "vintage" else "right")
+    for col in ("vintage", "loans", "observed months", "maturity", "cum. default", "projected lifetime", "cum. prepayment"):
+        table.add_column(col, justify="left" if col in ("vintage", "maturity") else "right")
     for r in sp.vintages.itertuples():
         proj = r.projected_lifetime_default_rate
-        table.add_row(str(r.vintage), f"{r.loans:,}", str(r.observed_age), f"{r.cumulative_default_rate:.2%}",
-                      "—" if proj != proj else f"{proj:.2%}", f"{r.cumulative_prepayment_rate:.2%}")
+        shown = "—" if proj != proj else ("100%*" if "capped" in r.note else f"{proj:.2%}")
+        table.add_row(str(r.vintage), f"{r.loans:,}", str(r.observed_age), str(r.maturity), f"{r.cumulative_default_rate:.2%}",
+                      shown, f"{r.cumulative_prepayment_rate:.2%}")
     out.print(table)
+    if (sp.vintages["maturity"] != "seasoned").any():
+        out.print("seasoning vintages are projected by the pooled timing curve (less certain the younger); immature "
+                  "ones are not projected; the fitted curves pool every vintage at the ages it has reached"
+                  + ("; * a projection above 100% of the original balance, capped (static_pool_vintages.csv, note)"
+                     if sp.vintages["note"].str.contains("capped").any() else ""))
     d, p = sp.default_curve, sp.prepayment_curve
     out.print(f"fitted MDR by loan age: {d.peak:.3%} a month from month {d.ramp} to {d.plateau}, "
               f"{d.tail:.3%} from month {d.decline}; SMM {p.peak:.3%} from month {p.ramp}, {p.tail:.3%} from "

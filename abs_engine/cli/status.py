@@ -91,7 +91,7 @@ def status_outputs(result: Any, target: Path, write_status_after: int | None) ->
         result.actual_vs_projected = frame
         written.append(write_csv(frame, target / "actual_vs_projected.csv"))
         written.append(actuals_png(frame, target / "actual_vs_projected.png",
-                                   f"{result.deal.name} — actual vs projected at closing"))
+                                   f"{result.deal.name} — 实际与设立时预测 / actual vs projected at closing"))
     return written
 
 
@@ -188,7 +188,8 @@ def track(
     with output_set(final) as target:
         written = [write_csv(frame, target / "actual_vs_projected.csv"),
                    actuals_png(frame, target / "actual_vs_projected.png",
-                               f"{d.name} — actual vs projected ({'at closing' if baseline == 'closing' else 'at the last status'})")]
+                               (f"{d.name} — 实际与设立时预测 / actual vs projected at closing" if baseline == "closing" else
+                                f"{d.name} — 实际与上一期预测 / actual vs projected at the last status"))]
         inputs: dict[str, Path] = {"deal": deal}
         for i, p in enumerate(statuses):
             inputs.update({f"{k}:{i}": v for k, v in status_inputs(p).items()})

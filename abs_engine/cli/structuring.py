@@ -446,7 +446,7 @@ def compare(
         for p in deals or []:
             try:
                 dd = load_deal(p)
-                structures.append(Structure(dd.name, dd, str(p)))
+                structures.append(Structure(dd.name, dd, str(p), dd.deal.name_zh or ""))
             except InputError as exc:
                 problems += exc.problems
         if variants is not None:

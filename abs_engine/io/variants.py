@@ -110,7 +110,9 @@ def load_variants(path: str | Path) -> list[Structure]:
     if not isinstance(variants, list) or not variants:
         problems.append(Problem(file, "variants", "give a list of variants, each with a name and the fields it sets"))
         raise InputError(problems)
-    out = [Structure("base", base, str(deal_path), "the deal as written")] if doc.get("include_base", True) else []
+    # the deal as written is named by its deal name, as a deal file given to compare is: not
+    # "base", which reads as the base scenario beside the scenario columns
+    out = [Structure(base.name, base, str(deal_path), "the deal as written")] if doc.get("include_base", True) else []
     names = {s.name for s in out}
     for i, v in enumerate(variants):
         at = f"variants[{i}]"

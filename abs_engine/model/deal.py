@@ -1015,12 +1015,14 @@ class TranchePricing(Model):
     price: float | None = describe("Clean price per 100 of the face outstanding at settlement", default=None, gt=0, le=1000)
     yield_: Rate | None = Field(default=None, alias="yield", description="Yield, decimal (0.038 is 3.8%)")
     compounding: Literal[
-        "auto", "chinabond", "annual", "semiannual", "quarterly", "monthly", "simple", "continuous",
+        "auto", "chinabond", "chinabond_icma", "annual", "semiannual", "quarterly", "monthly", "simple", "continuous",
         "annual_simple_stub", "semiannual_simple_stub", "quarterly_simple_stub", "monthly_simple_stub",
     ] = describe(
         "Yield convention; auto = the market's: chinabond for a CNY deal (the PBoC / ChinaBond "
         "formulas of 银发〔2007〕200号: compounding at the payment frequency over coupon periods, "
-        "simple interest in the last period), in other currencies simple for a last payment at "
+        "simple interest in the last period; TS the actual days of the current coupon period, an odd "
+        "first period included); chinabond_icma measures an odd first period on its regular quasi-coupon "
+        "periods instead (ICMA); in other currencies simple for a last payment at "
         "most 365 days after settlement, else annual; the subordinate is always annual (its IRR). "
         "annual ... monthly compound a yield over ACT/365F years (the street formula); "
         "<f>_simple_stub discounts the fraction of a period before the first payment at simple "

@@ -83,7 +83,32 @@ def actuals_sheet(s: Sheet, L: Any, H: Any, frame: pd.DataFrame, deal_name: str,
     s.finish(freeze="A4", title_rows=None)
 
 
+def cjk_font() -> str | None:
+    """The name of an installed font that draws Chinese (Noto Sans CJK SC, WenQuanYi, ...);
+    None when there is none (a chart then stays in English rather than print empty boxes)."""
+    from matplotlib import font_manager
+
+    names = sorted({f.name for f in font_manager.fontManager.ttflist
+                    if any(k in f.name for k in ("Sans CJK SC", "WenQuanYi", "Source Han Sans SC", "SimHei"))})
+    return names[0] if names else None
+
+
 def actuals_png(frame: pd.DataFrame, target: Path, title: str) -> Path:
+    """Actual (markers) against projected (lines) per period: the pool's collections,
+    defaults and recoveries, its balance, and each class's principal (the first scenario's
+    projection); labels in Chinese and English where a font can draw the Chinese
+    (:func:`cjk_font`), else in English."""
+    import matplotlib
+
+    font = cjk_font()
+    if font is None:
+        return _actuals_png(frame, target, title.split(" — ")[0] + " — " + title.split(" / ")[-1]
+                            if " / " in title else title, False)
+    with matplotlib.rc_context({"font.family": ["DejaVu Sans", font]}):
+        return _actuals_png(frame, target, title, True)
+
+
+def _actuals_png(frame: pd.DataFrame, target: Path, title: str, zh: bool) -> Path:
     """Actual (markers) against projected (lines) per period: the pool's collections,
     defaults and recoveries, its balance, and each class's principal (the first scenario's
     projection)."""
@@ -93,12 +118,18 @@ def actuals_png(frame: pd.DataFrame, target: Path, title: str) -> Path:
     from matplotlib.ticker import MaxNLocator
 
     frame = frame[frame["scenario"] == frame["scenario"].iloc[0]] if len(frame) else frame  # (one scenario's projection)
+    def both(z: str, e: str) -> str:
+        return f"{z} / {e}" if zh else e
+
     panels = [
-        ("pool collections", [("interest_collected", ""), ("principal_collected", "")]),
-        ("defaults and recoveries", [("defaults", ""), ("recoveries", "")]),
-        ("pool balance", [("pool_balance", "")]),
-        ("note principal", [("principal", t) for t in frame.loc[frame["tranche"] != "", "tranche"].unique()]),
+        (both("资产池回收", "pool collections"), [("interest_collected", ""), ("principal_collected", "")]),
+        (both("违约与回收", "defaults and recoveries"), [("defaults", ""), ("recoveries", "")]),
+        (both("资产池余额", "pool balance"), [("pool_balance", "")]),
+        (both("证券本金", "note principal"), [("principal", t) for t in frame.loc[frame["tranche"] != "", "tranche"].unique()]),
     ]
+    items = {"interest_collected": ("利息回收", "interest collected"), "principal_collected": ("本金回收", "principal collected"),
+             "defaults": ("违约", "defaults"), "recoveries": ("回收", "recoveries"), "pool_balance": ("余额", "pool balance"),
+             "principal": ("本金", "principal")}
     fig, axes = plt.subplots(2, 2, figsize=(10, 6.5), squeeze=False)
     colours = ["#4472c4", "#ed7d31", "#70ad47", "#7f7f7f", "#c00000"]
     for ax, (name, series) in zip(axes.ravel(), panels, strict=True):
@@ -106,13 +137,15 @@ def actuals_png(frame: pd.DataFrame, target: Path, title: str) -> Path:
             d = frame[(frame["item"] == item) & (frame["tranche"] == cls)]
             if d.empty:
                 continue
-            lab = f"{cls} {item}".strip()
-            ax.plot(d["period"], d["projected"] / 1e6, color=colour, lw=1.2, label=f"{lab} projected")
-            ax.plot(d["period"], d["actual"] / 1e6, color=colour, ls="none", marker="o", ms=4, label=f"{lab} actual")
+            iz, ie = items.get(item, (item, item))
+            lab = f"{cls} {both(iz, ie)}".strip()
+            ax.plot(d["period"], d["projected"] / 1e6, color=colour, lw=1.2, label=f"{lab} {both('预测', 'projected')}")
+            ax.plot(d["period"], d["actual"] / 1e6, color=colour, ls="none", marker="o", ms=4,
+                    label=f"{lab} {both('实际', 'actual')}")
         ax.set_title(name, fontsize=9)
-        ax.set_xlabel("period", fontsize=8)
+        ax.set_xlabel(both("期次", "period"), fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel("millions", fontsize=8)
+        ax.set_ylabel(both("百万", "millions"), fontsize=8)
         if ax.has_data():
             ax.legend(fontsize=6, loc="best")
     fig.suptitle(title, fontsize=10)

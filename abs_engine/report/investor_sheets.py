@@ -28,6 +28,7 @@ from ..model.deal import (
     Transfer,
     sections,
 )
+from ..studies.breakeven import parse_ranges
 from .labels import LABELS
 from .xl import (
     ALERT,
@@ -283,8 +284,8 @@ def case_label(ctx: Any, case: str) -> str:
 
 def support_sections(s: Sheet, r: int, ctx: Any, mine: list[Any]) -> int:
     """Support parties (legal entity, rating, concentration), each tranche's loss, WAL,
-    break-even with the deal as written and with support removed, and the share of its
-    cash that came from the support."""
+    break-even with the deal as written and with support removed, and the loss each party
+    avoids and the present value it brings."""
     view = ctx.investor
     names = {t.name for t in mine}
     parties = view.parties
@@ -326,7 +327,7 @@ def support_sections(s: Sheet, r: int, ctx: Any, mine: list[Any]) -> int:
                         ctx.H("wal_years"), ctx.H("whole"), ctx.H("breakeven_cdr")])
     for rec in dep.itertuples(index=False):
         b = be.loc[(rec.scenario, rec.case, rec.tranche)] if be is not None and (rec.scenario, rec.case, rec.tranche) in be.index else None
-        bcdr = float(b["breakeven_cdr"]) if b is not None else None
+        bcdr = be_cell(float(b["breakeven_cdr"]), str(b["bound"])) if b is not None else None
         r = s.rows(r, 1, [[rec.scenario, case_label(ctx, rec.case), rec.tranche, rec.writedown, rec.loss_rate,
                            rec.wal_years if rec.wal_years == rec.wal_years else "—", _yes(ctx, rec.whole),
                            bcdr]],
@@ -343,11 +344,11 @@ def support_sections(s: Sheet, r: int, ctx: Any, mine: list[Any]) -> int:
         r += 1
         r = s.title(r, ctx.L("support_share"), SUBTITLE)
         h0 = r
-        r = s.header(r, 1, [ctx.H("scenario"), ctx.H("tranche"), ctx.H("case"), ctx.H("cash_as_written"),
-                            ctx.H("cash_without"), ctx.H("cash_from_removed"), ctx.H("share_of_cash")])
-        r = s.rows(r, 1, [[x.scenario, x.tranche, case_label(ctx, x.case), x.cash_as_written, x.cash_without,
-                           x.cash_from_removed, x.share] for x in sh.itertuples(index=False)],
-                   [None, None, None, YUAN, YUAN, YUAN, PCT2])
+        r = s.header(r, 1, [ctx.H("scenario"), ctx.H("tranche"), ctx.H("case"), ctx.H("loss_avoided"),
+                            ctx.H("loss_avoided_rate"), ctx.H("pv_from_removed"), ctx.H("share_of_value")])
+        r = s.rows(r, 1, [[x.scenario, x.tranche, case_label(ctx, x.case), x.loss_avoided, x.loss_avoided_rate,
+                           x.pv_from_removed, x.share] for x in sh.itertuples(index=False)],
+                   [None, None, None, YUAN, PCT2, YUAN, PCT2])
         s.table("support_share", h0, 1, r - 1, 7)
         r = s.note(r, ctx.L("support_share_note"))
     return r
@@ -427,6 +428,43 @@ def _bound_text(ctx: Any, bound: str) -> str | None:
     return None
 
 
+def _or_dash(x: Any) -> Any:
+    return "—" if x is None or x != x else x
+
+
+def be_cell(x: float, bound: str) -> Any:
+    """A break-even CDR as a cell: the rate, "≥ 100%" when whole across the range, "—"
+    when never whole."""
+    if bound == "range":
+        return "≥ 100%"
+    if bound == "never whole" or x != x:
+        return "—"
+    return x
+
+
+def multiple_cell(m: float, bound: str) -> Any:
+    """A multiple of a CDR: a lower bound ("≥ 50.00") when whole across the range."""
+    if m != m or bound == "never whole":
+        return "—"
+    return f"≥ {m:,.2f}" if bound == "range" else m
+
+
+def _ranges_text(text: Any) -> str:
+    return ", ".join(f"{100 * lo:.2f}%–{100 * hi:.2f}%" if hi > lo else f"{100 * lo:.2f}%"
+                     for lo, hi in parse_ranges(text))
+
+
+def fail_ranges_text(ctx: Any, x: Any) -> str:
+    """Where a tranche fails, in words: every range under each criterion when the tranche is
+    whole again at higher CDRs or when the two criteria differ; "—" otherwise."""
+    t, u = str(x.fail_ranges or ""), str(x.fail_ranges_ultimate or "")
+    if t == u:
+        return _ranges_text(t) if not x.monotone else "—"
+    parts = [f"{ctx.L('be_fails_timely')}{_ranges_text(t) or '—'}", f"{ctx.L('be_fails_ultimate')}{_ranges_text(u) or '—'}",
+             str(ctx.L("be_criteria_differ"))]
+    return "; ".join(parts)
+
+
 def stress_sheet(s: Sheet, ctx: Any, mine: list[Any]) -> None:
     """Cumulative default and loss rates per scenario, break-even default rates with and
     without support, decrement tables and yields across speeds."""
@@ -442,28 +480,37 @@ def stress_sheet(s: Sheet, ctx: Any, mine: list[Any]) -> None:
                         ctx.H("cumulative_loss"), ctx.H("cumulative_loss_rate"), ctx.H("loss_before_support_amt"),
                         ctx.H("loss_rate_before_support"), ctx.H("support_paid_to_pool")])
     r = s.rows(r, 1, [[x.scenario, x.cumulative_defaults, x.cumulative_default_rate, x.cumulative_loss,
-                       x.cumulative_loss_rate, x.loss_before_support, x.loss_rate_before_support, x.support_paid_to_pool]
+                       x.cumulative_loss_rate, _or_dash(x.loss_before_support), _or_dash(x.loss_rate_before_support),
+                       x.support_paid_to_pool]
                       for x in ps.itertuples(index=False)], [None, YUAN, PCT2, YUAN, PCT2, YUAN, PCT2, YUAN])
     s.table("pool_stress", h0, 1, r - 1, 8)
     r = s.note(r, ctx.L("pool_stress_note"))
+    if ctx.result.status is not None:
+        zh, en = LABELS["pool_stress_status_note"]
+        d = f"{ctx.result.status.date:%Y-%m-%d}"
+        r = s.note(r, ctx.pair(zh.format(date=d), en.format(date=d)))
     r += 1
     be = view.breakeven
     be = be[be["tranche"].isin(names)]
     if len(be):
         r = s.title(r, ctx.L("be_support"), SUBTITLE)
         h0 = r
-        r = s.header(r, 1, [ctx.H("scenario"), ctx.H("case"), ctx.H("tranche"), ctx.H("breakeven_cdr"), ctx.H("scenario_cdr"),
-                            ctx.H("multiple_of_scenario"), ctx.H("multiple_of_base"), ctx.H("be_bound")])
+        r = s.header(r, 1, [ctx.H("scenario"), ctx.H("case"), ctx.H("tranche"), ctx.H("breakeven_cdr"),
+                            ctx.H("breakeven_cdr_ultimate"), ctx.H("scenario_cdr"), ctx.H("multiple_of_scenario"),
+                            ctx.H("multiple_of_base"), ctx.H("be_fail_ranges")])
+        s.set_width(9, 30)
         for x in be.itertuples(index=False):
-            bt = _bound_text(ctx, str(x.bound)) or ctx.L("bound_found")
-            r = s.rows(r, 1, [[x.scenario, case_label(ctx, x.case), x.tranche, x.breakeven_cdr, x.scenario_cdr,
-                               x.multiple_of_scenario, x.multiple_of_base, bt]],
-                       [None, None, None, PCT2, PCT2, DEC2, DEC2, None])
+            r = s.rows(r, 1, [[x.scenario, case_label(ctx, x.case), x.tranche, be_cell(x.breakeven_cdr, x.bound),
+                               be_cell(x.breakeven_cdr_ultimate, x.bound_ultimate), x.scenario_cdr,
+                               multiple_cell(x.multiple_of_scenario, x.bound), multiple_cell(x.multiple_of_base, x.bound),
+                               None]],
+                       [None, None, None, PCT2, PCT2, PCT2, DEC2, DEC2, None])
+            s.wrapped(r - 1, 9, fail_ranges_text(ctx, x), 30, border=BOX)
             if x.below_scenario_cdr:
-                for c in range(1, 9):
+                for c in range(1, 10):
                     s.ws.cell(row=r - 1, column=c).font = ALERT
                     s.ws.cell(row=r - 1, column=c).fill = ALERT_FILL
-        s.table("breakeven_support", h0, 1, r - 1, 8)
+        s.table("breakeven_support", h0, 1, r - 1, 9)
         r = s.note(r, ctx.L("be_support_note"))
         r += 1
     # speeds

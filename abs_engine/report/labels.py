@@ -48,6 +48,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "shortfall_undertaker": ("差额支付承诺人", "Shortfall undertaker"),
     "key_dates": ("重要日期", "Key dates"),
     "cutoff_date": ("封包日", "Cut-off date"),
+    "status_as_of": ("基准日", "As of (status date)"),
+    "pool_as_at": ("资产池数据截至（收款期间末）", "Pool figures as at (end of the collection period)"),
+    "current_balance": ("基准日余额（元）", "Current balance (CNY)"),
+    "current_balance_wan": ("基准日余额（万元）", "Current balance (CNY 10k)"),
+    "factor": ("本金因子", "Factor"),
+    "current_credit_enhancement": ("基准日信用增级", "Current credit enhancement"),
     "closing_date": ("设立日", "Closing date"),
     "first_payment_date": ("首个兑付日", "First payment date"),
     "expected_maturity": ("预期到期日", "Expected maturity"),
@@ -201,6 +207,19 @@ LABELS: dict[str, tuple[str, str]] = {
     "comp_continuous": ("连续复利", "continuous"),
     "comp_simple_stub": ("首期单利", "simple first period"),
     "comp_chinabond": ("中债收益率算法（银发〔2007〕200号）", "ChinaBond (PBoC 2007 No. 200)"),
+    "comp_chinabond_icma": ("中债收益率算法（首期按 ICMA 准付息周期）", "ChinaBond, ICMA first period"),
+    "yield_note_chinabond": (
+        "收益率按中债收益率算法（银发〔2007〕200号）：剩余多次付息时按付息频率 f 复利，第 i 次付款折现 d/TS + i 个付息周期，TS 为当前付息周期的实际天数（首个不规则付息期亦同）；仅剩一次付款时按单利。"
+        "按面值买入的证券仅在每期利息恰为 C/f 时收益率等于票面利率；本证券按 ACT/365 计息，每期利息为 C × 实际天数/365（各期天数不同），故面值价格下的收益率与票面利率略有差异",
+        "Yield in the ChinaBond convention (PBoC 银发〔2007〕200号): compounded at the coupon frequency f, the "
+        "i-th payment discounted over d/TS + i coupon periods, TS the actual days of the current coupon period "
+        "(an odd first period too); simple interest when one payment is left. A note at par yields exactly its "
+        "coupon only when every period pays C/f; these notes accrue ACT/365, each period paying C × its days / "
+        "365 (periods of different lengths), so at par the yield differs slightly from the coupon"),
+    "yield_note_chinabond_icma": (
+        "收益率按中债收益率算法，但首个不规则付息期按 ICMA 准付息周期（12/f 个月的规则周期）计算 d/TS；其余同中债算法",
+        "Yield in the ChinaBond convention, except that an odd first period is measured on regular quasi-coupon "
+        "periods of 12/f months (ICMA), not on its actual days"),
     "irr": ("内部收益率", "IRR"),
     "cash_multiple": ("现金回报倍数", "Cash multiple"),
     "note": ("备注", "Note"),
@@ -246,6 +265,27 @@ LABELS: dict[str, tuple[str, str]] = {
     "obligor_rank": ("排名", "Rank"),
     "obligor": ("借款人", "Obligor"),
     "cumulative_share": ("累计占比", "Cumulative share"),
+    # receivable pools: their obligors are debtors (债务人), of a licence pool licensees (被许可人),
+    # and what they owe is remaining receivables (剩余应收款), not an outstanding principal
+    "n_obligors__recv": ("债务人户数", "Number of obligors"),
+    "n_obligors__licence": ("被许可人户数", "Number of licensees"),
+    "average_balance__recv": ("单笔平均剩余应收款（元）", "Average remaining receivables per asset (CNY)"),
+    "average_obligor_balance__recv": ("单户平均剩余应收款（元）", "Average remaining receivables per obligor (CNY)"),
+    "average_obligor_balance__licence": ("单户平均剩余应收款（元）", "Average remaining receivables per licensee (CNY)"),
+    "max_obligor_balance__recv": ("单户最大剩余应收款（元）", "Largest obligor's remaining receivables (CNY)"),
+    "max_obligor_balance__licence": ("单户最大剩余应收款（元）", "Largest licensee's remaining receivables (CNY)"),
+    "top1_share__recv": ("最大债务人集中度", "Top-1 obligor concentration"),
+    "top5_share__recv": ("前五大债务人集中度", "Top-5 obligor concentration"),
+    "top10_share__recv": ("前十大债务人集中度", "Top-10 obligor concentration"),
+    "top1_share__licence": ("最大被许可人集中度", "Top-1 licensee concentration"),
+    "top5_share__licence": ("前五大被许可人集中度", "Top-5 licensee concentration"),
+    "top10_share__licence": ("前十大被许可人集中度", "Top-10 licensee concentration"),
+    "strata_obligor_size__recv": ("按债务人剩余应收款", "By obligor size (remaining receivables)"),
+    "strata_obligor_size__licence": ("按被许可人剩余应收款", "By licensee size (remaining receivables)"),
+    "top_obligors__recv": ("前十大债务人", "Top obligors"),
+    "top_obligors__licence": ("前十大被许可人", "Top licensees"),
+    "obligor__recv": ("债务人", "Obligor"),
+    "obligor__licence": ("被许可人", "Licensee"),
     "bucket_na": ("不适用", "n/a"),
     "stats_unavailable": ("该类资产池暂无统计", "Pool statistics not available for this pool kind"),
     # eligibility criteria (入池标准) and how the pool measures against them
@@ -457,15 +497,23 @@ LABELS: dict[str, tuple[str, str]] = {
     "case_without_entity": ("去除主体 {name}", "without entity {name}"),
     "whole": ("足额兑付", "Whole"),
     "loss_rate": ("损失率（含未获支付利息）", "Loss rate (incl. interest never paid)"),
-    "support_share": ("证券现金流来自增信方的比例", "Share of each tranche's cash that came from the support"),
-    "support_share_note": ("来自增信方的现金 = 按交易文件收到的现金 − 去除该增信方后收到的现金（边际贡献；多个增信方覆盖同一款项时，单个去除可能为 0，独立情形显示合计）",
-                           "Cash from the support = cash received as written − cash received with the party removed (its "
-                           "marginal contribution; when several parties back the same dues each alone may show 0, the "
-                           "stand-alone case shows them together)"),
-    "cash_as_written": ("收到现金（元）", "Cash received (CNY)"),
-    "cash_without": ("去除后收到现金（元）", "Cash without (CNY)"),
-    "cash_from_removed": ("来自增信方（元）", "Cash from the support (CNY)"),
-    "share_of_cash": ("占比", "Share of cash"),
+    "support_share": ("证券对增信方的依赖：避免的损失与现值", "Dependence on the support: loss avoided and present value"),
+    "support_share_note": ("避免的损失 = 去除该增信方后的损失 − 按交易文件的损失（损失 = 本金减记 + 最终未获支付的利息）；来自增信方的现值 = 按交易文件现金流的现值 − 去除后现金流的现值，"
+                           "均按该证券按交易文件的内部收益率（年复利，ACT/365F）折现，故按交易文件的现值等于其本金；占比 = 来自增信方的现值 / 按交易文件的现值。"
+                           "未折现的现金差额混合了时间与损失（优先级延后偿还可多得利息，差额可为负），不作为依赖程度。"
+                           "各为边际贡献：多个增信方覆盖同一款项时，单个去除可能为 0，独立情形显示合计",
+                           "Loss avoided = the loss with the party removed − the loss as written (loss = principal "
+                           "written down + interest never paid); present value from the support = the present value of "
+                           "the cash as written − that of the cash without it, both at the tranche's internal rate of "
+                           "return as written (annual compounding, ACT/365F), so the cash as written is worth the "
+                           "tranche's balance; share = present value from the support / present value as written. "
+                           "Undiscounted cash mixes timing with loss (a senior repaid later earns more interest, so the "
+                           "difference can be negative) and is not used. Each is a marginal contribution: when several "
+                           "parties back the same dues each alone may show 0, the stand-alone case shows them together"),
+    "loss_avoided": ("避免的损失（元）", "Loss avoided (CNY)"),
+    "loss_avoided_rate": ("避免的损失率", "Loss avoided (rate)"),
+    "pv_from_removed": ("来自增信方的现值（元）", "PV from the support (CNY)"),
+    "share_of_value": ("占现值比例", "Share of value"),
     # stress
     "stress_title": ("压力测试", "Stress tests"),
     "pool_stress": ("资产池累计违约率与累计损失率", "Pool cumulative default and loss"),
@@ -476,18 +524,35 @@ LABELS: dict[str, tuple[str, str]] = {
     "loss_before_support_amt": ("增信前累计损失（元）", "Loss before support (CNY)"),
     "loss_rate_before_support": ("增信前累计损失率", "Loss rate before support"),
     "support_paid_to_pool": ("资产层面增信支付（元）", "Paid by pool-level support (CNY)"),
-    "pool_stress_note": ("比率为占封包日资产池余额的比例", "Rates are shares of the pool balance at the cut-off date"),
-    "be_support": ("临界违约率（有无增信）", "Break-even default rate, with and without support"),
-    "be_support_note": ("临界违约率：保持该情景其他假设（回收、早偿、处置周期）不变，各证券仍按时足额兑付的最高固定年违约率（精度 1 个基点）；倍数 = 临界违约率 / 情景违约率或基准情景（首个情景）违约率；红色：低于该情景违约率",
-                        "Break-even default rate: the highest constant CDR at which the tranche is still paid in full "
-                        "and on time, the scenario's other assumptions (recovery, prepayment, lags) held (to 1 bp); "
-                        "multiples = break-even / the scenario's CDR or the base case's (the first scenario); red: "
-                        "below the scenario's CDR"),
-    "breakeven_cdr": ("临界违约率", "Break-even CDR"),
-    "scenario_cdr": ("情景违约率", "Scenario CDR"),
+    "pool_stress_note": ("自封包日起累计；比率为占封包日资产池余额的比例", "Cumulative since the cut-off date; rates are shares of the pool balance at the cut-off date"),
+    "pool_stress_status_note": ("自基准日 {date} 起运行：累计数包含基准日状态中的累计违约、回收与损失，以及其历史记录中资产层面增信已支付的金额；基准日状态不含增信前损失，故该列留空",
+                                "Run from the status of {date}: the cumulative figures include the status's cumulative "
+                                "defaults, recoveries and losses and what its history says the pool-level support paid; "
+                                "a status does not carry the loss before support, so that column is empty"),
+    "be_support": ("临界违约率（年化CDR，有无增信）", "Break-even CDR (annual), with and without support"),
+    "be_support_note": ("临界违约率（年化CDR）：保持该情景其他假设（回收、早偿、处置周期）不变，从 0 起逐步提高固定年违约率，证券首次未能按时足额兑付（按时付息、到期还本）的水平之前的最高水平（精度 1 个基点）；"
+                        "最终无损失口径：首次发生最终损失（本金减记或最终未付利息）之前的最高水平。某一档在更高违约率下可能重新足额（触发事件或增信改变现金流），此时列出全部未足额区间（在 33 点网格上发现并精确到 1 个基点；窄于网格间距的区间可能遗漏）。"
+                        "≥ 100%：违约率 100% 时仍足额。情景违约率为与该情景终身违约金额相同的等效固定年违约率（按贷款账龄的曲线、分层或逐笔违约概率时）。倍数 = 临界违约率 / 情景或基准情景（首个情景）违约率；红色：首次未足额水平低于该情景违约率",
+                        "Break-even CDR (annual): the scenario's other assumptions (recovery, prepayment, lags) held, "
+                        "the highest constant CDR, rising from 0, before the tranche first misses timely payment "
+                        "(interest on every payment date, principal by its maturity), to 1 bp; ultimate loss: the "
+                        "highest before it first loses anything in the end (principal written down or interest never "
+                        "paid). A tranche may be whole again at higher CDRs (a trigger or support changes the cash "
+                        "flows): every range in which it fails is then listed (found on a 33-point grid and refined "
+                        "to 1 bp; a range narrower than the grid's step can be missed). ≥ 100%: whole even at a 100% "
+                        "CDR. The scenario's CDR is the constant CDR with the same lifetime defaults (for a curve by "
+                        "loan age, segments or the tape's PDs). Multiples = break-even / the scenario's CDR or the base "
+                        "case's (the first scenario); red: the first failure is below the scenario's CDR"),
+    "breakeven_cdr": ("临界违约率（年化CDR，按时足额）", "Break-even CDR (timely)"),
+    "breakeven_cdr_ultimate": ("临界违约率（年化CDR，最终无损失）", "Break-even CDR (ultimate loss)"),
+    "be_fail_ranges": ("未足额区间（年化CDR）", "CDR ranges where it fails"),
+    "be_fails_timely": ("按时足额：", "timely: "),
+    "be_fails_ultimate": ("最终无损失：", "ultimate: "),
+    "be_criteria_differ": ("两口径不同之处仅为延迟支付，最终无损失", "where only timely fails, payment is late but nothing is lost"),
+    "scenario_cdr": ("情景等效违约率（年化CDR）", "Scenario CDR (equivalent constant)"),
     "multiple_of_scenario": ("相对情景倍数", "Multiple of scenario"),
     "multiple_of_base": ("相对基准倍数", "Multiple of base"),
-    "be_whole_range": ("全区间足额（≥100%）", "whole up to 100%"),
+    "be_whole_range": ("违约率 100% 时仍足额", "whole even at a 100% CDR"),
     "be_never_whole": ("始终未足额", "never whole"),
     "decrement_title": ("本金余额占比表（{tranche}）", "Decrement table ({tranche})"),
     "decrement_note": ("各兑付日后本金余额占初始本金的比例，基于首个情景在不同早偿/违约速度下的结果",
@@ -510,7 +575,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "event_trigger_fired": ("触发事件触发", "trigger fires"),
     "event_trigger_cured": ("触发事件解除", "trigger cures"),
     "event_support_paid": ("增信方支付", "support pays"),
-    "event_paid_after_expected_maturity": ("预期到期日后兑付", "paid after expected maturity"),
+    "event_paid_after_expected_maturity": ("预期到期日后偿还本金", "principal repaid after expected maturity"),
     "event_interest_shortfall": ("利息短缺", "interest shortfall"),
     "event_writedown": ("本金减记", "principal written down"),
     "event_cleanup_call": ("清仓回购", "clean-up call"),
@@ -588,6 +653,18 @@ GLOSSARY: dict[str, str] = {
     "energy saving and environmental protection": "节能环保",
     "digital creative": "数字创意",
     "software": "软件",
+    "information technology": "信息技术",
+    "medical devices": "医疗器械",
+    "robotics": "机器人",
+    "semiconductor equipment": "半导体设备",
+    "aerospace": "航空航天",
+    "digital media": "数字媒体",
+    "digital publishing": "数字出版",
+    "film and TV production and distribution": "影视制作与发行",
+    "performing arts": "演艺",
+    "energy saving": "节能",
+    "new energy vehicles": "新能源汽车",
+    "pharmaceuticals": "医药",
 }
 
 

@@ -16,10 +16,10 @@ from .labels import LABELS
 STRUCTURING_LABELS: dict[str, tuple[str, str]] = {
     # agency sheet
     "sheet_agency": ("评级压力测试", "Agency stress test"),
-    "ag_title": ("评级压力测试：临界违约率与目标违约率", "Agency stress test: break-even vs target default rates"),
+    "ag_title": ("评级压力测试：临界累计违约率与目标违约率", "Agency stress test: break-even vs target cumulative default rates"),
     "ag_note_tdr": (
         "目标违约率（TDR）：蒙特卡洛模拟的资产池累计违约率分布中，被超过的概率等于该级别在证券期限上的理想违约概率的水平；"
-        "临界违约率（BDR）：各压力情景下证券仍足额偿付时资产池的最高累计违约率。BDR ≥ TDR 即通过该级别",
+        "临界累计违约率（BDR）：各压力情景下证券仍足额偿付时资产池的最高累计违约率（非年化CDR）。BDR ≥ TDR 即通过该级别",
         "TDR: the pool's cumulative default rate that the Monte Carlo paths exceed with the rating's idealised default "
         "probability at the tranche's term; BDR: the highest cumulative pool default rate at which the tranche is still "
         "whole under each stress. A tranche passes a rating when BDR ≥ TDR",
@@ -43,7 +43,7 @@ STRUCTURING_LABELS: dict[str, tuple[str, str]] = {
     "ag_description": ("说明", "Description"),
     "ag_tranche_section": ("证券", "Tranche"),
     "ag_level": ("临界倍数", "Break-even multiple"),
-    "ag_bdr": ("临界违约率", "Break-even default rate (BDR)"),
+    "ag_bdr": ("临界累计违约率", "Break-even cumulative default rate (BDR)"),
     "ag_bound": ("结果", "Result"),
     "ag_rating": ("级别", "Rating"),
     "ag_horizon": ("期限（年）", "Term (years)"),
@@ -58,12 +58,12 @@ STRUCTURING_LABELS: dict[str, tuple[str, str]] = {
     "ag_no": ("否", "no"),
     "ag_summary": ("结论", "Summary"),
     "ag_stated": ("发行评级", "Stated rating"),
-    "ag_min_bdr": ("最低临界违约率", "Lowest BDR"),
+    "ag_min_bdr": ("最低临界累计违约率", "Lowest BDR (cumulative)"),
     "ag_min_multiple": ("最低临界倍数", "Lowest break-even multiple"),
     "ag_implied": ("隐含级别", "Implied rating"),
     "ag_cushion": ("安全距离", "Cushion"),
     "ag_unresolved": ("路径数不足以分辨该分位数，以最大模拟值代替", "Too few paths to resolve the quantile: the largest simulated rate stands in"),
-    "ag_range_note": ("“全区间足额”：该压力情景最坏时仍足额偿付，临界违约率为其下限",
+    "ag_range_note": ("“全区间足额”：该压力情景最坏时仍足额偿付，临界累计违约率为其下限",
                       "“whole across the range”: whole even at the stress's worst, so the BDR is a lower bound"),
     # comparison workbook
     "cmp_workbook": ("结构对比", "Structure comparison"),
@@ -75,7 +75,7 @@ STRUCTURING_LABELS: dict[str, tuple[str, str]] = {
     "cmp_title": ("结构对比", "Structure comparison"),
     "cmp_under": ("情景", "Scenario"),
     "cmp_note": ("各结构在相同情景下运行；收益率为设立日按面值购入的收益率（人民币优先级与中间级：中债收益率惯例；次级：年复利内部收益率，ACT/365F）；融资成本为投资者所持证券现金流的同口径收益率；"
-                 "预期损失为蒙特卡洛平均损失率；临界违约率为首个情景违约曲线倍数下的资产池累计违约率",
+                 "预期损失为蒙特卡洛平均损失率；临界累计违约率为首个情景违约曲线倍数下的资产池累计违约率",
                  "Every structure runs under the same scenarios; yields are at par at closing (a CNY deal's notes: the "
                  "ChinaBond convention; the subordinate: the annual IRR, ACT/365F); the cost of funding is the same yield of "
                  "the investor-held notes' cash; expected "
@@ -100,8 +100,8 @@ STRUCTURING_LABELS: dict[str, tuple[str, str]] = {
     "m_principal": ("本金（元）", "Principal (CNY)"),
     "m_residual": ("超额收益（元）", "Residual (CNY)"),
     "m_expected_loss": ("预期损失率", "Expected loss"),
-    "m_bdr": ("临界违约率", "BDR"),
-    "m_bdr_bound": ("临界违约率结果", "BDR result"),
+    "m_bdr": ("临界累计违约率", "BDR (cumulative default rate)"),
+    "m_bdr_bound": ("临界累计违约率结果", "BDR result"),
     "m_notes_total": ("证券总额（元）", "Notes total (CNY)"),
     "m_senior_share": ("优先级占比", "Senior share"),
     "m_funding_cost": ("原始权益人融资成本", "Originator's cost of funding"),

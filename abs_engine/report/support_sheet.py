@@ -63,7 +63,36 @@ TERMS: dict[str, tuple[str, str]] = {
     "backs_fees": ("优先费用", "senior expenses"),
     "backs_interest": ("{t}利息", "{t} interest"),
     "backs_principal": ("{t}应付本金（预期到期日起或按计划）", "{t} principal when due (from the expected maturity, or on schedule)"),
+    "reimbursed": ("；已付款项从剩余资金中偿还（偿还差额支付款项）：在{after}之后、{before}之前",
+                   "; what it pays is repaid out of the remaining funds: after {after}, ahead of {before}"),
+    "reimbursed_revolving": ("，偿还后额度恢复", ", and repayment restores its capacity"),
+    "not_reimbursed": ("；已付款项不从信托财产中偿还（其代付款项最终惠及其所支持证券之后的各档）",
+                       "; what it pays is never repaid out of the trust (it ends up with the classes junior to "
+                       "those it backs)"),
+    "after_principal": ("{t}本金", "{t} principal"),
+    "after_start": ("本顺序开始", "the start of the waterfall"),
+    "before_end": ("分配结束", "the end of the waterfall"),
+    "capacity_net": ("；额度按净额计：处置回收（其所得份额）恢复其额度（以该笔代偿为限），即额度在处置完成收回款项时恢复",
+                     "; net capacity: what it gets back from disposals (its share of the proceeds) restores its "
+                     "capacity, up to what it paid on that default, so capacity comes back only when a disposal "
+                     "completes"),
+    "capacity_gross": ("；额度按总额计：只减不增", "; gross capacity: it only ever decreases by what it pays"),
 }
+
+
+def _capacity_words(layer: Any) -> tuple[str, str]:
+    """How a layer's capacity is counted (net of recoveries or gross), when it has one."""
+    basis = getattr(layer, "capacity_basis", None)
+    if getattr(layer, "capacity", None) is None or basis is None:
+        return ("", "")
+    return TERMS[f"capacity_{basis}"]
+
+
+def _with_capacity(key: str, layer: Any, lang: str, **kw: Any) -> str:
+    """The terms of ``key`` followed by how the layer's capacity is counted, in ``lang``."""
+    zh, en = _pair(key, **kw)
+    czh, cen = _capacity_words(layer)
+    return _lang((zh + czh, en + cen), lang)
 
 
 def _pair(key: str, **kw: Any) -> tuple[str, str]:
@@ -100,9 +129,9 @@ def layer_rows(deal: Deal, lang: str) -> list[list[Any]]:
     for pool in deal.pools:
         for layer in pool.support:
             if isinstance(layer, BuyBack):
-                terms = _t("buy_back", lang, delay=layer.delay_months, price=_pct(layer.price),
-                           basis=TERMS[f"basis_{layer.price_basis}"],
-                           when=TERMS["when_better"] if layer.exercise == "when_better" else ("", ""))
+                terms = _with_capacity("buy_back", layer, lang, delay=layer.delay_months, price=_pct(layer.price),
+                                       basis=TERMS[f"basis_{layer.price_basis}"],
+                                       when=TERMS["when_better"] if layer.exercise == "when_better" else ("", ""))
                 rows.append([pool.name, layer.name, "kind_buy_back", layer.provider, terms,
                              _cap(layer.capacity), _cap(layer.per_asset_cap), _cap(layer.annual_cap)])
             elif isinstance(layer, Sharing):
@@ -113,15 +142,18 @@ def layer_rows(deal: Deal, lang: str) -> list[list[Any]]:
                     regimes.append(_t("regime_first" if i == 0 else "regime_next", lang, shares=shares))
                 for p in names.values():
                     timing = _t(p.timing, lang, delay=p.delay_months, rate=_pct(p.advance_recovery))
-                    rows.append([pool.name, p.name, f"kind_{p.kind}", p.provider, f"{timing}; " + "; ".join(regimes),
+                    rows.append([pool.name, p.name, f"kind_{p.kind}", p.provider,
+                                 f"{timing}; " + "; ".join(regimes) + _lang(_capacity_words(p), lang),
                                  _cap(p.capacity), _cap(p.per_asset_cap), _cap(p.annual_cap)])
             elif isinstance(layer, Guarantee):
-                terms = _t(f"guarantee_{layer.timing}", lang, delay=layer.delay_months, share=_pct(layer.share))
+                terms = _with_capacity(f"guarantee_{layer.timing}", layer, lang, delay=layer.delay_months,
+                                       share=_pct(layer.share))
                 rows.append([pool.name, layer.name, "kind_guarantee", layer.provider, terms,
                              _cap(layer.capacity), _cap(layer.per_asset_cap), _cap(layer.annual_cap)])
                 rg = layer.reguarantee
                 if rg is not None:
-                    rows.append([pool.name, rg.name, "kind_reguarantee", rg.provider, _t("reguarantee", lang, share=_pct(rg.share)),
+                    rows.append([pool.name, rg.name, "kind_reguarantee", rg.provider,
+                                 _with_capacity("reguarantee", rg, lang, share=_pct(rg.share)),
                                  _cap(rg.capacity), _cap(rg.per_asset_cap), _cap(rg.annual_cap)])
             elif isinstance(layer, InterestSubsidy):
                 none = ("", "")
@@ -162,7 +194,34 @@ def _backs(deal: Deal, acc: Account, lang: str) -> str:
     if principal:
         zh, en = TERMS["backs_principal"]
         items.append((zh.format(t="、".join(principal)), en.format(t=", ".join(principal))))
-    return _t("provider_backs", lang, items=("、".join(i[0] for i in items) or "—", "; ".join(i[1] for i in items) or "—"))
+    zh, en = _pair("provider_backs", items=("、".join(i[0] for i in items) or "—", "; ".join(i[1] for i in items) or "—"))
+    rzh, ren = reimbursement_words(deal, acc)
+    return _lang((zh + rzh, en + ren), lang)
+
+
+def reimbursement_words(deal: Deal, acc: Account) -> tuple[str, str]:
+    """Whether a provider's payments are repaid out of the trust and ahead of whom: read off
+    the ``reimburse_support`` step of the normal waterfall (the first state that has one):
+    after the principal steps before it, ahead of the classes paid after it."""
+    for state in ("normal", "accelerated", "event_of_default"):
+        steps = getattr(deal.waterfalls, state) or []
+        at = next((i for i, st in enumerate(steps) if st.action == "reimburse_support" and st.to == acc.name), None)
+        if at is None:
+            continue
+        before = [t for st in steps[:at] if st.action == "pay_principal" for t in st.to]
+        after: list[str] = []
+        for st in steps[at + 1:]:
+            if st.action in ("pay_principal", "pay_residual"):
+                after += [t for t in ([st.to] if isinstance(st.to, str) else st.to) if t not in after]
+        zh_a, en_a = TERMS["after_principal"]
+        a = ((zh_a.format(t="、".join(before)), en_a.format(t=", ".join(before))) if before else TERMS["after_start"])
+        b = ("、".join(after), ", ".join(after)) if after else TERMS["before_end"]
+        zh, en = TERMS["reimbursed"]
+        words = (zh.format(after=a[0], before=b[0]), en.format(after=a[1], before=b[1]))
+        if getattr(steps[at], "restore_capacity", False):
+            words = (words[0] + TERMS["reimbursed_revolving"][0], words[1] + TERMS["reimbursed_revolving"][1])
+        return words
+    return TERMS["not_reimbursed"]
 
 
 def provider_rows(deal: Deal, lang: str) -> list[list[Any]]:

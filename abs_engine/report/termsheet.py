@@ -296,6 +296,8 @@ def _summary_sheet(s: Sheet, ctx: _Ctx, cls: str, mine: list[Tranche]) -> None:
     r = s.title(r, ctx.L("key_dates"), SUBTITLE)
     for key in ("cutoff_date", "closing_date", "first_payment_date", "expected_maturity", "legal_maturity"):
         r = s.kv(r, ctx.L(key), getattr(h, key))
+    if ctx.result.status is not None:
+        r = s.kv(r, ctx.L("status_as_of"), ctx.result.status.date)
     r = s.kv(r, ctx.L("payment_frequency"), _frequency(h.payment_frequency.value, ctx))
     r = s.kv(r, ctx.L("payment_date_rule"), _payment_rule(ctx))
     r = s.kv(r, ctx.L("day_count"), h.day_count.value)
@@ -380,6 +382,22 @@ def _capital_structure(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
     line("credit_enhancement",
          [sum(x.balance for x in deal.tranches if x.rank > t.rank) / total if total else None for t in tranches],
          [PCT2] * n)
+    st = ctx.result.status
+    if st is not None:  # a run from a status: where the notes stand on its date
+        cur = {t.name: st.tranches[t.name].balance if t.name in st.tranches else t.balance for t in tranches}
+        cur_total = sum(cur.values())
+        d = f"{st.date:%Y-%m-%d}"
+        if ctx.cny:
+            line("current_balance_wan", [cur[t.name] / 1e4 for t in tranches], [WAN] * n, cur_total / 1e4, WAN,
+                 text=f"{ctx.L('current_balance_wan')} — {d}")
+        else:
+            line("current_balance", [cur[t.name] for t in tranches], [YUAN] * n, cur_total, YUAN,
+                 text=f"{ctx.L('current_balance')} — {d}")
+        line("factor", [cur[t.name] / t.balance if t.balance else None for t in tranches], ["0.0000"] * n,
+             cur_total / total if total else None, "0.0000", text=f"{ctx.L('factor')} — {d}")
+        line("current_credit_enhancement",
+             [sum(cur[x.name] for x in tranches if x.rank > t.rank) / cur_total if cur_total else None for t in tranches],
+             [PCT2] * n, text=f"{ctx.L('current_credit_enhancement')} — {d}")
     for sc in ctx.scenarios:
         line("wal_scenario", [ctx.dash(wal.get((sc, t.name)), sc, t.name) for t in tranches], [YEARS] * n,
              text=f"{ctx.L('wal_scenario')} — {sc}")
@@ -540,6 +558,11 @@ def _key_figures(s: Sheet, r: int, ctx: _Ctx, mine: list[Tranche]) -> int:
                               for k in cols]] for t, sc in pairs]
             r = s.rows(r, 1, rows, [None, None, *[(WAN if ctx.cny and k in _WAN_KEYS else fmt_of[k]) for k in cols]])
             s.table(f"key_figures_{i + 1}", h0, 1, r - 1, 2 + len(cols))
+            if "compounding" in cols:  # say, beside the yield, how the market's convention reads
+                used = {str(a.at[p, "compounding"]) for p in pairs if p in a.index}
+                for conv in ("chinabond", "chinabond_icma"):
+                    if conv in used:
+                        r = s.note(r, ctx.L(f"yield_note_{conv}"))
             r += 1
         if any((sc, t) in ctx.no_cash for t, sc in pairs):
             r = s.note(r - 1, ctx.L("no_cash_note")) + 1
@@ -598,14 +621,27 @@ _RECEIVABLE_KEYS = {"total_balance": "remaining_receivables", "total_balance_wan
 def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
     h = ctx.result.pool_deal.deal  # (a run from a status: the pool on its status date)
     recv = "prepayment" not in sections(ctx.result.deal.pools)  # receivables only: remaining receivables, not principal
+    # the words for obligors and balances by pool kind: borrowers (借款人) and principal for
+    # pledge loans; licensees (被许可人) or debtors (债务人) and remaining receivables otherwise
+    kind = "licence" if all(p.kind == "licence" for p in ctx.result.deal.pools) else "recv"
 
     def key_of(k: str) -> str:
-        return _RECEIVABLE_KEYS.get(k, k) if recv else k
+        if not recv:
+            return k
+        for cand in (f"{k}__{kind}", f"{k}__recv"):
+            if cand in LABELS:
+                return cand
+        return _RECEIVABLE_KEYS.get(k, k)
 
     s.set_width(1, 18)
     s.max_width = 16
     r = s.title(1, f"{ctx.L('pool_statistics')} — {h.name}")
-    r = s.note(r, f"{ctx.L('cutoff_date')}: {h.cutoff_date:%Y-%m-%d}")
+    status = ctx.result.status
+    if status is not None:  # the pool as it stands on the status date, not at the cut-off
+        r = s.note(r, f"{ctx.L('status_as_of')}: {status.date:%Y-%m-%d}")
+        r = s.note(r, f"{ctx.L('pool_as_at')}: {h.cutoff_date:%Y-%m-%d}")  # (the status's pool: its collection period's end)
+    else:
+        r = s.note(r, f"{ctx.L('cutoff_date')}: {h.cutoff_date:%Y-%m-%d}")
     if recv:
         r = s.note(r, ctx.L("receivables_note"))
     r += 1
@@ -633,7 +669,7 @@ def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
     heads = [ctx.H("bucket"), ctx.H("count"), ctx.H("obligors"), ctx.H(key_of("strata_balance")), ctx.H("share")]
     fmts: list[str | None] = [None, INT, INT, YUAN, PCT2]
     for dim, table in st.strata.items():
-        key = f"strata_{dim}"
+        key = key_of(f"strata_{dim}")
         r = s.title(r, ctx.L(key) if key in LABELS else dim, SUBTITLE)
         h0 = r
         r = s.header(r, 1, heads)
@@ -647,9 +683,9 @@ def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
                float(table["balance"].sum()), round(float(table["share"].sum()), 12)]
         r = s.rows(r, 1, [tot], fmts, font=BOLD, fill=TOTAL_FILL)
         r += 1
-    r = s.title(r, ctx.L("top_obligors"), SUBTITLE)
+    r = s.title(r, ctx.L(key_of("top_obligors")), SUBTITLE)
     h0 = r
-    r = s.header(r, 1, [ctx.H("obligor_rank"), ctx.H("obligor"), ctx.H("count"), ctx.H(key_of("strata_balance")),
+    r = s.header(r, 1, [ctx.H("obligor_rank"), ctx.H(key_of("obligor")), ctx.H("count"), ctx.H(key_of("strata_balance")),
                         ctx.H("share"), ctx.H("cumulative_share")])
     top = st.top_obligors[["rank", "obligor", "count", "balance", "share", "cumulative_share"]]
     r = s.rows(r, 1, [[a, ctx.tr(b), c, d, e, f] for a, b, c, d, e, f in top.itertuples(index=False)],

@@ -20,7 +20,9 @@ files they make (docs/static-pool.md has the method).
   incremental default rates (defaults at each age over the original balance of the vintages
   observed at that age; additive chain ladder) give the timing curve ``T(a)``, the share of
   a vintage's lifetime defaults expected by age ``a``; a vintage observed to age ``a`` has
-  the projected lifetime rate ``observed(a) / T(a)`` (shown when ``T(a) >= 5%``).
+  the projected lifetime rate ``observed(a) / T(a)`` (shown when ``T(a) >= 5%``, at most
+  100% of its balance). Each vintage is flagged ``seasoned`` (``T >= 95%``), ``seasoning``
+  (extrapolated) or ``immature`` (``T < 5%``, no projection), with a note.
 * **Recovery**: rate = recoveries / defaults over the defaults old enough for their
   recoveries to be complete (at least the longest observed lag before the as-of month);
   timing, over the same defaults = the recovery-weighted mean months from default to
@@ -46,6 +48,12 @@ STATES = ("current", "1_30", "31_60", "61_90", "default", "repaid")
 MIN_EXPOSURE_SHARE = 0.02
 #: Fit the cumulative rate rather than the monthly rates (less drawn to single noisy months).
 FIT_CUMULATIVE = True
+#: A vintage is projected (observed / timing share) when at least this share of its lifetime
+#: defaults is expected by its age; below it is immature (no projection).
+MIN_TIMING_SHARE = 0.05
+#: From this share of its lifetime defaults on a vintage counts as seasoned (its observed rate
+#: is, within 5%, its lifetime rate); between the two it is seasoning (extrapolated).
+SEASONED_TIMING_SHARE = 0.95
 #: Indicative agency stress multiples of the base-case default rate by rating (docs/static-pool.md).
 STRESS_MULTIPLES = {"BB": 1.5, "BBB": 2.0, "A": 3.0, "AA": 4.0, "AAA": 5.0}
 
@@ -313,7 +321,19 @@ def analyse(history: History, vintage: str = "quarter") -> StaticPool:
     share = vint["observed_age"].map(lambda a: float(timing.get(min(int(a), int(timing.index.max())), 0.0))
                                      if len(timing) and a >= 1 else 0.0)
     vint["timing_share"] = share
-    vint["projected_lifetime_default_rate"] = np.where(share >= 0.05, vint["cumulative_default_rate"] / share.where(share > 0, 1.0), np.nan)
+    raw = np.where(share >= MIN_TIMING_SHARE, vint["cumulative_default_rate"] / share.where(share > 0, 1.0), np.nan)
+    # a vintage defaulting faster than the pooled timing can project more than its whole
+    # balance: no vintage loses more than it lent, so the projection stops at 100% and says so
+    vint["projected_lifetime_default_rate"] = np.minimum(raw, 1.0)
+    vint["maturity"] = np.where(share >= SEASONED_TIMING_SHARE, "seasoned",
+                                np.where(share >= MIN_TIMING_SHARE, "seasoning", "immature"))
+    vint["note"] = [
+        (f"projection {r:.0%} of the original balance (observed {c:.2%} / timing share {t:.1%}) capped at 100%"
+         if r == r and r > 1.0 else
+         f"immature: {t:.1%} of lifetime defaults expected by its age; no projection" if t < MIN_TIMING_SHARE else
+         f"seasoning: projected by the pooled timing ({t:.1%} of lifetime defaults expected by its age)"
+         if t < SEASONED_TIMING_SHARE else "")
+        for r, c, t in zip(raw, vint["cumulative_default_rate"], share, strict=True)]
     d_v = rows.groupby("vintage")["defaulted"].sum()
     r_v = rows.groupby("vintage")["recovered"].sum()
     vint["defaults"] = d_v.reindex(vint.index).fillna(0.0)

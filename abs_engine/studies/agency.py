@@ -48,7 +48,7 @@ from ..model.deal import Deal, Tranche, sections
 from ..model.scenario import MonteCarlo, Scenario
 from ..model.support import failure_names
 from ..results import Criterion
-from .breakeven import breakeven, stress_range, stressed
+from .breakeven import at_cdr, breakeven, stress_range, stressed
 from .executors import Executor
 from .ratings import RatingTable, _read, load_rating_table
 
@@ -190,9 +190,9 @@ def stress_scenarios(deal: Deal, base: Scenario, stresses: StressSet | None = No
         common["support_failures"] = {**base.support_failures, **_support_failures(deal)}
 
     def make(name: str, **update: Any) -> Scenario:
-        upd = {**common, **update}
-        upd.setdefault("defaults", base.defaults.model_copy(update={"cdr": unit}))
-        return base.model_copy(update={"name": f"agency:{name}", **upd})
+        # the base at the unit curve (at_cdr: segments' rates and tape PDs give way), then the stress
+        upd = {k: v for k, v in {**common, **update}.items() if k != "segments"}
+        return at_cdr(base, unit).model_copy(update={"name": f"agency:{name}", **upd})
 
     out: list[tuple[str, str, Scenario]] = []
     desc_curve = ("the base scenario's default curve" if not tape_pd else

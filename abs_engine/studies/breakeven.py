@@ -6,7 +6,8 @@ A *stress* turns a level into a scenario derived from the base:
 ========================= ======================================================= =========
 stress                    the scenario at level ``x``                             worse when
 ========================= ======================================================= =========
-``cdr``                   a constant CDR of ``x`` (the base's timing is dropped)  higher
+``cdr``                   a constant CDR of ``x`` (the base's timing, segment     higher
+                          rates and tape PDs are dropped: :func:`at_cdr`)
 ``cdr_multiple``          the base's default curve (constant, vector or curve)    higher
                           times ``x``
 ``recovery``              recovery rate ``x`` of every defaulted loan and         lower
@@ -89,13 +90,73 @@ def _scale(value: Any, x: float) -> Any:
     return min(float(value) * x, 1.0)
 
 
+def at_cdr(base: Scenario, cdr: float | list[float], name: str | None = None) -> Scenario:
+    """``base`` with one annual default rate ``cdr`` (a constant, or a vector by projection
+    month) for every loan and obligor; everything else of ``base`` stays. Whatever else set
+    default rates gives way: the base's curve, the segments' own rates and the obligors' tape
+    PDs (``receivables.use_tape_pd``). The one definition of "this scenario at CDR x" for
+    the break-even search, the investor speeds, the agency stresses, the heat map and sizing.
+
+    >>> import abs_engine as ae
+    >>> sc = at_cdr(ae.load_scenario("scenarios/pudong_base.yaml"), 0.05)
+    >>> sc.defaults.cdr, sc.receivables.use_tape_pd
+    (0.05, False)
+    """
+    segments = [seg.model_copy(update={"defaults": None}) for seg in base.segments]
+    upd: dict[str, Any] = {"defaults": base.defaults.model_copy(update={"cdr": cdr}), "segments": segments}
+    if base.receivables.use_tape_pd:
+        upd["receivables"] = base.receivables.model_copy(update={"use_tape_pd": False})
+    if name is not None:
+        upd["name"] = name
+    return base.model_copy(update=upd)
+
+
+def lifetime_defaults(deal: Deal, scenarios: Sequence[Scenario]) -> np.ndarray:
+    """Each scenario's gross defaults over the projection, all pools, from the cut-off date
+    (currency units; one projection of the pools, no waterfall)."""
+    from ..engine import Projector
+
+    scs = list(scenarios)
+    monthly = Projector(deal, scs).monthly(scs)
+    return np.asarray(sum(f.default_amount[:, 1:].sum(axis=1) for f in monthly), dtype=np.float64)
+
+
+def equivalent_cdr(deal: Deal, sc: Scenario, *, points: int = 33) -> float:
+    """The constant annual CDR (:func:`at_cdr`) whose lifetime defaults on this deal's pools
+    equal those of ``sc`` (a curve by loan age, segments, a vector, the tape's PDs): the
+    "effective CDR" a table shows beside a constant one. A plain constant CDR is itself.
+    A one-dimensional solve: lifetime defaults rise with the CDR; two rounds of ``points``
+    levels (one projection each), then linear interpolation within the last bracket.
+
+    >>> import abs_engine as ae
+    >>> deal = ae.load_deal("deals/sz_pledge_2026_1.yaml")
+    >>> equivalent_cdr(deal, ae.load_scenario("scenarios/base.yaml"))
+    0.02
+    """
+    cdr = sc.defaults.cdr
+    if isinstance(cdr, float | int) and not sc.segments and not sc.receivables.use_tape_pd:
+        return float(cdr)
+    target = float(lifetime_defaults(deal, [sc])[0])
+    if target <= 0.0:
+        return 0.0
+    lo, hi = 0.0, 1.0
+    for _ in range(2):
+        xs = np.linspace(lo, hi, points)
+        d = lifetime_defaults(deal, [at_cdr(sc, float(x), f"cdr={x!r}") for x in xs])
+        if target >= d[-1]:
+            return hi
+        j = int(np.searchsorted(d, target, side="left"))
+        j = min(max(j, 1), points - 1)
+        lo, hi = float(xs[j - 1]), float(xs[j])
+        d_lo, d_hi = float(d[j - 1]), float(d[j])
+    return lo if d_hi <= d_lo else lo + (hi - lo) * (target - d_lo) / (d_hi - d_lo)
+
+
 def stressed(base: Scenario, stress: str, x: float, name: str | None = None) -> Scenario:
     """The scenario of ``stress`` at level ``x`` (module docstring)."""
     name = name or f"{stress}={x!r}"
-    if stress == "cdr":  # one constant CDR for every loan: the segments' default rates go too
-        segments = [seg.model_copy(update={"defaults": None}) for seg in base.segments]
-        return base.model_copy(update={"name": name, "defaults": base.defaults.model_copy(update={"cdr": x}),
-                                       "segments": segments})
+    if stress == "cdr":  # one constant CDR for every loan and obligor (:func:`at_cdr`)
+        return at_cdr(base, x, name)
     if stress == "cdr_multiple":  # every default rate, the segments' too, x times
         cdr = _scale(base.defaults.cdr, x)
         segments = [seg if seg.cdr is None else seg.model_copy(update={"defaults": seg.defaults.model_copy(  # type: ignore[union-attr]
@@ -175,6 +236,42 @@ class _Evaluator:
         return df
 
 
+def _fail_runs(whole: np.ndarray) -> list[tuple[int, int]]:
+    """``(first, last)`` indices of each maximal run of ``False`` in ``whole``."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    for i, w in enumerate(whole):
+        if not w and start is None:
+            start = i
+        elif w and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    if start is not None:
+        runs.append((start, len(whole) - 1))
+    return runs
+
+
+def format_ranges(ranges: Sequence[tuple[float, ...]]) -> str:
+    """Levels at which a tranche is not whole, as ``"lo-hi; lo-hi"`` (decimals; the first
+    and last level evaluated in each run of failures).
+
+    >>> format_ranges([(0.3115, 0.35), (0.9, 1.0)])
+    '0.3115-0.35; 0.9-1'
+    """
+    return "; ".join(f"{lo:.10g}-{hi:.10g}" for lo, hi in ranges)
+
+
+def parse_ranges(text: Any) -> list[tuple[float, float]]:
+    """The inverse of :func:`format_ranges` (an empty or missing text: no range)."""
+    if not isinstance(text, str) or not text.strip():
+        return []
+    out = []
+    for part in text.split(";"):
+        lo, _, hi = part.strip().rpartition("-")
+        out.append((float(lo), float(hi)))
+    return out
+
+
 def _whole_matrix(df: pd.DataFrame, names: list[str]) -> np.ndarray:
     """``(n_levels, K)`` whole flags from the evaluator's rows (levels in order)."""
     return df["whole"].to_numpy().reshape(-1, len(names))
@@ -235,7 +332,6 @@ def breakeven(
     if points < 3:
         raise ValueError("points must be at least 3 (plain bisection)")
     ev = _Evaluator(deal, base, backend, criterion, executor or Executor("serial"), chunk)
-    K = len(names)
     want = [names.index(t) for t in chosen]
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -248,54 +344,60 @@ def breakeven(
         def level(u: np.ndarray, lo: float = lo, span: float = span, worse_up: bool = worse_up) -> np.ndarray:
             return lo + u * span if worse_up else lo + (1.0 - u) * span
 
-        u = np.linspace(0.0, 1.0, points)
-        df = ev(stress, level(u))
-        whole = _whole_matrix(df, names)  # (n, K)
-        a = np.full(K, np.nan)  # badness of the last whole level
-        b = np.full(K, np.nan)  # badness of the first level not whole
-        bound = [""] * K
-        monotone = [True] * K
-        for k in want:
-            bad_at = np.flatnonzero(~whole[:, k])
-            if not len(bad_at):
-                a[k], bound[k] = 1.0, "range"
-            elif bad_at[0] == 0:
-                bound[k] = "never whole"
-            else:
-                a[k], b[k] = u[bad_at[0] - 1], u[bad_at[0]]
-                monotone[k] = bool((~whole[bad_at[0]:, k]).all())
+        # samples[k]: badness -> whole, for every level evaluated; every pair of neighbouring
+        # samples whose flags differ is a bracket, refined until it is narrower than the
+        # precision (so every change the first grid sees is located, not only the first)
+        u0 = np.linspace(0.0, 1.0, points)
+        if base_level is not None and stress in ("cdr", "recovery", "invalidation") and lo < base_level < hi:
+            # the base's own level is evaluated too, so the table never contradicts the base run
+            u_base = (base_level - lo) / span if worse_up else 1.0 - (base_level - lo) / span
+            u0 = np.unique(np.append(u0, u_base))
+        whole0 = _whole_matrix(ev(stress, level(u0)), names)
+        samples: dict[int, dict[float, bool]] = {k: dict(zip(u0.tolist(), whole0[:, k].tolist(), strict=True))
+                                                 for k in want}
         utol = tol / span
+
+        def brackets(k: int, samples: dict[int, dict[float, bool]] = samples, utol: float = utol) -> list[tuple[float, float]]:
+            us = sorted(samples[k])
+            return [(a_, b_) for a_, b_ in zip(us, us[1:], strict=False)
+                    if samples[k][a_] != samples[k][b_] and b_ - a_ > utol]
+
         while True:
-            open_k = [k for k in want if not np.isnan(b[k]) and b[k] - a[k] > utol]
-            if not open_k:
+            todo = [(k, ab) for k in want for ab in brackets(k)]
+            if not todo:
                 break
-            news = [np.linspace(a[k], b[k], points)[1:-1] for k in open_k]
-            uu = np.unique(np.concatenate(news))
-            df = ev(stress, level(uu))
-            whole = _whole_matrix(df, names)
-            for k in open_k:
-                inside = (uu > a[k]) & (uu < b[k])
-                ui, wi = uu[inside], whole[inside, k]
-                bad_at = np.flatnonzero(~wi)
-                if len(bad_at):
-                    monotone[k] = monotone[k] and not wi[bad_at[0]:].any()
-                    b[k] = ui[bad_at[0]]
-                    a[k] = ui[bad_at[0] - 1] if bad_at[0] > 0 else a[k]
-                else:
-                    a[k] = ui[-1] if len(ui) else a[k]
+            uu = np.unique(np.concatenate([np.linspace(a_, b_, points)[1:-1] for _, (a_, b_) in todo]))
+            whole = _whole_matrix(ev(stress, level(uu)), names)
+            for k, (a_, b_) in todo:
+                inside = (uu > a_) & (uu < b_)
+                samples[k].update(zip(uu[inside].tolist(), whole[inside, k].tolist(), strict=True))
         for k in want:
-            x = float(level(np.array([a[k]]))[0]) if not np.isnan(a[k]) else math.nan
-            xb = float(level(np.array([b[k]]))[0]) if not np.isnan(b[k]) else math.nan
+            us = np.array(sorted(samples[k]))
+            ws = np.array([samples[k][x] for x in us])
+            runs = _fail_runs(ws)
+            lv = level(us)
+            x = xb = math.nan
+            if not runs:
+                bound = "range"
+                x = float(lv[-1])
+            elif runs[0][0] == 0:
+                bound = "never whole"
+                xb = float(lv[0])
+            else:
+                bound = "found"
+                x, xb = float(lv[runs[0][0] - 1]), float(lv[runs[0][0]])
+            monotone = len(runs) <= 1 and (not runs or runs[0][1] == len(us) - 1)
+            ranges = [tuple(sorted((float(lv[r0]), float(lv[r1])))) for r0, r1 in runs]
             rows.append({
                 "stress": stress, "tranche": names[k], "kind": deal.tranches[k].kind, "criterion": criterion,
-                "breakeven": x, "first_break": xb, "precision": tol, "bound": bound[k] or "found",
+                "breakeven": x, "first_break": xb, "precision": tol, "bound": bound,
                 "base_level": base_level if base_level is not None else math.nan,
                 "multiple_of_base": (x / base_level) if (base_level not in (None, 0) and x == x) else math.nan,
-                "monotone": monotone[k],
+                "monotone": monotone, "fail_ranges": format_ranges(ranges),
                 "peak_cdr": (_default_peak(stressed(base, "cdr_multiple", x)) if stress == "cdr_multiple" and x == x else math.nan),
             })
-            if not monotone[k]:
-                notes.append(f"{stress}: tranche {names[k]} is whole again at some level worse than its break-even "
+            if not monotone:
+                notes.append(f"{stress}: tranche {names[k]} is not whole at {format_ranges(ranges)} and whole between "
                              "(a trigger or support layer changes the structure); the break-even is the first failure")
     curve = _loss_curve(ev, base, stresses, curve_points, names)
     return Breakeven(deal, base, pd.DataFrame(rows), curve, criterion, ev.evaluations, ev.calls,

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .. import curves
 from ..engine import Backend
 from ..errors import InputError, Problem
 from ..model.deal import Deal
 from ..model.scenario import Scenario
 from ..results import Criterion
+from .breakeven import at_cdr, equivalent_cdr
 from .executors import Executor
 from .sweep import sweep
 
@@ -53,8 +53,10 @@ class Heatmap:
     notes: list[str] = field(default_factory=list)
 
 
-def _mean_cdr(sc: Scenario) -> float:
-    return curves.mean_annual(sc.defaults.cdr)
+def _mean_cdr(deal: Deal, sc: Scenario) -> float:
+    """Where a scenario sits on the CDR axis: its equivalent constant CDR (the same lifetime
+    defaults; a constant CDR is itself)."""
+    return equivalent_cdr(deal, sc)
 
 
 def _axis_value(sc: Scenario, y: str) -> float:
@@ -114,15 +116,14 @@ def heatmap(
         raise InputError.single("", "--y-values", "lags are whole months from 0 to 240")
     marked = [("base", base)] + [("stress", s) for s in stresses]
     if xs is None:
-        top = max(0.3, min(1.0, 2.0 * max(_mean_cdr(s) for _, s in marked)))
+        top = max(0.3, min(1.0, 2.0 * max(_mean_cdr(deal, s) for _, s in marked)))
         xs = [round(top * i / 20, 10) for i in range(21)]
     scs, pts = [], []
     for yv in ys:
         for xv in xs:
             rc = base.recovery.model_copy(update={"haircut": yv} if y == "haircut" else {"lag_months": int(yv)})
             name = f"heatmap[cdr={xv:g}, {y}={yv:g}]"
-            scs.append(base.model_copy(update={"name": name, "recovery": rc,
-                                               "defaults": base.defaults.model_copy(update={"cdr": xv})}))
+            scs.append(at_cdr(base, xv, name).model_copy(update={"recovery": rc}))
             pts.append({"scenario": name, "cdr": xv, y: yv})
     res = sweep(deal, scs, points=pd.DataFrame(pts), executor=executor, backend=backend, criterion=criterion)
     g = res.tranches[res.tranches["tranche"] == tranche][["cdr", y, "loss_rate", "yield", "whole"]].reset_index(drop=True)
@@ -138,11 +139,12 @@ def heatmap(
         else:
             front.append({y: yv, "breakeven_cdr": float(cdrs[bad[0] - 1]), "first_break_cdr": float(cdrs[bad[0]]),
                           "bound": "found"})
-    points = pd.DataFrame([{"scenario": s.name, "role": role, "cdr": _mean_cdr(s), y: _axis_value(s, y)}
+    points = pd.DataFrame([{"scenario": s.name, "role": role, "cdr": _mean_cdr(deal, s), y: _axis_value(s, y)}
                            for role, s in marked])
     notes = []
-    if any(isinstance(s.defaults.cdr, list) for _, s in marked):
-        notes.append("a scenario with a CDR vector or curve is marked at its mean CDR; the grid's CDRs are constant")
+    if any(not isinstance(s.defaults.cdr, float | int) or s.segments or s.receivables.use_tape_pd for _, s in marked):
+        notes.append("a scenario with a CDR vector or curve is marked at its equivalent constant CDR (the same "
+                     "lifetime defaults); the grid's CDRs are constant")
     if field_path == "recovery.haircut" and base.recovery.rate is not None:
         notes.append("the base recovers a fixed rate (recovery.rate), which the haircut does not change: the haircut "
                      "axis then has no effect")

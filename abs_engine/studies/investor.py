@@ -16,16 +16,23 @@ a whole too.
 **Dependence.** For every scenario of the run and every *case* — the deal as written, each
 party removed in turn, each concentrated entity removed, every party removed
 (*stand-alone*) — each tranche's write-down, loss (write-down + interest never paid), loss
-rate, WAL and whether it is whole, from one engine call. The *share of a tranche's cash that
-came from* a party is the cash (interest + principal + residual) it would not have received
-without that party: ``(cash as written - cash with the party removed) / cash as written``,
-the party's marginal contribution (with several parties backing the same dues each
-marginal share can be 0 while the stand-alone case shows the joint one).
+rate, WAL and whether it is whole, from one engine call. How much a tranche *depends* on a
+party is the loss it avoids (principal written down + interest never paid, without the
+party less as written) and the present value of the cash it brings, at the tranche's
+internal rate of return as written (so the case as written is worth the tranche's
+balance): ``share = (PV as written - PV without) / PV as written``; undiscounted cash would
+mix timing with loss. Each is the party's marginal contribution (with several parties
+backing the same dues each marginal share can be 0 while the stand-alone case shows the
+joint one).
 
-**Break-even.** The break-even constant CDR (临界违约率, :func:`abs_engine.studies.breakeven`,
-stress ``cdr``, criterion ``timely``) of every tranche under every scenario's other
-assumptions (recovery, prepayment, lags), as written and in each removal case; its multiple
-of the scenario's CDR and of the base case's (the run's first scenario).
+**Break-even.** The break-even constant CDR (临界违约率（年化CDR）,
+:func:`abs_engine.studies.breakeven`, stress ``cdr``) of every tranche under every
+scenario's other assumptions (recovery, prepayment, lags), as written and in each removal
+case, under the ``timely`` criterion (the first failure) and the ``ultimate`` one (nothing
+lost in the end), with every range of CDRs at which the tranche fails when it is whole
+again at higher CDRs; its multiple of the scenario's equivalent constant CDR
+(:func:`~abs_engine.studies.breakeven.equivalent_cdr`) and of the base case's (the run's
+first scenario).
 
 **Speeds.** The run's first scenario with its prepayment and default rates replaced
 (:func:`default_speeds`); the decrement table is each tranche's balance as a share of its
@@ -48,11 +55,12 @@ import pandas as pd
 
 from .. import curves
 from ..engine import Backend
+from ..measures import irr_at_par, year_fractions
 from ..model.deal import Deal, sections
 from ..model.scenario import Scenario
 from ..model.support import AnnualFeeUpkeep, Guarantee, Sharing
 from ..results import WHOLE_TOLERANCE, Result, pool_measures
-from .breakeven import breakeven, stressed
+from .breakeven import at_cdr, breakeven, equivalent_cdr, parse_ranges
 
 __all__ = ["SupportParty", "Speed", "InvestorView", "support_parties", "default_speeds", "investor_view",
            "event_timeline", "CASE_AS_WRITTEN", "CASE_STANDALONE"]
@@ -159,23 +167,25 @@ class Speed:
     def scenario(self, base: Scenario) -> Scenario:
         sc = base
         if self.cdr is not None:
-            sc = stressed(sc, "cdr", self.cdr)
+            sc = at_cdr(sc, self.cdr)
         if self.cpr is not None:
             sc = sc.model_copy(update={"prepayment": sc.prepayment.model_copy(update={"cpr": self.cpr})})
         return sc.model_copy(update={"name": self.name})
 
 
 def _rate(x: Any) -> float:
-    return curves.mean_annual(x)  # (a convention by loan age: its mean annual rate over 5 years)
+    return curves.mean_annual(x)  # (a prepayment convention by loan age: its mean annual rate over 5 years)
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:g}%"
+    return f"{100 * x:.3g}%"
 
 
 def default_speeds(deal: Deal, base: Scenario) -> list[Speed]:
     """The speeds of the decrement and speed tables.
 
+    The base CDR is the base's equivalent constant CDR (:func:`equivalent_cdr`: the same
+    lifetime defaults, for a curve by loan age, segments or the tape's PDs).
     Pledge-loan pools (which prepay): 0% CPR and 0% CDR; the base case; CPR 10% and 20% at the
     base CDR; the base CPR at twice the base CDR (at least 5%). Receivable pools (no
     prepayment): 0% CDR, the base case, twice and three times the base CDR (at least 5% and
@@ -185,7 +195,7 @@ def default_speeds(deal: Deal, base: Scenario) -> list[Speed]:
     >>> [s.name for s in default_speeds(ae.load_deal("deals/sz_pledge_2026_1.yaml"), ae.load_scenario("scenarios/base.yaml"))]
     ['CPR 0% CDR 0%', 'base', 'CPR 10% CDR 2%', 'CPR 20% CDR 2%', 'CPR 5% CDR 5%']
     """
-    cdr = _rate(base.defaults.cdr)
+    cdr = equivalent_cdr(deal, base)  # a curve, segments or tape PDs: the constant CDR with the same defaults
     cdr2 = max(2 * cdr, 0.05)
     if "prepayment" in sections(deal.pools):
         cpr = _rate(base.prepayment.cpr)
@@ -237,7 +247,10 @@ def _party_frame(parties: Sequence[SupportParty]) -> pd.DataFrame:
 
 
 def _dependence(result: Result, cases: list[tuple[str, tuple[str, ...]]], backend: Backend) -> pd.DataFrame:
-    """One engine call: every scenario of the run in every removal case."""
+    """One engine call: every scenario of the run in every removal case. ``pv`` is each row's
+    cash discounted at the tranche's internal rate of return as written in that scenario
+    (annual compounding, ACT/365F years from the run's start), so the case as written is
+    worth what it cost (its balance at the start)."""
     from ..engine import run as run_engine
 
     deal = result.deal
@@ -247,67 +260,150 @@ def _dependence(result: Result, cases: list[tuple[str, tuple[str, ...]]], backen
     res = result if len(cases) == 1 else run_engine(deal, scs, backend=backend, status=result.status)
     m = res.measures(yields=False)
     whole = m.whole("timely")
+    a = res.args
+    cash_t = a.t_int_paid + a.t_prin + a.t_resid  # (S, T, K)
+    t0 = int(a.t0)
+    start = deal.deal.closing_date if t0 == 0 else res.schedule.payment_dates[t0 - 1]
+    tau = np.maximum(year_fractions(res.schedule, start), 0.0)
+    n = len(cases)
     rows = []
     for i, sc in enumerate(result.scenarios):
-        for j, (case, names) in enumerate(cases):
-            s = i * len(cases) + j if len(cases) > 1 else i
-            for k, t in enumerate(deal.tranches):
+        for k, t in enumerate(deal.tranches):
+            bal = float(m.balance[k])
+            ref = cash_t[i * n, :, k]
+            rate = float(irr_at_par(ref[None, :], tau, bal)[0]) if bal > 0 and ref.sum() > 0 else math.nan
+            disc = (1.0 + rate) ** -tau if rate == rate and rate > -1.0 and np.isfinite(rate) else None
+            for j, (case, names) in enumerate(cases):
+                s = i * n + j
                 cash = float(m.interest[s, k] + m.principal[s, k] + m.residual[s, k])
+                pv = float(cash_t[s, :, k] @ disc) if disc is not None else math.nan
                 rows.append({"scenario": sc.name, "case": case, "removed": ", ".join(names), "tranche": t.name,
-                             "kind": t.kind, "balance": float(m.balance[k]), "cash": cash,
+                             "kind": t.kind, "balance": bal, "cash": cash,
                              "writedown": float(m.writedown[s, k]), "interest_lost": float(m.interest_lost[s, k]),
                              "loss": float(m.loss[s, k]), "loss_rate": float(m.loss_rate[s, k]),
-                             "wal_years": float(m.wal_years[s, k]), "whole": bool(whole[s, k])})
+                             "wal_years": float(m.wal_years[s, k]), "whole": bool(whole[s, k]),
+                             "discount_rate": rate, "pv": pv})
     return pd.DataFrame(rows)
+
+
+SHARE_COLUMNS = ["scenario", "tranche", "case", "removed", "loss_as_written", "loss_without", "loss_avoided",
+                 "loss_avoided_rate", "discount_rate", "pv_as_written", "pv_without", "pv_from_removed", "share",
+                 "cash_as_written", "cash_without", "cash_from_removed"]
 
 
 def _shares(dep: pd.DataFrame) -> pd.DataFrame:
-    base = dep[dep["case"] == CASE_AS_WRITTEN].set_index(["scenario", "tranche"])["cash"]
+    """How much of each tranche's value depends on the parties removed: the loss they avoid
+    (principal written down + interest never paid without them, less as written) and the
+    present value of the cash they bring, at the tranche's yield as written; ``share`` is
+    that present value over the present value as written (the tranche's balance). The
+    undiscounted cash difference is kept for reconciliation: it mixes timing with loss (a
+    senior repaid later earns more interest, so its cash "from" a party can be negative)."""
+    base = dep[dep["case"] == CASE_AS_WRITTEN].set_index(["scenario", "tranche"])
     rows = []
     for rec in dep[dep["case"] != CASE_AS_WRITTEN].itertuples(index=False):
-        c0 = float(base[(rec.scenario, rec.tranche)])
-        dc = c0 - rec.cash
+        b = base.loc[(rec.scenario, rec.tranche)]
+        c0, pv0, l0 = float(b["cash"]), float(b["pv"]), float(b["loss"])
+        bal = float(b["balance"])
+        dpv = pv0 - rec.pv
         rows.append({"scenario": rec.scenario, "tranche": rec.tranche, "case": rec.case, "removed": rec.removed,
-                     "cash_as_written": c0, "cash_without": rec.cash, "cash_from_removed": dc,
-                     "share": dc / c0 if c0 > WHOLE_TOLERANCE else math.nan})
-    return pd.DataFrame(rows, columns=["scenario", "tranche", "case", "removed", "cash_as_written", "cash_without",
-                                       "cash_from_removed", "share"])
+                     "loss_as_written": l0, "loss_without": rec.loss, "loss_avoided": rec.loss - l0,
+                     "loss_avoided_rate": (rec.loss - l0) / bal if bal > 0 else math.nan,
+                     "discount_rate": float(b["discount_rate"]), "pv_as_written": pv0, "pv_without": rec.pv,
+                     "pv_from_removed": dpv, "share": dpv / pv0 if pv0 > WHOLE_TOLERANCE else math.nan,
+                     "cash_as_written": c0, "cash_without": rec.cash, "cash_from_removed": c0 - rec.cash})
+    return pd.DataFrame(rows, columns=SHARE_COLUMNS)
+
+
+BREAKEVEN_COLUMNS = ["scenario", "case", "removed", "tranche", "breakeven_cdr", "first_break", "bound", "monotone",
+                     "fail_ranges", "breakeven_cdr_ultimate", "first_break_ultimate", "bound_ultimate",
+                     "monotone_ultimate", "fail_ranges_ultimate", "scenario_cdr", "scenario_cdr_equivalent",
+                     "multiple_of_scenario", "base_cdr", "multiple_of_base", "below_scenario_cdr",
+                     "fails_at_scenario_cdr", "note"]
+
+
+def _fails_at(ranges: str, x: float) -> bool:
+    return any(lo <= x <= hi for lo, hi in parse_ranges(ranges))
 
 
 def _breakevens(result: Result, cases: list[tuple[str, tuple[str, ...]]], backend: Backend) -> pd.DataFrame:
+    """Per scenario, case and tranche: the break-even constant CDR under the ``timely``
+    criterion (the first failure) and under ``ultimate`` (nothing lost in the end), whether
+    each is monotone and, when not, every range of CDRs at which the tranche fails; the
+    scenario's equivalent constant CDR (same lifetime defaults, :func:`equivalent_cdr`)."""
     deal = result.deal
-    base_cdr = _rate(result.scenarios[0].defaults.cdr)
+    eq = {sc.name: equivalent_cdr(deal, sc) for sc in result.scenarios}
+    base_cdr = eq[result.scenarios[0].name]
     rows = []
     for sc in result.scenarios:
-        cdr = _rate(sc.defaults.cdr)
+        cdr = eq[sc.name]
+        exact = isinstance(sc.defaults.cdr, float | int) and not sc.segments and not sc.receivables.use_tape_pd
         for case, names in cases:
-            be = breakeven(deal, without(deal, sc, names), stresses=["cdr"], curve_points=0, backend=backend)
-            for rec in be.table.itertuples(index=False):
-                x = float(rec.breakeven)
-                rows.append({"scenario": sc.name, "case": case, "removed": ", ".join(names), "tranche": rec.tranche,
-                             "breakeven_cdr": x, "first_break": float(rec.first_break), "bound": rec.bound,
-                             "scenario_cdr": cdr, "multiple_of_scenario": x / cdr if cdr > 0 and x == x else math.nan,
+            scx = without(deal, sc, names)
+            tabs = {c: breakeven(deal, scx, stresses=["cdr"], curve_points=0, backend=backend, criterion=c).table
+                    .set_index("tranche") for c in ("timely", "ultimate")}
+            for tranche, rec in tabs["timely"].iterrows():
+                ult = tabs["ultimate"].loc[tranche]
+                x = float(rec["breakeven"])
+                notes = []
+                if not rec["monotone"]:
+                    notes.append(f"timely: not whole at CDR {rec['fail_ranges']}, whole between; the break-even is the "
+                                 "first failure")
+                if not ult["monotone"]:
+                    notes.append(f"ultimate: loses at CDR {ult['fail_ranges']}, nothing lost between")
+                if str(rec["fail_ranges"]) != str(ult["fail_ranges"]):
+                    notes.append("the criteria differ: where only timely fails, interest is paid late but nothing "
+                                 "is lost in the end")
+                rows.append({"scenario": sc.name, "case": case, "removed": ", ".join(names), "tranche": tranche,
+                             "breakeven_cdr": x, "first_break": float(rec["first_break"]), "bound": rec["bound"],
+                             "monotone": bool(rec["monotone"]), "fail_ranges": rec["fail_ranges"],
+                             "breakeven_cdr_ultimate": float(ult["breakeven"]),
+                             "first_break_ultimate": float(ult["first_break"]), "bound_ultimate": ult["bound"],
+                             "monotone_ultimate": bool(ult["monotone"]), "fail_ranges_ultimate": ult["fail_ranges"],
+                             "scenario_cdr": cdr, "scenario_cdr_equivalent": not exact,
+                             "multiple_of_scenario": x / cdr if cdr > 0 and x == x else math.nan,
                              "base_cdr": base_cdr,
                              "multiple_of_base": x / base_cdr if base_cdr > 0 and x == x else math.nan,
-                             "below_scenario_cdr": bool(x == x and x < cdr)})
-    return pd.DataFrame(rows)
+                             "below_scenario_cdr": bool(x == x and x < cdr),
+                             "fails_at_scenario_cdr": _fails_at(str(rec["fail_ranges"]), cdr),
+                             "note": "; ".join(notes)})
+    return pd.DataFrame(rows, columns=BREAKEVEN_COLUMNS)
 
 
 def _pool_stress(result: Result) -> pd.DataFrame:
+    """Per scenario, the pool's cumulative figures since the cut-off date. A run from a
+    status adds the status's cumulative defaults, recoveries and losses and the support its
+    history says the pools' layers paid, so every figure is on one basis (since the
+    cut-off date) whether the run starts at closing or later; the loss before support, which
+    a status does not carry, is then left empty."""
     pm = pool_measures(result.pools)
     pool = result.pool
     before = pool.groupby("scenario", sort=False)["loss_before_support"].sum()
     paid = pool.groupby("scenario", sort=False)["support_paid"].sum()
+    rec = pool.groupby("scenario", sort=False)["recovery"].sum()
     orig = sum(p.original_balance for p in result.pools)
+    st = result.status
+    cum = st.cumulative if st is not None else None
+    d0 = cum.defaults if cum is not None else 0.0
+    r0 = cum.recoveries if cum is not None else 0.0
+    l0 = cum.losses if cum is not None else 0.0
+    s0 = sum(h.support_paid for h in st.history) if st is not None else 0.0
+
+    def rate(x: float) -> float:
+        return x / orig if orig > 0 else math.nan
+
     rows = []
     for i, sc in enumerate(result.scenarios):
-        b = float(before.get(sc.name, 0.0))
-        rows.append({"scenario": sc.name, "original_pool_balance": orig,
-                     "cumulative_defaults": float(pm["pool_defaults"][i]),
-                     "cumulative_default_rate": float(pm["pool_default_rate"][i]),
-                     "cumulative_loss": float(pm["pool_loss"][i]), "cumulative_loss_rate": float(pm["pool_loss_rate"][i]),
-                     "loss_before_support": b, "loss_rate_before_support": b / orig if orig > 0 else math.nan,
-                     "support_paid_to_pool": float(paid.get(sc.name, 0.0))})
+        b = float(before.get(sc.name, 0.0)) if st is None else math.nan
+        dflt = d0 + float(pm["pool_defaults"][i])
+        loss = l0 + float(pm["pool_loss"][i])
+        rows.append({"scenario": sc.name, "status_date": st.date if st is not None else None,
+                     "original_pool_balance": orig,
+                     "cumulative_defaults": dflt, "cumulative_default_rate": rate(dflt),
+                     "cumulative_recoveries": r0 + float(rec.get(sc.name, 0.0)),
+                     "cumulative_loss": loss, "cumulative_loss_rate": rate(loss),
+                     "loss_before_support": b, "loss_rate_before_support": rate(b),
+                     "support_paid_to_pool": s0 + float(paid.get(sc.name, 0.0)),
+                     "status_defaults": d0, "status_losses": l0})
     return pd.DataFrame(rows)
 
 
@@ -327,15 +423,17 @@ def _speed_runs(result: Result, speeds: Sequence[Speed], backend: Backend) -> tu
     cols = ["scenario", "tranche", "price", "yield", "compounding", "wal_years", "modified_duration",
             "first_principal_date", "last_principal_date", "loss", "note"]
     table = a[[c for c in cols if c in a.columns]].rename(columns={"scenario": "speed"})
-    spec = pd.DataFrame([{"speed": sp.name, "cpr": _rate(sc.prepayment.cpr), "cdr": _rate(sc.defaults.cdr)}
+    spec = pd.DataFrame([{"speed": sp.name, "cpr": _rate(sc.prepayment.cpr), "cdr": equivalent_cdr(deal, sc)}
                          for sp, sc in zip(speeds, scs, strict=True)])
     return dec.reset_index(drop=True), table.reset_index(drop=True), spec
 
 
 def event_timeline(result: Result) -> pd.DataFrame:
-    """Per scenario and period, what happened besides scheduled payments: a trigger fires or
+    """Per scenario and period, what happened besides scheduled payments (a run from a status:
+    after the status date, from the status's deal state and trigger states): a trigger fires or
     cures, the deal changes state, a support party pays (pool layers and deal-level
-    providers), a tranche is paid after its expected maturity (``flag``), a tranche's interest
+    providers), a rated (non-subordinate) class repays principal after its expected maturity
+    (``flag``; the amount is that principal), a tranche's interest
     falls short, principal is written down, the clean-up call is exercised.
 
     Columns: scenario, period, payment_date, event, subject, amount, detail, flag (True
@@ -352,9 +450,12 @@ def event_timeline(result: Result) -> pd.DataFrame:
                      "subject": subject, "amount": amount, "detail": detail, "flag": flag})
 
     st = result.states
+    status = result.status  # a run from a status starts in its state, its triggers as they stand
+    state0 = status.deal_state if status is not None else "normal"
+    fired0 = {n: t.fired for n, t in status.triggers.items()} if status is not None else {}
     for sc, part in st.groupby("scenario", sort=False):
         part = part.sort_values("period")
-        prev = "normal"
+        prev = state0
         for rec in part.itertuples(index=False):
             if rec.state != prev:
                 add(str(sc), int(rec.period), "state_change", str(rec.state), detail=f"{prev} -> {rec.state}",
@@ -364,7 +465,7 @@ def event_timeline(result: Result) -> pd.DataFrame:
             fired = part[f"trigger:{tg.name}"].to_numpy()
             per = part["period"].to_numpy()
             for i in range(len(fired)):
-                was = bool(fired[i - 1]) if i else False
+                was = bool(fired[i - 1]) if i else fired0.get(tg.name, False)
                 if fired[i] and not was:
                     add(str(sc), int(per[i]), "trigger_fired", tg.name, detail=f"{tg.metric} {'>' if tg.above is not None else '<'} "
                         f"{tg.above if tg.above is not None else tg.below:g} -> {tg.effect}")
@@ -382,6 +483,7 @@ def event_timeline(result: Result) -> pd.DataFrame:
         em = t.expected_maturity or deal.deal.expected_maturity
         t_em = min(sched.period_of(em), T - 1) + 1  # 1-based period of the expected maturity
         carried = bool(result.interest_carried[k])
+        rated = t.kind != "subordinate"  # the subordinate's late cash (a residual) breaches nothing
         part = tr[tr["tranche"] == t.name]
         for sc, blk in part.groupby("scenario", sort=False):
             blk = blk.sort_values("period")
@@ -390,9 +492,9 @@ def event_timeline(result: Result) -> pd.DataFrame:
             new = np.maximum(short - before, 0.0)
             for rec, ns in zip(blk.itertuples(index=False), new, strict=True):
                 p = int(rec.period)
-                paid = float(rec.principal_paid + rec.interest_paid)
-                if p > t_em and paid > WHOLE_TOLERANCE:
-                    add(str(sc), p, "paid_after_expected_maturity", t.name, paid,
+                late = float(rec.principal_paid)  # principal still owed after the expected maturity
+                if rated and p > t_em and late > WHOLE_TOLERANCE:
+                    add(str(sc), p, "paid_after_expected_maturity", t.name, late,
                         f"expected maturity {em:%Y-%m-%d}", flag=True)
                 if ns > WHOLE_TOLERANCE:
                     add(str(sc), p, "interest_shortfall", t.name, float(ns), flag=True)
@@ -435,9 +537,7 @@ def investor_view(result: Result, *, backend: Backend = "cython", speeds: Sequen
     cases = removal_cases(parties)
     dep = _dependence(result, cases, backend)
     # the break-even search runs from closing: a run from a status (abs_engine/restart.py) leaves it out
-    be = _breakevens(result, cases, backend) if breakevens and result.status is None else pd.DataFrame(
-        columns=["scenario", "case", "removed", "tranche", "breakeven_cdr", "first_break", "bound", "scenario_cdr",
-                 "multiple_of_scenario", "base_cdr", "multiple_of_base", "below_scenario_cdr"])
+    be = _breakevens(result, cases, backend) if breakevens and result.status is None else pd.DataFrame(columns=BREAKEVEN_COLUMNS)
     sp = list(speeds) if speeds is not None else default_speeds(deal, result.scenarios[0])
     dec, table, spec = _speed_runs(result, sp, backend)
     return InvestorView(parties=_party_frame(parties), dependence=dep, support_share=_shares(dep), breakeven=be,

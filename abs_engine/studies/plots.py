@@ -143,14 +143,27 @@ def agency_png(ag: Any, target: Path, title: str) -> Path:
 
 
 def heatmap_png(hm: Any, target: Path, title: str) -> Path:
+    """The heat map of :func:`heatmap_figure`, written as a PNG."""
+    return _save(heatmap_figure(hm, title), target)
+
+
+def heatmap_figure(hm: Any, title: str) -> Any:
     """A tranche's loss rate (or yield, or whole) over the grid of CDR (across) and the
-    second assumption (down), with the break-even frontier and the base and stress points."""
+    second assumption (down), with the break-even frontier and the base and stress points.
+
+    The legend says what is drawn: the loss scale starts at 0 (no loss is no colour, never a
+    shade of a scale centred on zero), whole/not whole are two named colours, the frontier is
+    drawn only where the grid finds one (the last whole CDR before the first failure); a row
+    whole across the grid is marked at its end as "whole up to" it (a break-even at or beyond
+    the grid, not at it), a row never whole at its start; the legend sits below the plot."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap, Normalize
+
     plt = _pyplot()
     y = hm.y
     tab = hm.grid.pivot_table(index=y, columns="cdr", values=hm.value, aggfunc="first").sort_index()
     data = tab.to_numpy(dtype=float)
     xs, ys = tab.columns.to_numpy(dtype=float), tab.index.to_numpy(dtype=float)
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(8, 5.6))
     scale = 100.0 if hm.value in ("loss_rate", "yield") else 1.0
 
     def edges(v: np.ndarray) -> np.ndarray:
@@ -159,24 +172,46 @@ def heatmap_png(hm: Any, target: Path, title: str) -> Path:
         mid = (v[1:] + v[:-1]) / 2
         return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
 
-    mesh = ax.pcolormesh(edges(xs) * 100.0, edges(ys), data * scale, cmap="Reds" if hm.value == "loss_rate" else "viridis",
-                         shading="flat")
+    shown = data * scale
+    finite = shown[np.isfinite(shown)]
+    norm: Normalize | None
+    if hm.value == "whole":
+        cmap, norm = ListedColormap(["#c00000", "#e2efda"]), BoundaryNorm([-0.5, 0.5, 1.5], 2)
+    elif hm.value == "loss_rate":  # from 0: a grid without loss is white, whatever the tranche
+        top = float(finite.max()) if finite.size else 0.0
+        cmap, norm = plt.get_cmap("Reds"), Normalize(0.0, top if top > 0.0 else 1.0)
+    else:
+        cmap, norm = plt.get_cmap("viridis"), None
+    mesh = ax.pcolormesh(edges(xs) * 100.0, edges(ys), shown, cmap=cmap, norm=norm, shading="flat")
     label = {"loss_rate": "tranche loss (% of original balance)", "yield": "tranche yield (%)",
-             "whole": "whole (1) or not (0)"}[hm.value]
-    fig.colorbar(mesh, ax=ax, label=label)
-    f = hm.frontier.dropna(subset=["breakeven_cdr"])
-    if len(f):
-        ax.plot(f["breakeven_cdr"] * 100.0, f[y], color="black", lw=1.5, marker=".", label="break-even (grid)")
+             "whole": "whole or not"}[hm.value]
+    bar = fig.colorbar(mesh, ax=ax, label=label)
+    if hm.value == "whole":
+        bar.set_ticks([0, 1], labels=["not whole", "whole"])
+    f = hm.frontier
+    found = f[f["bound"] == "found"]
+    if len(found):
+        ax.plot(found["breakeven_cdr"] * 100.0, found[y], color="black", lw=1.5, marker=".",
+                label="break-even: last whole CDR of the grid")
+    right = f[f["bound"] == "range"]
+    if len(right):
+        ax.scatter(np.full(len(right), xs[-1] * 100.0), right[y], marker=">", s=45, color="black", zorder=3,
+                   label=f"whole up to the grid's end ({xs[-1]:.0%} CDR): break-even at or beyond it")
+    never = f[f["bound"] == "never whole"]
+    if len(never):
+        ax.scatter(np.full(len(never), xs[0] * 100.0), never[y], marker="<", s=45, color="#7f7f7f", zorder=3,
+                   label=f"not whole at the grid's start ({xs[0]:.0%} CDR)")
     for role, marker in (("base", "o"), ("stress", "X")):
         p = hm.points[hm.points["role"] == role]
         if len(p):
-            ax.scatter(p["cdr"] * 100.0, p[y], marker=marker, s=70, edgecolor="white", color="#1f4e79", label=role, zorder=3)
+            ax.scatter(p["cdr"] * 100.0, p[y], marker=marker, s=70, edgecolor="white", color="#1f4e79",
+                       label=f"{role} scenario (at its equivalent constant CDR)", zorder=3)
             for r in p.itertuples(index=False):
                 ax.annotate(str(r.scenario), (r.cdr * 100.0, getattr(r, y)), fontsize=7, xytext=(4, 4),
                             textcoords="offset points")
     ax.set_xlabel("constant CDR (% p.a.)")
     ax.set_ylabel({"haircut": "recovery haircut", "lag": "disposal lag (months)"}[y])
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
     fig.tight_layout()
-    return _save(fig, target)
+    return fig
