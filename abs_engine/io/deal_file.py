@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 
-from ..checks import curve_problems, deal_problems
+from ..checks import curve_problems, deal_problems, settlement_outside
 from ..eligibility import check_pool, reason
 from ..errors import InputError, Problem
 from ..model.deal import TAPES, Deal, Exclusion, PledgeLoanPool
@@ -161,8 +161,9 @@ def with_pricing(deal: Deal, *, curve_file: str | Path | None = None, settlement
         return deal
     deal = deal.model_copy(update={"pricing": deal.pricing.model_copy(update=update)})
     problems: list[Problem] = []
-    if settlement is not None and settlement < deal.deal.closing_date:
-        problems.append(Problem("", "--settlement", f"settlement {settlement} is before the closing date {deal.deal.closing_date}"))
+    why = settlement_outside(settlement, deal)
+    if why:
+        problems.append(Problem("", "--settlement", why))
     deal, more = _load_curve(deal, Path("."), str(curve_file or ""))
     problems += more
     if problems:
