@@ -23,7 +23,9 @@ class Model(BaseModel):
 
     Numbers are numbers: a boolean (YAML reads ``yes``, ``no``, ``on``, ``off``, ``true``,
     ``false`` as booleans; an Excel cell may hold TRUE) given for a number, or inside a list
-    or mapping of numbers, is refused (pydantic would read ``cdr: yes`` as a CDR of 1)."""
+    or mapping of numbers, is refused (pydantic would read ``cdr: yes`` as a CDR of 1).
+    Dates are dates: a number given for a date (``1782777600``, an Excel serial ``46566``,
+    or a tape cell holding only digits) is refused, not read as a Unix time."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
