@@ -152,6 +152,11 @@ def test_control_characters_outside_cells_never_corrupt_a_workbook(tmp_path):
     ch.title = f"balance — {name}"
     ch.y_axis.title = name
     ws.add_chart(ch, "C3")
+    for k in range(3):  # charts on later sheets too (the walk once skipped them)
+        other = wb.create_sheet(f"s{k}")
+        ch2 = LineChart()
+        ch2.title = f"chart {k} — {name}"
+        other.add_chart(ch2, "A1")
     ws.oddHeader.center.text = name
     wb.properties.title = wb.properties.subject = wb.properties.keywords = name
     target = save_workbook(wb, tmp_path / "t.xlsx")

@@ -22,7 +22,8 @@ def _clean_parts(obj: Any, seen: set[int]) -> None:
     headers and footers, document properties) in place, the way cells are cleaned."""
     if id(obj) in seen or isinstance(obj, Worksheet | Workbook):
         return
-    seen.add(id(obj))
+    if not isinstance(obj, list | dict):  # (a list made for the call may reuse a freed list's id)
+        seen.add(id(obj))
     items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else \
         vars(obj).items() if type(obj).__module__.startswith("openpyxl") and hasattr(obj, "__dict__") else ()
     for key, value in list(items):
