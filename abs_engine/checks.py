@@ -54,6 +54,17 @@ from .pools.kinds import kind_of
 from .pools.receivables import start_balances
 
 
+def settlement_outside(settlement: dt.date | None, deal: Deal) -> str:
+    """Why a settlement date cannot be used (before the closing date, or on or after the
+    legal maturity, when every class is repaid: nothing is left to price), or ''."""
+    if settlement is None:
+        return ""
+    if settlement < deal.deal.closing_date:
+        return f"settlement {settlement} is before the closing date {deal.deal.closing_date}"
+    if settlement >= deal.deal.legal_maturity:
+        return f"settlement {settlement} is on or after the legal maturity {deal.deal.legal_maturity}: nothing is left to price"
+    return ""
+
 def require(problems: Sequence[Problem]) -> None:
     """Raise an :class:`InputError` listing ``problems``, if there are any."""
     if problems:
@@ -200,8 +211,9 @@ def reference_problems(deal: Deal, file: str) -> list[Problem]:
     n.problems += _entity_problems(deal, file)
     for x in deal.pricing.tranches:
         n.ref(f"pricing.tranches.{x}", "tranche", x, n.tranches)
-    if deal.pricing.settlement is not None and deal.pricing.settlement < deal.deal.closing_date:
-        n.add("pricing.settlement", f"settlement {deal.pricing.settlement} is before the closing date {deal.deal.closing_date}")
+    why = settlement_outside(deal.pricing.settlement, deal)
+    if why:
+        n.add("pricing.settlement", why)
 
     for i, t in enumerate(deal.triggers):
         for j, x in enumerate(t.tranches):

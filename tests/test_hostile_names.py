@@ -133,3 +133,32 @@ def _number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def test_control_characters_outside_cells_never_corrupt_a_workbook(tmp_path):
+    """A name with ESC, NUL or a vertical tab reaches a workbook's chart titles, headers and
+    document properties, not only its cells: the saved file must still open (it did not:
+    openpyxl wrote the raw characters and Excel and openpyxl refused the file)."""
+    import openpyxl
+    from openpyxl.chart import LineChart
+
+    from abs_engine.report.atomic import save_workbook
+
+    name = "PWN\x1b[31mred\x00\x0b"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"] = 1
+    ch = LineChart()
+    ch.title = f"balance — {name}"
+    ch.y_axis.title = name
+    ws.add_chart(ch, "C3")
+    for k in range(3):  # charts on later sheets too (the walk once skipped them)
+        other = wb.create_sheet(f"s{k}")
+        ch2 = LineChart()
+        ch2.title = f"chart {k} — {name}"
+        other.add_chart(ch2, "A1")
+    ws.oddHeader.center.text = name
+    wb.properties.title = wb.properties.subject = wb.properties.keywords = name
+    target = save_workbook(wb, tmp_path / "t.xlsx")
+    back = openpyxl.load_workbook(target)
+    assert back.properties.title == "PWN[31mred"

@@ -41,7 +41,7 @@ def static_pool(
     loan age, recovery rate and timing, delinquency roll rates; the fitted default and
     prepayment curves by loan age; and scenario files ready for run, sweep, breakeven and
     simulate (the fitted base, a grid of rating stress multiples, the delinquency pipeline)."""
-    from ..io.outputs import manifest, output_set, write_manifest
+    from ..io.outputs import check_output_dir, manifest, output_set, write_manifest
     from ..staticpool import analyse, load_history
     from ..staticpool.plots import fitted_curves_png, vintage_curves_png
     from ..studies.outputs import FORMATS, write_frame
@@ -59,12 +59,13 @@ def static_pool(
             problems.append(Problem("", "--name", f"'{scenario_name}' is not a file name (letters, digits, _ and -)"))
         if problems:
             raise InputError(problems)
+        final = out_dir or Path("out") / "static_pool" / scenario_name
+        check_output_dir(final)  # before the work (-o a file computed everything, then a traceback)
         hist = load_history(history, loans)
         sp = analyse(hist, vintage)
     except InputError as exc:
         _fail(exc)
         return
-    final = out_dir or Path("out") / "static_pool" / scenario_name
     source = ", ".join(str(p) for p in hist.files)
     with _interruptible(), output_set(final) as target:
         written = []
@@ -109,5 +110,8 @@ def static_pool(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``static-pool`` to ``app``."""
-    app.command("static-pool")(static_pool)
+    """Add ``static-pool`` to ``app``; an InputError anywhere in it (the output stage
+    included) prints one line per problem (:func:`abs_engine.cli.common.user_errors`)."""
+    from .common import user_errors
+
+    app.command("static-pool")(user_errors(static_pool))

@@ -9,10 +9,11 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 
-from ..checks import curve_problems, deal_problems
+from ..checks import curve_problems, deal_problems, settlement_outside
 from ..eligibility import check_pool, reason
 from ..errors import InputError, Problem
 from ..model.deal import TAPES, Deal, Exclusion, PledgeLoanPool
+from .files import resolved
 from .tape import parse_rows, read_table
 from .validation import problems_from_validation
 from .yamlio import load_yaml
@@ -36,7 +37,7 @@ def _load_tapes(raw: dict[str, Any], base: Path, file: str) -> list[Problem]:
             if not name or not isinstance(name, str):  # a wrong type is reported by the model
                 continue
             try:
-                path = (base / name).resolve()
+                path = resolved(base / name)
             except (OSError, ValueError):  # e.g. a NUL in the name: read_table says so
                 path = base / name
             try:
@@ -59,7 +60,7 @@ def _asset_origin(pool: PledgeLoanPool, i: int, j: int, n_from_tape: int, file: 
     1) for a tape's rows, which follow the inline assets; else (deal file, ``pools[i].assets[j]``)."""
     n_inline = len(pool.assets) - n_from_tape
     if j >= n_inline and pool.tape:
-        return str((base / pool.tape).resolve()), f"row {j - n_inline + 2}"
+        return str(resolved(base / pool.tape)), f"row {j - n_inline + 2}"
     return file, f"pools[{i}].assets[{j}]"
 
 
@@ -155,13 +156,14 @@ def with_pricing(deal: Deal, *, curve_file: str | Path | None = None, settlement
     if settlement is not None:
         update["settlement"] = settlement
     if curve_file is not None:
-        update["curve"] = str(Path(curve_file).resolve())
+        update["curve"] = str(resolved(Path(curve_file)))
     if not update:
         return deal
     deal = deal.model_copy(update={"pricing": deal.pricing.model_copy(update=update)})
     problems: list[Problem] = []
-    if settlement is not None and settlement < deal.deal.closing_date:
-        problems.append(Problem("", "--settlement", f"settlement {settlement} is before the closing date {deal.deal.closing_date}"))
+    why = settlement_outside(settlement, deal)
+    if why:
+        problems.append(Problem("", "--settlement", why))
     deal, more = _load_curve(deal, Path("."), str(curve_file or ""))
     problems += more
     if problems:

@@ -31,6 +31,13 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def resolved(path: Path) -> Path:
+    """``path`` made absolute with its links followed, never raising: a link loop or an
+    unreadable directory leaves the rest as written, and the reader then says what is wrong
+    (``Path.resolve`` raises RuntimeError on a loop)."""
+    return Path(os.path.realpath(path))
+
+
 def check_regular(path: Path, what: str) -> None:
     """Raise :class:`InputError` unless ``path`` is an existing regular file (or its
     status cannot be read: the reader reports why)."""

@@ -38,6 +38,7 @@ from ..errors import InputError, Problem
 from ..model.common import Model, describe
 from ..model.curves import DEFAULT_UNITS, PREPAYMENT_UNITS, SPEEDS, curve_vector
 from ..model.scenario import MonteCarlo, Scenario
+from .files import resolved
 from .validation import problems_from_validation
 from .yamlio import load_yaml
 
@@ -362,7 +363,7 @@ class _Loader:
         self.cache: dict[Path, _Resolved] = {}
 
     def resolve(self, path: Path, stack: tuple[Path, ...] = ()) -> _Resolved:
-        key = path.resolve() if path.exists() else path.absolute()
+        key = resolved(path) if path.exists() else path.absolute()
         if key in self.cache:
             return self.cache[key]
         res = self._resolve(path, stack + (key,))
@@ -429,7 +430,7 @@ class _Loader:
             if why:
                 problems.append(Problem(file, "base", why))
             elif bpath is not None:
-                bkey = bpath.resolve()
+                bkey = resolved(bpath)
                 if bkey in stack:
                     chain = " -> ".join(p.name for p in (*stack[stack.index(bkey):], bkey))
                     problems.append(Problem(file, "base", f"derivation cycle: {chain}"))

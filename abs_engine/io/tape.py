@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import enum
 import functools
 import math
 import types
@@ -279,13 +280,15 @@ def parse_rows(df: pd.DataFrame, model: type[BaseModel], file: str, id_field: st
     shared: dict[str, dict[str, str]] = {}
     field_sets: dict[frozenset[str], set[str]] = {}
     cols = list(df.columns)
+    shared_values: list[tuple[str, dict[Any, Any]]] = [(n, {}) for n, f in model.model_fields.items()
+                     if (f.alias or n) != id_field and _shareable(f.annotation)]
     for start in range(0, len(df), BATCH_ROWS):
         part = df.iloc[start:start + BATCH_ROWS]
         columns = [_cleaned(part[c], c in text) for c in cols]
         for j, c in enumerate(cols):  # repeated text (industry, region, kinds) shared, not copied per row
             if c != id_field:
                 cache = shared.setdefault(c, {})
-                if len(cache) < 100_000:
+                if len(cache) < SHARED_VALUES:
                     columns[j] = [cache.setdefault(v, v) if isinstance(v, str) else v for v in columns[j]]
         records = [{k: v for k, v in zip(cols, vals, strict=True) if v is not None} for vals in zip(*columns, strict=True)]
         del columns
@@ -307,6 +310,13 @@ def parse_rows(df: pd.DataFrame, model: type[BaseModel], file: str, id_field: st
             # the set of fields given is the same for most rows: one shared set, not one each
             fs = obj.__pydantic_fields_set__
             object.__setattr__(obj, "__pydantic_fields_set__", field_sets.setdefault(frozenset(fs), fs))
+            # equal values (dates, rates, kinds, regions) are one object, not one per row
+            # (validation makes a new object per cell); ids stay as they are
+            values = obj.__dict__
+            for c, same in shared_values:
+                v = values.get(c)
+                if v is not None and len(same) < SHARED_VALUES:
+                    values[c] = same.setdefault((type(v), v), v)
             if id_field:
                 key = str(getattr(obj, id_field))
                 if key in seen:
@@ -319,6 +329,19 @@ def parse_rows(df: pd.DataFrame, model: type[BaseModel], file: str, id_field: st
     if problems:
         raise InputError(problems)
     return out
+
+
+#: At most this many distinct values of a column are shared between rows (the rest are kept
+#: as validated: a column of mostly distinct values gains nothing).
+SHARED_VALUES = 100_000
+
+
+def _shareable(tp: Any) -> bool:
+    """A field whose values are immutable scalars (numbers, dates, text, enums), safe to
+    share between rows."""
+    args = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
+    return all(a is type(None) or (isinstance(a, type) and issubclass(a, (int, float, str, dt.date, enum.Enum)))
+               for a in args)
 
 
 @functools.lru_cache(maxsize=16)

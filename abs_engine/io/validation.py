@@ -11,6 +11,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Problem
+from ..model.common import NUMBER_FOR_DATE
 
 
 def format_path(loc: typing.Sequence[Any]) -> str:
@@ -164,6 +165,10 @@ def _message(err: Any) -> str:
         got = "an empty value" if value is None else f"{type(value).__name__} {_shown(value)}"
         msg = f"expected a mapping (key: value), got {got}"
     value = err.get("input")
+    if isinstance(value, str) and value.startswith(NUMBER_FOR_DATE):
+        shown = value[len(NUMBER_FOR_DATE):]
+        return (f"write the date as YYYY-MM-DD (got {shown}, a number: neither an Excel date serial nor a "
+                "Unix time is read as a date)")
     if err["type"] in ("float_parsing", "int_parsing") and isinstance(value, str):
         msg += f" (got {_shown(value)})"
         if value in BOOLEAN_WORDS:

@@ -33,6 +33,7 @@ import yaml
 
 from ..errors import InputError, Problem
 from ..model.deal import Deal
+from .files import resolved
 from .yamlio import load_yaml
 
 _KEYS = {"deal", "include_base", "variants"}
@@ -168,10 +169,10 @@ def _load_raw(raw: dict[str, Any], folder: Path) -> Deal:
         if isinstance(pool, dict):
             for field, *_ in TAPES.get(str(pool.get("kind", "pledge_loan")), []):
                 if isinstance(pool.get(field), str):
-                    pool[field] = str((folder / pool[field]).resolve())
+                    pool[field] = str(resolved(folder / pool[field]))
     pricing = raw.get("pricing")
     if isinstance(pricing, dict) and isinstance(pricing.get("curve"), str):
-        pricing["curve"] = str((folder / pricing["curve"]).resolve())
+        pricing["curve"] = str(resolved(folder / pricing["curve"]))
     fd, tmp = tempfile.mkstemp(prefix="abs-engine-variant-", suffix=".yaml")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -54,6 +54,20 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             raise _BadValue(None, None, f"invalid value '{node.value}' ({exc})", node.start_mark) from None
 
 
+# Numbers are decimal, as written: YAML 1.1 (PyYAML) reads ``012`` as octal 10, ``1:30`` as
+# 90 (base 60) and ``0x1F`` as 31, silently. Here only decimal digits make a number; the
+# rest stays text, which a number field then refuses (or reads as the decimal it shows).
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_UniqueKeyLoader.add_implicit_resolver(_INT, re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789"))
+_UniqueKeyLoader.add_implicit_resolver(_FLOAT, re.compile(
+    r"^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
+
+
 class _BadValue(yaml.constructor.ConstructorError):
     """A well-formed scalar whose value cannot be built (not a syntax error)."""
 

@@ -6,7 +6,9 @@ Units, stated once (see docs/conventions.md): rates are decimals per annum (0.03
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import re
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -21,7 +23,9 @@ class Model(BaseModel):
 
     Numbers are numbers: a boolean (YAML reads ``yes``, ``no``, ``on``, ``off``, ``true``,
     ``false`` as booleans; an Excel cell may hold TRUE) given for a number, or inside a list
-    or mapping of numbers, is refused (pydantic would read ``cdr: yes`` as a CDR of 1)."""
+    or mapping of numbers, is refused (pydantic would read ``cdr: yes`` as a CDR of 1).
+    Dates are dates: a number given for a date (``1782777600``, an Excel serial ``46566``,
+    or a tape cell holding only digits) is refused, not read as a Unix time."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -32,7 +36,38 @@ class Model(BaseModel):
                 and any(_has_bool(v) for v in data.values()):
             numeric = _numeric_fields(cls)
             data = {k: (_as_word(v) if k in numeric else v) for k, v in data.items()}
+        if isinstance(data, dict):
+            dates = _date_fields(cls)
+            if dates and any(k in dates and _number_like(v) for k, v in data.items()):
+                data = {k: (NUMBER_FOR_DATE + str(v).strip() if k in dates and _number_like(v) else v)
+                        for k, v in data.items()}
         return data
+
+
+#: Marks a number given for a date (pydantic reads 1782777600 as a Unix time, 2026-06-30,
+#: and 46566, an Excel date serial, as a time of day): the validator refuses it
+#: (:func:`abs_engine.io.validation._message` words the problem).
+NUMBER_FOR_DATE = "\x00number:"
+
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _number_like(v: Any) -> bool:
+    """A number, or text that is only a number (a tape cell), given where a date belongs."""
+    if type(v) in (int, float):
+        return True
+    return isinstance(v, str) and _NUMBER_TEXT.fullmatch(v) is not None
+
+
+@functools.cache
+def _date_fields(cls: type[BaseModel]) -> frozenset[str]:
+    """Names (and aliases) of the fields that hold a date and never a number or text."""
+    out = set()
+    for name, f in cls.model_fields.items():
+        leaves = _leaf_types(f.annotation)
+        if leaves & {dt.date, dt.datetime} and not leaves & {int, float, str, Any, object}:
+            out.update({name, f.alias or name})
+    return frozenset(out)
 
 
 #: Value types that are never a boolean nor hold one (the quick test of most inputs).

@@ -820,6 +820,12 @@ class Trigger(Model):
         level = self.above if self.above is not None else self.below
         if level is not None and not math.isfinite(level):
             raise ValueError(f"the trigger level must be a finite number (got {level})")
+        if level is not None and level < 0:
+            raise ValueError(f"the trigger level must not be negative (got {level:g}): metric '{self.metric}' never is, "
+                             f"so the trigger would {'always' if self.above is not None else 'never'} breach")
+        if level is not None and level > 1 and self.metric in ("cumulative_default_ratio", "delinquency_ratio"):
+            raise ValueError(f"the trigger level {level:g} looks like a percentage: '{self.metric}' is a ratio between "
+                             f"0 and 1 (write {level / 100:g} for {level:g}%)")
         if self.metric in ("oc_ratio", "interest_coverage", "debt_service_coverage", "interest_shortfall") and not self.tranches:
             raise ValueError(f"metric '{self.metric}' needs 'tranches'")
         if self.metric in ("interest_coverage", "debt_service_coverage") and self.account is None:
