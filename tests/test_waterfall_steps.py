@@ -281,6 +281,7 @@ def test_chunked_run_equals_single_call(backend, monkeypatch):
     base.rate = np.full((S, T, 2), 0.05)
     base.pool_start, base.pool_end, base.ext = np.zeros((S, T)), np.zeros((S, T)), np.zeros((S, T, 0))
     base.acct_fail = np.full((S, 1), T, dtype=np.int32)
+    base.inc = np.zeros((S, T, P.N_INC))
     one = base.copy_inputs()
     run_kernel(one, backend)
     monkeypatch.setattr(eng, "CHUNK", 3)

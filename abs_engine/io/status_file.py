@@ -136,6 +136,10 @@ def check_status(deal: Deal, st: Status, file: str, origins: Origins | None = No
 
     if st.deal != deal.name:
         bad("deal", f"the status is of deal '{st.deal}', not '{deal.name}'")
+    for a in deal.accounts:
+        if a.kind == "liquidity":  # (a status carries no facility interest owed yet)
+            bad("accounts", f"deal account '{a.name}' is a liquidity facility: a run from a status does not "
+                "model liquidity facilities yet (the status carries no facility interest owed); run from closing")
     sched = status_schedule(deal)
     period = sched.match(st.date)
     if period is None:
