@@ -1,3 +1,5 @@
 from ._program import KernelArgs
 
+SOURCE_SHA256: str
+
 def run(a: KernelArgs) -> int: ...

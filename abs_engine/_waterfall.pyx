@@ -25,6 +25,19 @@ import numpy as np
 
 from libc.math cimport INFINITY
 
+cdef extern from *:
+    """
+    #ifndef ABS_ENGINE_PYX_SHA256
+    #define ABS_ENGINE_PYX_SHA256 ""
+    #endif
+    """
+    const char* ABS_ENGINE_PYX_SHA256
+
+#: SHA-256 (hex) of the _waterfall.pyx this module was compiled from, passed to the C
+#: compiler by setup.py ("" when built some other way); abs_engine.engine refuses a build
+#: whose hash is not that of the .pyx beside it.
+SOURCE_SHA256 = (<bytes> ABS_ENGINE_PYX_SHA256).decode("ascii")
+
 # opcodes and operand columns: keep in step with abs_engine/_program.py
 cdef enum:
     OP_PAY_FEE = 1

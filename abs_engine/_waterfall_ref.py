@@ -310,6 +310,8 @@ def _when(a: KernelArgs, st: _State, step: int, t: int) -> bool:
 
 
 def _metric(a: KernelArgs, st: _State, j: int, s: int, t: int) -> float:
+    """A trigger's metric (Python floats: a ratio too large for a float is inf, silently,
+    as in C)."""
     g = a.trg_i[j]
     kind = int(g[G_METRIC])
     tranches = [int(x) for x in a.ilist[g[G_LIST_OFF]: g[G_LIST_OFF] + g[G_LIST_LEN]]]
@@ -319,17 +321,17 @@ def _metric(a: KernelArgs, st: _State, j: int, s: int, t: int) -> float:
         notes = 0.0
         for k in tranches:
             notes += st.bal[k]
-        return a.pool_end[s, t] / notes if notes > 0.0 else math.inf
+        return float(a.pool_end[s, t]) / float(notes) if notes > 0.0 else math.inf
     if kind == M_COVERAGE:
         due = 0.0
         for k in tranches:
             due += st.int_due[k]
-        return a.a_in[s, t, g[G_ACCOUNT]] / due if due > 0.0 else math.inf
+        return float(a.a_in[s, t, g[G_ACCOUNT]]) / float(due) if due > 0.0 else math.inf
     if kind == M_DSCR:
         due = 0.0
         for k in tranches:
             due += st.int_due[k] + max(st.bal[k] - a.due[t, k], 0.0)
-        return a.a_in[s, t, g[G_ACCOUNT]] / due if due > 0.0 else math.inf
+        return float(a.a_in[s, t, g[G_ACCOUNT]]) / float(due) if due > 0.0 else math.inf
     if kind == M_SHORTFALL:
         short = 0.0
         for k in tranches:

@@ -62,7 +62,7 @@ def actual_vs_projected(
     Returns a frame of :data:`COLUMNS`: ``difference = actual - projected``;
     ``projected_at`` the date the projection was made (the closing date or a status date).
     """
-    from .io.status_file import status_schedule
+    from .dates import legal_schedule
 
     if baseline not in ("closing", "previous"):
         raise InputError.single("", "--baseline", f"unknown baseline '{baseline}' (closing, previous)")
@@ -72,7 +72,7 @@ def actual_vs_projected(
                 for i, st in enumerate(statuses) if st.deal != deal.name]
     if problems:
         raise InputError(problems)
-    sched = status_schedule(deal)
+    sched = legal_schedule(deal.deal)
     ordered = sorted(statuses, key=lambda st: st.date)
     problems = [Problem("", f"statuses[{i}]", f"two statuses of {st.date}: give one status per date")
                 for i, st in enumerate(ordered[1:], start=1) if st.date == ordered[i - 1].date]
@@ -95,10 +95,10 @@ def actual_vs_projected(
 def _compare(deal: Deal, ordered: list[Status], actual: dict[int, PeriodActuals], scenario: Scenario, baseline: str,
              backend: Any) -> list[dict[str, Any]]:
     """The rows of one scenario (:func:`actual_vs_projected`)."""
+    from .dates import legal_schedule
     from .engine import run
-    from .io.status_file import status_schedule
 
-    sched = status_schedule(deal)
+    sched = legal_schedule(deal.deal)
     closing = _projected(run(deal, scenario, backend=backend))
     from_status: dict[int, dict[int, PeriodActuals]] = {}
     out = []

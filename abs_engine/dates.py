@@ -254,6 +254,13 @@ class Schedule:
                 return i
         return self.n_periods
 
+    def paid_through(self, period: int) -> int:
+        """The grid month as of whose end the pool stands after ``period`` (0-based) is paid:
+        the last month whose cash was paid on or before that period's payment date (0: none)."""
+        mp = np.asarray(self.month_period)
+        paid = np.flatnonzero(mp[1:] <= period)
+        return int(paid[-1]) + 1 if len(paid) else 0
+
     def not_a_payment_date(self, d: dt.date) -> str:
         """Why ``d`` names no period, with the nearest payment dates (both forms)."""
 
@@ -318,6 +325,12 @@ def build_schedule(h: Header, grid_months: int) -> Schedule:
     for m in range(1, grid_months + 1):
         month_period[m] = coll_period[(m + cm - 1) // cm]
     return Schedule(adj, unadj, starts, coll_end, grid, month_period, merged)
+
+
+def legal_schedule(h: Header) -> Schedule:
+    """The deal's payment schedule with the monthly grid up to its legal maturity (what a
+    status of a deal picked up mid-life is dated on)."""
+    return build_schedule(h, calendar_months(h.cutoff_date, h.legal_maturity) + 1)
 
 
 def accrual_fractions(s: Schedule, dc: DayCount) -> np.ndarray:

@@ -5,14 +5,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from . import _waterfall_ref
 from ._program import KernelArgs, Opening
-from .checks import check_run
+from .checks import check_run, require, status_problems
 from .compile import compile_deal
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
@@ -32,19 +35,46 @@ Backend = Literal["cython", "reference"]
 CHUNK = 2048
 
 
+def stale_kernel(built: str, source: Path) -> str | None:
+    """Why a kernel compiled from a .pyx of SHA-256 ``built`` must not run beside the
+    source file ``source`` (None if it may: the hashes agree, or the source is not there to
+    compare with). A kernel older than its source runs semantics that neither the source
+    nor the reference twin states."""
+    if not source.is_file():
+        return None
+    current = hashlib.sha256(source.read_bytes()).hexdigest()
+    if built == current:
+        return None
+    how = f"from a different {source.name} (built {built[:12]}, source {current[:12]})" if built else \
+        "without the hash of its source (build it with setup.py)"
+    return (f"the compiled kernel was built {how}: rebuild it (pip install -e . --no-deps) "
+            "or use backend='reference'")
+
+
+@functools.cache
+def _cython_run() -> Callable[[KernelArgs], int]:
+    """The compiled kernel's ``run``, once it is known to match its source."""
+    try:
+        from . import _waterfall
+    except ImportError as exc:  # pragma: no cover - only without a build
+        raise KernelError(
+            "the Cython kernel is not built; install the package (pip install .) "
+            "or use backend='reference'"
+        ) from exc
+    why = stale_kernel(getattr(_waterfall, "SOURCE_SHA256", ""), Path(__file__).with_name("_waterfall.pyx"))
+    if why is not None:
+        raise KernelError(why)
+    return _waterfall.run
+
+
 def kernel(backend: Backend) -> Callable[[KernelArgs], int]:
-    """The ``run`` function of a backend."""
+    """The ``run`` function of a backend. The compiled kernel is refused (KernelError) when
+    it was not built from the ``_waterfall.pyx`` beside it (setup.py compiles the source's
+    SHA-256 into it)."""
     if backend == "reference":
         return _waterfall_ref.run
     if backend == "cython":
-        try:
-            from . import _waterfall
-        except ImportError as exc:  # pragma: no cover - only without a build
-            raise KernelError(
-                "the Cython kernel is not built; install the package (pip install .) "
-                "or use backend='reference'"
-            ) from exc
-        return _waterfall.run
+        return _cython_run()
     raise ValueError(f"unknown backend {backend!r} (cython, reference)")
 
 
@@ -139,9 +169,11 @@ class Projector:
         return flows, np.asarray(sale, dtype=np.int64)
 
     def result(self, scenarios: Sequence[Scenario], flows: Sequence[PoolFlows], sale_months: np.ndarray,
-               backend: Backend = "cython", *, opening: Opening | None = None, status: Status | None = None) -> Result:
+               backend: Backend = "cython", *, opening: Opening | None = None, status: Status | None = None,
+               check: bool = True) -> Result:
         """Aggregate ``flows`` to payment periods, compile the waterfall (from ``opening``, the
-        state of a deal picked up mid-life at ``status``), run the kernel."""
+        state of a deal picked up mid-life at ``status``), run the kernel; check that cash is
+        conserved (:meth:`Result.check_conservation`) unless ``check`` is false."""
         scenarios = list(scenarios)
         sched = self.schedule
         pools = [aggregate(f, sched) for f in flows]
@@ -153,8 +185,11 @@ class Projector:
         cleanup = np.where(sale_months > 0, mp[np.clip(sale_months, 0, len(mp) - 1)], -1)
         args = compile_deal(self.deal, sched, pools, scenarios, opening)
         run_kernel(args, backend)
-        return Result(deal=self.deal, scenarios=scenarios, schedule=sched, pools=pools, args=args, cleanup_period=cleanup,
-                      status=status)
+        result = Result(deal=self.deal, scenarios=scenarios, schedule=sched, pools=pools, args=args,
+                        cleanup_period=cleanup, status=status)
+        if check:
+            result.check_conservation()
+        return result
 
 
 def project(deal: Deal, scenarios: Sequence[Scenario], *, sale_months: np.ndarray | None = None,
@@ -190,6 +225,7 @@ def run(
     *,
     backend: Backend = "cython",
     status: Status | None = None,
+    check: bool = True,
 ) -> Result:
     """Project ``deal`` under one or several scenarios and run its waterfall.
 
@@ -205,6 +241,11 @@ def run(
         The deal's status as of a payment date (:func:`abs_engine.load_status`): the run
         picks the deal up there and projects its remaining life (abs_engine/restart.py,
         docs/seasoned.md); the result's frames start with the next period.
+    check : bool
+        Verify that cash is conserved (:meth:`Result.check_conservation`, a
+        :class:`~abs_engine.results.ConservationError` if not) before returning, as every
+        command relies on: on by default (it costs under 1% of a run); off only to inspect
+        a broken run.
     """
     if scenario is None:
         scenarios: list[Scenario] = [BASE]
@@ -218,16 +259,13 @@ def run(
     check_run_size(deal, scenarios)  # horizon and working memory (abs_engine/limits.py)
     starts, opening = None, None
     if status is not None:  # a deal picked up mid-life (abs_engine/restart.py)
-        from .io.status_file import check_status
         from .restart import restart_plan
 
-        problems = check_status(deal, status, "<status>")  # (load_status checked a file's; this, one built in code)
-        if problems:
-            raise InputError(problems)
+        require(status_problems(deal, status, "<status>"))  # (load_status checked a file's; this, one built in code)
         starts, opening = restart_plan(deal, status, scenarios)
     proj = Projector(deal, scenarios, starts=starts)
     flows, sale = proj.flows(scenarios, first_period=0 if opening is None else opening.t0)
-    return proj.result(scenarios, flows, sale, backend, opening=opening, status=status)
+    return proj.result(scenarios, flows, sale, backend, opening=opening, status=status, check=check)
 
 
 def run_kernel(args: KernelArgs, backend: Backend = "cython") -> KernelArgs:

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._program import Opening
-from .dates import grid_month
+from .checks import CENT
+from .dates import grid_month, legal_schedule
 from .errors import InputError, Problem
-from .io.status_file import CENT, reserve_target, status_month, status_schedule
-from .model.deal import Deal, LicencePool, PledgeLoanPool, TransferPool, asset_id
+from .model.deal import Deal, Pool, asset_id, patents_of, sections
 from .model.scenario import Scenario
 from .model.status import (
     AccountStatus,
@@ -48,23 +48,23 @@ if TYPE_CHECKING:
     from .results import Result
 
 
-def _lag(pool: object, sc: Scenario) -> int:
+def _lag(pool: Pool, sc: Scenario) -> int:
     """Months from a default to its disposal proceeds under ``sc``, for ``pool``'s kind."""
-    return sc.recovery.lag_months if isinstance(pool, PledgeLoanPool) else sc.receivables.recovery_lag_months
+    return sc.receivables.recovery_lag_months if "receivables" in type(pool).SECTIONS else sc.recovery.lag_months
 
 
-def pool_start(pool: object, ps: PoolStatus, month: int, cutoff: object) -> PoolStart:
+def pool_start(pool: Pool, ps: PoolStatus, month: int, cutoff: object) -> PoolStart:
     """A pool's status as the arrays its projection starts from (tape order; an asset the
     status does not list has nothing left: balance 0, not performing)."""
-    ids = {asset_id(a): i for i, a in enumerate(pool.assets)}  # type: ignore[attr-defined]
+    ids = {asset_id(a): i for i, a in enumerate(pool.assets)}
     L = len(ids)
     balance, performing = np.zeros(L), np.zeros(L)
     for a in ps.assets:
         balance[ids[a.asset_id]] = a.balance
         performing[ids[a.asset_id]] = a.performing
     patents = None
-    if isinstance(pool, LicencePool):
-        pidx = {p.patent_id: i for i, p in enumerate(pool.patents)}
+    if "patents" in type(pool).SECTIONS:
+        pidx = {p.patent_id: i for i, p in enumerate(patents_of(pool))}
         patents = np.ones(len(pidx))
         for pt in ps.patents:
             patents[pidx[pt.patent_id]] = pt.in_force
@@ -113,18 +113,18 @@ def opening(deal: Deal, st: Status, t0: int) -> Opening:
 
 def restart_plan(deal: Deal, st: Status, scenarios: Sequence[Scenario]) -> tuple[list[PoolStart | None], Opening]:
     """Where each pool's projection and the waterfall start from ``st`` (a status checked
-    against ``deal``, :func:`abs_engine.io.status_file.check_status`).
+    against ``deal``, :func:`abs_engine.checks.status_problems`).
 
     Raises :class:`~abs_engine.errors.InputError` when a scenario cannot run from it: in a
     pool with a support stack the layers time each disposal by the scenario's lag after
     its default, so a disposal that lag puts on or before the status date must be
     recorded as received.
     """
-    sched = status_schedule(deal)
+    sched = legal_schedule(deal.deal)
     period = sched.match(st.date)
     if period is None:  # (load_status refuses it; a status built in code may not have been checked)
         raise InputError.single("<status>", "date", sched.not_a_payment_date(st.date))
-    month = status_month(sched, period)
+    month = sched.paid_through(period)
     starts: list[PoolStart | None] = []
     problems: list[Problem] = []
     for pool in deal.pools:
@@ -154,8 +154,8 @@ def check_replay(deal: Deal, st: Status, scenarios: Sequence[Scenario], pools: S
     layers' replay of the defaults listed leaves them (to the cent); else an input error.
     Not checked under a scenario in which the payer fails (it then pays none of the claims
     still pending, which the replay leaves with the next regime)."""
-    sched = status_schedule(deal)
-    month = status_month(sched, sched.period_of(st.date))
+    sched = legal_schedule(deal.deal)
+    month = sched.paid_through(sched.period_of(st.date))
     problems: list[Problem] = []
     for pool, pf in zip(deal.pools, pools, strict=True):
         lr = pf.layer_result
@@ -184,20 +184,13 @@ def status_pool_deal(deal: Deal, st: Status) -> Deal:
     it: the cut-off date moved to the pool's status date (the end of the last collection
     month paid), each pool's surviving assets, a loan at its current balance (receivables:
     their scheduled fees after that date; a licence's links kept)."""
-    sched = status_schedule(deal)
-    month = status_month(sched, sched.period_of(st.date))
-    pools: list[PledgeLoanPool | LicencePool | TransferPool] = []
+    sched = legal_schedule(deal.deal)
+    month = sched.paid_through(sched.period_of(st.date))
+    pools: list[Pool] = []
     for pool in deal.pools:
         ps = st.pools[pool.name]
         bal = {a.asset_id: a.balance for a in ps.assets}
-        if isinstance(pool, PledgeLoanPool):
-            pools.append(pool.model_copy(update={"assets": [a.model_copy(update={"balance": bal[a.loan_id]})
-                                                            for a in pool.assets if a.loan_id in bal]}))
-        elif isinstance(pool, LicencePool):
-            pools.append(pool.model_copy(update={"licences": [a for a in pool.licences if a.licence_id in bal],
-                                                 "links": [k for k in pool.links if k.licence_id in bal]}))
-        else:
-            pools.append(pool.model_copy(update={"assets": [a for a in pool.assets if a.receivable_id in bal]}))
+        pools.append(pool.surviving(bal))
     header = deal.deal.model_copy(update={"cutoff_date": sched.grid[month]})
     return deal.model_copy(update={"deal": header, "pools": pools})
 
@@ -228,7 +221,7 @@ def status_of(result: Result, period: int, scenario: str | int | None = None) ->
                          f"{int(args.t0) + 1}..{sched.n_periods - 1}")
     sc = result.scenarios[s]
     prior = result.status
-    month = status_month(sched, t)
+    month = sched.paid_through(t)
     # the pools as of the end of that month: projected again for this scenario, recorded there
     starts = None
     if prior is not None:
@@ -263,9 +256,9 @@ def status_of(result: Result, period: int, scenario: str | int | None = None) ->
             listed += float(start.d_amount[j])
             recovered += float(got) if received else 0.0
         patents = []
-        if isinstance(pool, LicencePool) and start.patents is not None:
+        if "patents" in type(pool).SECTIONS and start.patents is not None:
             patents = [PatentStatus(patent_id=p.patent_id, in_force=min(float(f), 1.0))
-                       for p, f in zip(pool.patents, start.patents, strict=True) if f != 1.0]
+                       for p, f in zip(patents_of(pool), start.patents, strict=True) if f != 1.0]
         support = {}
         if pf.layer_result is not None:
             lr = pf.layer_result
@@ -287,7 +280,7 @@ def status_of(result: Result, period: int, scenario: str | int | None = None) ->
     losses = sum(float(pf.series["loss"][s, : t + 1].sum()) for pf in result.pools)
     # receivable pools: what the default amounts count beyond the defaults listed is
     # terminations (pledge loans have none: the difference there is rounding)
-    receivables = any(not isinstance(p, PledgeLoanPool) for p in deal.pools)
+    receivables = "receivables" in sections(deal.pools)
     terminations = max(op.cum_defaults - listed, 0.0) if receivables else 0.0
     cumulative = Cumulative(defaults=op.cum_defaults, terminations=terminations, recoveries=recovered,
                             losses=_money(losses + (prior.cumulative.losses if prior else 0.0)))
@@ -302,7 +295,7 @@ def status_of(result: Result, period: int, scenario: str | int | None = None) ->
                                              owed=_money(op.owed[i]))
         else:
             held = _money(op.accounts[i])
-            met = None if a.target is None else held >= reserve_target(a.target, notes, pool_balance) - CENT
+            met = None if a.target is None else held >= a.target.level(notes, pool_balance) - CENT
             accounts[a.name] = AccountStatus(balance=held, target_met=met)
     fired = [bool(x) for x in op.fired]
     state = max([0] + [1 if tg.effect == "accelerate" else 2 for tg, f in zip(deal.triggers, fired, strict=True) if f])

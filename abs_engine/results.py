@@ -22,8 +22,31 @@ from .periods import LEDGER_FLOWS, PeriodFlows
 from .pools.base import EXTRA_SERIES, SERIES
 from .pools.stats import PoolStats
 
-#: Largest imbalance tolerated by :meth:`Result.check_conservation`, in currency units.
-CONSERVATION_TOLERANCE = 1e-6
+#: Rounding allowance of :meth:`Result.check_conservation` per money operation, as a share
+#: of the run's largest amount: one float64 epsilon (2**-52, twice the largest rounding error
+#: of one addition). See :func:`conservation_tolerance`.
+CONSERVATION_EPS = float(np.finfo(np.float64).eps)
+
+
+def conservation_tolerance(scale: float, n_ops: int) -> float:
+    """Largest imbalance :meth:`Result.check_conservation` tolerates, in currency units.
+
+    Each addition or subtraction of float64 money rounds its result by at most half an ulp,
+    and the ulp of an amount ``x`` is at most ``eps * |x|``. A period's identity involves
+    ``n_ops`` such operations (the waterfall's and the check's own sums) on amounts at most
+    ``scale`` (the largest balance or cash of the run), so rounding alone can never leave
+    more than ``n_ops * eps * scale``: a tolerance that grows with the deal, stays a few
+    hundred ulps of its largest balance, and still catches a leak of one fen on a deal of
+    1e9 (docs/methodology.md, "Cash conservation").
+
+    >>> f"{conservation_tolerance(1e9, 200):.2e}"
+    '4.44e-05'
+    """
+    return float(n_ops) * CONSERVATION_EPS * max(float(scale), 1.0)
+
+
+#: The pool series that bring cash into the waterfall (before the annual fees kept back).
+_INFLOWS = ("interest_collected", "subsidy", "scheduled_principal", "prepayment", "recovery", "support_paid")
 
 
 class ConservationError(AbsEngineError):
@@ -463,28 +486,63 @@ class Result:
         upkeep = np.zeros((S, T))
         for pf in self.pools:
             ps = pf.series
-            for k in ("interest_collected", "subsidy", "scheduled_principal", "prepayment", "recovery", "support_paid"):
+            for k in _INFLOWS:
                 inflow += ps[k]
             upkeep += ps["upkeep_cost"]
         kept = np.cumsum(inflow - self.args.coll.sum(axis=2), axis=1)
-        scale = tol + 1e-12 * np.cumsum(np.abs(inflow), axis=1)  # float rounding of the sums
+        # (the cumulative sums add one period's rounding per period)
+        scale = tol * np.arange(1, T + 1)
         if np.any(kept < -scale):
             raise ConservationError("the waterfall received more than the pools collected")
         if np.any(kept > np.cumsum(upkeep, axis=1) + scale):
             raise ConservationError("pool collections did not reach the waterfall")
 
-    def check_conservation(self, tol: float = CONSERVATION_TOLERANCE) -> None:
+    def conservation_scale(self) -> float:
+        """The largest money amount the conservation identities involve: the original note
+        balance, a period's cash in (opening trust cash, collections, providers' payments),
+        a finite account balance, the pools' original balance, their cumulative inflow."""
+        a = self.args
+        trust = a.acct_ext == 0
+        cash_in = a.a_start[:, :, trust].sum(axis=2) + a.coll.sum(axis=2) + a.a_drawn[:, :, ~trust].sum(axis=2)
+        balances = np.concatenate([a.a_start.ravel(), a.a_end.ravel(), a.t_bal_start.ravel()])
+        balances = balances[np.isfinite(balances)]
+        inflow = sum((np.abs(pf.series[k]).sum(axis=1) for pf in self.pools for k in _INFLOWS), np.zeros(a.shape[0]))
+        parts = [float(np.abs(a.bal0).sum()), float(np.abs(cash_in).max(initial=0.0)),
+                 float(np.abs(balances).max(initial=0.0)), sum(pf.original_balance for pf in self.pools),
+                 float(np.max(inflow, initial=0.0))]
+        return max(parts)
+
+    def conservation_ops(self) -> int:
+        """Money operations in one period's identities (a generous count): four per step
+        and per list entry of the program (each moves cash with a few additions), one per
+        tranche, fee, account, collection source and party (the check's sums)."""
+        a = self.args
+        return 4 * (len(a.op) + len(a.ilist)) + len(a.bal0) + len(a.fee_fixed) + len(a.acct0) + a.coll.shape[2] + a.n_parties
+
+    def conservation_tolerance(self) -> float:
+        """The tolerance :meth:`check_conservation` applies to this run
+        (:func:`conservation_tolerance` of :meth:`conservation_scale` and
+        :meth:`conservation_ops`), in currency units."""
+        return conservation_tolerance(self.conservation_scale(), self.conservation_ops())
+
+    def check_conservation(self, tol: float | None = None) -> None:
         """Raise :class:`ConservationError` if any period's cash does not balance, a note
         balance does not roll forward (start - principal - writedown = end), a period does
         not open where the previous one closed (notes and trust accounts; the first at the
         deal's balances), or the pools' collections and what the waterfall received differ
-        by more than the annual fees paid out of the pools."""
+        by more than the annual fees paid out of the pools.
+
+        ``tol`` (currency units) defaults to :meth:`conservation_tolerance`, relative to the
+        size of the deal: float rounding, never a leak of a fen on a deal of 1e9."""
+        if tol is None:
+            tol = self.conservation_tolerance()
         gap = self.imbalance()
         worst = float(np.abs(gap).max(initial=0.0))
         if worst > tol:
             s, t = np.unravel_index(np.abs(gap).argmax(), gap.shape)
             raise ConservationError(
-                f"cash not conserved: scenario '{self.scenario_names[s]}', period {t + 1}: imbalance {gap[s, t]:.6f}"
+                f"cash not conserved: scenario '{self.scenario_names[s]}', period {t + 1}: imbalance {gap[s, t]:.6g} "
+                f"(tolerance {tol:.3g})"
             )
         a = self.args
         roll = a.t_bal_start - a.t_prin - a.t_wd - a.t_bal_end
@@ -515,7 +573,9 @@ class Result:
             # kept, payments received, loss) and the parties; no party beyond its limits
             if pf.layer_result is not None:
                 try:
-                    pf.layer_result.check(tol)
+                    # (the layers' own check is relative to each default, with 1e-6 as the
+                    # absolute allowance of a small deal)
+                    pf.layer_result.check(max(tol, 1e-6))
                 except AssertionError as exc:
                     raise ConservationError(f"pool '{pf.name}' support layers: {exc}") from None
 

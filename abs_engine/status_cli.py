@@ -62,9 +62,9 @@ def check_write_status(deal: Any, status: Any, k: int | None) -> None:
     """``run --write-status K``: K must be a period the run projects, before the last."""
     if k is None:
         return
-    from .io.status_file import status_schedule
+    from .dates import legal_schedule
 
-    sched = status_schedule(deal)
+    sched = legal_schedule(deal.deal)
     first = 1 if status is None else sched.period_of(status.date) + 2
     if not first <= k <= sched.n_periods - 1:
         raise InputError.single("", "--write-status", f"{k}: a status is written after a period the run projects and "

@@ -146,6 +146,10 @@ def test_irr_and_cash_multiple_closed_form():
     t1, t2 = 365 / 365, 730 / 365
     assert 10 / (1 + r) ** t1 + 110 / (1 + r) ** t2 == pytest.approx(90.0, abs=1e-9)
     assert an.cash_multiple(cf, 90.0, settle) == pytest.approx(120 / 90)
+    # per 100 of face: 300 of cash on a face of 250 bought at 80 is 300 / 200
+    big = CashFlows([dt.date(2027, 1, 1)], [50.0], [250.0], face=250.0)
+    assert an.cash_multiple(big, 80.0, settle) == pytest.approx(1.5, rel=1e-15)
+    assert an.irr(big, 80.0, settle) == pytest.approx(300 / 200 - 1, rel=1e-10)
 
 
 def test_irr_of_a_large_loss_is_found():
@@ -378,6 +382,15 @@ def _deal_frame(n_scen: int = 4, n_periods: int = 12, seed: int = 1):
     return pd.DataFrame(rows, columns=cols), info
 
 
+def _hand_cash(df, scenario, tranche):
+    """A tranche's cash per payment (interest + principal) and ACT/365F years from SETTLE,
+    straight from the frame (nothing of the analytics module)."""
+    rows = df[(df["scenario"] == scenario) & (df["tranche"] == tranche)]
+    cash = (rows["interest_paid"] + rows["principal_paid"]).to_numpy()
+    years = np.array([(d.date() - SETTLE).days / 365 for d in rows["payment_date"]])
+    return cash, years, rows["principal_paid"].to_numpy()
+
+
 def test_tranche_analytics_shape_and_columns():
     df, info = _deal_frame()
     out = an.tranche_analytics(df, info, settlement=SETTLE)
@@ -386,12 +399,16 @@ def test_tranche_analytics_shape_and_columns():
     assert not out.duplicated(["scenario", "tranche"]).any()
     a = out[out.tranche == "A"].iloc[0]
     assert a["price"] == pytest.approx(100.0)
-    cf = an.tranche_cashflows(df, info, scenario=0, tranche="A", settlement=SETTLE)
-    assert a["yield"] == pytest.approx(an.yield_from_price(cf, 100.0, SETTLE), abs=1e-12)
-    assert a["wal_years"] == pytest.approx(an.wal(cf, SETTLE))
     assert a["compounding"] == "annual"
+    # the yield and the WAL against formulas written here: at the reported annual yield the
+    # cash (per 100 of the 700 face, accruing from settlement, so no accrued interest) is
+    # worth the price of 100; WAL = sum(t x principal) / sum(principal)
+    cash, years, principal = _hand_cash(df, 0, "A")
+    assert float(np.sum(cash * (1 + a["yield"]) ** -years)) * 100 / 700 == pytest.approx(100.0, abs=1e-9)
+    assert a["wal_years"] == pytest.approx(float(np.dot(years, principal) / principal.sum()), rel=1e-13)
     assert a["total_principal"] == pytest.approx(700.0)
-    assert a["last_principal_date"] == pd.Timestamp(an.expected_maturity(cf))
+    last = df[(df.scenario == 0) & (df.tranche == "A") & (df.principal_paid > 0)]["payment_date"].max()
+    assert a["last_principal_date"] == last
     sub = out[out.tranche == "SUB"]
     assert sub["irr"].notna().all() and sub["cash_multiple"].notna().all()
     assert out[out.tranche != "SUB"]["irr"].isna().all()
@@ -404,18 +421,20 @@ def test_tranche_analytics_yield_pricing_and_curve():
     curve = Curve.flat(0.02, SETTLE)
     out = an.tranche_analytics(
         df, info, settlement=SETTLE, curve=curve,
-        pricing={"A": {"yield": 0.03}, "B": {"price": 99.5}, "SUB": {"price": 80.0}},
+        pricing={"A": {"yield": 0.03, "compounding": "annual"}, "B": {"price": 99.5}, "SUB": {"price": 80.0}},
     )
     a = out[(out.tranche == "A") & (out.scenario == 0)].iloc[0]
     assert a["yield"] == pytest.approx(0.03)
-    cf = an.tranche_cashflows(df, info, scenario=0, tranche="A", settlement=SETTLE)
-    assert a["price"] == pytest.approx(an.price_from_yield(cf, 0.03, SETTLE))
+    cash, years, _ = _hand_cash(df, 0, "A")
+    assert a["price"] == pytest.approx(float(np.sum(cash * 1.03 ** -years)) * 100 / 700, rel=1e-12)
     assert a["z_spread"] == pytest.approx(0.01, abs=1e-9)  # flat annual curve, annual yield
     assert a["effective_duration"] == pytest.approx(a["modified_duration"], rel=1e-4)
+    # the subordinate bought at 80 per 100 of its 100 face: its IRR discounts its cash to 80
+    # (annual compounding, ACT/365F); its cash multiple is its cash over 80
     sub = out[(out.tranche == "SUB") & (out.scenario == 0)].iloc[0]
-    cfs = an.tranche_cashflows(df, info, scenario=0, tranche="SUB", settlement=SETTLE)
-    assert sub["irr"] == pytest.approx(an.irr(cfs, 80.0, SETTLE), abs=1e-12)
-    assert sub["cash_multiple"] == pytest.approx(an.cash_multiple(cfs, 80.0, SETTLE))
+    cash, years, _ = _hand_cash(df, 0, "SUB")
+    assert float(np.sum(cash * (1 + sub["irr"]) ** -years)) == pytest.approx(80.0, abs=1e-9)
+    assert sub["cash_multiple"] == pytest.approx(cash.sum() / 80.0, rel=1e-13)
 
 
 def test_tranche_that_receives_nothing_gets_nan_and_a_reason():
@@ -442,8 +461,9 @@ def test_yield_table():
     t = an.yield_table(df, info, "B", settlement=SETTLE, prices=[98.0, 100.0, 102.0])
     assert t.shape == (3, 3) and t.index.name == "price"
     assert (t.diff().iloc[1:] < 0).all().all()  # higher price, lower yield
-    cf = an.tranche_cashflows(df, info, scenario=2, tranche="B", settlement=SETTLE)
-    assert t.loc[100.0, 2] == pytest.approx(an.yield_from_price(cf, 100.0, SETTLE), abs=1e-12)
+    # at par, B's annual yield discounts its cash (per 100 of its 200 face) to 100
+    cash, years, _ = _hand_cash(df, 2, "B")
+    assert float(np.sum(cash * (1 + t.loc[100.0, 2]) ** -years)) * 100 / 200 == pytest.approx(100.0, abs=1e-9)
     p = an.yield_table(df, info, "B", settlement=SETTLE, yields=[0.03, 0.05])
     assert p.index.name == "yield" and (p.loc[0.03] > p.loc[0.05]).all()
 

@@ -34,6 +34,9 @@ def test_a_clean_run_passes(runs):
     ("the waterfall gets cash no pool collected", "more than the pools collected"),
     ("a payment without cash", "cash not conserved"),
     ("a note balance that does not roll forward", "do not roll forward"),
+    ("a balance below zero", "a balance went negative"),
+    ("a provider beyond its capacity", "paid beyond its capacity"),
+    ("a default the support layers do not account for", "support layers"),
 ])
 def test_each_break_is_caught(runs, case, message):
     r = runs()
@@ -56,8 +59,21 @@ def test_each_break_is_caught(runs, case, message):
         r.pools[0].series["scheduled_principal"][1, 3] -= 1000.0
     elif case == "a payment without cash":
         a.t_int_paid[0, 1, 0] += 1.0
-    else:
+    elif case == "a note balance that does not roll forward":
         a.t_bal_end[0, 1, 0] -= 1.0
         a.t_bal_start[0, 2, 0] -= 1.0
+    elif case == "a balance below zero":  # the last period pays A 1.0 more than it owes, from an empty account
+        a.t_prin[0, -1, 0] += 1.0
+        a.t_bal_end[0, -1, 0] -= 1.0
+        a.a_end[0, -1, 0] -= 1.0  # (every identity still holds)
+    elif case == "a provider beyond its capacity":  # the undertaking (capacity 0 here) pays 1.0 of interest
+        und = [x.name for x in r.deal.accounts].index("undertaking")
+        a.acct0[und] = 0.0
+        a.a_start[0, :, und] = 0.0
+        a.a_end[0, :, und] = 0.0
+        a.a_drawn[0, 2, und] += 1.0
+        a.t_int_paid[0, 2, 0] += 1.0
+    else:  # a defaulted loan's loss booked twice in the layers' per-loan ledger
+        r.pools[0].layer_result.loan_loss[0, 0] += 1000.0
     with pytest.raises(ConservationError, match=message):
         r.check_conservation()

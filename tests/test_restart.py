@@ -177,7 +177,7 @@ def test_pledge_deals_continue_from_their_status(dm, sc, ks, with_stack, data):
     """With a support stack: claim layers (their money limits scaled from the layer
     strategies' small claims to the pool), an interest subsidy capped per borrower and year
     and in total, annual-fee upkeep, payers failing on a date."""
-    d, _ = dm
+    d = dm[0]
     if with_stack:
         pool = d.pools[0]
         total = sum(a.balance for a in pool.assets)
@@ -204,7 +204,7 @@ def receivable_deals(draw, kind: str):
     """A licence pool (licences resting on 1-3 of 1-4 patents of two types) or a transfer
     pool, 1-5 assets paying monthly or quarterly over 1-3 years, under the liabilities of a
     generated deal scaled to the pool; optionally a guarantee of the fees."""
-    d, _ = draw(structures())
+    d = draw(structures())[0]
     n = draw(st.integers(1, 5))
     assets, links, patents = [], [], []
     if kind == "licence":

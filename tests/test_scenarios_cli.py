@@ -121,7 +121,7 @@ def test_bad_input_exits_2_with_every_problem(args, fragments):
 def test_ctrl_c_stops_and_writes_nothing(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "abs_engine.cli", "simulate", str(EXAMPLE), "--paths", "200000",
-                             "-s", str(SCENARIOS / "stress.yaml"), "-o", str(out), "--workers", "2"],
+                             "-s", str(SCENARIOS / "stress.yaml"), "-o", str(out), "--workers", "2", "--yes"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=ENV)
     deadline = time.time() + 60
     while time.time() < deadline and not any(out.glob(".abs-engine-partial-*")):

@@ -11,7 +11,8 @@ import yaml
 from conftest import DEALS, SCENARIOS
 
 import abs_engine as ae
-from abs_engine.io.status_file import check_status, load_status, write_status
+from abs_engine.checks import status_problems
+from abs_engine.io.status_file import load_status, write_status
 from abs_engine.model.status import Status
 
 
@@ -26,7 +27,7 @@ def status(deal):
 
 
 def paths(deal, st: Status) -> dict[str, str]:
-    return {p.path: p.message for p in check_status(deal, st, "s.yaml")}
+    return {p.path: p.message for p in status_problems(deal, st, "s.yaml")}
 
 
 def test_written_status_reads_back_to_the_same_figures(deal, status, tmp_path):
@@ -36,7 +37,7 @@ def test_written_status_reads_back_to_the_same_figures(deal, status, tmp_path):
     ps, qs = status.pools["pledge_loans"], back.pools["pledge_loans"]
     assert back.tranches == status.tranches and back.accounts == status.accounts and back.history == status.history
     assert qs.assets == ps.assets and qs.defaults == ps.defaults  # every float to the last bit
-    assert check_status(deal, status, "x") == []
+    assert status_problems(deal, status, "x") == []
 
 
 def test_a_status_from_a_run_is_consistent(deal, status):
@@ -67,7 +68,7 @@ def test_balances_that_do_not_add_up(deal, status):
     assert got["pools.pledge_loans.balance"].endswith(f"does not add up: the assets listed total {pool.balance:,.2f}")
     assert "does not add up: the defaults listed total" in got["cumulative.defaults"]
     assert got["tranches.A.balance"] == "200,000,000.00 exceeds the original balance 195,700,000.00"
-    assert len(check_status(deal, bad, "s")) == 3  # every problem at once
+    assert len(status_problems(deal, bad, "s")) == 3  # every problem at once
 
 
 def test_unknown_assets_names_and_dates(deal, status):
@@ -141,7 +142,7 @@ def test_layer_capacity_that_contradicts_the_replay(deal, status):
     cap = ps.support["guarantee"].capacity_remaining
     bad = edit(status, pools={"pledge_loans": ps.model_copy(update={"support": {"guarantee": ps.support["guarantee"].model_copy(
         update={"capacity_remaining": cap + 100.0})}})})
-    assert check_status(deal, bad, "s") == []  # (checked when run: the replay needs the scenario)
+    assert status_problems(deal, bad, "s") == []  # (checked when run: the replay needs the scenario)
     with pytest.raises(ae.InputError) as exc:
         ae.run(deal, ae.load_scenario(SCENARIOS / "stress.yaml"), status=bad)
     (p,) = exc.value.problems
@@ -173,7 +174,7 @@ def test_receivable_balances_are_their_remaining_fees():
     force, times its chance of performing: 10 more does not add up."""
     d = ae.load_deal(DEALS / "pudong_licence_2020.yaml")
     st = ae.run(d, ae.load_scenario(SCENARIOS / "pudong_two_invalidations.yaml")).status_at(3)
-    assert check_status(d, st, "s") == []
+    assert status_problems(d, st, "s") == []
     ps = st.pools["licence_fees"]
     a = ps.assets[0]
     bad = edit(st, pools={"licence_fees": ps.model_copy(update={"assets": [a.model_copy(update={"balance": a.balance + 10.0}),

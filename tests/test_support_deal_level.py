@@ -54,6 +54,8 @@ def test_undertaking_pays_senior_interest_and_principal_at_expected_maturity(bac
     # principal only became due on the expected maturity date (2027-03-10, period 13)
     und = r.support.set_index("period")["paid"]
     assert und.loc[:12].sum() == pytest.approx(tr.xs("A", level="tranche").loc[:12, "interest_paid"].sum())
+    # ... and is paid on it, not a period later
+    assert tr.loc[("A", 13), "principal_paid"] == pytest.approx(900_000)
 
 
 def test_capacity_limits_what_the_undertaker_pays(backend):

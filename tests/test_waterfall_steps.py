@@ -4,74 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from builders import INF, make
 
 from abs_engine import _program as P
 from abs_engine.engine import run_kernel
-
-INF = float("inf")
-
-
-def step(op, src=0, dst=0, a=(), b=(), c=(), mode=0, follow=1, when=(-1, -1, 0, 10_000),
-         limit=INF, fraction=1.0, target=-1.0, share=1.0, lists=None):
-    ia = [0] * P.N_IARG
-    ia[P.I_SRC], ia[P.I_DST], ia[P.I_MODE], ia[P.I_FOLLOW] = src, dst, mode, follow
-    for (off, ln), items in (((P.I_A_OFF, P.I_A_LEN), a), ((P.I_B_OFF, P.I_B_LEN), b), ((P.I_C_OFF, P.I_C_LEN), c)):
-        ia[off], ia[ln] = len(lists), len(items)
-        lists.extend(items)
-    ia[P.I_WHEN_TRIG], ia[P.I_WHEN_NOT_TRIG], ia[P.I_WHEN_FROM], ia[P.I_WHEN_BEFORE] = when
-    return P.OPCODES[op], ia, [limit, fraction, target, share]
-
-
-def make(steps, *, T=1, coll=None, bal0=(100.0,), rate=0.0, accr=1.0, fees=(), acct0=(0.0,), res=None,
-         triggers=(), ext=None, sched=None, carry=None, sfint=None, pool_end=None, pool_start=None,
-         states=None, external=None, fail=None, due=None):
-    """Build KernelArgs for one scenario. ``steps`` is a list of (op, kwargs);
-    ``states`` optionally gives the step lists of states 1 and 2. ``external`` flags
-    support providers among the accounts, ``fail`` gives the period from which each
-    account pays nothing, ``due`` the balance above which principal is due (default:
-    the schedule)."""
-    lists: list[int] = []
-    ops, ias, fas, seg = [], [], [], [0]
-    for group in [steps, *(states or [steps, steps])]:
-        for op, kw in group:
-            o, ia, fa = step(op, lists=lists, **kw)
-            ops.append(o), ias.append(ia), fas.append(fa)
-        seg.append(len(ops))
-    K, A = len(bal0), len(acct0)
-    coll = np.zeros((1, T, 1)) if coll is None else np.asarray(coll, dtype=float).reshape(1, T, -1)
-    trg_i = np.zeros((len(triggers), P.N_TRG), dtype=np.int32)
-    thr = np.zeros(len(triggers))
-    for j, (metric, tranches, above, t_thr, consec, curable, effect) in enumerate(triggers):
-        trg_i[j] = [metric, len(lists), len(tranches), 0, above, consec, curable, effect]
-        lists.extend(tranches)
-        thr[j] = t_thr
-    res_par = np.zeros((A, P.N_RES))
-    res_par[:, P.R_CAP] = INF
-    for acc, par in (res or {}).items():
-        res_par[acc] = par
-    args = P.KernelArgs(
-        op=np.array(ops, dtype=np.int32), iarg=np.array(ias, dtype=np.int32).reshape(-1, P.N_IARG), farg=np.array(fas, dtype=float).reshape(-1, P.N_FARG),
-        ilist=np.array(lists or [0], dtype=np.int32), seg=np.array(seg, dtype=np.int32),
-        bal0=np.array(bal0, dtype=float),
-        carry=np.array(carry if carry is not None else [1] * K, dtype=np.int32),
-        sfint=np.array(sfint if sfint is not None else [0] * K, dtype=np.int32),
-        rate=np.full((1, T, K), rate), accr=np.full((T, K), accr),
-        sched=np.zeros((T, K)) if sched is None else np.asarray(sched, dtype=float),
-        fee_fixed=np.array([f[0] for f in fees], dtype=float), fee_rate=np.array([f[1] for f in fees], dtype=float),
-        fee_cap=np.array([f[2] if len(f) > 2 else INF for f in fees], dtype=float),
-        fee_base=np.array([f[3] if len(f) > 3 else 0 for f in fees], dtype=np.int32),
-        fee_carry=np.array([f[4] if len(f) > 4 else 1 for f in fees], dtype=np.int32),
-        yf=np.full(T, accr), acct0=np.array(acct0, dtype=float), res_par=res_par,
-        acct_ext=np.array(external if external is not None else [0] * A, dtype=np.int32),
-        acct_fail=np.array([fail if fail is not None else [T] * A], dtype=np.int32),
-        due=np.ascontiguousarray(np.zeros((T, K)) if due is None and sched is None
-                                 else np.asarray(due if due is not None else sched, dtype=float)),
-        coll=np.ascontiguousarray(coll), src_acct=np.zeros(coll.shape[2], dtype=np.int32),
-        pool_start=np.full((1, T), 0.0) if pool_start is None else np.asarray(pool_start, dtype=float).reshape(1, T),
-        pool_end=np.full((1, T), 0.0) if pool_end is None else np.asarray(pool_end, dtype=float).reshape(1, T),
-        trg_i=trg_i, trg_thr=thr, ext=np.zeros((1, T, len(triggers))) if ext is None else np.asarray(ext, dtype=float).reshape(1, T, -1),
-    )
-    return args.allocate_outputs()
 
 
 def test_fees_pro_rata_when_short_and_carried(backend):
@@ -152,11 +88,15 @@ def test_principal_follows_schedule_and_target(backend):
     assert b.t_prin[0, 0, 0] == pytest.approx(100.0 - 60.0)
 
 
-def test_limits(backend):
-    a = make([("transfer", dict(src=0, dst=1, limit=30.0)), ("transfer", dict(src=0, dst=2, fraction=0.25))],
-             coll=[100.0], acct0=(0.0, 0.0, 0.0))
+@pytest.mark.parametrize("first,second,want", [
+    (dict(src=0, dst=1, limit=30.0), dict(src=0, dst=2, fraction=0.25), [52.5, 30.0, 17.5]),
+    # at the boundary: a limit equal to what is available, a fraction of 1, move all of it
+    (dict(src=0, dst=1, limit=100.0), dict(src=1, dst=2, fraction=1.0), [0.0, 0.0, 100.0]),
+])
+def test_limits(first, second, want, backend):
+    a = make([("transfer", first), ("transfer", second)], coll=[100.0], acct0=(0.0, 0.0, 0.0))
     run_kernel(a, backend)
-    np.testing.assert_allclose(a.a_end[0, 0], [52.5, 30.0, 17.5])
+    np.testing.assert_allclose(a.a_end[0, 0], want, rtol=1e-15)
 
 
 def test_reserve_fund_draw_release(backend):

@@ -339,6 +339,11 @@ class PledgeLoanPool(Model):
         each with where it was and the criteria it breaks (empty otherwise)."""
         return self._excluded
 
+    def surviving(self, balances: dict[str, float]) -> PledgeLoanPool:
+        """The pool with only the loans named in ``balances`` (loan id -> balance), at those balances."""
+        return self.model_copy(update={"assets": [a.model_copy(update={"balance": balances[a.loan_id]})
+                                                  for a in self.assets if a.loan_id in balances]})
+
     def check(self, header: Header, file: str, at: str) -> list[Problem]:
         """What a pool of this kind must meet besides its fields (:mod:`abs_engine.checks`):
         every loan matures after the cut-off date; a floating loan's reference rate is one of the deal's."""
@@ -450,6 +455,12 @@ class LicencePool(Model):
     def assets(self) -> list[LicenceAsset]:
         return self.licences
 
+    def surviving(self, balances: dict[str, float]) -> LicencePool:
+        """The pool with only the licences named in ``balances`` (and their links; a
+        receivable's balance follows from its schedule)."""
+        return self.model_copy(update={"licences": [a for a in self.licences if a.licence_id in balances],
+                                       "links": [k for k in self.links if k.licence_id in balances]})
+
     def check(self, header: Header, file: str, at: str) -> list[Problem]:
         """The joins of the pool (ids exist and are unique, a licence's shares sum to 1, no fee
         after a patent's expiry unless allowed), and every licence pays after the cut-off date."""
@@ -543,6 +554,10 @@ class TransferPool(Model):
         _receivable_support(self.support, allowed_upkeep=False)
         return self
 
+    def surviving(self, balances: dict[str, float]) -> TransferPool:
+        """The pool with only the receivables named in ``balances``."""
+        return self.model_copy(update={"assets": [a for a in self.assets if a.receivable_id in balances]})
+
     def check(self, header: Header, file: str, at: str) -> list[Problem]:
         """Every receivable pays after the cut-off date."""
         cutoff = header.cutoff_date
@@ -561,6 +576,11 @@ def sections(pools: Sequence[PledgeLoanPool | LicencePool | TransferPool]) -> fr
     ['defaults', 'receivables']
     """
     return frozenset().union(*(type(p).SECTIONS for p in pools))
+
+
+def patents_of(pool: PledgeLoanPool | LicencePool | TransferPool) -> list[PatentAsset]:
+    """The patents a pool's assets rest on (pools whose kind has the ``patents`` section; none otherwise)."""
+    return list(getattr(pool, "patents", []))
 
 
 #: The pool kinds (the ``kind:`` tags of :data:`Pool`), in the order of the union.
@@ -604,6 +624,19 @@ class ReserveTarget(Model):
     percent_of_notes: Fraction | None = describe("Share of the outstanding note balance", default=None)
     floor: Money = describe("Minimum target (while notes are outstanding)", default=0.0)
     cap: Money | None = describe("Maximum target", default=None)
+
+    def level(self, notes: float, pool: float) -> float:
+        """The target for a note balance and a pool balance (the kernel's rule: 0 once the
+        notes are repaid; else the largest part, floored, capped).
+
+        >>> ReserveTarget(percent_of_notes=0.1, floor=5.0).level(100.0, 0.0)
+        10.0
+        """
+        if notes <= 0:
+            return 0.0
+        t = max(self.amount or 0.0, (self.percent_of_pool or 0.0) * pool, (self.percent_of_notes or 0.0) * notes)
+        t = max(t, self.floor)
+        return min(t, math.inf if self.cap is None else self.cap)
 
 
 class Account(Model):
@@ -841,8 +874,8 @@ class Trigger(Model):
     name: str = describe("Trigger name")
     metric: Literal["cumulative_default_ratio", "oc_ratio", "interest_coverage", "debt_service_coverage",
                     "interest_shortfall", "delinquency_ratio"]
-    above: float | None = describe("Fires when the metric is above this value", default=None)
-    below: float | None = describe("Fires when the metric is below this value", default=None)
+    above: float | None = describe("Breached when the metric is strictly above this value (equal is no breach)", default=None)
+    below: float | None = describe("Breached when the metric is strictly below this value (equal is no breach)", default=None)
     tranches: list[str] = describe("Tranches the metric looks at (oc_ratio, interest_coverage, interest_shortfall)", default_factory=list)
     account: str | None = describe("Account whose deposits count as income (interest_coverage, debt_service_coverage)", default=None)
     past_due_days: Literal[1, 31, 61] = describe(

@@ -20,27 +20,151 @@ leaves the per-asset limits of later claims untouched; a whole-loan claim uses t
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from .layers import (
-    ADVANCE,
-    AFTER_DISPOSAL,
-    BUY,
-    EPS,
-    ON_DEFAULT,
-    CompiledStack,
-    Layer,
-    compile_stack,
-    month_years,
-    rounds,
-)
+from ..model.support import AnnualFeeUpkeep, BuyBack, Guarantee, InterestSubsidy, Layer, Sharing
+
+# The twin shares nothing with the code it checks beyond the model (abs_engine/model/support.py):
+# the stack is flattened, the ledger columns ordered, the calendar years counted and the
+# steps of a claim bounded here again, in the twin's own terms.
+
+#: A payer with this much (deal currency units) or less left is exhausted.
+EPS = 1e-6
+
+ON_DEFAULT, AFTER_DISPOSAL, BUY, ADVANCE = "on_default", "after_disposal", "buy", "advance"
+
+
+@dataclass
+class _Party:
+    """A ledger column: who pays, its limits and when it pays."""
+
+    name: str
+    capacity: float = math.inf
+    per_asset_cap: float = math.inf
+    annual_cap: float = math.inf
+    net: bool = True  # capacity restored by what it receives back
+    mode: str = ON_DEFAULT
+    delay: int = 0
+    rho_hat: float = 0.0  # an advance: the recovery rate it assumes
+    counter_rate: float = 0.0
+    counter_lag: int = 0
+
+    def gross(self, rho: float, pi: float) -> float:
+        """Paid per unit of claim taken, before refunds."""
+        match self.mode:
+            case "on_default":
+                return 1.0
+            case "after_disposal":
+                return 1.0 - rho
+            case "buy":
+                return pi
+            case _:  # advance: the advance, or the whole loss if the disposal fetches less
+                return max(1.0 - self.rho_hat, 1.0 - rho)
+
+
+@dataclass
+class _Share:
+    payer: int
+    share: float
+    refund_payer: int = -1
+    refund: float = 0.0
+
+
+@dataclass
+class _Regime:
+    entries: list[_Share]
+    retained: float
+
+
+@dataclass
+class _Claims:
+    regimes: list[_Regime]
+    buy: BuyBack | None = None
+
+
+def _limit(v: float | None) -> float:
+    return math.inf if v is None else float(v)
+
+
+def _party(name: str, model: object, mode: str, delay: int) -> _Party:
+    """A ledger column for ``model`` (a layer or one of its parties) paying in ``mode``."""
+    cg = getattr(model, "counter_guarantee", None)
+    rate = 0.0 if cg is None else float(cg.recovery_rate)
+    return _Party(name=name, capacity=_limit(getattr(model, "capacity", None)),
+                  per_asset_cap=_limit(getattr(model, "per_asset_cap", None)),
+                  annual_cap=_limit(getattr(model, "annual_cap", None)),
+                  net=getattr(model, "capacity_basis", "net") != "gross", mode=mode, delay=delay,
+                  rho_hat=float(getattr(model, "advance_recovery", 0.0)), counter_rate=rate,
+                  counter_lag=int(cg.lag_months) if cg is not None and rate > 0 else 0)
+
+
+def _flatten(stack: Sequence[Layer]) -> tuple[list[_Party], list[_Claims]]:
+    """The ledger columns (each layer's payers in stack order: a buyer; a sharing
+    agreement's parties; a guarantor, then its re-guarantor; an interest subsidy's payer)
+    and the claim layers in order."""
+    parties: list[_Party] = []
+    claims: list[_Claims] = []
+
+    def col(p: _Party) -> int:
+        parties.append(p)
+        return len(parties) - 1
+
+    for layer in stack:
+        match layer:
+            case BuyBack():
+                b = col(_party(layer.name, layer, BUY, layer.delay_months))
+                claims.append(_Claims([_Regime([_Share(b, 1.0)], 0.0)], buy=layer))
+            case Sharing():
+                at = {pt.name: col(_party(pt.name, pt, pt.timing, pt.delay_months)) for pt in layer.parties}
+                claims.append(_Claims([_Regime([_Share(at[n], float(a)) for n, a in reg.items() if a > 0],
+                                               max(1.0 - sum(reg.values()), 0.0)) for reg in layer.regimes]))
+            case Guarantee():
+                g = col(_party(layer.name, layer, layer.timing, layer.delay_months))
+                a = float(layer.share)
+                regimes = [_Regime([_Share(g, a)], 1.0 - a)]
+                rg = layer.reguarantee
+                if rg is not None:  # (a re-guarantee of share 0 still has its column)
+                    r = col(_party(rg.name, rg, layer.timing, layer.delay_months))
+                    if rg.share > 0:  # refunded while the re-guarantor can pay, else the guarantor alone
+                        regimes.insert(0, _Regime([_Share(g, a, r, float(rg.share))], 1.0 - a))
+                claims.append(_Claims(regimes))
+            case InterestSubsidy():
+                col(_party(layer.name, layer, ON_DEFAULT, 0))
+            case AnnualFeeUpkeep():
+                pass
+    return parties, claims
+
+
+def _steps(cl: _Claims) -> int:
+    """A bound on the steps of one claim through a layer: a move goes to a later regime
+    (at most one per regime) and a part either takes the rest of the claim or uses up one
+    of the three limits of one of its payers (capacity, annual cap, per-asset cap); twice
+    that, to spare."""
+    payers = {p for reg in cl.regimes for e in reg.entries for p in (e.payer, e.refund_payer) if p >= 0}
+    return 2 * (len(cl.regimes) + 3 * len(payers) + 1)
+
+
+def _years(month_dates: Sequence[dt.date], n: int) -> list[int]:
+    """The calendar year of each of ``n`` months: of the grid date ending it; past the grid,
+    of the grid's last date moved on by whole months."""
+    last = month_dates[-1]
+    out = []
+    for t in range(n):
+        if t < len(month_dates):
+            out.append(month_dates[t].year)
+        else:
+            k = last.month - 1 + t - (len(month_dates) - 1)
+            out.append(last.year + k // 12)
+    return out
 
 
 def apply_layers_ref(
-    stack: Sequence[Layer] | CompiledStack,
+    stack: Sequence[Layer],
     *,
     default: np.ndarray,
     recovery: np.ndarray,
@@ -53,13 +177,12 @@ def apply_layers_ref(
 ) -> dict[str, np.ndarray]:
     """Same inputs as ``apply_layers`` (claims part); returns the arrays of
     :class:`~abs_engine.support.layers.LayerResult` by field name."""
-    cs = stack if isinstance(stack, CompiledStack) else compile_stack(stack)
+    payers, claim_layers = _flatten(stack)
     S, L, M1 = default.shape
     M = M1 - 1
-    payers = cs.payers
     P = len(payers)
     T = M1 + max(int(x) for x in lag) + max((p.delay for p in payers), default=0) + max((p.counter_lag for p in payers), default=0)
-    year = [int(y) for y in month_years(month_dates, T)]
+    year = _years(month_dates, T)
     out = {k: np.zeros((S, T)) for k in ("recovery", "recovery_lost", "recovery_passed", "paid_to_pool", "loss_after_support")}
     out.update({k: np.zeros((S, T, P)) for k in ("claims", "paid", "refunded", "recoveries_kept", "counter_recovered", "capacity_remaining")})
     out.update({k: np.zeros((S, L)) for k in ("loan_default", "loan_recovery", "loan_passed", "loan_paid_to_pool", "loan_loss")})
@@ -98,9 +221,9 @@ def apply_layers_ref(
             )
 
         def spend(p: int, t: int, amount: float, C: list[float] = C, used: dict[tuple[int, int], float] = used) -> None:
-            if np.isfinite(payers[p].capacity):
+            if math.isfinite(payers[p].capacity):
                 C[p] = max(C[p] - amount, 0.0)
-            if np.isfinite(payers[p].annual_cap):
+            if math.isfinite(payers[p].annual_cap):
                 used[(p, year[t])] += amount
 
         def counter(p: int, r: int, q: float, base: float, t_settled: int, s: int = s,
@@ -143,7 +266,7 @@ def apply_layers_ref(
                 x = D
                 paid = passed = sold = 0.0
                 t_res = 0
-                for cl in cs.claim_layers:
+                for cl in claim_layers:
                     pi = 0.0
                     if cl.buy is not None:
                         if cl.buy.price_basis == "defaulted_balance":
@@ -168,7 +291,7 @@ def apply_layers_ref(
                     payers_of = [{p for _, cons in row for p, _, _ in cons} for row in ents]
                     left_with_pool = 0.0
                     k = 0  # the regime the claim is under
-                    for _ in range(rounds(cl)):
+                    for _ in range(_steps(cl)):
                         if x <= 0:
                             break
                         reg = cl.regimes[k]
@@ -256,7 +379,7 @@ def apply_layers_ref(
                     x += left_with_pool
                 if f == 1.0:  # a whole-loan claim uses up the per-asset limits
                     for p, v in cpa.items():
-                        if np.isfinite(payers[p].per_asset_cap):
+                        if math.isfinite(payers[p].per_asset_cap):
                             per_asset[(p, li)] = v
                 loss = D - R + passed - paid
                 if sold < D * (1.0 - 1e-12):  # the pool disposes of (part of) the claim itself
