@@ -198,3 +198,42 @@ def test_facility_reference_problems():
     assert any("unknown liquidity facility 'collection'" in m for m in msgs), msgs
     with pytest.raises(InputError):
         ae.run(bad, BASE)
+
+
+def test_a_status_of_a_deal_with_a_facility_is_refused():
+    """A status does not carry a facility's interest owed yet: writing one and running from
+    one are refused with a clear reason (docs/deal-language.md, "Liquidity facilities")."""
+    from abs_engine.checks import status_problems
+
+    r = ae.run(facility_deal(), BASE)
+    with pytest.raises(ValueError, match="liquidity facility is not written yet"):
+        r.status_at(1)
+    plain = ae.Deal.model_validate(facility_deal().model_dump(by_alias=True) | {
+        "accounts": [{"name": "collection"}],
+        "waterfalls": {"normal": [{"action": "pay_interest", "from": "collection", "to": ["A"]},
+                                  {"action": "pay_principal", "from": "collection", "to": ["A", "SUB"]}]}})
+    st = ae.run(plain, BASE).status_at(1)
+    msgs = [p.message for p in status_problems(facility_deal(), st, "status.yaml")]
+    assert any("'lf' is a liquidity facility: a run from a status does not model" in m for m in msgs), msgs
+
+
+def test_term_sheets_state_the_facility_vat_and_collections_fee_in_both_languages(tmp_path):
+    import openpyxl
+
+    from abs_engine.report import write_term_sheets
+
+    d = ae.Deal.model_validate(facility_deal().model_dump(by_alias=True) | {"fees": [
+        {"name": "vat", "label_zh": "增值税及附加", "base": "taxable_income", "rate": 0.03},
+        {"name": "svc", "base": "collections", "collections": "all", "rate": 0.005}]})
+    paths = write_term_sheets(ae.run(d, BASE), tmp_path)
+    cells = [str(v) for ws in openpyxl.load_workbook(paths[0]).worksheets
+             for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+    text = "\n".join(cells)
+    for fragment in ("流动性支持 / Liquidity facilities",
+                     "从 collection 偿还流动性支持 lf：先付利息及承诺费，再偿还已提取本金 / repay the liquidity "
+                     "facility lf from collection: interest and commitment fee first, then the amount drawn",
+                     "不足时依次由 lf 补足", "shortfalls drawn in turn from lf",
+                     "另加增值税额的12%附加", "plus surcharges of 12% of the VAT",
+                     "the period's collections, interest and principal (per period, not p.a.)",
+                     "Example Bank", "流动性支持 / Liquidity facility"):
+        assert fragment in text, fragment
