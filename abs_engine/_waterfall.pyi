@@ -1,4 +1,4 @@
-from ._program import KernelArgs
+from .waterfall.program import KernelArgs
 
 SOURCE_SHA256: str
 

@@ -1,7 +1,7 @@
 # cython: language_level=3
 """The waterfall kernel: runs a compiled program over scenarios x periods.
 
-Semantics are those of :mod:`abs_engine._waterfall_ref` (the specification); this file
+Semantics are those of :mod:`abs_engine.waterfall.reference` (the specification); this file
 is its translation to typed, nogil C loops. The entry point checks dtypes (through typed
 memoryviews), shapes, contiguity and every index the program holds, decodes the program
 into an array of :c:type:`Step` structs and hands raw pointers to ``loop``, which holds no
@@ -38,7 +38,7 @@ cdef extern from *:
 #: whose hash is not that of the .pyx beside it.
 SOURCE_SHA256 = (<bytes> ABS_ENGINE_PYX_SHA256).decode("ascii")
 
-# opcodes and operand columns: keep in step with abs_engine/_program.py
+# opcodes and operand columns: keep in step with abs_engine/waterfall/program.py
 cdef enum:
     OP_PAY_FEE = 1
     OP_PAY_INTEREST = 2
@@ -109,7 +109,7 @@ cdef enum:
     N_STATES = 3
 
 
-# kernel-internal (not in _program.py): how the loop dispatches a decoded step
+# kernel-internal (not in waterfall/program.py): how the loop dispatches a decoded step
 # (Step.kind): the opcode, with pay_fee and pay_interest merged, and the shape a helper is
 # specialised for
 cdef enum:
@@ -499,7 +499,7 @@ cdef inline double* paid_of(Ctx* c, const Step* p) noexcept nogil:
 
 
 cdef inline void run_step(Ctx* c, const Step* p, bint last) noexcept nogil:
-    """One waterfall step (its ``when`` holds); see _waterfall_ref._run_step."""
+    """One waterfall step (its ``when`` holds); see abs_engine.waterfall.reference._run_step."""
     cdef double need
     cdef int kind = p.kind
     if kind == K_DUES_ONE:
@@ -607,7 +607,7 @@ cdef void accrue_liquidity(Ctx* c, Py_ssize_t oa, double yf, bint outstanding) n
 
 
 cdef void loop(Ctx* c) noexcept nogil:
-    """Every scenario, every period: the steps of _waterfall_ref.run in the same order."""
+    """Every scenario, every period: the steps of abs_engine.waterfall.reference.run in the same order."""
     cdef Py_ssize_t S = c.S, T = c.T, NS = c.NS, K = c.K, F = c.F, A = c.A, J = c.J
     cdef Py_ssize_t s, t, k, f, acc, src, j, st, ok, of, oa
     cdef int state, fail_first
@@ -945,7 +945,7 @@ cdef object _repeated(const int[::1] ilist, Py_ssize_t off, Py_ssize_t ln):
 
 def _check_indices(flat, sizes):
     """Every index the program holds must be in range, so the raw-pointer loop never
-    reads or writes outside an array. (compile.py only builds valid programs; this turns
+    reads or writes outside an array. (waterfall/compile.py only builds valid programs; this turns
     a bad hand-built program into a ValueError instead of undefined behaviour.)"""
     cdef Py_ssize_t K = sizes["K"], F = sizes["F"], A = sizes["A"], J = sizes["J"], P = sizes["P"]
     cdef Py_ssize_t n_steps = sizes["n_steps"], i, st
@@ -1012,7 +1012,7 @@ def _flat(arr, name, shape):
 
 
 def run(a):
-    """Run the compiled program in ``a`` (a :class:`abs_engine._program.KernelArgs`) over
+    """Run the compiled program in ``a`` (a :class:`abs_engine.waterfall.program.KernelArgs`) over
     every scenario and period, filling its output arrays. Returns 0 on success.
 
     Checks dtype (through typed memoryviews: int32 / float64), shape and contiguity (a

@@ -13,10 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from . import _waterfall_ref
-from ._program import KernelArgs, Opening
 from .checks import check_run, require, status_problems
-from .compile import compile_deal
 from .dates import Schedule, build_schedule
 from .errors import InputError, KernelError, Problem
 from .limits import check_run_size
@@ -26,8 +23,12 @@ from .model.status import Status
 from .periods import PeriodFlows, aggregate, cleanup_months, reference_paths
 from .pools.base import Events, PoolFlows, PoolStart, Sparse
 from .pools.kinds import horizon_months, kind_of
+from .restart import check_replay, restart_plan
 from .results import Result
 from .support.pool import support_flows
+from .waterfall import reference as _waterfall_ref
+from .waterfall.compile import compile_deal
+from .waterfall.program import KernelArgs, Opening
 
 Backend = Literal["cython", "reference"]
 
@@ -178,15 +179,13 @@ class Projector:
         sched = self.schedule
         pools = [aggregate(f, sched) for f in flows]
         if status is not None:
-            from .restart import check_replay
-
             check_replay(self.deal, status, scenarios, pools)
         mp = np.asarray(sched.month_period)
         cleanup = np.where(sale_months > 0, mp[np.clip(sale_months, 0, len(mp) - 1)], -1)
         args = compile_deal(self.deal, sched, pools, scenarios, opening)
         run_kernel(args, backend)
         result = Result(deal=self.deal, scenarios=scenarios, schedule=sched, pools=pools, args=args,
-                        cleanup_period=cleanup, status=status)
+                        cleanup_period=cleanup, status=status, project=project)
         if check:
             result.check_conservation()
         return result
@@ -259,8 +258,6 @@ def run(
     check_run_size(deal, scenarios)  # horizon and working memory (abs_engine/limits.py)
     starts, opening = None, None
     if status is not None:  # a deal picked up mid-life (abs_engine/restart.py)
-        from .restart import restart_plan
-
         require(status_problems(deal, status, "<status>"))  # (load_status checked a file's; this, one built in code)
         starts, opening = restart_plan(deal, status, scenarios)
     proj = Projector(deal, scenarios, starts=starts)

@@ -6,7 +6,7 @@ The pools are projected month by month on the grid that starts at the cut-off da
 sums the monthly series into periods (:func:`aggregate`), carries the risk-sharing ledgers
 along (:func:`aggregate_ledger`), finds where a clean-up call is exercised
 (:func:`cleanup_months`) and lays the reference rates on the periods (:func:`reference_paths`).
-Encoding the waterfall is :mod:`abs_engine.compile`'s job.
+Encoding the waterfall is :mod:`abs_engine.waterfall.compile`'s job.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ leaves a deal in after a period.
 The run from a status keeps the deal's schedule and monthly grid (both start at the
 cut-off date, so curves by projection month, disposal timing and collateral decay run on
 as from closing) and starts the kernel at the next period with the status's figures as
-its opening-state operands (:class:`~abs_engine._program.Opening`); each pool projection
+its opening-state operands (:class:`~abs_engine.waterfall.program.Opening`); each pool projection
 continues from the end of the last collection month paid (:class:`~abs_engine.pools.base.
 PoolStart`), its support layers replaying the defaults the status lists. Run from the
 status a run writes after period ``k``, a deal pays what the run from closing pays after
@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._program import Opening
 from .checks import CENT
 from .dates import grid_month, legal_schedule
 from .errors import InputError, Problem
@@ -42,6 +41,7 @@ from .model.status import (
     TriggerStatus,
 )
 from .pools.base import PoolStart
+from .waterfall.program import Opening
 
 if TYPE_CHECKING:
     from .periods import PeriodFlows
@@ -207,12 +207,13 @@ def status_of(result: Result, period: int, scenario: str | int | None = None) ->
     """The status a run leaves its deal in after ``period`` (1-based, as the frames number
     periods) under one scenario (name or index; default the first): what
     :meth:`abs_engine.results.Result.status_at` returns."""
-    from .engine import project
-
     deal, sched, args = result.deal, result.schedule, result.args
     if any(a.kind == "liquidity" for a in deal.accounts):
         raise ValueError("a status of a deal with a liquidity facility is not written yet (it would lose the "
                          "facility's interest owed); docs/seasoned.md")
+    if result.project is None:
+        raise ValueError("the result does not carry the projection it came from (run it with abs_engine.run)")
+    project = result.project
     names = result.scenario_names
     s = names.index(scenario) if isinstance(scenario, str) else int(scenario or 0)
     t = int(period) - 1

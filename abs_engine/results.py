@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -11,7 +11,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._program import KernelArgs
 from .dates import Schedule
 from .errors import AbsEngineError
 from .measures import notes_yield, year_fractions
@@ -21,6 +20,7 @@ from .model.status import Status
 from .periods import LEDGER_FLOWS, PeriodFlows
 from .pools.base import EXTRA_SERIES, SERIES
 from .pools.stats import PoolStats
+from .waterfall.program import KernelArgs
 
 #: Rounding allowance of :meth:`Result.check_conservation` per money operation, as a share
 #: of the run's largest amount: one float64 epsilon (2**-52, twice the largest rounding error
@@ -88,6 +88,10 @@ class Result:
     #: actual vs projected figures of the periods reported (abs_engine/actuals.py), when the
     #: caller attaches them: the term sheets then carry the sheet
     actual_vs_projected: pd.DataFrame | None = None
+    #: the projection the run came from (:func:`abs_engine.engine.project`), handed in by the
+    #: engine: :meth:`status_at` projects the pools again with it (results come before the
+    #: engine in the layering of docs/architecture.md, so they do not import it)
+    project: Callable[..., tuple[Schedule, list[PeriodFlows]]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def scenario_names(self) -> list[str]:

@@ -52,7 +52,7 @@ import synthetic  # noqa: E402
 from run import C_FLAGS, best_of, build_c, c_args, log, machine, zero_outputs  # noqa: E402
 
 from abs_engine import _waterfall  # noqa: E402
-from abs_engine._program import KernelArgs  # noqa: E402
+from abs_engine.waterfall.program import KernelArgs  # noqa: E402
 
 # the inputs the kernel reads per scenario-period (row st = s * T + t)
 PER_PERIOD_INPUTS = ("rate", "coll", "pool_start", "pool_end", "ext")

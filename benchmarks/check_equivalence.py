@@ -58,12 +58,13 @@ sys.path.insert(0, str(HERE))
 import synthetic  # noqa: E402
 
 import abs_engine as ae  # noqa: E402
-from abs_engine import _program as P  # noqa: E402
-from abs_engine import _waterfall, _waterfall_ref  # noqa: E402
-from abs_engine._program import KernelArgs  # noqa: E402
+from abs_engine import _waterfall  # noqa: E402
 from abs_engine.model.deal import PledgeLoanPool  # noqa: E402
 from abs_engine.model.scenario import Scenario  # noqa: E402
 from abs_engine.pools import pledge  # noqa: E402
+from abs_engine.waterfall import program as P  # noqa: E402
+from abs_engine.waterfall import reference as _waterfall_ref  # noqa: E402
+from abs_engine.waterfall.program import KernelArgs  # noqa: E402
 
 RTOL = ATOL = 1e-9
 
@@ -360,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-projection", action="store_true")
     ns = p.parse_args(argv)
     base_kernel = baseline_kernel(ns.rev)
-    base_twin = baseline_module(ns.rev, "abs_engine/_waterfall_ref.py", "abs_engine._waterfall_ref_baseline", "abs_engine")
+    base_twin = baseline_module(ns.rev, "abs_engine/waterfall/reference.py", "abs_engine.waterfall._reference_baseline",
+                                "abs_engine.waterfall")
     regress, drift = check_kernel(base_kernel, base_twin)
     regress += check_c_loop()
     if not ns.skip_projection:

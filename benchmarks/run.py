@@ -62,9 +62,10 @@ import scenarios_bench  # noqa: E402
 import structuring_bench  # noqa: E402
 import synthetic  # noqa: E402
 
-from abs_engine import _waterfall, _waterfall_ref  # noqa: E402
-from abs_engine._program import KernelArgs  # noqa: E402
+from abs_engine import _waterfall  # noqa: E402
 from abs_engine.pools.pledge import loan_arrays, project_pledge_pool  # noqa: E402
+from abs_engine.waterfall import reference as _waterfall_ref  # noqa: E402
+from abs_engine.waterfall.program import KernelArgs  # noqa: E402
 
 TARGETS = {
     "kernel_steps_per_s": (">=", 150e6),

@@ -1,6 +1,6 @@
-"""Benchmarks of the scenario runs (abs_engine/scenarios/), used by benchmarks/run.py:
+"""Benchmarks of the scenario runs (abs_engine/studies/), used by benchmarks/run.py:
 
-* ``mc_10k_loans_1k_paths_s``: :func:`abs_engine.scenarios.simulate` on the synthetic
+* ``mc_10k_loans_1k_paths_s``: :func:`abs_engine.studies.simulate` on the synthetic
   10,000-loan pledge deal (benchmarks/synthetic.py ``pledge_deal``: 120 monthly periods,
   three tranches, reserve, fees, an acceleration trigger) x 1,000 paths (6% CDR, rho 0.2), end to end
   (copula draws, projection of every path, waterfall, per-path measures, the summary), on
@@ -8,7 +8,7 @@
   ``mc_deal_build_s``, the equivalent of loading its tape);
 * ``mc_peak_rss_mb``: peak resident memory of a fresh process that builds that deal and runs
   that simulation (everything the process ever held, interpreter and libraries included);
-* ``breakeven_all_tranches_s``: :func:`abs_engine.scenarios.breakeven` for every tranche of
+* ``breakeven_all_tranches_s``: :func:`abs_engine.studies.breakeven` for every tranche of
   the example deal (deals/sz_pledge_2026_1.yaml) under scenarios/stress_guarantor_fails.yaml,
   every default stress that applies (constant CDR, multiple of the base, recovery rate).
 
@@ -37,8 +37,8 @@ def _mc_child(n_loans: int, paths: int, repeat: int) -> dict[str, Any]:
     import synthetic
 
     from abs_engine.model.scenario import MonteCarlo, Scenario
-    from abs_engine.scenarios.executors import Executor
-    from abs_engine.scenarios.montecarlo import simulate
+    from abs_engine.studies.executors import Executor
+    from abs_engine.studies.montecarlo import simulate
 
     t0 = time.perf_counter()
     deal = synthetic.pledge_deal(n_loans, 120)
@@ -83,7 +83,7 @@ def bench_montecarlo(n_loans: int = 10_000, paths: int = 1_000, repeat: int = 2)
 def bench_breakeven(repeat: int = 5) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     import abs_engine as ae
-    from abs_engine.scenarios.breakeven import breakeven
+    from abs_engine.studies.breakeven import breakeven
 
     deal = ae.load_deal(ROOT / "deals" / "sz_pledge_2026_1.yaml")
     base = ae.load_scenario(ROOT / "scenarios" / "stress_guarantor_fails.yaml")

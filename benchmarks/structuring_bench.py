@@ -1,14 +1,14 @@
-"""Benchmarks of the structuring tools (abs_engine/scenarios/sizing.py, compare.py), used by
+"""Benchmarks of the structuring tools (abs_engine/studies/sizing.py, compare.py), used by
 benchmarks/run.py (docs/performance.md, "Structuring"):
 
-* ``size_sz_aaa_s``: :func:`abs_engine.scenarios.sizing.size` of the example deal's senior
+* ``size_sz_aaa_s``: :func:`abs_engine.studies.sizing.size` of the example deal's senior
   (deals/sz_pledge_2026_1.yaml) to AAA under scenarios/base.yaml with the default settings
   (10,000 Monte Carlo paths, the seven stresses, 10,000-unit steps) and the deal's stress
   scenario scenarios/stress_guarantor_fails.yaml, on local threads using every core: the
   Monte Carlo, the target levels, the bisection and the break-even check of the solution and
   one step more. ``size_sz_aaa_no_support_s`` is the same without support in the stresses
   (the agency test binds). The deal is loaded before timing.
-* ``compare_3x20_s``: :func:`abs_engine.scenarios.compare.compare` of three structures of the
+* ``compare_3x20_s``: :func:`abs_engine.studies.compare.compare` of three structures of the
   example deal (as written, senior at 90% and at 85% of the notes) under 20 scenarios (base,
   stress, the 15 points of scenarios/grid_cdr_recovery.yaml and three derived CDR levels),
   with the Monte Carlo expected loss (1,000 paths) and every tranche's BDR;
@@ -42,9 +42,9 @@ def _best(fn: Any, repeat: int) -> tuple[float, list[float], Any]:
 def bench_sizing(repeat: int = 3) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     import abs_engine as ae
-    from abs_engine.scenarios.agency import StressSet
-    from abs_engine.scenarios.executors import Executor
-    from abs_engine.scenarios.sizing import size
+    from abs_engine.studies.agency import StressSet
+    from abs_engine.studies.executors import Executor
+    from abs_engine.studies.sizing import size
 
     deal = ae.load_deal(ROOT / "deals" / "sz_pledge_2026_1.yaml")
     base = ae.load_scenario(ROOT / "scenarios" / "base.yaml")
@@ -74,9 +74,9 @@ def bench_compare(repeat: int = 3) -> dict[str, Any]:
     from abs_engine.io.variants import Structure
     from abs_engine.model.scenario import MonteCarlo
     from abs_engine.report.compare_book import write_comparison_workbook
-    from abs_engine.scenarios.compare import compare
-    from abs_engine.scenarios.executors import Executor
-    from abs_engine.scenarios.sizing import with_balances
+    from abs_engine.studies.compare import compare
+    from abs_engine.studies.executors import Executor
+    from abs_engine.studies.sizing import with_balances
 
     deal = ae.load_deal(ROOT / "deals" / "sz_pledge_2026_1.yaml")
     structures = [Structure("base", deal, "deal"), Structure("senior_90", with_balances(deal, {"A": 185_400_000}), "v"),

@@ -50,8 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from abs_engine import _program as P  # noqa: E402
-from abs_engine._program import KernelArgs  # noqa: E402
+from abs_engine.waterfall import program as P  # noqa: E402
+from abs_engine.waterfall.program import KernelArgs  # noqa: E402
 
 INF = float("inf")
 

@@ -3,7 +3,7 @@ developer could plausibly write (docs/validation.md, "Mutation testing").
 
 Each mutant is a set of exact text replacements (``old`` must occur exactly once in its
 file). A change to the waterfall is **paired**: the same wrong rule in the Cython kernel
-(``abs_engine/_waterfall.pyx``) and in its reference twin (``abs_engine/_waterfall_ref.py``),
+(``abs_engine/_waterfall.pyx``) and in its reference twin (``abs_engine/waterfall/reference.py``),
 since a change to one alone is caught at once by the tests that require the two to agree.
 The support layers' scalar twin (``abs_engine/support/_layers_ref.py``) shares nothing with
 the vectorised layers beyond the model, so a change to them is a single change too (caught
@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PYX = "abs_engine/_waterfall.pyx"
-REF = "abs_engine/_waterfall_ref.py"
-COMPILE = "abs_engine/compile.py"
+REF = "abs_engine/waterfall/reference.py"
+COMPILE = "abs_engine/waterfall/compile.py"
 PLEDGE = "abs_engine/pools/pledge.py"
 LAYERS = "abs_engine/support/layers.py"
 ANALYTICS = "abs_engine/analytics.py"

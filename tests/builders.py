@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from abs_engine import _program as P
 from abs_engine.model.deal import Deal
+from abs_engine.waterfall import program as P
 
 CUTOFF = dt.date(2026, 1, 31)
 

@@ -7,7 +7,7 @@ import re
 from conftest import ROOT
 
 import abs_engine
-from abs_engine import _program as P
+from abs_engine.waterfall import program as P
 
 
 def test_public_api_is_pinned():
@@ -18,9 +18,9 @@ def test_public_api_is_pinned():
 
 
 def test_kernel_constants_match_program_layout():
-    """The enum at the top of _waterfall.pyx must equal abs_engine/_program.py."""
+    """The enum at the top of _waterfall.pyx must equal abs_engine/waterfall/program.py."""
     text = (ROOT / "abs_engine" / "_waterfall.pyx").read_text(encoding="utf-8")
-    # the first enum block mirrors _program.py (kernel-internal enums follow it)
+    # the first enum block mirrors waterfall/program.py (kernel-internal enums follow it)
     block = text[text.index("cdef enum:"):]
     block = block[: block.index("\n\n")]
     enum = dict(re.findall(r"^    ([A-Z][A-Z_]+) = (\d+)$", block, flags=re.M))

@@ -25,9 +25,9 @@ import pytest
 from builders import INF, deal, loan, make
 
 import abs_engine as ae
-from abs_engine import _program as P
 from abs_engine.engine import run_kernel
 from abs_engine.model.scenario import Scenario
+from abs_engine.waterfall import program as P
 
 # --- triggers: the OC ratio on the closing balance ----------------------------------------------
 

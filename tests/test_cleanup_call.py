@@ -109,7 +109,7 @@ def test_monte_carlo_paths_with_the_call_equal_the_engine_on_the_same_draws(back
 
     from abs_engine.engine import Projector
     from abs_engine.pools.base import Events
-    from abs_engine.scenarios.montecarlo import SimulationContext, _paths, build_model, run_paths
+    from abs_engine.studies.montecarlo import SimulationContext, _paths, build_model, run_paths
 
     loans = [loan(i, amortization="annuity", collateral_value=1_000_000.0) for i in range(1, 9)]
     d = deal(loans=loans, cleanup_call={"threshold": 0.45, "price": 0.98})

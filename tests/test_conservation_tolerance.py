@@ -21,7 +21,7 @@ from abs_engine import engine
 from abs_engine.model.deal import PARTIES
 from abs_engine.model.scenario import MonteCarlo, Scenario
 from abs_engine.results import CONSERVATION_EPS, ConservationError, conservation_tolerance
-from abs_engine.scenarios import Executor, breakeven, simulate
+from abs_engine.studies import Executor, breakeven, simulate
 
 SCENARIO = Scenario(name="s", defaults={"cdr": 0.1}, prepayment={"cpr": 0.1}, recovery={"haircut": 0.4, "lag_months": 3})
 

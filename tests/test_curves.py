@@ -186,7 +186,7 @@ def test_monte_carlo_obligors_take_their_loans_default_curve():
     loan and one seasoned 30 months under SDA have the cumulative default probabilities of
     their own months of life."""
     from abs_engine.model.scenario import MonteCarlo
-    from abs_engine.scenarios.montecarlo import SimulationContext, build_model
+    from abs_engine.studies.montecarlo import SimulationContext, build_model
 
     d = ae.load_deal("tests/golden/deals/sifma_sf22_mortgage.yaml")
     raw = d.model_dump(mode="python")
@@ -246,7 +246,7 @@ def test_segments_through_derivation_and_break_even(tmp_path):
     """``multiply: {defaults.cdr: x}`` scales the segments' default rates too; a break-even's
     ``cdr_multiple`` does the same and its ``cdr`` stress puts one rate on every loan."""
     from abs_engine.io import load_scenario
-    from abs_engine.scenarios.breakeven import stress_range, stressed
+    from abs_engine.studies.breakeven import stress_range, stressed
 
     (tmp_path / "b.yaml").write_text(
         "defaults: {cdr: 0.01}\nsegments:\n  - where: {industry: media}\n    defaults: {cdr: {sda: 200}}\n"
@@ -279,7 +279,7 @@ def test_segment_mistakes_are_reported(example_deal):
 
 def test_monte_carlo_obligors_take_their_segment_curve(example_deal):
     from abs_engine.model.scenario import MonteCarlo
-    from abs_engine.scenarios.montecarlo import SimulationContext, build_model
+    from abs_engine.studies.montecarlo import SimulationContext, build_model
 
     sc = Scenario(name="s", defaults={"cdr": 0.02},
                   segments=[{"where": {"industry": "biomedicine"}, "defaults": {"cdr": 0.2}}])
@@ -300,8 +300,8 @@ def test_structuring_tools_take_curves_by_loan_age(example_deal):
     in its first month and nearly the same over the life; the investor tables show a
     convention's mean annual rate."""
     from abs_engine.engine import effective_cdr
-    from abs_engine.scenarios.agency import stress_scenarios
-    from abs_engine.scenarios.investor import default_speeds
+    from abs_engine.studies.agency import stress_scenarios
+    from abs_engine.studies.investor import default_speeds
 
     base = Scenario(name="b", defaults={"cdr": {"sda": 1500}}, prepayment={"cpr": {"psa": 200}},
                     recovery={"rate": 0.4, "lag_months": 6})

@@ -131,7 +131,7 @@ def test_pipelines_are_refused_where_not_modelled(example_deal):
     sc = Scenario(name="d", delinquency={"entry": 0.01, "roll": [0.5, 0.5, 0.5]})
     with pytest.raises(ae.InputError, match="a delinquency pipeline with the risk-sharing layers"):
         ae.run(example_deal, sc)
-    from abs_engine.scenarios import simulate
+    from abs_engine.studies import simulate
 
     plain = ae.load_deal("tests/golden/deals/sifma_sf22_mortgage.yaml")
     with pytest.raises(ae.InputError, match="expected-value model"):

@@ -1,4 +1,4 @@
-"""Investor figures (abs_engine/scenarios/investor.py) and the term-sheet sections that show
+"""Investor figures (abs_engine/studies/investor.py) and the term-sheet sections that show
 them: each pins a finding of issue #13 ("What a term sheet must show")."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import abs_engine as ae
 from abs_engine.errors import InputError
 from abs_engine.report import term_sheet_workbooks
 from abs_engine.report.labels import label
-from abs_engine.scenarios.investor import collateral_fit, event_timeline, investor_view
+from abs_engine.studies.investor import collateral_fit, event_timeline, investor_view
 
 
 def L(key: str) -> str:  # noqa: N802

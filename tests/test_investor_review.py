@@ -21,8 +21,8 @@ from abs_engine.model.scenario import MonteCarlo
 from abs_engine.report import term_sheet_workbooks
 from abs_engine.report.labels import label
 from abs_engine.report.xl import display_width, to_cell_value
-from abs_engine.scenarios.executors import Executor
-from abs_engine.scenarios.montecarlo import simulate
+from abs_engine.studies.executors import Executor
+from abs_engine.studies.montecarlo import simulate
 
 GF = "stress_guarantor_fails"
 CENT = 0.005

@@ -16,8 +16,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import abs_engine as ae
-from abs_engine._program import KernelArgs
 from abs_engine.model.scenario import Scenario
+from abs_engine.waterfall.program import KernelArgs
 
 AMORT = ["annuity", "equal_principal", "bullet", "interest_only_balloon"]
 FREQ = ["monthly", "quarterly", "semiannual"]

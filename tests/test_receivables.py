@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import abs_engine as ae
-from abs_engine._program import KernelArgs
 from abs_engine.engine import project
 from abs_engine.model.scenario import PatentEvent, Scenario
+from abs_engine.waterfall.program import KernelArgs
 
 FEE = 100_000.0
 

@@ -22,13 +22,13 @@ from test_properties import structures
 from test_support_layers import stacks
 
 import abs_engine as ae
-from abs_engine import _program as P
-from abs_engine import _waterfall_ref
 from abs_engine.engine import kernel
 from abs_engine.io.status_file import load_status, write_status
 from abs_engine.model.deal import Deal
 from abs_engine.model.scenario import Scenario
 from abs_engine.model.support import failure_names, parse_stack
+from abs_engine.waterfall import program as P
+from abs_engine.waterfall import reference as _waterfall_ref
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What must come out the same from the status as from closing (the kernel's outputs).

@@ -1,5 +1,5 @@
-"""Break-even search (abs_engine/scenarios/breakeven.py) and chunked sweeps
-(abs_engine/scenarios/sweep.py), on both kernel backends.
+"""Break-even search (abs_engine/studies/breakeven.py) and chunked sweeps
+(abs_engine/studies/sweep.py), on both kernel backends.
 
 The break-even property: at the reported level the tranche is whole, at ``first_break``
 (at most 1 bp worse) it is not; every level between the best end and the break-even that
@@ -23,9 +23,9 @@ import abs_engine as ae
 from abs_engine.io import load_grid
 from abs_engine.measures import irr_at_par, year_fractions
 from abs_engine.model.scenario import Scenario
-from abs_engine.scenarios.breakeven import PRECISION, breakeven, stressed, whole_at
-from abs_engine.scenarios.executors import Executor
-from abs_engine.scenarios.sweep import sweep
+from abs_engine.studies.breakeven import PRECISION, breakeven, stressed, whole_at
+from abs_engine.studies.executors import Executor
+from abs_engine.studies.sweep import sweep
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import synthetic  # noqa: E402

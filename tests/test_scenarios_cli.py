@@ -20,9 +20,9 @@ from conftest import DEALS, ROOT, SCENARIOS
 
 import abs_engine as ae
 from abs_engine.io import load_grid
-from abs_engine.scenarios.breakeven import breakeven
-from abs_engine.scenarios.executors import Executor
-from abs_engine.scenarios.montecarlo import simulate
+from abs_engine.studies.breakeven import breakeven
+from abs_engine.studies.executors import Executor
+from abs_engine.studies.montecarlo import simulate
 
 EXAMPLE = DEALS / "sz_pledge_2026_1.yaml"
 ENV = {**os.environ, "PYTHONIOENCODING": "utf-8", "COLUMNS": "200"}
@@ -140,7 +140,7 @@ def test_long_runs_print_an_estimate_and_need_yes(tmp_path, monkeypatch, capsys,
     long-run limit stops (exit 2, 'pass --yes') unless --yes is given, and then runs. The
     thresholds are lowered so that the example deal counts as long."""
     from abs_engine.cli import app
-    from abs_engine.scenarios import cli as scli
+    from abs_engine.studies import cli as scli
 
     monkeypatch.setattr(scli, "PILOT_ABOVE", 1)
     monkeypatch.setattr(scli, "LONG_RUN_S", 0.0)

@@ -1,4 +1,4 @@
-"""Monte Carlo (abs_engine/scenarios/montecarlo.py): per-path seeds, the sparse pledge
+"""Monte Carlo (abs_engine/studies/montecarlo.py): per-path seeds, the sparse pledge
 projection against the dense one, identical results whatever the executor or chunk size
 (both backends), and the simulated loss distribution against theory: the Vasicek
 large-pool distribution, the exact one-factor binomial mixture, the binomial at zero
@@ -23,8 +23,8 @@ from scipy.stats import binom, norm
 import abs_engine as ae
 from abs_engine.model.scenario import MonteCarlo, Scenario
 from abs_engine.pools.pledge import SparsePledge, loan_arrays, project_pledge_pool
-from abs_engine.scenarios.executors import Executor
-from abs_engine.scenarios.montecarlo import BLOCK, path_rng, simulate
+from abs_engine.studies.executors import Executor
+from abs_engine.studies.montecarlo import BLOCK, path_rng, simulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import synthetic  # noqa: E402
@@ -246,7 +246,7 @@ def test_licence_pool_patents_are_invalidated_with_their_hazard():
     base = ae.load_scenario(SCENARIOS / "pudong_two_invalidations.yaml")
     sc = base.model_copy(update={"patents": base.patents.model_copy(update={"invalidation_hazard": 0.08})})
     sim = simulate(deal, sc, MonteCarlo(paths=400, seed=9, patent_correlation=0.3), executor=Executor("threads", 2))
-    from abs_engine.scenarios.montecarlo import build_model
+    from abs_engine.studies.montecarlo import build_model
 
     n_pat = len(deal.pools[0].patents)
     M = build_model(type("C", (), {"deal": deal, "scenario": sc, "settings": MonteCarlo(), "fast": True})()).M
@@ -284,7 +284,7 @@ def test_support_parties_fail_on_paths_with_their_default_probability():
     import abs_engine as ae
     from abs_engine.engine import projection_grid
     from abs_engine.model.scenario import MonteCarlo
-    from abs_engine.scenarios import Executor
+    from abs_engine.studies import Executor
 
     deal = ae.load_deal(DEALS / "sz_pledge_2026_1.yaml")
     stress = ae.load_scenario(SCENARIOS / "stress.yaml")

@@ -14,9 +14,9 @@ from abs_engine.model.scenario import MonteCarlo
 from abs_engine.report import write_term_sheets
 from abs_engine.report.labels import label
 from abs_engine.report.xl import HIGHLIGHT_FILL
-from abs_engine.scenarios.breakeven import breakeven
-from abs_engine.scenarios.executors import Executor
-from abs_engine.scenarios.montecarlo import simulate
+from abs_engine.studies.breakeven import breakeven
+from abs_engine.studies.executors import Executor
+from abs_engine.studies.montecarlo import simulate
 
 SHEET = {lang: label("sheet_risk", lang, " ") for lang in ("zh", "en", "both")}
 

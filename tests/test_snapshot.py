@@ -122,7 +122,7 @@ def _result_frames(make: Callable[[], ae.Result], names: list[str]) -> dict[str,
 
 def gallery_outputs() -> Iterator[Output]:
     from abs_engine.report import write_term_sheets
-    from abs_engine.scenarios.investor import investor_view
+    from abs_engine.studies.investor import investor_view
 
     for file, names in gallery().items():
         deal = _deal(file)
@@ -180,10 +180,10 @@ def scenario_outputs() -> Iterator[Output]:
 def study_outputs() -> Iterator[Output]:
     from abs_engine.model.deal import CleanUpCall
     from abs_engine.model.scenario import MonteCarlo
-    from abs_engine.scenarios.breakeven import breakeven
-    from abs_engine.scenarios.executors import Executor
-    from abs_engine.scenarios.montecarlo import simulate, simulate_defaults
-    from abs_engine.scenarios.sweep import sweep
+    from abs_engine.studies.breakeven import breakeven
+    from abs_engine.studies.executors import Executor
+    from abs_engine.studies.montecarlo import simulate, simulate_defaults
+    from abs_engine.studies.sweep import sweep
 
     serial = Executor("serial")
     sz, pudong, wenke = "sz_pledge_2026_1.yaml", "pudong_licence_2020.yaml", "wenke_lease_2019_1.yaml"

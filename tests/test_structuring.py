@@ -1,4 +1,4 @@
-"""Structuring tools (abs_engine/scenarios/agency.py, sizing.py, solvers.py, compare.py,
+"""Structuring tools (abs_engine/studies/agency.py, sizing.py, solvers.py, compare.py,
 heatmap.py): the TDR against the Vasicek closed form of a homogeneous pool; the agency
 BDRs re-checked by plain runs; sized classes that pass while one step more fails, re-checked
 by plain runs on both kernel backends; solved coupons that price at par to 1e-8 through the
@@ -27,7 +27,7 @@ from abs_engine.analytics import Curve, price_from_z_spread, tranche_cashflows
 from abs_engine.errors import InputError
 from abs_engine.measures import irr_at_par
 from abs_engine.model.scenario import MonteCarlo, Scenario
-from abs_engine.scenarios.agency import (
+from abs_engine.studies.agency import (
     StressSet,
     agency_table,
     levels_for_default_rate,
@@ -37,10 +37,10 @@ from abs_engine.scenarios.agency import (
     target_default_rates,
     timing_months,
 )
-from abs_engine.scenarios.breakeven import stressed
-from abs_engine.scenarios.executors import Executor
-from abs_engine.scenarios.montecarlo import simulate, simulate_defaults
-from abs_engine.scenarios.ratings import RatingTable
+from abs_engine.studies.breakeven import stressed
+from abs_engine.studies.executors import Executor
+from abs_engine.studies.montecarlo import simulate, simulate_defaults
+from abs_engine.studies.ratings import RatingTable
 
 EXAMPLE = DEALS / "sz_pledge_2026_1.yaml"
 
@@ -265,7 +265,7 @@ def test_multiple_test_compares_break_even_multiples(sz, guarantor_fails):
 
 @pytest.fixture(scope="module")
 def sized_plain(sz, base, guarantor_fails):
-    from abs_engine.scenarios.sizing import size
+    from abs_engine.studies.sizing import size
 
     return size(sz, {"A": "AAA"}, base, [guarantor_fails], MonteCarlo(paths=2000, seed=7), executor=Executor("threads", 2))
 
@@ -273,7 +273,7 @@ def sized_plain(sz, base, guarantor_fails):
 def test_sized_senior_passes_and_one_step_more_fails(sz, guarantor_fails, sized_plain, backend):
     """Bound by the given stress scenario: at the solved size the senior is whole in it, one
     step (10,000) larger it is not; plain runs of the engine, on both backends."""
-    from abs_engine.scenarios.sizing import with_balances
+    from abs_engine.studies.sizing import with_balances
 
     s = sized_plain
     row = s.table.iloc[0]
@@ -293,7 +293,7 @@ def test_sized_to_the_agency_test_without_support(sz, base):
     """Bound by the agency test: at the solved size the senior is whole under every stress at
     the level where the pool defaults the TDR (plain runs); one step more, under the binding
     stress, it breaks before the pool defaults the TDR."""
-    from abs_engine.scenarios.sizing import size, with_balances
+    from abs_engine.studies.sizing import size, with_balances
 
     st = StressSet(no_support=True)
     s = size(sz, {"A": "AA"}, base, [], MonteCarlo(paths=1000, seed=7), stresses=st, executor=Executor("threads", 2))
@@ -314,7 +314,7 @@ def test_sized_to_the_agency_test_without_support(sz, base):
 
 
 def test_sizing_errors_name_the_field(sz, base):
-    from abs_engine.scenarios.sizing import parse_targets, size
+    from abs_engine.studies.sizing import parse_targets, size
 
     with pytest.raises(InputError) as e:
         parse_targets(["AAAA", "B=AA", "SUB=A", "A=AA", "A=A"], sz)
@@ -345,7 +345,7 @@ def test_solved_coupon_prices_at_par_through_the_analytics_api(sz, base, backend
     """On a curve plus a spread and at a yield, under the base and a stress: a run with the
     solved coupon, priced through the analytics API (price_from_z_spread; tranche_analytics
     with the analytics' own compounding convention), gives 100 to 1e-8."""
-    from abs_engine.scenarios.solvers import solve_coupons
+    from abs_engine.studies.solvers import solve_coupons
 
     curve = {"kind": "zero", "compounding": "annual", "points": [{"tenor": "1Y", "rate": 0.018}, {"tenor": "3Y", "rate": 0.022}]}
     for sc in (base, ae.load_scenario(SCENARIOS / "stress.yaml")):
@@ -366,7 +366,7 @@ def test_solved_coupon_prices_at_par_through_the_analytics_api(sz, base, backend
 
 
 def test_coupon_solver_errors(sz, base):
-    from abs_engine.scenarios.solvers import solve_coupons
+    from abs_engine.studies.solvers import solve_coupons
 
     with pytest.raises(InputError, match="--curve"):
         solve_coupons(sz, base)  # the deal has no curve
@@ -381,7 +381,7 @@ def test_coupon_solver_errors(sz, base):
 def test_highest_coupon_whole_and_one_step_more_not(backend):
     """A deal whose senior is paid by the pool's interest alone: the highest coupon it can
     carry leaves it whole, 0.01 bp more does not (plain runs), and lies below the pool rate."""
-    from abs_engine.scenarios.solvers import max_coupon, with_coupon
+    from abs_engine.studies.solvers import max_coupon, with_coupon
 
     loans = [loan(i, rate=0.06, amortization="bullet", payment_frequency="monthly") for i in range(5)]
     d = make_deal(loans)
@@ -397,7 +397,7 @@ def test_highest_coupon_whole_and_one_step_more_not(backend):
 def test_subordinate_irr_agrees_with_the_measures(sz, base, guarantor_fails):
     """At 100 on the closing date the IRR (QuantLib, through the analytics) is the measures'
     yield at par (bisection); a lower price gives a higher IRR; no cash: no IRR."""
-    from abs_engine.scenarios.solvers import subordinate_irr
+    from abs_engine.studies.solvers import subordinate_irr
 
     t = subordinate_irr(sz, [base, guarantor_fails])
     res = ae.run(sz, [base])
@@ -419,8 +419,8 @@ def test_compare_costs_by_hand(sz, base):
     excess return; sizes shift as the variant says."""
     from abs_engine.analytics import chinabond_times
     from abs_engine.io.variants import Structure
-    from abs_engine.scenarios.compare import compare, side_by_side
-    from abs_engine.scenarios.sizing import with_balances
+    from abs_engine.studies.compare import compare, side_by_side
+    from abs_engine.studies.sizing import with_balances
 
     thin = with_balances(sz, {"A": 185_400_000})
     c = compare([Structure("base", sz, "x"), Structure("senior_90", thin, "y")], [base],
@@ -494,7 +494,7 @@ variants:
 
 
 def test_heatmap_frontier_is_the_grids_break_even(sz, guarantor_fails):
-    from abs_engine.scenarios.heatmap import heatmap
+    from abs_engine.studies.heatmap import heatmap
 
     hm = heatmap(sz, guarantor_fails, "A", y="lag", cdr=[0.0, 0.05, 0.1, 0.15, 0.2, 0.3], y_values=[6, 18],
                  stresses=[ae.load_scenario(SCENARIOS / "stress.yaml")], executor=Executor("serial"))

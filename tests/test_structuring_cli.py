@@ -157,8 +157,8 @@ def test_compare_workbook_prints_at_8_pt_or_more(tmp_path):
 
     from abs_engine.io.variants import Structure
     from abs_engine.report.compare_book import write_comparison_workbook
-    from abs_engine.scenarios.compare import compare
-    from abs_engine.scenarios.sizing import with_balances
+    from abs_engine.studies.compare import compare
+    from abs_engine.studies.sizing import with_balances
 
     d = ae.load_deal(EXAMPLE)
     c = compare([Structure("base", d, "x"), Structure("thin", with_balances(d, {"A": 175_100_000}), "y")],

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from builders import INF, make
 
-from abs_engine import _program as P
 from abs_engine.engine import run_kernel
+from abs_engine.waterfall import program as P
 
 
 def test_fees_pro_rata_when_short_and_carried(backend):

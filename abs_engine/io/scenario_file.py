@@ -36,8 +36,8 @@ from pydantic import ValidationError
 
 from ..errors import InputError, Problem
 from ..model.common import Model, describe
-from ..model.curves import DEFAULT_UNITS, PREPAYMENT_UNITS, SPEEDS
-from ..model.scenario import MonteCarlo, Scenario, curve_vector
+from ..model.curves import DEFAULT_UNITS, PREPAYMENT_UNITS, SPEEDS, curve_vector
+from ..model.scenario import MonteCarlo, Scenario
 from .validation import problems_from_validation
 from .yamlio import load_yaml
 

@@ -34,6 +34,84 @@ from pydantic import AfterValidator, BeforeValidator, PlainValidator, model_vali
 
 from .common import Fraction, Model, describe
 
+
+def _check_vector(v: list[float]) -> list[float]:
+    if not v:
+        raise ValueError("a vector needs at least one value")
+    for i, x in enumerate(v):
+        if x != x or not 0.0 <= x <= 1.0:
+            hint = f"; {x} looks like a percentage (write {x / 100:g})" if x == x and 1 < x <= 100 else ""
+            raise ValueError(f"value [{i}] = {x} must be between 0 and 1{hint}")
+    return v
+
+
+#: Longest curve accepted (months): 50 years of monthly values.
+MAX_CURVE_MONTHS = 600
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def curve_vector(points: dict[Any, Any], interpolation: str = "linear") -> list[float]:
+    """Expand a curve (grid month -> annual rate) into the per-month vector it stands for.
+
+    Months count from 1 (the first month after the cut-off date). Before the first point
+    the first rate applies; between points the rate is interpolated linearly (``linear``)
+    or the last point's rate holds (``step``); the vector ends at the last point (a
+    vector's last value holds after its end). Raises ValueError naming the bad point.
+
+    >>> [round(r, 6) for r in curve_vector({1: 0.01, 4: 0.04})]
+    [0.01, 0.02, 0.03, 0.04]
+    >>> curve_vector({2: 0.01, 4: 0.05}, "step")
+    [0.01, 0.01, 0.01, 0.05]
+    """
+    if not isinstance(points, dict) or not points:
+        raise ValueError("points: give at least one 'month: rate' pair")
+    if interpolation not in ("linear", "step"):
+        raise ValueError(f"interpolation: {interpolation!r} is not one of linear, step")
+    pairs: list[tuple[int, float]] = []
+    bad: list[str] = []
+    for k, v in points.items():
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_CURVE_MONTHS:
+            bad.append(f"points: month {k!r} must be a whole number of months from 1 to {MAX_CURVE_MONTHS}")
+            continue
+        if not _number(v) or not math.isfinite(v) or not 0.0 <= v <= 1.0:
+            hint = f"; {v} looks like a percentage (write {v / 100:g})" if _number(v) and 1 < v <= 100 else ""
+            bad.append(f"points.{k}: {v!r} must be a rate between 0 and 1{hint}")
+            continue
+        pairs.append((k, float(v)))
+    if bad:
+        raise ValueError("; ".join(bad))
+    pairs.sort()
+    months = [m for m, _ in pairs]
+    rates = [r for _, r in pairs]
+    out: list[float] = []
+    j = 0
+    for m in range(1, months[-1] + 1):
+        while j + 1 < len(months) and months[j + 1] <= m:
+            j += 1
+        if m <= months[0]:
+            out.append(rates[0])
+        elif interpolation == "step" or months[j] == m or j + 1 >= len(months):
+            out.append(rates[j])
+        else:
+            w = (m - months[j]) / (months[j + 1] - months[j])
+            out.append(rates[j] + w * (rates[j + 1] - rates[j]))
+    return out
+
+
+def _curve_to_vector(v: Any) -> Any:
+    """A curve mapping becomes its vector; anything else is validated as written."""
+    if not isinstance(v, dict):
+        return v
+    unknown = [str(k) for k in v if k not in ("points", "interpolation")]
+    if unknown:
+        raise ValueError(f"a curve has 'points' and 'interpolation', not {', '.join(repr(u) for u in unknown)}")
+    if "points" not in v:
+        raise ValueError("a curve needs 'points' (grid month -> annual rate)")
+    return curve_vector(v["points"], v.get("interpolation", "linear"))
+
 #: The month a curve runs on.
 By = Literal["projection_month", "loan_age"]
 #: Annual, monthly and speed conventions of a default and a prepayment rate.
@@ -51,8 +129,6 @@ def _rate_value(v: Any) -> float | list[float]:
     """A rate of a convention: a constant in [0, 1], a vector of them, or a curve
     ``{points, interpolation}`` (expanded to its vector). Validated in one step, so that a
     mistake reads as one reason."""
-    from .scenario import _check_vector, _curve_to_vector
-
     if isinstance(v, dict):
         return _curve_to_vector(v)
     if isinstance(v, list):
@@ -170,23 +246,15 @@ class PrepaymentCurve(_Curve):
 # --------------------------------------------------------------------------- the fields
 
 
-def _check_vector_lazy(v: list[float]) -> list[float]:
-    from .scenario import _check_vector
-
-    return _check_vector(v)
-
-
 def _rate_spec(v: Any) -> Any:
     """A curve ``{points, interpolation}`` becomes its vector, as it always did; a mapping
     with other keys names a convention."""
-    from .scenario import _curve_to_vector
-
     if isinstance(v, dict) and not set(v) <= {"points", "interpolation"}:
         return v
     return _curve_to_vector(v)
 
 
-_Vector = Annotated[list[float], AfterValidator(_check_vector_lazy)]
+_Vector = Annotated[list[float], AfterValidator(_check_vector)]
 #: A default rate: an annual CDR (constant, vector, curve) by projection month, or a convention.
 DefaultRate = Annotated[Fraction | _Vector | DefaultCurve, BeforeValidator(_rate_spec)]
 #: A prepayment rate: an annual CPR (constant, vector, curve) by projection month, or a convention.

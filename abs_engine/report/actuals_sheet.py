@@ -87,7 +87,7 @@ def actuals_png(frame: pd.DataFrame, target: Path, title: str) -> Path:
     """Actual (markers) against projected (lines) per period: the pool's collections,
     defaults and recoveries, its balance, and each class's principal (the first scenario's
     projection)."""
-    from ..scenarios.plots import _pyplot, _save
+    from ..studies.plots import _pyplot, _save
 
     plt = _pyplot()
     from matplotlib.ticker import MaxNLocator

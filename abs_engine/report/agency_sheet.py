@@ -1,7 +1,7 @@
 """The agency stress-test sheet of a term sheet (评级压力测试).
 
-Layout only: every figure comes from :class:`abs_engine.scenarios.agency.Agency`
-(:func:`abs_engine.scenarios.agency.agency_table`). Per tranche: its break-even multiple and
+Layout only: every figure comes from :class:`abs_engine.studies.agency.Agency`
+(:func:`abs_engine.studies.agency.agency_table`). Per tranche: its break-even multiple and
 BDR under each stress, then per rating its target (TDR, or the rating's multiple), the
 smallest cushion over the stresses, the binding stress and whether it passes; a summary of
 every tranche's implied rating closes the sheet. The workbook's own tranches are

@@ -1,6 +1,6 @@
 """The structure-comparison workbook for the desk (结构对比; ``abs-engine compare``).
 
-Layout only: the figures come from :class:`abs_engine.scenarios.compare.Comparison`.
+Layout only: the figures come from :class:`abs_engine.studies.compare.Comparison`.
 Sheets: the side-by-side comparison under each scenario (one column per structure), the
 per-scenario figures of every structure, the per-tranche figures, the risk figures
 (expected loss, BDR) and the inputs. Labels are bilingual (中文 / English), numbers are
@@ -186,8 +186,8 @@ def _note(s: Sheet, row: int, text: str, ncols: int) -> None:
 
 
 def comparison_workbook(c: Any, *, lang: str = "both") -> Workbook:
-    """Build the workbook (module docstring) from a :class:`~abs_engine.scenarios.compare.Comparison`."""
-    from ..scenarios.compare import side_by_side
+    """Build the workbook (module docstring) from a :class:`~abs_engine.studies.compare.Comparison`."""
+    from ..studies.compare import side_by_side
 
     currency = c.structures[0].deal.deal.currency
     book = _Book(lang, currency)

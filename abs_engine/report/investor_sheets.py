@@ -4,9 +4,9 @@ clean-up call), the timeline of events, the stress tests (cumulative default and
 rates, break-even default rates with and without support, decrement tables, yields across
 speeds) and how the IP behind the pool fits the notes.
 
-Layout only: the figures come from :mod:`abs_engine.scenarios.investor` (an
-:class:`~abs_engine.scenarios.investor.InvestorView` and a
-:class:`~abs_engine.scenarios.investor.CollateralFit`) and the words from the deal's models.
+Layout only: the figures come from :mod:`abs_engine.studies.investor` (an
+:class:`~abs_engine.studies.investor.InvestorView` and a
+:class:`~abs_engine.studies.investor.CollateralFit`) and the words from the deal's models.
 ``ctx`` is the term sheet's context (``abs_engine.report.termsheet._Ctx``).
 """
 

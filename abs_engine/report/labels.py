@@ -379,7 +379,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "mc_bin": ("损失率区间", "Loss-rate bin"),
     "mc_histogram_note": ("各列为损失率落入该区间的路径数：资产池及各证券", "Paths whose loss rate falls in each bin: the pool and each tranche"),
     "mc_chart": ("资产池损失率分布", "Pool loss-rate distribution"),
-    # investor figures (abs_engine/scenarios/investor.py; abs_engine/report/investor_sheets.py)
+    # investor figures (abs_engine/studies/investor.py; abs_engine/report/investor_sheets.py)
     "sheet_structure": ("结构条款", "Structure"),
     "sheet_events": ("事件", "Events"),
     "sheet_stress": ("压力测试", "Stress"),

@@ -1,8 +1,8 @@
 """The break-even and loss-distribution sheet of a term sheet (临界违约率与损失分布).
 
-Layout only: the break-even table comes from :func:`abs_engine.scenarios.breakeven`
+Layout only: the break-even table comes from :func:`abs_engine.studies.breakeven`
 (``Breakeven.table``), the Monte Carlo figures from
-:class:`abs_engine.scenarios.montecarlo.Simulation` (``summary()``, ``loss_distribution()``,
+:class:`abs_engine.studies.montecarlo.Simulation` (``summary()``, ``loss_distribution()``,
 ``settings_frame()``). The workbook's own tranches are highlighted; a column chart shows the
 distribution of the pool's and the tranches' loss rates.
 """

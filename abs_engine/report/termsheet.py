@@ -34,7 +34,7 @@ from ..io.outputs import sha256
 from ..model.deal import Tranche, sections
 from ..pools.stats import PoolStats, deal_pool_stats, pool_stats
 from ..results import Result
-from ..scenarios.investor import collateral_fit, investor_view
+from ..studies.investor import collateral_fit, investor_view
 from .actuals_sheet import actuals_sheet
 from .agency_sheet import agency_sheet
 from .atomic import save_workbook
@@ -127,10 +127,10 @@ class _Ctx:
     written_at: dt.datetime
     deal_sha256: str | None
     deal_path: Path | None
-    #: break-even table and Monte Carlo run for the risk sheet (abs_engine.scenarios)
+    #: break-even table and Monte Carlo run for the risk sheet (abs_engine.studies)
     breakeven: pd.DataFrame | None = None
     simulation: Any = None
-    #: the agency stress test (abs_engine.scenarios.agency.Agency) for the agency sheet
+    #: the agency stress test (abs_engine.studies.agency.Agency) for the agency sheet
     agency: Any = None
     #: each tranche's price/yield table (Result.yield_table)
     yield_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -138,7 +138,7 @@ class _Ctx:
     measures: Any = None
     #: (scenario, tranche) pairs in which the tranche receives no cash (a total loss)
     no_cash: set[tuple[str, str]] = field(default_factory=set)
-    #: the investor figures (abs_engine.scenarios.investor.investor_view) and the IP fit
+    #: the investor figures (abs_engine.studies.investor.investor_view) and the IP fit
     investor: Any = None
     fit: Any = None
 
@@ -319,7 +319,7 @@ def _summary_sheet(s: Sheet, ctx: _Ctx, cls: str, mine: list[Tranche]) -> None:
 
 
 def _stamp(s: Sheet, r: int, ctx: _Ctx) -> int:
-    from .. import __version__
+    from ..version import __version__
 
     text = (
         f"{ctx.L('generated_by')} {__version__} · {ctx.written_at:%Y-%m-%d %H:%M} UTC · "
@@ -702,7 +702,7 @@ def _eligibility_rows(s: Sheet, r: int, ctx: _Ctx, st: PoolStats) -> int:
 
 def _schedule_sheet(s: Sheet, ctx: _Ctx, t: Tranche) -> None:
     """One table of every scenario's periods (an Excel table), then the totals per scenario.
-    A period with events (abs_engine.scenarios.investor.event_timeline) names them; one
+    A period with events (abs_engine.studies.investor.event_timeline) names them; one
     with a payment after the tranche's expected maturity, an interest shortfall or a
     write-down is red."""
     res, h = ctx.result, ctx.result.deal.deal
@@ -972,7 +972,7 @@ def _charts_sheet(s: Sheet, data: Sheet, ctx: _Ctx, tables: list[tuple[str, int,
 
 
 def _properties(wb: Workbook, ctx: _Ctx, cls: str, mine: list[Tranche]) -> None:
-    from .. import __version__
+    from ..version import __version__
 
     h = ctx.result.deal.deal
     scen = ", ".join(ctx.scenarios)
@@ -1141,16 +1141,16 @@ def write_term_sheets(
     deal_path : path, optional
         The deal file; its SHA-256 goes into the document properties.
     breakeven : pandas.DataFrame, optional
-        ``Breakeven.table`` from :func:`abs_engine.scenarios.breakeven`; with it (or with
+        ``Breakeven.table`` from :func:`abs_engine.studies.breakeven`; with it (or with
         ``simulation``) every workbook gets the break-even and loss-distribution sheet.
-    simulation : abs_engine.scenarios.Simulation, optional
-        A Monte Carlo run (:func:`abs_engine.scenarios.simulate`) of the same deal.
-    agency : abs_engine.scenarios.agency.Agency, optional
-        The agency stress test (:func:`abs_engine.scenarios.agency.agency_table`) of the same
+    simulation : abs_engine.studies.Simulation, optional
+        A Monte Carlo run (:func:`abs_engine.studies.simulate`) of the same deal.
+    agency : abs_engine.studies.agency.Agency, optional
+        The agency stress test (:func:`abs_engine.studies.agency.agency_table`) of the same
         deal; with it every workbook gets the agency sheet.
-    investor : abs_engine.scenarios.investor.InvestorView or False, optional
+    investor : abs_engine.studies.investor.InvestorView or False, optional
         The investor figures of the run (support dependence, stress tests, events); made
-        here when not given (:func:`abs_engine.scenarios.investor.investor_view`, a few
+        here when not given (:func:`abs_engine.studies.investor.investor_view`, a few
         engine calls); ``False`` leaves those sections out.
 
     Returns

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..scenarios.plots import _pyplot, _save
+from ..studies.plots import _pyplot, _save
 from .analysis import StaticPool
 
 

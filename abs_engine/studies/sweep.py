@@ -46,7 +46,7 @@ class SweepContext(Context):
 
 def run_chunk(ctx: SweepContext, scenarios: list[Scenario]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One engine call over ``scenarios``, reduced to (tranche rows, pool rows). A task
-    function of :func:`abs_engine.scenarios.executors.run_tasks`."""
+    function of :func:`abs_engine.studies.executors.run_tasks`."""
     res = run_engine(ctx.deal, scenarios, backend=ctx.backend)
     names = [s.name for s in scenarios]
     tm = res.measures()

@@ -1,5 +1,5 @@
 """Deal + the pools' collections per payment period -> the flat program and arrays the
-kernel runs (:class:`~abs_engine._program.KernelArgs`).
+kernel runs (:class:`~abs_engine.waterfall.program.KernelArgs`).
 
 Everything here is validation-free bookkeeping: the deal was checked
 (:mod:`abs_engine.checks`), so every name resolves. Each waterfall action is encoded in
@@ -15,9 +15,8 @@ from typing import Any, assert_never
 
 import numpy as np
 
-from . import _program as P
-from .dates import Schedule, accrual_fractions
-from .model.deal import (
+from ..dates import Schedule, accrual_fractions
+from ..model.deal import (
     PARTIES,
     STATES,
     Account,
@@ -35,8 +34,9 @@ from .model.deal import (
     Tranche,
     Transfer,
 )
-from .model.scenario import Scenario
-from .periods import PeriodFlows, reference_paths
+from ..model.scenario import Scenario
+from ..periods import PeriodFlows, reference_paths
+from . import program as P
 
 INF = float("inf")
 
@@ -109,7 +109,7 @@ class _Index:
 def encode_step(s: AnyStep, ia: list[int], fa: list[float], n: _Index) -> int:
     """Fill a step's integer and float operands (``ia``, ``fa``: the ``when`` and ``limit``
     operands are set already) and return its opcode (docs/deal-language.md states what each
-    action does; :mod:`abs_engine._program` the operand layout)."""
+    action does; :mod:`abs_engine.waterfall.program` the operand layout)."""
 
     def paid_from(step: PayFee | PayInterest | PayPrincipal, recipients: dict[str, int]) -> None:
         ia[P.I_SRC] = n.account[step.from_]

@@ -1,7 +1,7 @@
 """The compiled waterfall program and the kernel's argument bundle.
 
-Shared by :mod:`abs_engine.compile` (which fills it), the reference twin
-(:mod:`abs_engine._waterfall_ref`) and the Cython kernel (:mod:`abs_engine._waterfall`).
+Shared by :mod:`abs_engine.waterfall.compile` (which fills it), the reference twin
+(:mod:`abs_engine.waterfall.reference`) and the Cython kernel (:mod:`abs_engine._waterfall`).
 The column constants below are the layout both backends read.
 """
 
@@ -124,7 +124,7 @@ class KernelArgs:
     """Everything the kernel reads and writes: flat numpy arrays only.
 
     Shapes: S scenarios, T periods, K tranches, F fees, A accounts, NS collection
-    sources, J triggers, P parties. Inputs are filled by :mod:`abs_engine.compile`;
+    sources, J triggers, P parties. Inputs are filled by :mod:`abs_engine.waterfall.compile`;
     outputs are allocated by :meth:`allocate_outputs` and filled by the kernel.
     """
 

@@ -6,7 +6,7 @@ notes (``deal.total_notes``, else the notes' current total),
 
 * it is whole (criterion ``timely`` by default) in every scenario given (the deal's stress
   scenarios), and
-* it passes the agency test (:mod:`abs_engine.scenarios.agency`) under every stress of the
+* it passes the agency test (:mod:`abs_engine.studies.agency`) under every stress of the
   stress set: ``BDR >= TDR`` of the target rating at the class's term (test ``tdr``), or a
   break-even multiple of each stress's default curve at least the rating's multiple (test
   ``multiple``).
@@ -17,7 +17,7 @@ default curve at which the pool defaults the TDR (or the rating's multiple). At 
 size the class is then checked in one engine call: whole in the given scenarios and at
 ``x_s * j / G`` (``j = 1..G``) under every stress. Sizes are whole steps (10,000 currency
 units by default); a bisection over steps finds the largest that passes. The solution and
-one step more are then checked with :func:`abs_engine.scenarios.agency.agency_table` (the
+one step more are then checked with :func:`abs_engine.studies.agency.agency_table` (the
 break-even search itself): the solved size passes, one step more fails (the search steps
 down if the break-even's 1 bp precision or a non-monotone structure disagrees with the
 grid). Classes are sized in rank order, each holding the classes above at their solved

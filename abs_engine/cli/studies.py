@@ -32,7 +32,7 @@ ScenarioOpt = Annotated[
 def _ui() -> tuple[Any, Any, Any]:
     """The command line's problem printer and consoles (imported late: abs_engine.cli
     imports this module to register the commands)."""
-    from ..cli import _fail, err, out
+    from .common import _fail, err, out
 
     return _fail, out, err
 
@@ -54,7 +54,7 @@ MAX_WORKERS = 1024
 
 
 def _executor(kind: str, workers: int | None, dask: bool, scheduler: str | None, chunk: int | None = None) -> Any:
-    from .executors import Executor, check_scheduler
+    from ..studies.executors import Executor, check_scheduler
 
     if chunk is not None and chunk < 1:
         raise InputError.single("", "--chunk", f"must be at least 1 (got {chunk})")
@@ -76,7 +76,7 @@ def _executor(kind: str, workers: int | None, dask: bool, scheduler: str | None,
 
 def _check_options(backend: str, criterion: str, fmt: str, lang: str = "both") -> None:
     from ..results import CRITERIA
-    from .outputs import FORMATS
+    from ..studies.outputs import FORMATS
 
     problems = []
     if backend not in ("cython", "reference"):
@@ -122,7 +122,7 @@ def _interruptible() -> Iterator[None]:
 
 
 def _output_dir(out_dir: Path | None, deal_name: str, command: str) -> Path:
-    from ..cli import output_dir
+    from .common import output_dir
 
     return output_dir(out_dir, deal_name, command)
 
@@ -162,9 +162,9 @@ def _pilot_estimate(d: Any, base: Any, settings: Any, ex: Any, backend: str, cri
 
     from ..limits import working_bytes
     from ..pools.kinds import horizon_months
-    from .executors import Executor
-    from .montecarlo import BLOCK, _default_chunk
-    from .montecarlo import simulate as run_simulation
+    from ..studies.executors import Executor
+    from ..studies.montecarlo import BLOCK, _default_chunk
+    from ..studies.montecarlo import simulate as run_simulation
 
     times = []
     sizes = (BLOCK, 8 * BLOCK, 32 * BLOCK)  # (the first warms up: imports, caches)
@@ -193,9 +193,9 @@ def _sweep_estimate(d: Any, scs: list[Any], ex: Any, backend: str, criterion: st
 
     from ..limits import working_bytes
     from ..pools.kinds import horizon_months
-    from .executors import Executor
-    from .sweep import CHUNK, DEFAULT_CHUNK
-    from .sweep import sweep as run_sweep
+    from ..studies.executors import Executor
+    from ..studies.sweep import CHUNK, DEFAULT_CHUNK
+    from ..studies.sweep import sweep as run_sweep
 
     times = []
     sizes = (1, 3)
@@ -266,10 +266,10 @@ def sweep(
     _fail, out, err = _ui()
     from ..io import load_deal
     from ..io.outputs import manifest, output_set, write_manifest
-    from .executors import progress_bar
-    from .outputs import write_frame
-    from .plots import sweep_png
-    from .sweep import sweep as run_sweep
+    from ..studies.executors import progress_bar
+    from ..studies.outputs import write_frame
+    from ..studies.plots import sweep_png
+    from ..studies.sweep import sweep as run_sweep
 
     try:
         _check_options(backend, criterion, fmt)
@@ -348,9 +348,9 @@ def breakeven(
     from ..io import load_deal, load_scenario
     from ..io.outputs import manifest, output_set, write_manifest
     from ..model.scenario import BASE
-    from .breakeven import breakeven as run_breakeven
-    from .outputs import write_frame
-    from .plots import loss_vs_multiple_png
+    from ..studies.breakeven import breakeven as run_breakeven
+    from ..studies.outputs import write_frame
+    from ..studies.plots import loss_vs_multiple_png
 
     try:
         _check_options(backend, criterion, fmt, lang)
@@ -424,10 +424,10 @@ def simulate(
     from ..io.scenario_file import load_monte_carlo
     from ..io.validation import problems_from_validation
     from ..model.scenario import BASE, MonteCarlo
-    from .executors import progress_bar
-    from .montecarlo import simulate as run_simulation
-    from .outputs import write_frame
-    from .plots import loss_distribution_png
+    from ..studies.executors import progress_bar
+    from ..studies.montecarlo import simulate as run_simulation
+    from ..studies.outputs import write_frame
+    from ..studies.plots import loss_distribution_png
 
     try:
         _check_options(backend, criterion, fmt, lang)
@@ -473,7 +473,7 @@ def simulate(
         if term_sheets:
             extra: dict[str, Any] = {"simulation": sim}
             if with_breakeven:
-                from .breakeven import breakeven as run_breakeven
+                from ..studies.breakeven import breakeven as run_breakeven
 
                 extra["breakeven"] = run_breakeven(d, base, criterion=criterion, backend=backend).table  # type: ignore[arg-type]
             written += _term_sheets(d, deal, base, target, lang, backend, **extra)
@@ -494,12 +494,10 @@ def simulate(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``sweep``, ``breakeven`` and ``simulate`` to ``app``, and the structuring
-    commands (``size``, ``agency``, ``solve``, ``compare``, ``heatmap``:
-    :mod:`abs_engine.scenarios.structuring_cli`); an InputError anywhere in a command prints
-    one line per problem (:func:`abs_engine.cli.user_errors`)."""
-    from ..cli import user_errors
-    from .structuring_cli import COMMANDS
+    """Add ``sweep``, ``breakeven`` and ``simulate`` to ``app`` (the structuring commands
+    are :mod:`abs_engine.cli.structuring`'s); an InputError anywhere in a command prints
+    one line per problem (:func:`abs_engine.cli.common.user_errors`)."""
+    from .common import user_errors
 
-    for fn in (sweep, breakeven, simulate, *COMMANDS):
+    for fn in (sweep, breakeven, simulate):
         app.command()(user_errors(fn))

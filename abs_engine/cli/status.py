@@ -15,15 +15,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from .errors import InputError
-from .io.names import console_text as escape
-from .io.names import path_component
+from ..errors import InputError
+from ..io.names import console_text as escape
+from ..io.names import path_component
+from .common import DealArg, ScenarioOpt
 
-DealArg = Annotated[Path, typer.Argument(help="Deal file (YAML)", show_default=False)]
-ScenarioOpt = Annotated[
-    list[Path] | None,
-    typer.Option("--scenario", "-s", help="Scenario file (YAML); repeat for several"),
-]
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Output directory (default out/<deal name>/<command>)")]
 BackendOpt = Annotated[str, typer.Option(help="cython or reference")]
 
@@ -31,14 +27,14 @@ BackendOpt = Annotated[str, typer.Option(help="cython or reference")]
 def _ui() -> tuple[Any, Any]:
     """The command line's output directory and console (imported late: abs_engine.cli
     imports this module to register the commands)."""
-    from .cli import out, output_dir
+    from .common import out, output_dir
 
     return output_dir, out
 
 
 def _scenarios(paths: list[Path] | None) -> list[Any]:
-    from .io import load_scenarios
-    from .model.scenario import BASE
+    from ..io import load_scenarios
+    from ..model.scenario import BASE
 
     return load_scenarios(paths or []) or [BASE]
 
@@ -53,7 +49,7 @@ def load_run_status(status: Path | None, deal: Any) -> Any:
     """``run --status``: the status file, checked against the deal (None without one)."""
     if status is None:
         return None
-    from .io.status_file import load_status
+    from ..io.status_file import load_status
 
     return load_status(status, deal)
 
@@ -62,7 +58,7 @@ def check_write_status(deal: Any, status: Any, k: int | None) -> None:
     """``run --write-status K``: K must be a period the run projects, before the last."""
     if k is None:
         return
-    from .dates import legal_schedule
+    from ..dates import legal_schedule
 
     sched = legal_schedule(deal.deal)
     first = 1 if status is None else sched.period_of(status.date) + 2
@@ -77,8 +73,8 @@ def status_outputs(result: Any, target: Path, write_status_after: int | None) ->
     run from a status that carries actuals, ``actual_vs_projected.csv`` and ``.png`` (its
     periods against the projection at closing under the run's scenarios, which the term
     sheets then show too)."""
-    from .io.outputs import write_csv
-    from .io.status_file import write_status
+    from ..io.outputs import write_csv
+    from ..io.status_file import write_status
 
     written: list[Path] = []
     if write_status_after is not None:  # (check_write_status checked it)
@@ -88,8 +84,8 @@ def status_outputs(result: Any, target: Path, write_status_after: int | None) ->
             written += write_status(result.status_at(write_status_after, name),
                                     folder / f"{path_component(name, 'scenario')}.yaml")
     if result.status is not None and result.status.history:
-        from .actuals import actual_vs_projected
-        from .report.actuals_sheet import actuals_png
+        from ..actuals import actual_vs_projected
+        from ..report.actuals_sheet import actuals_png
 
         frame = actual_vs_projected(result.deal, [result.status], result.scenarios)
         result.actual_vs_projected = frame
@@ -103,8 +99,8 @@ def status_inputs(status: Path | None) -> dict[str, Path]:
     """The manifest's inputs of a status file: the file and its tapes."""
     if status is None:
         return {}
-    from .io.status_file import STATUS_TAPES
-    from .io.yamlio import load_yaml
+    from ..io.status_file import STATUS_TAPES
+    from ..io.yamlio import load_yaml
 
     inputs = {"status": status}
     raw = load_yaml(status, "status")
@@ -126,12 +122,12 @@ def value(
     """Value every class on a date: dirty and clean price on a discount curve plus a spread
     (or at a yield), accrued interest from the last payment date, yield, WAL and durations
     from that date; writes valuation.csv."""
-    from .engine import run as run_deal
-    from .io import load_deal
-    from .io.outputs import manifest, output_set, write_csv, write_manifest
-    from .io.status_file import load_status
-    from .valuation import load_valuation
-    from .valuation import value as value_classes
+    from ..engine import run as run_deal
+    from ..io import load_deal
+    from ..io.outputs import manifest, output_set, write_csv, write_manifest
+    from ..io.status_file import load_status
+    from ..valuation import load_valuation
+    from ..valuation import value as value_classes
 
     output_dir, out = _ui()
     d = load_deal(deal)
@@ -167,12 +163,12 @@ def track(
 ) -> None:
     """Actual vs projected: the periods the statuses report against the projection at
     closing (or at the last status); writes actual_vs_projected.csv and .png."""
-    from .actuals import actual_vs_projected
-    from .errors import Problem
-    from .io import load_deal
-    from .io.outputs import manifest, output_set, write_csv, write_manifest
-    from .io.status_file import load_status
-    from .report.actuals_sheet import actuals_png
+    from ..actuals import actual_vs_projected
+    from ..errors import Problem
+    from ..io import load_deal
+    from ..io.outputs import manifest, output_set, write_csv, write_manifest
+    from ..io.status_file import load_status
+    from ..report.actuals_sheet import actuals_png
 
     output_dir, out = _ui()
     d = load_deal(deal)
@@ -211,7 +207,7 @@ def track(
 
 def register(app: typer.Typer) -> None:
     """Add ``value`` and ``track`` to ``app`` (user mistakes: one line per problem, exit 2)."""
-    from .cli import user_errors
+    from .common import user_errors
 
     for fn in (value, track):
         app.command()(user_errors(fn))

@@ -1,11 +1,11 @@
 """Heat maps of a tranche over two assumptions (docs/structuring.md, "Heat maps"): its loss
 rate (or yield, or whether it is whole) on a grid of a constant CDR against the recovery
 haircut or the disposal lag, every point a scenario derived from the base (everything else
-as the base writes it), run as one sweep (:func:`abs_engine.scenarios.sweep`).
+as the base writes it), run as one sweep (:func:`abs_engine.studies.sweep`).
 
 The **break-even frontier** is read off the grid: for each value of the second
 assumption, the highest CDR of the grid at which the tranche is whole (with the grid's
-resolution; :func:`abs_engine.scenarios.breakeven` finds it to 1 bp). The base scenario
+resolution; :func:`abs_engine.studies.breakeven` finds it to 1 bp). The base scenario
 and each stress scenario are marked at their (mean) CDR and their haircut or lag.
 """
 

@@ -12,71 +12,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from .errors import InputError
-from .io.names import console_text as escape
-from .io.names import path_component
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cash-flow engine for IP-backed securitization (知识产权证券化).")
-# wide enough for the summary table when the output is a file or a pipe
-out = Console(width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
-
-DealArg = Annotated[Path, typer.Argument(help="Deal file (YAML)", show_default=False)]
-ScenarioOpt = Annotated[
-    list[Path] | None,
-    typer.Option("--scenario", "-s", help="Scenario file (YAML); repeat for several"),
-]
-
-
-def _load_scenarios(paths: list[Path] | None) -> list[Any]:
-    """Scenario and grid files (grids expand to their points); every problem of every
-    file in one InputError."""
-    from .io import load_scenarios
-
-    return load_scenarios(paths or [])
-
-
-def user_errors(fn: Any) -> Any:
-    """A command whose :class:`InputError` anywhere (inputs, options, the output stage)
-    prints one line per problem and exits 2, never a traceback."""
-    import functools
-
-    from .analytics import AnalyticsError
-    from .errors import Problem
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except InputError as exc:
-            _fail(exc)
-        except AnalyticsError as exc:  # inputs the analytics cannot use (prices, yields, curves)
-            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip() and not ln.strip().endswith(":")]
-            _fail(InputError([Problem("", "analytics", ln) for ln in lines or [str(exc)]]))
-
-    return wrapper
-
-
-def _fail(exc: InputError) -> None:
-    for p in exc.problems:
-        # user text (names from deal files) may look like markup: escape it
-        err.print(f"[red]error[/red] {escape(str(p))}", highlight=False, markup=True, soft_wrap=True)
-    err.print(f"{exc.total} problem(s) found.")
-    raise typer.Exit(2)
-
-
-def output_dir(out_dir: Path | None, deal_name: str, *sub: str) -> Path:
-    """Where a command writes: ``--out`` as given, else ``out/<deal name>/<sub>`` with the
-    deal name made a safe directory name (:func:`abs_engine.io.names.path_component`); checked
-    before any work starts (:func:`abs_engine.io.outputs.check_output_dir`)."""
-    from .io.outputs import check_output_dir
-
-    final = out_dir if out_dir is not None else Path("out", path_component(deal_name), *sub)
-    check_output_dir(final)
-    return final
+from ..errors import InputError
+from ..io.names import console_text as escape
+from .common import (
+    DealArg,
+    ScenarioOpt,
+    _fail,
+    _load_scenarios,
+    app,
+    err,
+    out,
+    output_dir,
+    user_errors,
+)
 
 
 @app.command()
@@ -89,8 +39,8 @@ def validate(
 ) -> None:
     """Check a deal file (and its tapes, scenarios and Monte Carlo settings); list every
     problem and exit with status 2 when there are any."""
-    from .checks import check_scenarios, settings_problems
-    from .io import load_deal
+    from ..checks import check_scenarios, settings_problems
+    from ..io import load_deal
 
     try:
         d = load_deal(deal)
@@ -102,14 +52,14 @@ def validate(
             problems += exc.problems
             scs = []
         if model is not None:
-            from .io.scenario_file import load_monte_carlo
+            from ..io.scenario_file import load_monte_carlo
 
             try:
                 problems += settings_problems(d, load_monte_carlo(model), str(model))
             except InputError as exc:
                 problems += exc.problems
         if status is not None:
-            from .io.status_file import load_status
+            from ..io.status_file import load_status
 
             try:
                 load_status(status, d)
@@ -120,7 +70,7 @@ def validate(
     except InputError as exc:
         _fail(exc)
         return
-    from .eligibility import exclusion_lines
+    from ..eligibility import exclusion_lines
 
     n_assets = sum(len(p.assets) for p in d.pools)
     extra = f", Monte Carlo settings {escape(model)}" if model is not None else ""
@@ -142,9 +92,9 @@ def _print_exclusions(lines: list[str]) -> None:
 @user_errors
 def schema(kind: Annotated[str, typer.Argument(help="deal, scenario or montecarlo")] = "deal") -> None:
     """Print the JSON Schema of deal, scenario or Monte Carlo files, for editor autocompletion."""
-    from .io.scenario_file import scenario_file_schema
-    from .model import Deal
-    from .model.scenario import MonteCarlo
+    from ..io.scenario_file import scenario_file_schema
+    from ..model import Deal
+    from ..model.scenario import MonteCarlo
 
     schemas = {
         "deal": lambda: Deal.model_json_schema(by_alias=True),
@@ -177,10 +127,10 @@ def run(
     mezzanine if any, subordinate)."""
     import datetime as dt
 
-    from .eligibility import exclusion_lines
-    from .engine import run as run_deal
-    from .io import load_deal
-    from .io.deal_file import with_pricing
+    from ..eligibility import exclusion_lines
+    from ..engine import run as run_deal
+    from ..io import load_deal
+    from ..io.deal_file import with_pricing
 
     try:
         d = load_deal(deal)
@@ -195,15 +145,15 @@ def run(
         if lang not in ("zh", "en", "both"):
             raise InputError.single("", "--lang", f"unknown language '{lang}' (zh, en, both)")
         final = output_dir(out_dir, d.name)
-        from .status_cli import check_write_status, load_run_status
+        from .status import check_write_status, load_run_status
 
         st = load_run_status(status, d)  # (docs/seasoned.md)
         check_write_status(d, st, write_status)
     except InputError as exc:
         _fail(exc)
         return
-    from .scenarios.executors import progress_bar
-    from .scenarios.investor import investor_view
+    from ..studies.executors import progress_bar
+    from ..studies.investor import investor_view
 
     with progress_bar(5, "steps", enabled=progress, console=err) as step:
         try:
@@ -238,9 +188,9 @@ def _write_run(d: Any, deal: Path, scenario: list[Path] | None, curve: Path | No
                write_status: int | None = None) -> list[Path]:
     """The outputs of ``run`` as one set (docs/validation.md): staged, then moved into place
     with the manifest last."""
-    from .eligibility import exclusions
-    from .io.outputs import manifest, output_set, write_csv, write_manifest
-    from .status_cli import status_inputs, status_outputs
+    from ..eligibility import exclusions
+    from ..io.outputs import manifest, output_set, write_csv, write_manifest
+    from .status import status_inputs, status_outputs
 
     with output_set(final) as target:
         seasoned = status_outputs(result, target, write_status)  # (first: the term sheets show the actuals)
@@ -262,7 +212,7 @@ def _write_run(d: Any, deal: Path, scenario: list[Path] | None, curve: Path | No
         ]
         step(1)
         if term_sheets:
-            from .report import write_term_sheets
+            from ..report import write_term_sheets
 
             written += write_term_sheets(result, target, lang=lang, analytics=analytics, deal_path=deal, investor=view)
         step(1)
@@ -279,23 +229,23 @@ def _write_run(d: Any, deal: Path, scenario: list[Path] | None, curve: Path | No
     return [final / p.relative_to(target) for p in written]
 
 
-# the scenario commands: sweep, breakeven, simulate (abs_engine/scenarios/cli.py)
-from .scenarios.cli import register as _register_scenario_commands  # noqa: E402
+# the scenario commands: sweep, breakeven, simulate (abs_engine/cli/studies.py)
+from .studies import register as _register_scenario_commands  # noqa: E402
 
 _register_scenario_commands(app)
-# the seasoned-deal commands: value, track (abs_engine/status_cli.py)
-from .status_cli import register as _register_status_commands  # noqa: E402
+# the structuring commands: size, agency, solve, compare, heatmap (abs_engine/cli/structuring.py)
+from .structuring import register as _register_structuring  # noqa: E402
+
+_register_structuring(app)
+# the seasoned-deal commands: value, track (abs_engine/cli/status.py)
+from .status import register as _register_status_commands  # noqa: E402
 
 _register_status_commands(app)
-# the static-pool analysis (abs_engine/staticpool/cli.py)
-from .staticpool.cli import register as _register_static_pool  # noqa: E402
+# the static-pool analysis (abs_engine/cli/staticpool.py)
+from .staticpool import register as _register_static_pool  # noqa: E402
 
 _register_static_pool(app)
 
 
 def main() -> None:
     app()
-
-
-if __name__ == "__main__":
-    main()

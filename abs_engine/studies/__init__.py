@@ -2,7 +2,7 @@
 break-even levels per tranche, Monte Carlo of correlated defaults, on local threads or
 processes or a Dask cluster.
 
->>> from abs_engine.scenarios import Executor, breakeven, simulate, sweep
+>>> from abs_engine.studies import Executor, breakeven, simulate, sweep
 >>> Executor("threads", workers=2).describe()
 'threads (2 workers)'
 """

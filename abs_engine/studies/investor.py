@@ -22,7 +22,7 @@ without that party: ``(cash as written - cash with the party removed) / cash as 
 the party's marginal contribution (with several parties backing the same dues each
 marginal share can be 0 while the stand-alone case shows the joint one).
 
-**Break-even.** The break-even constant CDR (临界违约率, :func:`abs_engine.scenarios.breakeven`,
+**Break-even.** The break-even constant CDR (临界违约率, :func:`abs_engine.studies.breakeven`,
 stress ``cdr``, criterion ``timely``) of every tranche under every scenario's other
 assumptions (recovery, prepayment, lags), as written and in each removal case; its multiple
 of the scenario's CDR and of the base case's (the run's first scenario).

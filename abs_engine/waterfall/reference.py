@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 
-from ._program import (
+from .program import (
     BASE_COLL_ALL,
     BASE_COLL_INTEREST,
     BASE_COLL_PRINCIPAL,

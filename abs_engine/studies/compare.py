@@ -94,7 +94,7 @@ def compare(
     --------
     >>> import abs_engine as ae
     >>> from abs_engine.io.variants import Structure
-    >>> from abs_engine.scenarios.sizing import with_balances
+    >>> from abs_engine.studies.sizing import with_balances
     >>> deal = ae.load_deal("deals/sz_pledge_2026_1.yaml")
     >>> thin = Structure("senior_90", with_balances(deal, {"A": 185_400_000}), "example")
     >>> c = compare([Structure("base", deal, "deals"), thin], [ae.load_scenario("scenarios/base.yaml")])

@@ -1,5 +1,5 @@
 """The structuring commands of ``abs-engine``: ``size``, ``agency``, ``solve``, ``compare``,
-``heatmap`` (docs/structuring.md; registered by :func:`abs_engine.scenarios.cli.register`).
+``heatmap`` (docs/structuring.md; registered by :func:`abs_engine.cli.studies.register`).
 
 Like the other scenario commands, each writes one output set (staged, moved into place
 with the manifest last), prints one line per user mistake with the field and exits 2, and
@@ -18,7 +18,7 @@ from rich.table import Table
 from ..errors import InputError, Problem
 from ..io.names import console_text as escape
 from ..io.names import path_component
-from .cli import (
+from .studies import (
     BackendOpt,
     CriterionOpt,
     DealArg,
@@ -56,7 +56,7 @@ def _settings(model: Path | None, paths: int | None, seed: int | None) -> Any:
     from ..io.scenario_file import load_monte_carlo
     from ..io.validation import problems_from_validation
     from ..model.scenario import MonteCarlo
-    from .agency import AGENCY_PATHS
+    from ..studies.agency import AGENCY_PATHS
 
     settings = load_monte_carlo(model) if model else MonteCarlo(paths=AGENCY_PATHS)
     update = {k: v for k, v in (("paths", paths), ("seed", seed)) if v is not None}
@@ -178,10 +178,10 @@ def size(
     stress; writes the sized deal file, the sizing table and the agency test of the result."""
     _fail, out, err = _ui()
     from ..io import load_deal
-    from .agency import StressSet, load_agency_table
-    from .outputs import write_frame
-    from .sizing import parse_targets
-    from .sizing import size as run_size
+    from ..studies.agency import StressSet, load_agency_table
+    from ..studies.outputs import write_frame
+    from ..studies.sizing import parse_targets
+    from ..studies.sizing import size as run_size
 
     try:
         _check_options(backend, criterion, fmt)
@@ -232,7 +232,7 @@ def output_set_(final: Path) -> Any:
 
 
 def _agency_frames(ag: Any, target: Path, fmt: str) -> list[Path]:
-    from .outputs import write_frame
+    from ..studies.outputs import write_frame
 
     return (write_frame(ag.targets, target, "agency_targets", fmt) + write_frame(ag.bdr, target, "agency_bdr", fmt)
             + write_frame(ag.table, target, "agency_table", fmt) + write_frame(ag.summary, target, "agency_summary", fmt)
@@ -271,9 +271,9 @@ def agency(
     the implied rating; CSVs, a plot and the term sheets' agency sheet."""
     _fail, out, err = _ui()
     from ..io import load_deal
-    from .agency import StressSet, load_agency_table
-    from .agency import agency_table as run_agency
-    from .plots import agency_png
+    from ..studies.agency import StressSet, load_agency_table
+    from ..studies.agency import agency_table as run_agency
+    from ..studies.plots import agency_png
 
     try:
         _check_options(backend, criterion, fmt, lang)
@@ -339,8 +339,8 @@ def solve(
     from ..io import load_deal
     from ..io.deal_file import with_pricing
     from ..model.scenario import BASE
-    from .outputs import write_frame
-    from .solvers import max_coupon, solve_coupons, subordinate_irr
+    from ..studies.outputs import write_frame
+    from ..studies.solvers import max_coupon, solve_coupons, subordinate_irr
 
     try:
         _check_options(backend, criterion, fmt)
@@ -364,7 +364,7 @@ def solve(
     text = None
     name = f"{deal.stem}_solved.yaml"
     if solved is not None and table is not None:
-        from .solvers import coupon_field
+        from ..studies.solvers import coupon_field
 
         changes: dict[tuple[Any, ...], Any] = {("tranches", n, "coupon", coupon_field(solved.tranche(n)) or "rate"): float(v)
                                               for n, v in zip(table["tranche"], table["solved"], strict=True)}
@@ -435,9 +435,9 @@ def compare(
     from ..io.variants import Structure, load_variants
     from ..model.scenario import BASE
     from ..report.compare_book import write_comparison_workbook
-    from .compare import compare as run_compare
-    from .compare import side_by_side
-    from .outputs import write_frame
+    from ..studies.compare import compare as run_compare
+    from ..studies.compare import side_by_side
+    from ..studies.outputs import write_frame
 
     try:
         _check_options(backend, criterion, fmt, lang)
@@ -518,9 +518,9 @@ def heatmap(
     disposal lag, with its break-even frontier and the base and stress points marked."""
     _fail, out, err = _ui()
     from ..io import load_deal, load_scenario
-    from .heatmap import heatmap as run_heatmap
-    from .outputs import write_frame
-    from .plots import heatmap_png
+    from ..studies.heatmap import heatmap as run_heatmap
+    from ..studies.outputs import write_frame
+    from ..studies.plots import heatmap_png
 
     try:
         _check_options(backend, criterion, fmt)
@@ -546,3 +546,12 @@ def heatmap(
 
 
 COMMANDS = (size, agency, solve, compare, heatmap)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the structuring commands (:data:`COMMANDS`) to ``app``, with the user-error
+    handling of every command."""
+    from .common import user_errors
+
+    for fn in COMMANDS:
+        app.command()(user_errors(fn))

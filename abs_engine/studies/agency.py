@@ -8,10 +8,10 @@ under stresses of default timing, recovery and rates against the target default 
   (:func:`load_agency_table`; linear between tabulated years). With ``N`` paths it is the
   ``k``-th largest simulated default rate, ``k = max(floor(N p), 1)`` (the rule of the
   table's source); ``resolved`` is false when ``N p < 1`` (the largest rate stands in for a
-  quantile the paths cannot show). The paths are :func:`abs_engine.scenarios.simulate`'s,
-  path by path (:func:`abs_engine.scenarios.montecarlo.simulate_defaults`).
+  quantile the paths cannot show). The paths are :func:`abs_engine.studies.simulate`'s,
+  path by path (:func:`abs_engine.studies.montecarlo.simulate_defaults`).
 * **BDR** under a stress: the pool's cumulative default rate at the break-even multiple of
-  that stress's default curve (:func:`abs_engine.scenarios.breakeven`, stress
+  that stress's default curve (:func:`abs_engine.studies.breakeven`, stress
   ``cdr_multiple``): the default rate the tranche survives. A tranche whole across the whole
   range has the range end's rate (``bound = range``); one never whole has 0.
 * The tranche **passes** rating ``R`` under a stress when ``BDR >= TDR(R)``; its **cushion**

@@ -338,7 +338,7 @@ def simulate_defaults(
 ) -> pd.DataFrame:
     """The pool's cumulative default amount and rate on each of :func:`simulate`'s paths
     (the same seeds and draws, path by path), without running the waterfall: what the
-    target default rates of :mod:`abs_engine.scenarios.agency` need, at a fraction of the
+    target default rates of :mod:`abs_engine.studies.agency` need, at a fraction of the
     cost. One row per path: ``path``, ``obligor_defaults``, ``pool_defaults`` (currency
     units), ``pool_default_rate`` (share of the original pool balance).
 

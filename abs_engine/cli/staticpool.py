@@ -41,12 +41,12 @@ def static_pool(
     loan age, recovery rate and timing, delinquency roll rates; the fitted default and
     prepayment curves by loan age; and scenario files ready for run, sweep, breakeven and
     simulate (the fitted base, a grid of rating stress multiples, the delinquency pipeline)."""
-    from ..cli import _fail, out
     from ..io.outputs import manifest, output_set, write_manifest
-    from ..scenarios.cli import _interruptible, _print_written
-    from ..scenarios.outputs import FORMATS, write_frame
-    from . import analyse, load_history
-    from .plots import fitted_curves_png, vintage_curves_png
+    from ..staticpool import analyse, load_history
+    from ..staticpool.plots import fitted_curves_png, vintage_curves_png
+    from ..studies.outputs import FORMATS, write_frame
+    from .common import _fail, out
+    from .studies import _interruptible, _print_written
 
     try:
         problems = []

@@ -1,0 +1,5 @@
+"""``python -m abs_engine.cli``."""
+
+from .main import main
+
+main()
