@@ -140,7 +140,7 @@ def test_long_runs_print_an_estimate_and_need_yes(tmp_path, monkeypatch, capsys,
     long-run limit stops (exit 2, 'pass --yes') unless --yes is given, and then runs. The
     thresholds are lowered so that the example deal counts as long."""
     from abs_engine.cli import app
-    from abs_engine.studies import cli as scli
+    from abs_engine.cli import studies as scli
 
     monkeypatch.setattr(scli, "PILOT_ABOVE", 1)
     monkeypatch.setattr(scli, "LONG_RUN_S", 0.0)
