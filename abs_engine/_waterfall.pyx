@@ -49,6 +49,7 @@ cdef enum:
     OP_TRANSFER = 7
     OP_PAY_RESIDUAL = 8
     OP_REIMBURSE = 9
+    OP_REPAY_LIQUIDITY = 10
     I_SRC = 0
     I_DST = 1
     I_A_OFF = 2
@@ -70,6 +71,19 @@ cdef enum:
     BASE_POOL = 0
     BASE_NOTES = 1
     BASE_ORIGINAL_NOTES = 2
+    BASE_COLL_INTEREST = 3
+    BASE_COLL_PRINCIPAL = 4
+    BASE_COLL_ALL = 5
+    BASE_TAXABLE = 6
+    N_BASES = 7
+    C_INTEREST = 0
+    C_PRINCIPAL = 1
+    C_TAXABLE = 2
+    N_INC = 3
+    L_IS = 0
+    L_RATE = 1
+    L_FEE = 2
+    N_LIQ = 3
     R_AMOUNT = 1
     R_PCT_POOL = 2
     R_PCT_NOTES = 3
@@ -110,6 +124,7 @@ cdef enum:
     K_TRANSFER = 8
     K_RESIDUAL = 9
     K_REIMBURSE = 10
+    K_REPAY_LIQUIDITY = 11
 
 
 cdef struct Step:
@@ -200,11 +215,16 @@ cdef struct Ctx:
     const double* pool_start
     const double* pool_end
     const double* ext
+    const double* inc  # the period's income for the collection and tax fee bases
+    const double* liq_par
+    int n_liq  # liquidity facilities: their number and account indices
+    const int* liq_idx
     # the opening state at t0 (bal_open, carry_open, ...; acct0 above)
     const double* bal_open
     const double* carry_open
     const double* fee_carry_open
     const double* owed_open
+    const double* liq_open
     const int* count_open
     const int* fired_open
     # outputs
@@ -225,6 +245,9 @@ cdef struct Ctx:
     double* party
     double* a_drawn
     double* a_repaid
+    double* l_int
+    double* l_fee
+    double* l_paid
     int* state
     int* fired
     int* trg_count
@@ -236,6 +259,7 @@ cdef struct Ctx:
     double* fee_carry_amt
     double* acct
     double* owed
+    double* liq  # a liquidity facility's interest and fees unpaid
     int* count
     int* is_fired
     double orig_notes
@@ -441,6 +465,29 @@ cdef inline void reimburse(Ctx* c, const Step* p) noexcept nogil:
         c.acct[p.dst] += pay
 
 
+cdef inline void repay_liquidity(Ctx* c, const Step* p) noexcept nogil:
+    """repay_liquidity: out of the step's account, the facility's (p.dst) interest and fees
+    owed first (mode 0 and 1), then the principal drawn (mode 0 and 2); repaid principal
+    may be drawn again unless the facility has failed."""
+    cdef double avail = cap(p, c.acct[p.src])
+    cdef double paid = 0.0
+    cdef double pay
+    if p.mode != 2:
+        paid = dmin(c.liq[p.dst], avail)
+        if paid > 0.0:
+            c.acct[p.src] -= paid
+            c.liq[p.dst] -= paid
+            c.l_paid[c.st_cur * c.A + p.dst] += paid
+    if p.mode != 1:
+        pay = dmin(c.owed[p.dst], avail - paid)
+        if pay > 0.0:
+            c.acct[p.src] -= pay
+            c.owed[p.dst] -= pay
+            c.a_repaid[c.st_cur * c.A + p.dst] += pay
+            if c.t_cur < c.fail_cur[p.dst]:
+                c.acct[p.dst] += pay
+
+
 cdef inline double* dues_of(Ctx* c, const Step* p) noexcept nogil:
     """What is due to the recipients of a pay_fee (fees) or pay_interest (tranches) step."""
     return c.fee_due if p.op == OP_PAY_FEE else c.int_due
@@ -477,6 +524,8 @@ cdef inline void run_step(Ctx* c, const Step* p, bint last) noexcept nogil:
         reimburse(c, p)
     elif kind == K_RESIDUAL:
         pay_residual(c, p)
+    elif kind == K_REPAY_LIQUIDITY:
+        repay_liquidity(c, p)
 
 
 cdef inline bint when(const Ctx* c, const Step* p, Py_ssize_t t) noexcept nogil:
@@ -539,13 +588,33 @@ cdef inline int test_triggers(Ctx* c, int* fired_out, int* count_out) noexcept n
     return state
 
 
+cdef void accrue_liquidity(Ctx* c, Py_ssize_t oa, double yf, bint outstanding) noexcept nogil:
+    """Each liquidity facility's interest on what is drawn and commitment fee on what it can
+    still lend (the fee only while notes are outstanding), recorded and added to what it is
+    owed besides principal."""
+    cdef Py_ssize_t i
+    cdef int acc
+    cdef double interest, fee
+    cdef const double* lp
+    for i in range(c.n_liq):
+        acc = c.liq_idx[i]
+        lp = c.liq_par + acc * N_LIQ
+        interest = c.owed[acc] * lp[L_RATE] * yf
+        fee = c.acct[acc] * lp[L_FEE] * yf if outstanding else 0.0
+        c.l_int[oa + acc] = interest
+        c.l_fee[oa + acc] = fee
+        c.liq[acc] += interest + fee
+
+
 cdef void loop(Ctx* c) noexcept nogil:
     """Every scenario, every period: the steps of abs_engine.waterfall.reference.run in the same order."""
     cdef Py_ssize_t S = c.S, T = c.T, NS = c.NS, K = c.K, F = c.F, A = c.A, J = c.J
     cdef Py_ssize_t s, t, k, f, acc, src, j, st, ok, of, oa
     cdef int state, fail_first
     cdef double n, r, due, x
-    cdef double base[3]
+    cdef double base[N_BASES]
+    cdef const double* inc_st
+    cdef int b
     cdef bint last
     cdef double* bal = c.bal
     cdef double* int_due = c.int_due
@@ -576,6 +645,7 @@ cdef void loop(Ctx* c) noexcept nogil:
         for acc in range(A):
             acct[acc] = c.acct0[acc]
             c.owed[acc] = c.owed_open[acc]
+            c.liq[acc] = c.liq_open[acc]
             if fail_s[acc] < fail_first:
                 fail_first = fail_s[acc]
         for j in range(J):
@@ -630,10 +700,19 @@ cdef void loop(Ctx* c) noexcept nogil:
             out = c.f_due + of
             base[BASE_POOL] = c.pool_start[st]
             base[BASE_NOTES] = n
+            inc_st = c.inc + st * N_INC
+            base[BASE_COLL_INTEREST] = inc_st[C_INTEREST]
+            base[BASE_COLL_PRINCIPAL] = inc_st[C_PRINCIPAL]
+            base[BASE_COLL_ALL] = inc_st[C_INTEREST] + inc_st[C_PRINCIPAL]
+            base[BASE_TAXABLE] = inc_st[C_TAXABLE]
             yf = c.yf[t]
             if n > 0.0:
                 for f in range(F):
-                    x = dmin(c.fee_fixed[f] + c.fee_rate[f] * base[c.fee_base[f]] * yf, c.fee_cap[f]) + fee_carry_amt[f]
+                    b = c.fee_base[f]
+                    if b < BASE_COLL_INTEREST:  # a balance: rate p.a. over the period
+                        x = dmin(c.fee_fixed[f] + c.fee_rate[f] * base[b] * yf, c.fee_cap[f]) + fee_carry_amt[f]
+                    else:  # the period's income: a share of it
+                        x = dmin(c.fee_fixed[f] + c.fee_rate[f] * base[b], c.fee_cap[f]) + fee_carry_amt[f]
                     fee_due[f] = x
                     out[f] = x
             else:
@@ -641,6 +720,8 @@ cdef void loop(Ctx* c) noexcept nogil:
                     x = 0.0 + fee_carry_amt[f]
                     fee_due[f] = x
                     out[f] = x
+            if c.n_liq:
+                accrue_liquidity(c, oa, yf, n > 0.0)
             state = test_triggers(c, c.fired + st * J, c.trg_count + st * J)
             c.state[st] = state
             p = c.steps + c.seg[state]
@@ -705,10 +786,13 @@ cdef tuple _SHAPES = (
     ("trg_i", "i", ("J", N_TRG)),
     ("trg_thr", "d", ("J",)),
     ("ext", "d", ("S", "T", "J")),
+    ("inc", "d", ("S", "T", N_INC)),
+    ("liq_par", "d", ("A", N_LIQ)),
     ("bal_open", "d", ("K",)),
     ("carry_open", "d", ("K",)),
     ("fee_carry_open", "d", ("F",)),
     ("owed_open", "d", ("A",)),
+    ("liq_open", "d", ("A",)),
     ("count_open", "i", ("J",)),
     ("fired_open", "i", ("J",)),
 )
@@ -717,6 +801,7 @@ cdef tuple _OUT_SHAPES = (
     ("t_bal_start", "K"), ("t_int_due", "K"), ("t_int_paid", "K"), ("t_int_short", "K"), ("t_prin", "K"),
     ("t_wd", "K"), ("t_bal_end", "K"), ("t_resid", "K"), ("f_due", "F"), ("f_paid", "F"), ("f_unpaid", "F"),
     ("a_start", "A"), ("a_in", "A"), ("a_end", "A"), ("party", "P"), ("a_drawn", "A"), ("a_repaid", "A"),
+    ("l_int", "A"), ("l_fee", "A"), ("l_paid", "A"),
 )
 
 
@@ -762,6 +847,8 @@ cdef int _kind(const Step* p) noexcept:
         return K_RESIDUAL
     if op == OP_REIMBURSE:
         return K_REIMBURSE
+    if op == OP_REPAY_LIQUIDITY:
+        return K_REPAY_LIQUIDITY
     return K_NONE  # an unknown opcode does nothing, as in the reference
 
 
@@ -898,7 +985,7 @@ def _check_indices(flat, sizes):
                 bad(f"step {i} cover fees", _bad_list(ilist, ia[i, I_A_OFF], ia[i, I_A_LEN], F))
                 bad(f"step {i} cover interest", _bad_list(ilist, ia[i, I_B_OFF], ia[i, I_B_LEN], K))
                 bad(f"step {i} cover principal", _bad_list(ilist, ia[i, I_C_OFF], ia[i, I_C_LEN], K))
-        elif o == OP_REIMBURSE:
+        elif o == OP_REIMBURSE or o == OP_REPAY_LIQUIDITY:
             index(f"step {i} from", ia[i, I_SRC], A)
             index(f"step {i} to", ia[i, I_DST], A)
         elif o == OP_PAY_RESIDUAL:
@@ -955,10 +1042,10 @@ def run(a):
     c.fee_fixed = _dptr(flat["fee_fixed"])
     c.fee_rate = _dptr(flat["fee_rate"])
     c.fee_cap = _dptr(flat["fee_cap"])
-    # the base each fee accrues on, as an index into (pool, notes, original notes): any
-    # other code accrues on the pool, as in the reference
+    # the base each fee accrues on, as an index into (pool, notes, original notes, the
+    # period's income ...): any other code accrues on the pool, as in the reference
     fee_base = flat["fee_base"]
-    fee_base = np.where((fee_base == BASE_NOTES) | (fee_base == BASE_ORIGINAL_NOTES), fee_base, 0).astype(np.int32)
+    fee_base = np.where((fee_base >= 0) & (fee_base < N_BASES), fee_base, 0).astype(np.int32)
     c.fee_base = _iptr(fee_base)
     c.fee_carry = _iptr(flat["fee_carry"])
     c.yf = _dptr(flat["yf"])
@@ -972,6 +1059,11 @@ def run(a):
     c.pool_start = _dptr(flat["pool_start"])
     c.pool_end = _dptr(flat["pool_end"])
     c.ext = _dptr(flat["ext"])
+    c.inc = _dptr(flat["inc"])
+    c.liq_par = _dptr(flat["liq_par"])
+    liq_idx = np.flatnonzero(flat["liq_par"].reshape(-1, N_LIQ)[:, L_IS] != 0.0).astype(np.int32)
+    c.n_liq = len(liq_idx)
+    c.liq_idx = _iptr(liq_idx)
     c.t0 = int(a.t0)
     if not 0 <= c.t0 <= T:
         raise ValueError(f"kernel argument t0: {c.t0} outside 0..{T}")
@@ -979,6 +1071,7 @@ def run(a):
     c.carry_open = _dptr(flat["carry_open"])
     c.fee_carry_open = _dptr(flat["fee_carry_open"])
     c.owed_open = _dptr(flat["owed_open"])
+    c.liq_open = _dptr(flat["liq_open"])
     c.count_open = _iptr(flat["count_open"])
     c.fired_open = _iptr(flat["fired_open"])
     # outputs: written in place when C-contiguous (as allocate_outputs makes them)
@@ -1005,11 +1098,14 @@ def run(a):
     c.party = _wdptr(outs["party"])
     c.a_drawn = _wdptr(outs["a_drawn"])
     c.a_repaid = _wdptr(outs["a_repaid"])
+    c.l_int = _wdptr(outs["l_int"])
+    c.l_fee = _wdptr(outs["l_fee"])
+    c.l_paid = _wdptr(outs["l_paid"])
     c.state = _wiptr(outs["state"])
     c.fired = _wiptr(outs["fired"])
     c.trg_count = _wiptr(outs["trg_count"])
     # scratch
-    scratch_d = np.zeros((8, max(c.K, c.F, c.A, 1)))
+    scratch_d = np.zeros((9, max(c.K, c.F, c.A, 1)))
     scratch_i = np.zeros((2, max(c.J, 1)), dtype=np.int32)
     c.bal = _wdptr(scratch_d[0])
     c.int_due = _wdptr(scratch_d[1])
@@ -1019,6 +1115,7 @@ def run(a):
     c.acct = _wdptr(scratch_d[5])
     c.no_floor = _wdptr(scratch_d[6])
     c.owed = _wdptr(scratch_d[7])
+    c.liq = _wdptr(scratch_d[8])
     c.count = _wiptr(scratch_i[0])
     c.is_fired = _wiptr(scratch_i[1])
     c.orig_notes = float(sum(float(x) for x in a.bal0))

@@ -43,6 +43,7 @@ from .model.deal import (
     PayResidual,
     ReimburseSupport,
     ReleaseReserve,
+    RepayLiquidity,
     Transfer,
     asset_id,
     patents_of,
@@ -164,6 +165,7 @@ class _Names:
         self.triggers = [t.name for t in deal.triggers]
         self.providers = [a.name for a in deal.accounts if a.external]
         self.trust_accounts = [a.name for a in deal.accounts if not a.external]
+        self.facilities = [a.name for a in deal.accounts if a.kind == "liquidity"]
         #: per tranche: (carry_shortfall, interest_on_shortfall, the step that set them)
         self.carry: dict[str, tuple[bool, bool, str]] = {}
 
@@ -229,6 +231,12 @@ def reference_problems(deal: Deal, file: str) -> list[Problem]:
     for state in STATES:
         for i, s in enumerate(getattr(deal.waterfalls, state) or []):
             _step_problems(n, s, f"waterfalls.{state}[{i}]")
+    # a liquidity facility lends: the deal must say where it is repaid (an undertaking need not)
+    repaid = {s.to for state in STATES for s in getattr(deal.waterfalls, state) or [] if isinstance(s, RepayLiquidity)}
+    for i, a in enumerate(deal.accounts):
+        if a.kind == "liquidity" and a.name not in repaid:
+            n.add(f"accounts[{i}]", f"liquidity facility '{a.name}' is never repaid: add a repay_liquidity step "
+                  "(its rank in the waterfall) to the waterfalls that draw it")
 
     if deal.deal.total_notes is not None:
         total = sum(t.balance for t in deal.tranches)
@@ -323,7 +331,14 @@ def _step_problems(n: _Names, s: AnyStep, at: str) -> None:
             n.ref(f"{at}.to", "tranche or party", s.to, n.tranches + list(PARTIES))
         case ReimburseSupport():
             paid_from_trust()
-            n.ref(f"{at}.to", "support provider", s.to, n.providers)
+            if s.to in n.facilities:
+                n.add(f"{at}.to", f"'{s.to}' is a liquidity facility: repay it with repay_liquidity (interest "
+                      "and fees, then principal)")
+            else:
+                n.ref(f"{at}.to", "support provider", s.to, n.providers)
+        case RepayLiquidity():
+            paid_from_trust()
+            n.ref(f"{at}.to", "liquidity facility", s.to, n.facilities)
         case _:
             assert_never(s)
 
@@ -532,6 +547,10 @@ def status_problems(deal: Deal, st: Status, file: str, origins: Origins | None =
 
     if st.deal != deal.name:
         bad("deal", f"the status is of deal '{st.deal}', not '{deal.name}'")
+    for a in deal.accounts:
+        if a.kind == "liquidity":  # (a status carries no facility interest owed yet)
+            bad("accounts", f"deal account '{a.name}' is a liquidity facility: a run from a status does not "
+                "model liquidity facilities yet (the status carries no facility interest owed); run from closing")
     sched = legal_schedule(deal.deal)
     period = sched.match(st.date)
     if period is None:

@@ -221,6 +221,29 @@ class Result:
         )
 
     @cached_property
+    def liquidity(self) -> pd.DataFrame:
+        """Ledger of the liquidity facilities (流动性支持, accounts of kind liquidity): per
+        period what the trust drew (``drawn``) and repaid of principal (``repaid``), the
+        principal owed at the period's end (``balance``), the interest on it and the
+        commitment fee on the undrawn limit accrued in the period (``interest``,
+        ``commitment_fee``), what the trust paid of them (``interest_paid``, interest and fees
+        together, by ``repay_liquidity`` steps), what it still owes of them at the period's
+        end (``interest_owed``) and what the facility can still lend (``available``: the
+        limit less the balance; 0 from its failure on). Empty without facilities."""
+        a = self.args
+        idx = [i for i, x in enumerate(self.deal.accounts) if x.kind == "liquidity"]
+        names = [self.deal.accounts[i].name for i in idx]
+        drawn, repaid = a.a_drawn[:, :, idx], a.a_repaid[:, :, idx]
+        accrued, paid = a.l_int[:, :, idx] + a.l_fee[:, :, idx], a.l_paid[:, :, idx]
+        cols = {"drawn": drawn, "repaid": repaid, "balance": a.owed_open[idx] + np.cumsum(drawn - repaid, axis=1),
+                "interest": a.l_int[:, :, idx], "commitment_fee": a.l_fee[:, :, idx], "interest_paid": paid,
+                "interest_owed": a.liq_open[idx] + np.cumsum(accrued - paid, axis=1),
+                "available": a.a_end[:, :, idx]}
+        if not idx:
+            return pd.DataFrame({c: [] for c in ("scenario", "facility", "period", "payment_date", *cols)})
+        return _frame(self.schedule, self.scenario_names, names, "facility", cols, self.start_period)
+
+    @cached_property
     def layers(self) -> pd.DataFrame:
         """Ledger of the pools' risk-sharing layers (docs/risk-sharing.md): one row per
         scenario, pool, payer and period with ``kind`` and, summed over the period's
@@ -454,6 +477,7 @@ class Result:
             a.f_paid.sum(axis=2) + a.t_int_paid.sum(axis=2) + a.t_prin.sum(axis=2)
             + a.t_resid.sum(axis=2) + a.party.sum(axis=2)
             + a.a_repaid.sum(axis=2)  # support providers repaid: cash leaving the trust
+            + a.l_paid.sum(axis=2)  # liquidity facilities' interest and fees paid
         )
         return cash_in - paid - a.a_end[:, :, trust].sum(axis=2)
 

@@ -125,7 +125,7 @@ def waterfall(pool: pd.DataFrame) -> pd.DataFrame:
         # what is due: fees only while notes are outstanding
         fees = 0.0
         if notes > 0:
-            fees = (0.0010 * p["balance_start"] * yf  # VAT on the pool balance
+            fees = (0.03 * (1 + 0.12) * p["interest"]  # VAT: 3% and 12% surcharges on the period's interest
                     + 0.0010 * notes * yf + 0.0001 * notes * yf  # manager, custodian on the notes
                     + 0.0005 * p["balance_start"] * yf  # servicer on the pool balance
                     + min(12_500.0, 12_500.0))  # rating and audit, fixed (capped at itself)
@@ -234,10 +234,10 @@ def test_the_key_figures(engine_run):
     """The figures the README prints, from the spreadsheet (not from the engine)."""
     base = waterfall(by_period(projection(*SCENARIO_RATES["base"])))
     stress = waterfall(by_period(projection(*SCENARIO_RATES["stress"])))
-    assert round(base["interest_a"].sum(), 2) == 5_997_253.24
-    assert round(base["residual_sub"].sum(), 2) == 1_424_237.89
-    assert round(stress["interest_a"].sum(), 2) == 5_994_486.15
-    assert round(stress["residual_sub"].sum(), 2) == 1_030_551.01
+    assert round(base["interest_a"].sum(), 2) == 5_998_874.33
+    assert round(base["residual_sub"].sum(), 2) == 1_323_326.25
+    assert round(stress["interest_a"].sum(), 2) == 5_995_983.61
+    assert round(stress["residual_sub"].sum(), 2) == 938_666.53
     # the reserve's floor holds it at 500,000 in period 5 (1% of the notes would be 3,450)
     assert base.loc[5, "reserve_end"] == 500_000.0
     assert (stress["state"] == "accelerated").tolist() == [False] * 3 + [True] * 9

@@ -75,12 +75,15 @@ def principal_styles(draw, balance: float):
 
 
 @st.composite
-def structures(draw, max_coupon=0.1, small_fees=False, rich=True):
+def structures(draw, max_coupon=0.1, small_fees=False, rich=True, extras=False):
     """A deal: 1-4 tranches, optional fees, reserve and triggers, a sequential or pro-rata
     waterfall; with ``rich`` also scheduled and bullet tranches, a pool target, reserve
     targets of every part with floors and caps, a support provider (capacity, cover of
-    senior principal, reimbursement) and coverage, DSCR and shortfall triggers. Returns
-    (deal, mode, provider name or None)."""
+    senior principal, reimbursement) and coverage, DSCR and shortfall triggers; with
+    ``extras`` also fees on collections and VAT on taxable income, and a
+    liquidity facility `lf` (limit, interest, commitment fee) backing fees and interest after
+    any other support, repaid whole or interest and principal at two ranks (runs from a
+    status refuse facilities). Returns (deal, mode, provider name or None)."""
     ls = draw(loans(min_rate=max_coupon + 0.01 if small_fees else 0.0))
     total = sum(x["balance"] for x in ls)
     k = draw(st.integers(1, 4))
@@ -106,6 +109,12 @@ def structures(draw, max_coupon=0.1, small_fees=False, rich=True):
         else:
             fees.append({"name": "trustee", "fixed": float(draw(st.integers(0, 5000))), "rate": draw(st.floats(0, 0.002)),
                          "base": draw(st.sampled_from(["pool_balance", "note_balance", "original_notes"]))})
+    if extras and draw(st.booleans()):
+        fees.append({"name": "vat", "base": "taxable_income", "rate": 0.03, "surcharge": draw(st.floats(0.0, 0.12))})
+    if extras and draw(st.booleans()):
+        fees.append({"name": "svc", "base": "collections", "rate": draw(st.floats(0.0, 0.02)),
+                     "collections": draw(st.sampled_from(["interest", "principal", "all"])),
+                     **({"cap": float(draw(st.integers(0, 20_000)))} if draw(st.booleans()) else {})})
     accounts = [{"name": "collection"}]
     with_reserve = draw(st.booleans())
     if with_reserve:
@@ -125,15 +134,22 @@ def structures(draw, max_coupon=0.1, small_fees=False, rich=True):
         capacity = draw(st.none() | st.integers(0, 2_000_000).map(float))
         accounts.append({"name": provider, "kind": draw(st.sampled_from(["undertaking", "guarantee"])),
                          **({"capacity": capacity} if capacity is not None else {})})
-    support = (["reserve"] if with_reserve else []) + ([provider] if provider else [])
+    facility = extras and draw(st.booleans())
+    if facility:
+        accounts.append({"name": "lf", "kind": "liquidity", "limit": float(draw(st.integers(0, 2_000_000))),
+                         "rate": draw(st.floats(0.0, 0.1)), "commitment_fee": draw(st.floats(0.0, 0.01))})
+    support = (["reserve"] if with_reserve else []) + ([provider] if provider else []) + (["lf"] if facility else [])
     wf = []
     if with_reserve:
         wf.append({"action": "release_reserve", "from": "reserve", "to": "collection"})
     if fees:
-        wf.append({"action": "pay_fee", "from": "collection", "to": ["trustee"], "support": support})
+        wf.append({"action": "pay_fee", "from": "collection", "to": [f["name"] for f in fees], "support": support})
     for t in tranches:
         if t["coupon"]["kind"] != "none":
             wf.append({"action": "pay_interest", "from": "collection", "to": [t["name"]], "support": support})
+    part = draw(st.sampled_from(["all", "interest"])) if facility else None
+    if facility:  # interest and fees (and perhaps principal) right after the notes' interest
+        wf.append({"action": "repay_liquidity", "from": "collection", "to": "lf", "part": part})
     if with_reserve:
         wf.append({"action": "fund_reserve", "from": "collection", "to": "reserve"})
     if provider and k > 1 and draw(st.booleans()):  # the provider covers the senior's principal due
@@ -143,6 +159,8 @@ def structures(draw, max_coupon=0.1, small_fees=False, rich=True):
     if rich and draw(st.booleans()):
         principal["target_percent_of_pool"] = draw(st.floats(0.0, 1.0))
     wf.append(principal)
+    if part == "interest":  # the facility's principal after the notes' principal
+        wf.append({"action": "repay_liquidity", "from": "collection", "to": "lf", "part": "principal"})
     if provider and draw(st.booleans()):  # its recourse, before the residual
         wf.append({"action": "reimburse_support", "from": "collection", "to": provider,
                    "restore_capacity": draw(st.booleans())})
@@ -193,8 +211,10 @@ def scenarios(draw, recovery=True, provider=None):
 @st.composite
 def deals_and_scenarios(draw, max_scenarios=3):
     """A rich structure and 1-3 scenarios (its provider failing in some)."""
-    d, mode, provider = draw(structures())
-    scs = draw(st.lists(scenarios(provider=provider), min_size=1, max_size=max_scenarios, unique_by=lambda s: s.name))
+    d, mode, provider = draw(structures(extras=True))
+    facilities = [a.name for a in d.accounts if a.kind == "liquidity"]
+    failing = draw(st.sampled_from([provider, *facilities])) if provider and facilities else provider or next(iter(facilities), None)
+    scs = draw(st.lists(scenarios(provider=failing), min_size=1, max_size=max_scenarios, unique_by=lambda s: s.name))
     return d, mode, scs
 
 
@@ -205,6 +225,11 @@ def kernel_equals_reference_and_conserves_cash(d, scs):
         np.testing.assert_allclose(getattr(cy.args, name), getattr(ref.args, name), rtol=0, atol=1e-9, err_msg=name)
     ref.check_conservation()
     cy.check_conservation()
+    for a in d.accounts:  # a liquidity facility never lends beyond its limit, nor is owed less than nothing
+        if a.kind == "liquidity":
+            lq = cy.liquidity[cy.liquidity["facility"] == a.name]
+            assert (lq["balance"] <= a.limit + 1e-6).all() and (lq["balance"] >= -1e-6).all()
+            assert (lq["available"] >= -1e-6).all() and (lq["interest_owed"] >= -1e-6).all()
 
 
 def seniority(d, mode, sc):

@@ -56,7 +56,7 @@ def test_value_and_track(tmp_path):
     assert p.returncode == 0, p.stderr
     v = pd.read_csv(tmp_path / "value" / "valuation.csv")
     assert list(v["tranche"]) == ["A", "SUB"] and v.loc[0, "basis"] == "curve" and v.loc[1, "basis"] == "yield"
-    assert "100.6544" in p.stdout and "8.0000%" in p.stdout
+    assert "100.6545" in p.stdout and "8.0000%" in p.stdout
     d = ae.load_deal(EXAMPLE)
     st = ae.load_status(STATUS, d)
     run = ae.run(d, ae.load_scenario(SCENARIOS / "sz_2026_1_named_default.yaml"))

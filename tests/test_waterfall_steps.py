@@ -221,6 +221,7 @@ def test_chunked_run_equals_single_call(backend, monkeypatch):
     base.rate = np.full((S, T, 2), 0.05)
     base.pool_start, base.pool_end, base.ext = np.zeros((S, T)), np.zeros((S, T)), np.zeros((S, T, 0))
     base.acct_fail = np.full((S, 1), T, dtype=np.int32)
+    base.inc = np.zeros((S, T, P.N_INC))
     one = base.copy_inputs()
     run_kernel(one, backend)
     monkeypatch.setattr(eng, "CHUNK", 3)
@@ -236,3 +237,34 @@ def test_kernel_refuses_a_recipient_listed_twice():
     a = make([("pay_principal", dict(a=[0, 0], mode=1))], coll=[50.0], bal0=(100.0,))
     with pytest.raises(ValueError, match="index 0 listed twice"):
         run_kernel(a, "cython")
+
+
+def test_repay_liquidity_interest_then_principal(backend):
+    """Account 1 is a liquidity facility (limit 100, 10% p.a. on draws, 2% on the undrawn
+    limit, year fraction 0.5). Period 1: nothing collected; a fee of 30 is drawn from it;
+    commitment fee 100 x 2% x 0.5 = 1. Period 2: 50 collected; interest 30 x 10% x 0.5 = 1.5
+    and commitment fee 70 x 2% x 0.5 = 0.7 accrue; the fee (30) takes 30, then repay_liquidity
+    pays 1 + 1.5 + 0.7 = 3.2 of interest and fees and 16.8 of the 30 drawn, which it may lend
+    again (available 86.8)."""
+    a = make([("pay_fee", dict(a=[0], b=[1])), ("repay_liquidity", dict(src=0, dst=1))], T=2, coll=[0.0, 50.0],
+             fees=[(30.0, 0.0, INF, 0, 0)], acct0=(0.0, 100.0), external=[0, 1], accr=0.5)
+    a.liq_par = np.array([[0.0, 0.0, 0.0], [1.0, 0.10, 0.02]])
+    run_kernel(a, backend)
+    assert a.a_drawn[0, 0, 1] == pytest.approx(30.0)
+    np.testing.assert_allclose([a.l_int[0, 0, 1], a.l_fee[0, 0, 1]], [0.0, 1.0])
+    np.testing.assert_allclose([a.l_int[0, 1, 1], a.l_fee[0, 1, 1]], [1.5, 0.7])
+    assert a.l_paid[0, 1, 1] == pytest.approx(3.2)
+    assert a.a_repaid[0, 1, 1] == pytest.approx(16.8)
+    assert a.a_end[0, 1, 1] == pytest.approx(100.0 - 30.0 + 16.8)
+    assert a.a_end[0, 1, 0] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize(("code", "want"), [(P.BASE_COLL_INTEREST, 4.0), (P.BASE_COLL_PRINCIPAL, 6.0),
+                                            (P.BASE_COLL_ALL, 10.0), (P.BASE_TAXABLE, 2.5)])
+def test_fee_bases_on_the_periods_income(backend, code, want):
+    """A fee of 10% of the period's income (not times the year fraction 0.25): interest 40,
+    principal 60, taxable income 25 (inc columns)."""
+    a = make([("pay_fee", dict(a=[0]))], coll=[100.0], fees=[(0.0, 0.10, INF, code, 1)], accr=0.25)
+    a.inc = np.array([[[40.0, 60.0, 25.0]]])
+    run_kernel(a, backend)
+    assert a.f_due[0, 0, 0] == pytest.approx(want)

@@ -205,6 +205,8 @@ def _write_run(d: Any, deal: Path, scenario: list[Path] | None, curve: Path | No
             write_csv(result.yield_tables(), target / "yield_tables.csv"),
             write_csv(result.support, target / "support.csv"),
             write_csv(result.layers, target / "layers.csv"),
+            *([write_csv(result.liquidity, target / "liquidity.csv")]
+              if any(a.kind == "liquidity" for a in result.deal.accounts) else []),
             *view.write_csvs(target),
             *seasoned,
         ]

@@ -424,6 +424,11 @@ class LicencePool(Model):
     links: list[LicencePatentLink] = describe("Inline licence-patent links", default_factory=list)
     deposit_interest_to: str = describe("Unused for receivables (fees are principal collections)", default="collection")
     deposit_principal_to: str = describe("Account that receives fee collections and recoveries", default="collection")
+    income_share: Fraction = describe(
+        "Share of the pool's fee collections (scheduled and early, not recoveries) that is the plan's "
+        "interest-like income for VAT (the receivables' yield over their purchase price, 财税〔2016〕140号): "
+        "what a `taxable_income` fee counts from this pool; 0: none", default=0.0,
+    )
     allow_fees_after_expiry: bool = describe(
         "Accept fees scheduled after a supporting patent expires (that share then stops at expiry); "
         "otherwise such fees are an input error",
@@ -530,6 +535,11 @@ class TransferPool(Model):
     assets: list[TransferAsset] = describe("Inline receivables", default_factory=list)
     deposit_interest_to: str = describe("Unused for receivables (instalments are principal collections)", default="collection")
     deposit_principal_to: str = describe("Account that receives instalments and recoveries", default="collection")
+    income_share: Fraction = describe(
+        "Share of the pool's instalment collections (scheduled and early, not recoveries) that is the "
+        "plan's interest-like income for VAT (the receivables' yield over their purchase price, "
+        "财税〔2016〕140号): what a `taxable_income` fee counts from this pool; 0: none", default=0.0,
+    )
     discount_rate: Rate | None = describe(
         "Rate p.a. (decimal, annual compounding, ACT/365F from the cut-off date) at which term sheets "
         "discount the remaining receivables to their present value and state the over-collateralisation "
@@ -639,9 +649,10 @@ class Account(Model):
     """
 
     name: str = describe("Account name")
-    kind: Literal["collection", "reserve", "undertaking", "guarantee"] = describe(
+    kind: Literal["collection", "reserve", "undertaking", "guarantee", "liquidity"] = describe(
         "collection (收款账户), reserve (储备账户), or a support provider outside the trust: "
-        "undertaking (差额支付承诺人) or guarantee (担保人)",
+        "undertaking (差额支付承诺人), guarantee (担保人) or liquidity (流动性支持: a facility "
+        "that lends, is paid interest and a commitment fee, and is repaid by `repay_liquidity`)",
         default="collection",
     )
     initial_balance: Money = describe("Balance at closing (e.g. a funded reserve)", default=0.0)
@@ -650,11 +661,23 @@ class Account(Model):
         "Support providers: the most they will ever pay (unlimited if omitted)", default=None
     )
     provider: str | None = describe("Support providers: who stands behind the undertaking", default=None)
+    limit: Money | None = describe(
+        "Liquidity facilities: the most that may be drawn and not yet repaid at any time (principal "
+        "repaid may be drawn again)", default=None,
+    )
+    rate: Rate | None = describe(
+        "Liquidity facilities: interest p.a. on the amount drawn and not repaid, decimal, accrued over "
+        "each period at the deal's day count", default=None,
+    )
+    commitment_fee: Rate | None = describe(
+        "Liquidity facilities: fee p.a. on the undrawn amount (limit less drawn, while notes are "
+        "outstanding), decimal, at the deal's day count; default 0", default=None,
+    )
 
     @property
     def external(self) -> bool:
         """A support provider outside the trust (its balance is not trust cash)."""
-        return self.kind in ("undertaking", "guarantee")
+        return self.kind in ("undertaking", "guarantee", "liquidity")
 
     @model_validator(mode="after")
     def _check(self) -> Account:
@@ -666,6 +689,16 @@ class Account(Model):
             raise ValueError("a support provider has a capacity, not an initial_balance")
         if not self.external and self.capacity is not None:
             raise ValueError("only support providers (undertaking, guarantee) have a capacity")
+        facility = {"limit": self.limit, "rate": self.rate, "commitment_fee": self.commitment_fee}
+        if self.kind == "liquidity":
+            if self.limit is None:
+                raise ValueError("a liquidity facility needs a limit (the most it lends)")
+            if self.capacity is not None:
+                raise ValueError("a liquidity facility has a limit, not a capacity")
+        else:
+            given = [k for k, v in facility.items() if v is not None]
+            if given:
+                raise ValueError(f"only liquidity facilities (kind: liquidity) have {', '.join(given)}")
         return self
 
 
@@ -683,10 +716,21 @@ class Fee(Model):
     label_zh: str | None = describe("Chinese label for term sheets", default=None)
     fixed: Money = describe("Fixed amount due each payment period", default=0.0)
     rate: Rate = describe("Rate p.a. on `base`, decimal", default=0.0)
-    base: Literal["pool_balance", "note_balance", "original_notes"] = describe(
+    base: Literal["pool_balance", "note_balance", "original_notes", "collections", "taxable_income"] = describe(
         "What `rate` applies to: pool balance at period start, note balance at period start, "
-        "or the original note balance",
+        "or the original note balance (`rate` p.a., times the period's year fraction); the period's "
+        "collections (`rate` a share of the collections `collections` names, not annualised); the "
+        "period's taxable income (`rate` the VAT rate, 0.03 for the simplified rate, plus "
+        "`surcharge`; not annualised; docs/deal-language.md, \"Fees\")",
         default="pool_balance",
+    )
+    collections: Literal["interest", "principal", "all"] | None = describe(
+        "base collections: which of the period's pool collections the fee is a share of (interest, "
+        "principal, or all of both)", default=None,
+    )
+    surcharge: Fraction | None = describe(
+        "base taxable_income: surcharges (城建税, 教育费附加, 地方教育附加) as a share of the VAT; "
+        "default 0.12", default=None,
     )
     cap: Money | None = describe("Maximum due per period (before carry-forward)", default=None)
     carry_forward: bool = describe("Unpaid amounts are owed in later periods", default=True)
@@ -696,6 +740,36 @@ class Fee(Model):
         "the amount): included (the rate includes VAT), excluded (VAT on top, as its own fee), tax "
         "(this fee is the plan's VAT and surcharges, 财税〔2016〕140号)", default=None,
     )
+
+    @model_validator(mode="after")
+    def _check(self) -> Fee:
+        if self.base == "collections" and self.collections is None:
+            raise ValueError("base 'collections' needs `collections`: interest, principal or all")
+        if self.base != "collections" and self.collections is not None:
+            raise ValueError(f"`collections` is only used with base 'collections', not '{self.base}'")
+        if self.base != "taxable_income" and self.surcharge is not None:
+            raise ValueError(f"`surcharge` is only used with base 'taxable_income', not '{self.base}'")
+        if self.base == "taxable_income":
+            if self.rate <= 0:
+                raise ValueError("base 'taxable_income' needs `rate`, the VAT rate (0.03: the 3% simplified "
+                                 "rate of 财税〔2017〕56号)")
+            if self.vat not in (None, "tax"):
+                raise ValueError(f"a fee on base 'taxable_income' is the plan's VAT: `vat` must be 'tax' "
+                                 f"(or omitted), not '{self.vat}'")
+        return self
+
+    @property
+    def is_tax(self) -> bool:
+        """The plan's VAT and surcharges (base taxable_income, or stated ``vat: tax``)."""
+        return self.base == "taxable_income" or self.vat == "tax"
+
+    @property
+    def effective_rate(self) -> float:
+        """The rate the engine applies to the base: for taxable income the VAT rate times one
+        plus the surcharge rate (0.03 x 1.12 = 0.0336), else ``rate``."""
+        if self.base == "taxable_income":
+            return self.rate * (1.0 + (0.12 if self.surcharge is None else self.surcharge))
+        return self.rate
 
 
 # --------------------------------------------------------------------------- tranches
@@ -978,9 +1052,23 @@ class ReimburseSupport(_Step):
     )
 
 
+class RepayLiquidity(_Step):
+    """Repay a liquidity facility (流动性支持) out of the cash available, at this step's rank:
+    its interest and commitment fee due (current and unpaid from earlier periods) first, then
+    the principal drawn and not yet repaid (which may be drawn again)."""
+
+    action: Literal["repay_liquidity"]
+    from_: str = Field(alias="from", description="Trust account paid from")
+    to: str = describe("The liquidity facility (an account of kind liquidity)")
+    part: Literal["all", "interest", "principal"] = describe(
+        "What this step repays: all (interest and fees, then principal), interest (interest and "
+        "commitment fee only) or principal (only the amount drawn)", default="all",
+    )
+
+
 #: A waterfall step: the closed vocabulary of actions (docs/deal-language.md).
 AnyStep = (PayFee | PayInterest | PayPrincipal | FundReserve | ReleaseReserve | DrawReserve | Transfer | PayResidual
-           | ReimburseSupport)
+           | ReimburseSupport | RepayLiquidity)
 Step = Annotated[AnyStep, Field(discriminator="action")]
 
 #: The waterfall's actions (the ``action:`` tags of :data:`Step`), in the order of the union.

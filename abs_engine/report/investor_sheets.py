@@ -25,6 +25,7 @@ from ..model.deal import (
     PayResidual,
     ReimburseSupport,
     ReleaseReserve,
+    RepayLiquidity,
     Transfer,
     sections,
 )
@@ -67,6 +68,10 @@ STEP_TEXT: dict[str, tuple[str, str]] = {
     "transfer": ("{src} 的资金转入 {to}", "move the cash in {src} to {to}"),
     "pay_residual": ("{src} 的剩余资金{share}支付给 {to}", "pay {share}the residual in {src} to {to}"),
     "reimburse_support": ("从 {src} 偿还 {to} 已垫付的款项（追偿）", "repay {to} from {src} what it has advanced (recourse)"),
+    "repay_liquidity": ("从 {src} 偿还流动性支持 {to}：{part}", "repay the liquidity facility {to} from {src}: {part}"),
+    "liq_all": ("先付利息及承诺费，再偿还已提取本金", "interest and commitment fee first, then the amount drawn"),
+    "liq_interest": ("利息及承诺费", "interest and commitment fee"),
+    "liq_principal": ("已提取本金", "the amount drawn"),
     "support": ("；不足时依次由 {s} 补足", "; shortfalls drawn in turn from {s}"),
     "cover_fees": ("税费", "the fees"),
     "cover_interest": ("{t} 利息", "{t} interest"),
@@ -130,6 +135,8 @@ def step_words(step: Any) -> tuple[str, str]:
         text = _pair("pay_residual", src=src, to=to, share=share)
     elif isinstance(step, ReimburseSupport):
         text = _pair("reimburse_support", src=src, to=to)
+    elif isinstance(step, RepayLiquidity):
+        text = _pair("repay_liquidity", src=src, to=to, part=_pair(f"liq_{step.part}"))
     else:  # pragma: no cover - the vocabulary is closed
         text = (step.action, step.action)
     sup = getattr(step, "support", [])
@@ -178,6 +185,35 @@ def _target_words(ctx: Any, acc: Any) -> str:
     return str(text)
 
 
+def _base_words(ctx: Any, f: Any) -> str:
+    """What a fee's rate applies to, in words (a collections or tax base: per period)."""
+    if f.base == "collections":
+        return str(ctx.L(f"base_collections_{f.collections}"))
+    if f.base == "taxable_income":
+        zh, en = LABELS["base_taxable_income"]
+        sur = _pct(0.12 if f.surcharge is None else f.surcharge)
+        return str(ctx.pair(zh.format(s=sur), en.format(s=sur)))
+    return str(ctx.L(f"base_{f.base}"))
+
+
+def _facilities(s: Sheet, r: int, ctx: Any) -> int:
+    """The liquidity facilities (流动性支持): limit, interest, commitment fee, provider;
+    nothing when the deal has none."""
+    facilities = [a for a in ctx.result.deal.accounts if a.kind == "liquidity"]
+    if not facilities:
+        return r
+    r = s.title(r, ctx.L("liquidity_title"), SUBTITLE)
+    h0 = r
+    r = s.header(r, 1, [ctx.H("account"), ctx.H("provider"), ctx.H("liq_limit"), ctx.H("liq_rate"),
+                        ctx.H("liq_commitment_fee")])
+    for a in facilities:
+        r = s.rows(r, 1, [[a.name, ctx.tr(a.provider) if a.provider else "—", a.limit, a.rate or 0.0,
+                           a.commitment_fee or 0.0]], [None, None, YUAN, PCT4, PCT4])
+    s.table("liquidity", h0, 1, r - 1, 5)
+    r = s.note(r, ctx.L("liquidity_note"))
+    return r + 1
+
+
 def structure_sheet(s: Sheet, ctx: Any) -> None:
     """Reserve accounts and targets, triggers, fees, the waterfall of each state as numbered
     steps in words, the clean-up call."""
@@ -201,6 +237,7 @@ def structure_sheet(s: Sheet, ctx: Any) -> None:
     else:
         r = s.note(r, ctx.L("no_reserves"))
     r += 1
+    r = _facilities(s, r, ctx)
     # triggers
     r = s.title(r, ctx.L("triggers"), SUBTITLE)
     if deal.triggers:
@@ -226,7 +263,7 @@ def structure_sheet(s: Sheet, ctx: Any) -> None:
                             ctx.H("payee"), ctx.H("vat"), ctx.H("carry_forward")])
         for f in deal.fees:
             name = ctx.pair(f.label_zh, f.name) if f.label_zh else ctx.tr(f.name)
-            base = ctx.L(f"base_{f.base}") if f.rate else "—"
+            base = _base_words(ctx, f) if f.rate else "—"
             vat = ctx.L(f"vat_{f.vat}") if f.vat else ctx.L("not_stated")
             r = s.rows(r, 1, [[name, base, f.rate, f.fixed, f.cap if f.cap is not None else ctx.L("unlimited"),
                                ctx.tr(f.payee) if f.payee else "—", vat, _yes(ctx, f.carry_forward)]],

@@ -226,7 +226,7 @@ def reimbursement_words(deal: Deal, acc: Account) -> tuple[str, str]:
 
 def provider_rows(deal: Deal, lang: str) -> list[list[Any]]:
     """One row per deal-level support provider (undertaking, guarantee account)."""
-    return [[a.name, f"kind_{a.kind}", a.provider, _backs(deal, a, lang), _cap(a.capacity)]
+    return [[a.name, f"kind_{a.kind}", a.provider, _backs(deal, a, lang), _cap(a.limit if a.kind == "liquidity" else a.capacity)]
             for a in deal.accounts if a.external]
 
 

@@ -527,7 +527,7 @@ def investor_view(result: Result, *, backend: Backend = "cython", speeds: Sequen
     >>> view = investor_view(res)
     >>> be = view.breakeven.set_index(["scenario", "case", "tranche"])
     >>> round(float(be.loc[("stress", "standalone", "A"), "breakeven_cdr"]), 4)
-    0.1116
+    0.1107
     """
     import time
 

@@ -19,6 +19,7 @@ from ..dates import Schedule, accrual_fractions
 from ..model.deal import (
     PARTIES,
     STATES,
+    Account,
     AnyStep,
     Deal,
     DrawReserve,
@@ -29,6 +30,7 @@ from ..model.deal import (
     PayResidual,
     ReimburseSupport,
     ReleaseReserve,
+    RepayLiquidity,
     Tranche,
     Transfer,
 )
@@ -82,6 +84,14 @@ def _sched_balance(tr: Tranche, deal: Deal, sched: Schedule) -> np.ndarray:
     for r in tr.principal.schedule:
         out[sched.period_of(r.date):] = r.balance
     return out
+
+
+def _opening_capacity(a: Account) -> float:
+    """What a support provider can pay at closing: a liquidity facility's limit, another's
+    capacity (inf: unlimited)."""
+    if a.kind == "liquidity":
+        return float(a.limit or 0.0)
+    return INF if a.capacity is None else a.capacity
 
 
 class _Index:
@@ -142,6 +152,10 @@ def encode_step(s: AnyStep, ia: list[int], fa: list[float], n: _Index) -> int:
             ia[P.I_SRC], ia[P.I_DST] = n.account[s.from_], n.account[s.to]
             ia[P.I_MODE] = int(s.restore_capacity)
             return P.OP_REIMBURSE
+        case RepayLiquidity():
+            ia[P.I_SRC], ia[P.I_DST] = n.account[s.from_], n.account[s.to]
+            ia[P.I_MODE] = {"all": 0, "interest": 1, "principal": 2}[s.part]
+            return P.OP_REPAY_LIQUIDITY
         case PayResidual():
             ia[P.I_SRC] = n.account[s.from_]
             if s.to in n.tranche:
@@ -232,7 +246,9 @@ def compile_deal(
     sched_bal = np.stack([_sched_balance(tr, deal, sched) for tr in deal.tranches], axis=1)
 
     # fees
-    base_code = {"pool_balance": P.BASE_POOL, "note_balance": P.BASE_NOTES, "original_notes": P.BASE_ORIGINAL_NOTES}
+    base_code = {"pool_balance": P.BASE_POOL, "note_balance": P.BASE_NOTES, "original_notes": P.BASE_ORIGINAL_NOTES,
+                 "taxable_income": P.BASE_TAXABLE}
+    coll_code = {"interest": P.BASE_COLL_INTEREST, "principal": P.BASE_COLL_PRINCIPAL, "all": P.BASE_COLL_ALL}
     yf = accrual_fractions(sched, deal.deal.day_count)
 
     # principal due (draw_reserve cover): a scheduled tranche above its schedule; a
@@ -253,6 +269,10 @@ def compile_deal(
         for name, when in sc.support_failures.items():
             if name in acc_idx:  # (the others are payers of the pools' support stacks)
                 acct_fail[si, acc_idx[name]] = sched.event_period(when)
+    liq_par = np.zeros((A, P.N_LIQ))
+    for i, acc in enumerate(deal.accounts):
+        if acc.kind == "liquidity":
+            liq_par[i] = [1.0, acc.rate or 0.0, acc.commitment_fee or 0.0]
     res_par = np.zeros((A, P.N_RES))
     res_par[:, P.R_CAP] = INF
     for i, acc in enumerate(deal.accounts):
@@ -264,6 +284,10 @@ def compile_deal(
     # collections: per pool an interest and a principal source
     coll = np.zeros((S, T, 2 * len(pools)))
     src_acct = np.zeros(2 * len(pools), dtype=np.int32)
+    # taxable income (VAT, 财税〔2016〕140号): interest and subsidies as collected (before the
+    # annual fees paid out of the pool), and a receivable pool's stated income share of its
+    # scheduled and early collections; never recoveries or support payments (principal)
+    taxable = np.zeros((S, T))
     for i, (pool_def, pf) in enumerate(zip(deal.pools, pools, strict=True)):
         ps = pf.series
         interest = ps["interest_collected"] + ps["subsidy"]
@@ -272,8 +296,13 @@ def compile_deal(
         paid = _upkeep_paid(ps["upkeep_cost"], interest + principal)
         coll[:, :, 2 * i] = interest - np.minimum(paid, interest)
         coll[:, :, 2 * i + 1] = principal - (paid - np.minimum(paid, interest))
+        taxable += interest + getattr(pool_def, "income_share", 0.0) * (ps["scheduled_principal"] + ps["prepayment"])
         src_acct[2 * i] = acc_idx[pool_def.deposit_interest_to]
         src_acct[2 * i + 1] = acc_idx[pool_def.deposit_principal_to]
+    inc = np.zeros((S, T, P.N_INC))
+    inc[:, :, P.C_INTEREST] = coll[:, :, 0::2].sum(axis=2)
+    inc[:, :, P.C_PRINCIPAL] = coll[:, :, 1::2].sum(axis=2)
+    inc[:, :, P.C_TAXABLE] = taxable
     pool_start = sum(pf.series["balance_start"] for pf in pools)
     pool_end = sum(pf.series["balance_end"] for pf in pools)
     original_pool = sum(pf.original_balance for pf in pools)
@@ -313,13 +342,14 @@ def compile_deal(
         accr=np.ascontiguousarray(accr),
         sched=np.ascontiguousarray(sched_bal),
         fee_fixed=np.array([f.fixed for f in deal.fees], dtype=np.float64),
-        fee_rate=np.array([f.rate for f in deal.fees], dtype=np.float64),
+        fee_rate=np.array([f.effective_rate for f in deal.fees], dtype=np.float64),
         fee_cap=np.array([INF if f.cap is None else f.cap for f in deal.fees], dtype=np.float64),
-        fee_base=np.array([base_code[f.base] for f in deal.fees], dtype=np.int32),
+        fee_base=np.array([coll_code[f.collections] if f.collections is not None else base_code[f.base]
+                           for f in deal.fees], dtype=np.int32),
         fee_carry=np.array([int(f.carry_forward) for f in deal.fees], dtype=np.int32),
         yf=yf,
-        acct0=np.array([(INF if a.capacity is None else a.capacity) if a.external else a.initial_balance
-                        for a in deal.accounts], dtype=np.float64),
+        acct0=np.array([_opening_capacity(a) if a.external else a.initial_balance for a in deal.accounts],
+                       dtype=np.float64),
         res_par=res_par,
         acct_ext=acct_ext,
         acct_fail=acct_fail,
@@ -332,6 +362,8 @@ def compile_deal(
         trg_thr=trg_thr,
         ext=np.ascontiguousarray(ext),
         n_parties=len(PARTIES),
+        inc=np.ascontiguousarray(inc),
+        liq_par=liq_par,
     )
     if opening is not None:
         opening.apply(args)

@@ -21,6 +21,7 @@ OP_DRAW_RESERVE = 6
 OP_TRANSFER = 7
 OP_PAY_RESIDUAL = 8
 OP_REIMBURSE = 9
+OP_REPAY_LIQUIDITY = 10
 
 OPCODES = {
     "pay_fee": OP_PAY_FEE,
@@ -32,6 +33,7 @@ OPCODES = {
     "transfer": OP_TRANSFER,
     "pay_residual": OP_PAY_RESIDUAL,
     "reimburse_support": OP_REIMBURSE,
+    "repay_liquidity": OP_REPAY_LIQUIDITY,
 }
 
 # integer operands of a step (iarg columns) ---------------------------------------
@@ -44,7 +46,8 @@ I_B_LEN = 5
 I_C_OFF = 6  # list C: draw_reserve: tranches whose principal is covered
 I_C_LEN = 7
 I_MODE = 8  # pay_principal: 0 sequential, 1 pro rata; pay_residual: 0 tranche, 1 party;
-# reimburse_support: 1 = the repayment restores the provider's capacity
+# reimburse_support: 1 = the repayment restores the provider's capacity;
+# repay_liquidity: 0 interest and fees then principal, 1 interest and fees only, 2 principal only
 I_FOLLOW = 9  # pay_principal: 1 = respect scheduled balances
 I_WHEN_TRIG = 10  # run only if this trigger has fired (-1: no condition)
 I_WHEN_NOT_TRIG = 11  # run only if this trigger has not fired (-1: no condition)
@@ -63,6 +66,24 @@ N_FARG = 4
 BASE_POOL = 0
 BASE_NOTES = 1
 BASE_ORIGINAL_NOTES = 2
+# bases on the period's income (inc columns), not annualised: `rate` is a share of it
+BASE_COLL_INTEREST = 3  # interest collections deposited
+BASE_COLL_PRINCIPAL = 4  # principal collections deposited
+BASE_COLL_ALL = 5  # both
+BASE_TAXABLE = 6  # taxable income (VAT): interest and interest-like income
+N_BASES = 7
+
+# the period's income (inc columns): what the collection and tax bases read
+C_INTEREST = 0
+C_PRINCIPAL = 1
+C_TAXABLE = 2
+N_INC = 3
+
+# liquidity facilities (liq_par columns; rows of the other accounts are zeros)
+L_IS = 0  # 1.0: the account is a liquidity facility
+L_RATE = 1  # interest p.a. on the amount drawn and not repaid
+L_FEE = 2  # commitment fee p.a. on the undrawn amount
+N_LIQ = 3
 
 # reserve parameters (res_par columns) --------------------------------------------------
 R_IS_RESERVE = 0
@@ -143,6 +164,10 @@ class KernelArgs:
     trg_thr: np.ndarray  # float64[J]
     ext: np.ndarray  # float64[S, T, J]
     n_parties: int = 1
+    # the period's income for the collection and tax fee bases, float64[S, T, N_INC], and the
+    # liquidity facilities' parameters, float64[A, N_LIQ] (empty: zeros, resolved in __post_init__)
+    inc: np.ndarray = field(default_factory=_unallocated)
+    liq_par: np.ndarray = field(default_factory=_unallocated)
     # opening state (a deal picked up mid-life, abs_engine/restart.py): the kernel runs
     # periods t0..T-1 from these; by default (t0 = 0) the deal's state at closing, so an
     # empty array means "as at closing" (resolved in __post_init__). acct0 holds the
@@ -152,6 +177,7 @@ class KernelArgs:
     carry_open: np.ndarray = field(default_factory=_unallocated)  # float64[K] unpaid interest carried into t0
     fee_carry_open: np.ndarray = field(default_factory=_unallocated)  # float64[F] unpaid fees carried into t0
     owed_open: np.ndarray = field(default_factory=_unallocated)  # float64[A] what each provider is owed
+    liq_open: np.ndarray = field(default_factory=_unallocated)  # float64[A] facility interest and fees unpaid
     count_open: np.ndarray = field(default_factory=_unallocated)  # int32[J] consecutive breaches so far
     fired_open: np.ndarray = field(default_factory=_unallocated)  # int32[J] fired at the end of t0 - 1
     # outputs (allocated by allocate_outputs)
@@ -175,14 +201,17 @@ class KernelArgs:
     a_drawn: np.ndarray = field(default_factory=_unallocated)
     a_repaid: np.ndarray = field(default_factory=_unallocated)
     trg_count: np.ndarray = field(default_factory=_unallocated)  # int32[S, T, J] consecutive breaches after t
+    l_int: np.ndarray = field(default_factory=_unallocated)  # float64[S, T, A] facility interest accrued in t
+    l_fee: np.ndarray = field(default_factory=_unallocated)  # float64[S, T, A] commitment fee accrued in t
+    l_paid: np.ndarray = field(default_factory=_unallocated)  # float64[S, T, A] facility interest and fees paid
 
     OUTPUTS = (
         "t_bal_start", "t_int_due", "t_int_paid", "t_int_short", "t_prin", "t_wd", "t_bal_end",
         "t_resid", "f_due", "f_paid", "f_unpaid", "a_start", "a_in", "a_end", "party", "state", "fired",
-        "a_drawn", "a_repaid", "trg_count",
+        "a_drawn", "a_repaid", "trg_count", "l_int", "l_fee", "l_paid",
     )
     #: The opening state, as of the start of period ``t0`` (see the fields above).
-    OPENING = ("bal_open", "carry_open", "fee_carry_open", "owed_open", "count_open", "fired_open")
+    OPENING = ("bal_open", "carry_open", "fee_carry_open", "owed_open", "liq_open", "count_open", "fired_open")
 
     def __post_init__(self) -> None:
         K, F, A, J = len(self.bal0), len(self.fee_fixed), len(self.acct0), len(self.trg_thr)
@@ -191,9 +220,13 @@ class KernelArgs:
             "carry_open": lambda: np.zeros(K),
             "fee_carry_open": lambda: np.zeros(F),
             "owed_open": lambda: np.zeros(A),
+            "liq_open": lambda: np.zeros(A),
             "count_open": lambda: np.zeros(J, dtype=np.int32),
             "fired_open": lambda: np.zeros(J, dtype=np.int32),
         }
+        S, T = self.coll.shape[:2]
+        closing["inc"] = lambda: np.zeros((S, T, N_INC))
+        closing["liq_par"] = lambda: np.zeros((A, N_LIQ))
         for name, make in closing.items():
             if getattr(self, name).size == 0:  # not given: as at closing (also an empty list's dtype)
                 setattr(self, name, make())
@@ -207,7 +240,8 @@ class KernelArgs:
         K, F, A, J, P = len(self.bal0), len(self.fee_fixed), len(self.acct0), len(self.trg_thr), self.n_parties
         for name, n in (("t_bal_start", K), ("t_int_due", K), ("t_int_paid", K), ("t_int_short", K), ("t_prin", K),
                         ("t_wd", K), ("t_bal_end", K), ("t_resid", K), ("f_due", F), ("f_paid", F), ("f_unpaid", F),
-                        ("a_start", A), ("a_in", A), ("a_end", A), ("party", P), ("a_drawn", A), ("a_repaid", A)):
+                        ("a_start", A), ("a_in", A), ("a_end", A), ("party", P), ("a_drawn", A), ("a_repaid", A),
+                        ("l_int", A), ("l_fee", A), ("l_paid", A)):
             setattr(self, name, np.zeros((S, T, n)))
         self.state = np.zeros((S, T), dtype=np.int32)
         self.fired = np.zeros((S, T, J), dtype=np.int32)
@@ -222,7 +256,7 @@ class KernelArgs:
     def subset(self, s0: int, s1: int) -> KernelArgs:
         """The bundle restricted to scenarios s0..s1 (views; fresh outputs)."""
         kw = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.OUTPUTS}
-        for name in ("rate", "coll", "pool_start", "pool_end", "ext", "acct_fail"):
+        for name in ("rate", "coll", "pool_start", "pool_end", "ext", "acct_fail", "inc"):
             kw[name] = np.ascontiguousarray(kw[name][s0:s1])
         return KernelArgs(**kw).allocate_outputs()
 
@@ -242,6 +276,7 @@ class Opening:
     count: np.ndarray  # int32[J] consecutive breaches
     fired: np.ndarray  # int32[J]
     cum_defaults: float = 0.0
+    liquidity: np.ndarray | None = None  # float64[A] facility interest and fees unpaid (None: none)
 
     def apply(self, args: KernelArgs) -> KernelArgs:
         """Set the opening-state operands of ``args`` (in place) and return it."""
@@ -251,6 +286,7 @@ class Opening:
         args.fee_carry_open = np.array(self.fee_carry, dtype=np.float64)
         args.acct0 = np.array(self.accounts, dtype=np.float64)
         args.owed_open = np.array(self.owed, dtype=np.float64)
+        args.liq_open = np.zeros(len(self.owed)) if self.liquidity is None else np.array(self.liquidity, dtype=np.float64)
         args.count_open = np.array(self.count, dtype=np.int32)
         args.fired_open = np.array(self.fired, dtype=np.int32)
         return args
@@ -260,6 +296,7 @@ class Opening:
         """The state a run of ``args`` leaves scenario ``s`` in after period ``t`` (the
         opening state of period ``t + 1``), from the kernel's outputs."""
         owed = args.owed_open + (args.a_drawn[s, : t + 1] - args.a_repaid[s, : t + 1]).sum(axis=0)
+        liq = args.liq_open + (args.l_int[s, : t + 1] + args.l_fee[s, : t + 1] - args.l_paid[s, : t + 1]).sum(axis=0)
         return cls(
             t0=t + 1,
             balance=args.t_bal_end[s, t].copy(),
@@ -270,4 +307,5 @@ class Opening:
             count=args.trg_count[s, t].copy(),
             fired=args.fired[s, t].copy(),
             cum_defaults=cum_defaults,
+            liquidity=liq,
         )

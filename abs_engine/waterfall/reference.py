@@ -16,8 +16,11 @@ scenario ``s``:
    deposit the period's collections into their accounts;
 2. compute what is due: tranche interest ``balance * coupon * accrual`` plus unpaid
    interest carried from earlier periods (plus interest on it where enabled); fees
-   ``min(cap, fixed + rate * base * year_fraction)`` (only while notes are outstanding)
-   plus unpaid carried fees;
+   ``min(cap, fixed + rate * base * year_fraction)`` on a balance base, or
+   ``min(cap, fixed + rate * income)`` on the period's collections or taxable income (only
+   while notes are outstanding) plus unpaid carried fees; each liquidity facility's interest
+   ``drawn * rate * year_fraction`` and commitment fee ``undrawn * fee * year_fraction`` (the
+   fee only while notes are outstanding), added to what it is owed besides principal;
 3. test the triggers (consecutive breaches, curable or not); the deal state is the most
    severe effect of the fired triggers (0 normal, 1 accelerated, 2 event of default);
 4. run the steps of that state's waterfall in order (a step whose ``when`` does not hold
@@ -32,8 +35,15 @@ from __future__ import annotations
 import math
 
 from .program import (
+    BASE_COLL_ALL,
+    BASE_COLL_INTEREST,
+    BASE_COLL_PRINCIPAL,
     BASE_NOTES,
     BASE_ORIGINAL_NOTES,
+    BASE_TAXABLE,
+    C_INTEREST,
+    C_PRINCIPAL,
+    C_TAXABLE,
     F_LIMIT_AMOUNT,
     F_LIMIT_FRACTION,
     F_SHARE,
@@ -60,6 +70,9 @@ from .program import (
     I_WHEN_FROM,
     I_WHEN_NOT_TRIG,
     I_WHEN_TRIG,
+    L_FEE,
+    L_IS,
+    L_RATE,
     M_COVERAGE,
     M_DSCR,
     M_EXTERNAL,
@@ -73,6 +86,7 @@ from .program import (
     OP_PAY_RESIDUAL,
     OP_REIMBURSE,
     OP_RELEASE_RESERVE,
+    OP_REPAY_LIQUIDITY,
     OP_TRANSFER,
     R_AMOUNT,
     R_CAP,
@@ -94,6 +108,7 @@ class _State:
         self.fee_carry = [float(x) for x in a.fee_carry_open]
         self.acct = [float(x) for x in a.acct0]
         self.owed = [float(x) for x in a.owed_open]  # what each support provider has paid in, not yet repaid
+        self.liq = [float(x) for x in a.liq_open]  # a liquidity facility's interest and fees unpaid
         self.count = [int(x) for x in a.count_open]
         self.fired = [int(x) for x in a.fired_open]
 
@@ -252,6 +267,27 @@ def _run_step(a: KernelArgs, st: _State, step: int, s: int, t: int, T: int) -> N
         # provider is still repaid what it is owed, but it pays nothing more
         if int(ia[I_MODE]) == 1 and t < a.acct_fail[s, dst]:
             st.acct[dst] += pay
+    elif op == OP_REPAY_LIQUIDITY:
+        # interest and commitment fees owed first (unless principal only), then the principal
+        # drawn (unless interest only); repaid principal may be drawn again, unless the
+        # facility has failed
+        avail = _cap(a, step, st.acct[src])
+        mode = int(ia[I_MODE])
+        paid = 0.0
+        if mode != 2:
+            paid = min(st.liq[dst], avail)
+            if paid > 0.0:
+                st.acct[src] -= paid
+                st.liq[dst] -= paid
+                a.l_paid[s, t, dst] += paid
+        if mode != 1:
+            pay = min(st.owed[dst], avail - paid)
+            if pay > 0.0:
+                st.acct[src] -= pay
+                st.owed[dst] -= pay
+                a.a_repaid[s, t, dst] += pay
+                if t < a.acct_fail[s, dst]:
+                    st.acct[dst] += pay
     elif op == OP_PAY_RESIDUAL:
         pay = _cap(a, step, st.acct[src]) * a.farg[step, F_SHARE]
         if pay <= 0.0:
@@ -336,14 +372,32 @@ def run(a: KernelArgs) -> int:
                 a.t_int_due[s, t, k] = due
             for f in range(F):
                 base = a.pool_start[s, t]
-                if a.fee_base[f] == BASE_NOTES:
+                code = a.fee_base[f]
+                if code == BASE_NOTES:
                     base = notes
-                elif a.fee_base[f] == BASE_ORIGINAL_NOTES:
+                elif code == BASE_ORIGINAL_NOTES:
                     base = orig_notes
                 # fees accrue only while notes are outstanding (the trust winds up after)
-                cur = min(a.fee_fixed[f] + a.fee_rate[f] * base * a.yf[t], a.fee_cap[f]) if notes > 0.0 else 0.0
+                if notes <= 0.0:
+                    cur = 0.0
+                elif BASE_COLL_INTEREST <= code <= BASE_TAXABLE:  # a share of the period's income
+                    inc = a.inc[s, t]
+                    income = {BASE_COLL_INTEREST: inc[C_INTEREST], BASE_COLL_PRINCIPAL: inc[C_PRINCIPAL],
+                              BASE_COLL_ALL: inc[C_INTEREST] + inc[C_PRINCIPAL], BASE_TAXABLE: inc[C_TAXABLE]}[code]
+                    cur = min(a.fee_fixed[f] + a.fee_rate[f] * income, a.fee_cap[f])
+                else:
+                    cur = min(a.fee_fixed[f] + a.fee_rate[f] * base * a.yf[t], a.fee_cap[f])
                 st.fee_due[f] = cur + st.fee_carry[f]
                 a.f_due[s, t, f] = st.fee_due[f]
+            # liquidity facilities: interest on what is drawn, a commitment fee on the rest of
+            # the limit (what the facility can still lend: 0 once it has failed)
+            for acc in range(A):
+                if a.liq_par[acc, L_IS]:
+                    interest = st.owed[acc] * a.liq_par[acc, L_RATE] * a.yf[t]
+                    fee = st.acct[acc] * a.liq_par[acc, L_FEE] * a.yf[t] if notes > 0.0 else 0.0
+                    a.l_int[s, t, acc] = interest
+                    a.l_fee[s, t, acc] = fee
+                    st.liq[acc] += interest + fee
             # triggers and the deal state
             state = 0
             for j in range(J):
