@@ -306,6 +306,31 @@ def test_print_setup(written):
     assert widths and all(8 <= w <= 30 for w in widths)
 
 
+def test_notes_of_a_wide_sheet_stay_on_its_first_page(written):
+    """On a sheet printed across pages (not fitted to the width), text merged across
+    columns spans only the columns of the first page: merged across all, LibreOffice cut
+    the note at that page's right edge (SZ senior, the schedule sheets)."""
+    from openpyxl.utils import get_column_letter
+
+    from abs_engine.report.xl import PRINT_WIDTH_PT, WIDE_SCALE, column_points
+
+    room = PRINT_WIDTH_PT * 100 / WIDE_SCALE
+    wide = 0
+    for path in written[1]:
+        wb = openpyxl.load_workbook(path)
+        for ws in wb.worksheets:
+            if ws.sheet_properties.pageSetUpPr.fitToPage:
+                continue
+            wide += 1
+            for rng in ws.merged_cells.ranges:
+                if rng.min_row != rng.max_row:
+                    continue
+                cols = range(1, rng.max_col + 1)
+                used = sum(column_points(ws.column_dimensions[get_column_letter(c)].width or 8.43) for c in cols)
+                assert used <= room, (path.name, ws.title, str(rng))
+    assert wide, "no sheet of the example prints across pages: the test checks nothing"
+
+
 def test_document_properties(result, written):
     _, paths = written
     digest = hashlib.sha256(DEAL_FILE.read_bytes()).hexdigest()

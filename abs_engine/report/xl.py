@@ -86,6 +86,23 @@ RENDER_SLACK = 1.28
 HEADER_WIDTH = 10
 
 
+def first_page_columns(widths: list[float]) -> int:
+    """How many of the columns of ``widths`` (characters; left to right) print on the first
+    page of a sheet printed at :data:`WIDE_SCALE` (at least one).
+
+    >>> first_page_columns([18] * 20)  # 8 columns of 126 pt in 1,032 pt (785 pt at 76%)
+    8
+    """
+    room = PRINT_WIDTH_PT * 100 / WIDE_SCALE
+    used, n = 0.0, 0
+    for w in widths:
+        used += column_points(w)
+        if used > room:
+            break
+        n += 1
+    return max(n, 1)
+
+
 def column_points(width: float) -> float:
     """Printed width (points) of a column ``width`` characters wide (Excel: 7 px per
     character plus 5 px of padding at 96 dpi), times :data:`RENDER_SLACK`."""
@@ -352,15 +369,21 @@ class Sheet:
             w = self.ws.column_dimensions[get_column_letter(col)].width
             return float(w) if w else 8.43
 
+        total = sum(column_points(width(c)) for c in range(1, last + 1))
+        fits = total <= PRINT_WIDTH_PT * 100 / (MIN_SCALE + FIT_MARGIN)
+        # a sheet printed across pages: flowing text spans only the columns of the first
+        # page (merged across all, LibreOffice cut it at that page's right edge)
+        span_end = last if fits else first_page_columns([width(c) for c in range(1, last + 1)])
         merged_rows: set[int] = set()
         heights: dict[int, float] = {}
         for row, col, span, size in self.flowing:
             cell = self.ws.cell(row=row, column=col)
             text = cell.value if isinstance(cell.value, str) else ""
             end = col
-            if span and last > col and row not in merged_rows and all(
-                    self.ws.cell(row=row, column=c).value is None for c in range(col + 1, last + 1)):
-                end = last
+            stop = max(col, span_end)
+            if span and stop > col and row not in merged_rows and all(
+                    self.ws.cell(row=row, column=c).value is None for c in range(col + 1, stop + 1)):
+                end = stop
                 self.ws.merge_cells(start_row=row, start_column=col, end_row=row, end_column=end)
                 merged_rows.add(row)
             avail = sum(width(c) for c in range(col, end + 1))
@@ -380,8 +403,6 @@ class Sheet:
         ps = self.ws.page_setup
         ps.orientation = "landscape"
         ps.paperSize = self.ws.PAPERSIZE_A4
-        total = sum(column_points(width(c)) for c in range(1, last + 1))
-        fits = total <= PRINT_WIDTH_PT * 100 / (MIN_SCALE + FIT_MARGIN)
         ps.fitToWidth = 1 if fits else 0
         ps.fitToHeight = 0
         ps.scale = None if fits else WIDE_SCALE
