@@ -146,7 +146,7 @@ def machine() -> dict[str, object]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "cython": _dist_version("Cython"),
-        "abs_engine": str(Path(synthetic.P.__file__).resolve().parent),
+        "abs_engine": str(Path(synthetic.P.__file__).resolve().parents[1]),
         "cc": _cc_version(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "date": dt.date.today().isoformat(),

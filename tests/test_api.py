@@ -41,7 +41,7 @@ def test_every_public_name_resolves():
         assert getattr(abs_engine, name) is not None, name
     assert set(abs_engine.__all__) <= set(dir(abs_engine))
     from abs_engine.engine import run
-    from abs_engine.scenarios import breakeven
+    from abs_engine.studies import breakeven
 
     assert abs_engine.run is run
     assert callable(breakeven)  # the function, not the module of the same name
