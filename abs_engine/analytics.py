@@ -42,6 +42,7 @@ import pandas as pd
 import QuantLib as ql
 
 from .dates import calendar_months
+from .errors import AnalyticsError
 
 __all__ = [
     "AnalyticsError",
@@ -73,9 +74,6 @@ __all__ = [
     "z_spread",
 ]
 
-
-class AnalyticsError(ValueError):
-    """Bad input to an analytics function; the message says what and how to fix it."""
 
 
 # --- conventions ---------------------------------------------------------------------------
@@ -1408,7 +1406,7 @@ class Curve:
         ...                 reference_date=dt.date(2026, 3, 31))
         Traceback (most recent call last):
         ...
-        abs_engine.analytics.AnalyticsError: invalid curve: points[0].rate = 2.5 looks like a percentage; rates are decimals (2.5% is 0.025)
+        abs_engine.errors.AnalyticsError: invalid curve: points[0].rate = 2.5 looks like a percentage; rates are decimals (2.5% is 0.025)
         """
         if not isinstance(spec, Mapping):
             raise AnalyticsError(f"invalid curve: expected a mapping, got {type(spec).__name__}")

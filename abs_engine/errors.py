@@ -17,6 +17,12 @@ class AbsEngineError(Exception):
     """Base class of every error abs_engine raises on purpose."""
 
 
+class AnalyticsError(ValueError):
+    """Bad input to an analytics function; the message says what and how to fix it.
+    (Defined here, not in :mod:`abs_engine.analytics`, so that the CLI can catch it without
+    importing QuantLib; ``abs_engine.analytics.AnalyticsError`` is the same class.)"""
+
+
 #: The most problems one error lists; the rest are counted in a last line.
 MAX_PROBLEMS = 200
 

@@ -3,6 +3,16 @@
     python benchmarks/run.py            # a readable table, then the JSON
     python benchmarks/run.py --json     # the JSON only (progress goes to stderr)
     python benchmarks/run.py --quick    # smaller sizes, for a smoke test (figures not comparable)
+    python benchmarks/run.py --only startup --only kernel   # some parts only
+    python benchmarks/run.py --compare main   # every figure of revision main beside this checkout's,
+                                              # measured in the same run (parts alternate)
+
+It runs in the venv that the README's test command creates (``pip install -e ".[test]"``): it
+needs no Cython at run time; the C baseline is compiled with the system ``cc``. ``--compare
+REV`` builds REV (``git archive`` into ``benchmarks/_build/rev-<sha>/``, then ``pip install
+--no-deps --target``, which builds its kernel in an isolated environment, once per commit)
+and runs each part in a child process, once against REV's package and once against this
+checkout's, one after the other: on a shared machine the ratios of one run are what count.
 
 Figures (docs/performance.md explains each one):
 
@@ -15,9 +25,14 @@ Figures (docs/performance.md explains each one):
   timed on a subset of the scenarios and scaled per scenario;
 * ``projection_ms_10k_loans``: ``project_pledge_pool`` on 10,000 synthetic loans x 120 monthly
   periods, milliseconds per scenario (one-off ``loan_arrays`` set-up reported separately);
-* ``mc_10k_loans_1k_paths_s``, ``mc_peak_rss_mb``, ``breakeven_all_tranches_s``: scenario runs
+* ``mc_10k_loans_1k_paths_s``, ``mc_fixed_cost_s``, ``mc_peak_rss_mb``, ``dask_over_threads``,
+  ``sweep_1k_scenarios_10k_loans_s``, ``breakeven_all_tranches_s``: scenario runs
   (benchmarks/scenarios_bench.py): a Monte Carlo of 1,000 paths on a 10,000-loan deal end to
-  end on every core, its peak memory, and the break-even search of the example deal;
+  end on every core, the same with one path, its peak memory (measured by the child itself),
+  the same on a Dask LocalCluster over threads, a sweep of 1,000 scenarios of that deal, and
+  the break-even search of the example deal;
+* ``import_s``, ``cli_help_s``: ``import abs_engine`` (timed inside a fresh interpreter) and
+  ``abs-engine --help`` (wall time of a fresh process, interpreter start included), best of 7;
 * ``licence_projection_ms``, ``analytics_1k_scenarios_s``, ``termsheets_20_scenarios_s``
   (benchmarks/outputs_bench.py): the licence-pool projection, the analytics of a
   1,000-scenario run and the term sheets of a 20-scenario run;
@@ -54,26 +69,31 @@ import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 import outputs_bench  # noqa: E402
 import scenarios_bench  # noqa: E402
 import structuring_bench  # noqa: E402
-import synthetic  # noqa: E402
+import synthetic  # noqa: E402  (puts the abs_engine to measure on the path)
 
 from abs_engine import _waterfall  # noqa: E402
 from abs_engine.pools.pledge import loan_arrays, project_pledge_pool  # noqa: E402
 from abs_engine.waterfall import reference as _waterfall_ref  # noqa: E402
 from abs_engine.waterfall.program import KernelArgs  # noqa: E402
 
+#: issue #16's goals (2 cores); the rest are the targets of earlier issues
 TARGETS = {
     "kernel_steps_per_s": (">=", 150e6),
     "kernel_time_over_c": ("<=", 1.5),
     "reference_time_over_kernel": (">=", 100.0),
-    "projection_ms_10k_loans": ("<=", 50.0),
-    "mc_10k_loans_1k_paths_s": ("<=", 10.0),
-    "mc_peak_rss_mb": ("<=", 2048.0),
+    "projection_ms_10k_loans": ("<=", 4.0),
+    "mc_10k_loans_1k_paths_s": ("<=", 2.0),
+    "mc_fixed_cost_s": ("<=", 0.3),
+    "mc_peak_rss_mb": ("<=", 1024.0),
+    "dask_over_threads": ("<=", 1.3),
+    "sweep_1k_scenarios_10k_loans_s": ("<=", 3.0),
+    "import_s": ("<=", 0.25),
+    "cli_help_s": ("<=", 0.3),
     "breakeven_all_tranches_s": ("<=", 2.0),
     "licence_projection_ms": ("<=", 50.0),
     "analytics_1k_scenarios_s": ("<=", 2.0),
@@ -81,6 +101,8 @@ TARGETS = {
     "size_sz_aaa_s": ("<=", 5.0),
     "compare_3x20_s": ("<=", 3.0),
 }
+#: the parts of the suite, in the order they run
+PARTS = ("startup", "kernel", "projection", "montecarlo", "sweep", "breakeven", "licence", "outputs", "structuring")
 TOL = 1e-9
 
 
@@ -116,8 +138,6 @@ def machine() -> dict[str, object]:
                 break
     except OSError:
         pass
-    import Cython
-
     return {
         "cpu": cpu,
         "logical_cores": os.cpu_count(),
@@ -125,11 +145,22 @@ def machine() -> dict[str, object]:
         "os": platform.platform(),
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "cython": Cython.__version__,
+        "cython": _dist_version("Cython"),
+        "abs_engine": str(Path(synthetic.P.__file__).resolve().parents[1]),
         "cc": _cc_version(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "date": dt.date.today().isoformat(),
     }
+
+
+def _dist_version(name: str) -> str:
+    """An installed distribution's version (Cython is needed to build, not to run)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def _cc_version() -> str:
@@ -153,7 +184,8 @@ C_OUTPUTS = ("t_bal_start", "t_int_due", "t_int_paid", "t_int_short", "t_prin", 
 class _CArgs(ctypes.Structure):
     _fields_ = ([("S", ctypes.c_int), ("T", ctypes.c_int)]
                 + [(n, _DOUBLE_P) for n in C_INPUTS + C_OUTPUTS]
-                + [("state", _INT_P), ("fired", _INT_P), ("acct_fail", _INT_P), ("a_drawn", _DOUBLE_P)])
+                + [("state", _INT_P), ("fired", _INT_P), ("acct_fail", _INT_P), ("a_drawn", _DOUBLE_P),
+                   ("trg_count", _INT_P)])
 
 
 def build_c() -> ctypes.CDLL:
@@ -182,7 +214,7 @@ def c_args(a: KernelArgs) -> _CArgs:
         arr = getattr(a, name)
         assert arr.dtype == np.float64 and arr.flags.c_contiguous, name
         kw[name] = arr.ctypes.data_as(_DOUBLE_P)
-    for name in ("state", "fired", "acct_fail"):
+    for name in ("state", "fired", "acct_fail", "trg_count"):
         arr = getattr(a, name)
         assert arr.dtype == np.int32 and arr.flags.c_contiguous, name
         kw[name] = arr.ctypes.data_as(_INT_P)
@@ -321,53 +353,170 @@ def bench_projection(n_loans: int, months: int, batch: int, repeat: int) -> dict
     }
 
 
+def bench_startup(repeat: int) -> dict[str, object]:
+    """``import abs_engine`` timed inside a fresh interpreter, and ``abs-engine --help`` as the
+    console script runs it, timed from outside (interpreter start included); best of ``repeat``
+    fresh processes each (cold processes, warm file cache)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(synthetic.ENGINE), os.environ.get("PYTHONPATH")]))}
+    imp = ("import time\nt0 = time.perf_counter()\nimport abs_engine\nt = time.perf_counter() - t0\n"
+           "print(abs_engine.__file__, t)\n")
+    helper = "import sys\nsys.argv = ['abs-engine', '--help']\nfrom abs_engine.cli import main\nsys.exit(main())\n"
+    imports, helps = [], []
+    for _ in range(repeat):
+        # (cwd: a directory without an abs_engine/, which ``-c`` would put first on the path)
+        p = subprocess.run([sys.executable, "-c", imp], capture_output=True, text=True, env=env, check=True, cwd=HERE)
+        where, t = p.stdout.split()
+        imports.append(float(t))
+        if not Path(where).is_relative_to(synthetic.ENGINE):
+            raise SystemExit(f"the start-up child imported {where}, not the abs_engine under {synthetic.ENGINE}")
+        t0 = time.perf_counter()
+        p = subprocess.run([sys.executable, "-c", helper], capture_output=True, text=True, env=env, check=False, cwd=HERE)
+        helps.append(time.perf_counter() - t0)
+        if p.returncode != 0 or "Usage:" not in p.stdout:
+            raise SystemExit(f"abs-engine --help failed:\n{p.stderr}")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True, env=env, cwd=HERE)
+    bare = time.perf_counter() - t0
+    return {"import_s": min(imports), "cli_help_s": min(helps),
+            "startup_details": {"import_runs_s": imports, "cli_help_runs_s": helps, "bare_interpreter_s": bare,
+                                "repeat": repeat}}
+
+
+def measure(parts: list[str], quick: bool, repeat_kernel: int) -> dict[str, Any]:
+    """The figures of ``parts``, measured in this process (and its children)."""
+    S, T, ref_s, loans_n, batch = (10_000, 120, 20, 10_000, 16) if not quick else (500, 120, 4, 500, 4)
+    repeat = repeat_kernel if not quick else 2
+    result: dict[str, Any] = {}
+    if "startup" in parts:
+        log("start-up: import abs_engine, abs-engine --help (fresh processes)")
+        result.update(bench_startup(repeat=7 if not quick else 2))
+    if "kernel" in parts:
+        result.update(bench_kernel(S, T, repeat, ref_s, ref_repeat=2 if not quick else 1))
+    if "projection" in parts:
+        result.update(bench_projection(loans_n, 120, batch, repeat=5 if not quick else 2))
+    if "montecarlo" in parts:
+        log("Monte Carlo: 10,000 loans x 1,000 paths (threads, one path, Dask), in a child process")
+        result.update(scenarios_bench.bench_montecarlo(10_000 if not quick else 1_000, 1_000 if not quick else 200,
+                                                       repeat=2 if not quick else 1))
+    if "sweep" in parts:
+        log("sweep: 1,000 scenarios of the 10,000-loan deal, in a child process")
+        result.update(scenarios_bench.bench_sweep(10_000 if not quick else 1_000, 1_000 if not quick else 50))
+    if "breakeven" in parts:
+        log("break-even search, every tranche of the example deal")
+        result.update(scenarios_bench.bench_breakeven(repeat=5 if not quick else 1))
+    if "licence" in parts:
+        log("licence projection: 5,000 licences on 2,000 patents x 60 quarters")
+        result.update(outputs_bench.bench_licence_projection(repeat=3 if not quick else 1,
+                                                             n_licences=5_000 if not quick else 500,
+                                                             n_patents=2_000 if not quick else 200))
+    if "outputs" in parts:
+        log("analytics of a 1,000-scenario run; term sheets of a 20-scenario run")
+        result.update(outputs_bench.bench_outputs(repeat=3 if not quick else 1, n_analytics=1_000 if not quick else 100))
+    if "structuring" in parts:
+        log("structuring: size the example's senior to AAA; compare 3 structures under 20 scenarios")
+        result.update(structuring_bench.bench_sizing(repeat=3 if not quick else 1))
+        result.update(structuring_bench.bench_compare(repeat=3 if not quick else 1))
+    return result
+
+
+# --------------------------------------------------------------------------- --compare REV
+
+
+def build_revision(rev: str) -> tuple[str, Path]:
+    """REV's package, built once per commit into ``benchmarks/_build/rev-<sha>/site``: its sha
+    and that directory (``git archive`` of REV, ``pip install --no-deps --target``, which
+    builds the kernel in an isolated environment)."""
+    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{rev}^{{commit}}"], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    where = HERE / "_build" / f"rev-{sha[:12]}"
+    site = where / "site"
+    if (site / "abs_engine").is_dir():
+        return sha, site
+    import shutil
+    import tarfile
+    import tempfile
+
+    log(f"building {rev} ({sha[:12]}) into {site} (once per commit)")
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "src.tar"
+        subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), sha], check=True)
+        src = Path(tmp) / "src"
+        with tarfile.open(archive) as tf:
+            tf.extractall(src, filter="data")
+        shutil.rmtree(where, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(src)],
+                       check=True)
+    return sha, site
+
+
+def _part_in_child(part: str, quick: bool, repeat: int, package: Path | None) -> dict[str, Any]:
+    """One part measured by a fresh ``run.py --json --only part``, against ``package`` (a
+    revision's site directory) or this checkout."""
+    env = {k: v for k, v in os.environ.items() if k != "ABS_ENGINE_BENCH_PACKAGE"}
+    if package is not None:
+        env["ABS_ENGINE_BENCH_PACKAGE"] = str(package)
+    cmd = [sys.executable, str(Path(__file__)), "--json", "--only", part, "--repeat", str(repeat), *(["--quick"] if quick else [])]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if p.returncode != 0:
+        return {"error": (p.stderr.strip().splitlines() or ["failed"])[-1]}
+    doc = json.loads(p.stdout)
+    return {k: v for k, v in doc.items() if k not in ("suite", "quick", "machine", "targets")}
+
+
+def compare(rev: str, parts: list[str], quick: bool, repeat: int) -> dict[str, Any]:
+    """Every figure of ``parts`` for REV and for this checkout, part by part in alternation."""
+    sha, site = build_revision(rev)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for part in parts:
+        log(f"{part}: {rev} ({sha[:12]})")
+        before.update(_part_in_child(part, quick, repeat, site))
+        log(f"{part}: this checkout")
+        after.update(_part_in_child(part, quick, repeat, None))
+    figures = {}
+    for k in TARGETS:
+        if k in before or k in after:
+            b, a = before.get(k), after.get(k)
+            figures[k] = {"before": b, "after": a,
+                          "after_over_before": a / b if isinstance(a, float) and isinstance(b, float) and b else None}
+    after["compare"] = {"rev": rev, "sha": sha, "figures": figures, "before_details": before}
+    return after
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--json", action="store_true", help="print only the JSON document")
     p.add_argument("--quick", action="store_true", help="small sizes for a smoke test (figures not comparable)")
     p.add_argument("--repeat", type=int, default=7, help="best of N for the kernel and the C loop (default 7)")
-    p.add_argument("--only", choices=("kernel", "projection", "montecarlo", "breakeven", "licence", "outputs",
-                                      "structuring"),
-                   help="run one part only")
+    p.add_argument("--only", choices=PARTS, action="append", help="run this part only (repeat for several)")
+    p.add_argument("--compare", metavar="REV",
+                   help="also measure git revision REV (built into benchmarks/_build/), part by part in alternation")
     ns = p.parse_args(argv)
-    S, T, ref_s, loans_n, batch = (10_000, 120, 20, 10_000, 16) if not ns.quick else (500, 120, 4, 500, 4)
-    repeat = ns.repeat if not ns.quick else 2
+    parts = [x for x in PARTS if x in (ns.only or PARTS)]
     result: dict[str, Any] = {"suite": "abs_engine benchmarks/run.py", "quick": ns.quick, "machine": machine()}
-    if ns.only in (None, "kernel"):
-        result.update(bench_kernel(S, T, repeat, ref_s, ref_repeat=2 if not ns.quick else 1))
-    if ns.only in (None, "projection"):
-        result.update(bench_projection(loans_n, 120, batch, repeat=5 if not ns.quick else 2))
-    if ns.only in (None, "montecarlo"):
-        log("Monte Carlo: 10,000 loans x 1,000 paths, in a child process (peak memory of its own)")
-        result.update(scenarios_bench.bench_montecarlo(10_000 if not ns.quick else 1_000, 1_000 if not ns.quick else 200,
-                                                       repeat=2 if not ns.quick else 1))
-    if ns.only in (None, "breakeven"):
-        log("break-even search, every tranche of the example deal")
-        result.update(scenarios_bench.bench_breakeven(repeat=5 if not ns.quick else 1))
-    if ns.only in (None, "licence"):
-        log("licence projection: 5,000 licences on 2,000 patents x 60 quarters")
-        result.update(outputs_bench.bench_licence_projection(repeat=3 if not ns.quick else 1,
-                                                             n_licences=5_000 if not ns.quick else 500,
-                                                             n_patents=2_000 if not ns.quick else 200))
-    if ns.only in (None, "outputs"):
-        log("analytics of a 1,000-scenario run; term sheets of a 20-scenario run")
-        result.update(outputs_bench.bench_outputs(repeat=3 if not ns.quick else 1, n_analytics=1_000 if not ns.quick else 100))
-    if ns.only in (None, "structuring"):
-        log("structuring: size the example's senior to AAA; compare 3 structures under 20 scenarios")
-        result.update(structuring_bench.bench_sizing(repeat=3 if not ns.quick else 1))
-        result.update(structuring_bench.bench_compare(repeat=3 if not ns.quick else 1))
+    if ns.compare:
+        result.update(compare(ns.compare, parts, ns.quick, ns.repeat))
+    else:
+        result.update(measure(parts, ns.quick, ns.repeat))
     result["targets"] = {
         k: {"target": f"{op} {v:g}", "measured": result[k],
             "met": bool(result[k] >= v if op == ">=" else result[k] <= v)}
-        for k, (op, v) in TARGETS.items() if k in result
+        for k, (op, v) in TARGETS.items() if isinstance(result.get(k), float)
     }
     doc = json.dumps(result, indent=2)
     if not ns.json:
-        print(f"{'figure':<30} {'measured':>14}  target")
-        for k, t in result["targets"].items():
-            print(f"{k:<30} {t['measured']:>14.4g}  {t['target']:<10} {'met' if t['met'] else 'MISSED'}")
+        if ns.compare:
+            print(f"{'figure':<32} {ns.compare:>12} {'this':>12} {'this/' + ns.compare:>12}  target")
+            for k, f in result["compare"]["figures"].items():
+                b, a, r = (f["before"], f["after"], f["after_over_before"])
+                cell = lambda x: f"{x:>12.4g}" if isinstance(x, float) else f"{'-':>12}"  # noqa: E731
+                print(f"{k:<32} {cell(b)} {cell(a)} {cell(r)}  {TARGETS[k][0]} {TARGETS[k][1]:g}")
+        else:
+            print(f"{'figure':<32} {'measured':>14}  target")
+            for k, t in result["targets"].items():
+                print(f"{k:<32} {t['measured']:>14.4g}  {t['target']:<10} {'met' if t['met'] else 'MISSED'}")
         if "projection_setup_ms" in result:
-            print(f"{'projection_setup_ms':<30} {result['projection_setup_ms']:>14.4g}  (one-off, reported only)")
+            print(f"{'projection_setup_ms':<32} {result['projection_setup_ms']:>14.4g}  (one-off, reported only)")
         print()
     print(doc)
     return 0

@@ -39,6 +39,7 @@ periods, curable (accelerate); 2 interest coverage of A1/A2 < 1.0 for three peri
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -47,11 +48,17 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+#: the abs_engine the benchmarks import: this checkout's, or the build of another revision
+#: that ``run.py --compare REV`` made (its site directory, in ABS_ENGINE_BENCH_PACKAGE)
+ENGINE = Path(os.environ.get("ABS_ENGINE_BENCH_PACKAGE") or ROOT)
+if str(ENGINE) not in sys.path:
+    sys.path.insert(0, str(ENGINE))
 
 from abs_engine.waterfall import program as P  # noqa: E402
 from abs_engine.waterfall.program import KernelArgs  # noqa: E402
+
+if not Path(P.__file__).resolve().is_relative_to(ENGINE.resolve()):
+    raise SystemExit(f"benchmarks: imported {P.__file__}, not the abs_engine under {ENGINE}")
 
 INF = float("inf")
 

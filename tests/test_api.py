@@ -33,3 +33,36 @@ def test_both_backends_available():
     from abs_engine.engine import kernel
 
     assert kernel("reference") is not kernel("cython")
+
+
+def test_every_public_name_resolves():
+    """The package's names are imported on first use (abs_engine/_lazy.py): each one works."""
+    for name in abs_engine.__all__:
+        assert getattr(abs_engine, name) is not None, name
+    assert set(abs_engine.__all__) <= set(dir(abs_engine))
+    from abs_engine.engine import run
+    from abs_engine.studies import breakeven
+
+    assert abs_engine.run is run
+    assert callable(breakeven)  # the function, not the module of the same name
+
+
+#: what neither ``import abs_engine`` nor ``abs-engine --help`` may load (start-up time,
+#: docs/performance.md): each command imports what it needs when it runs
+HEAVY = ("pandas", "QuantLib", "openpyxl", "matplotlib", "dask", "distributed", "scipy", "pyarrow")
+
+
+def test_import_and_help_load_no_numerical_library():
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json, sys\nimport abs_engine\nfirst = set(sys.modules)\nfrom abs_engine.cli import app\n"
+            "try:\n    app(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "sys.stderr.write(json.dumps([sorted(first), sorted(sys.modules)]))\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Usage: " in p.stdout and "simulate" in p.stdout
+    after_import, after_help = json.loads(p.stderr)
+    for modules in (after_import, after_help):
+        loaded = sorted({m.split(".")[0] for m in modules} & set(HEAVY))
+        assert loaded == [], loaded

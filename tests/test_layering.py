@@ -17,7 +17,7 @@ PACKAGE = ROOT / "abs_engine"
 #: The stages of the flow, in order: (name, module prefixes). A prefix names a module or a
 #: package (all its modules). docs/architecture.md draws the same picture.
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("errors", "calendars", "version")),
+    ("foundation", ("errors", "calendars", "version", "_lazy")),
     ("model", ("model",)),
     ("conventions", ("dates", "curves", "analytics", "eligibility")),
     ("pools", ("pools",)),

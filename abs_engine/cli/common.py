@@ -40,8 +40,7 @@ def user_errors(fn: Any) -> Any:
     prints one line per problem and exits 2, never a traceback."""
     import functools
 
-    from ..analytics import AnalyticsError
-    from ..errors import Problem
+    from ..errors import AnalyticsError, Problem
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

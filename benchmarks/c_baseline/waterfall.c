@@ -43,6 +43,8 @@ typedef struct {
     /* support providers: scenario data and the draws output */
     const int *acct_fail;
     double *a_drawn;
+    /* each trigger's consecutive breaches after the period (the kernel's trg_count) */
+    int *trg_count;
 } Args;
 
 static inline double dmin(double a, double b) { return a < b ? a : b; }
@@ -183,7 +185,7 @@ int waterfall(const Args *a) {
             double *f_due = a->f_due + st_ * F, *f_paid = a->f_paid + st_ * F, *f_unpaid = a->f_unpaid + st_ * F;
             double *a_start = a->a_start + st_ * A, *a_in = a->a_in + st_ * A, *a_end = a->a_end + st_ * A;
             double *party = a->party + st_ * NP;
-            int *fired = a->fired + st_ * J;
+            int *fired = a->fired + st_ * J, *trg_count = a->trg_count + st_ * J;
             const double pool_start = a->pool_start[st_];
             st.pool_end = a->pool_end[st_];
             st.last = t == T - 1;
@@ -229,6 +231,7 @@ int waterfall(const Args *a) {
                 if (st.count[j] >= CONSEC[j]) st.fired[j] = 1;
                 else if (CURABLE[j]) st.fired[j] = 0;
                 fired[j] = st.fired[j];
+                trg_count[j] = st.count[j];
                 if (st.fired[j] && EFFECT[j] > state) state = EFFECT[j];
             }
             a->state[st_] = state;
