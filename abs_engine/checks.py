@@ -26,7 +26,7 @@ import numpy as np
 
 from .analytics import AnalyticsError, Curve
 from .curves import SegmentIndex, by_age, is_sda, label, segment_problems
-from .dates import build_schedule, grid_month, legal_schedule
+from .dates import build_schedule, calendar_months, grid_month, legal_schedule
 from .errors import InputError, Problem, did_you_mean, unknown
 from .errors import unknown as unknown_name
 from .model.deal import (
@@ -51,7 +51,7 @@ from .model.deal import (
 from .model.scenario import MonteCarlo, Scenario
 from .model.status import PoolStatus, Status
 from .model.support import failure_names, stack_names
-from .pools.kinds import kind_of
+from .pools.kinds import kind_of, months_needed
 from .pools.receivables import start_balances
 
 
@@ -247,7 +247,8 @@ def reference_problems(deal: Deal, file: str) -> list[Problem]:
             d = getattr(tr, key)
             if d is not None and not deal.deal.closing_date < d <= deal.deal.legal_maturity:
                 n.add(f"tranches[{i}].{key}", f"{d} must be after the closing date and not after the deal's legal maturity")
-    n.problems.extend(payment_date_problems(deal, file))
+    # (a schedule is built only from dates it can be built from)
+    n.problems.extend(header_date_problems(deal, file) or payment_date_problems(deal, file))
     return n.problems
 
 
@@ -462,9 +463,66 @@ def scenario_problems(deal: Deal, scenarios: Sequence[Scenario]) -> list[Problem
     return problems
 
 
-def check_scenarios(deal: Deal, scenarios: Sequence[Scenario]) -> None:
-    """Raise an :class:`InputError` unless the scenarios pass :func:`scenario_problems`."""
-    require(scenario_problems(deal, scenarios))
+#: Longest projection grid in months (cut-off to the last cash flow plus the recovery lag).
+MAX_HORIZON_MONTHS = 1200
+
+
+def _latest_asset(pool: Any) -> str:
+    """", asset '<id>': <field> <date>" for the asset with the latest date of
+    ``pool`` (any date field of its model: a maturity, a last fee or instalment), or ''."""
+    best: tuple[dt.date, str, str] | None = None
+    for a in pool.assets:
+        for field in type(a).model_fields:
+            d = getattr(a, field, None)
+            if isinstance(d, dt.date) and (best is None or d > best[0]):
+                best = (d, asset_id(a), field)
+    return f", asset '{best[1]}': {best[2]} {best[0]}" if best is not None else ""
+
+
+def horizon_problems(deal: Deal, scenarios: Sequence[Scenario], file: str = "<deal>") -> list[Problem]:
+    """The projection grid (cut-off date to the last scheduled cash flow or the legal
+    maturity, plus the longest recovery lag of ``scenarios``, none when empty:
+    :func:`~abs_engine.pools.kinds.horizon_months`) is at most :data:`MAX_HORIZON_MONTHS`:
+    a maturity typed 9999 would make a grid of 95,000 months. Each pool whose own cash flows
+    run beyond the limit is named with its latest asset; else the legal maturity.
+    The deal's checks call it without scenarios, every run's with its own."""
+    h = deal.deal
+    lag = max((max(s.recovery.lag_months, s.receivables.recovery_lag_months) for s in scenarios), default=0)
+    limit = f"the limit is {MAX_HORIZON_MONTHS:,} months ({MAX_HORIZON_MONTHS // 12} years): is a date mistyped?"
+    problems: list[Problem] = []
+    for i, pool in enumerate(deal.pools):
+        if pool.assets and (months := months_needed(pool, h.cutoff_date) + lag) > MAX_HORIZON_MONTHS:
+            problems.append(Problem(file, f"pools[{i}]", (
+                f"the projection would run {months:,} months from the cut-off date {h.cutoff_date} (to the pool's "
+                f"last scheduled cash flow{_latest_asset(pool)}, plus the recovery lag); {limit}")))
+    if problems:
+        return problems
+    if (months := calendar_months(h.cutoff_date, h.legal_maturity) + 1 + lag) > MAX_HORIZON_MONTHS:
+        problems.append(Problem(file, "deal.legal_maturity", (
+            f"the projection would run {months:,} months from the cut-off date {h.cutoff_date} "
+            f"(to the last maturity or legal maturity, plus the recovery lag); {limit}")))
+    return problems
+
+
+#: The years a deal's dates may fall in: QuantLib's calendars (payment dates, business days).
+DATE_YEARS = (1901, 2199)
+
+
+def header_date_problems(deal: Deal, file: str) -> list[Problem]:
+    """The header's dates lie in :data:`DATE_YEARS` (QuantLib's range) and the legal maturity
+    within the horizon limit (:func:`horizon_problems`): the dates a payment schedule is
+    built from."""
+    lo, hi = DATE_YEARS
+    problems = [Problem(file, f"deal.{k}", f"{d} is outside the years {lo}-{hi} that payment calendars cover: is the year mistyped?")
+                for k in ("cutoff_date", "closing_date", "first_payment_date", "expected_maturity", "legal_maturity")
+                if not lo <= (d := getattr(deal.deal, k)).year <= hi]
+    return problems or horizon_problems(deal, [], file)
+
+
+def check_scenarios(deal: Deal, scenarios: Sequence[Scenario], file: str = "<deal>") -> None:
+    """Raise an :class:`InputError` unless the scenarios pass :func:`scenario_problems`
+    and the projection of the deal (``file``) fits the horizon limit (:func:`horizon_problems`)."""
+    require(scenario_problems(deal, scenarios) + horizon_problems(deal, scenarios, file))
 
 
 def check_run(deal: Deal, scenarios: Sequence[Scenario]) -> None:

@@ -15,13 +15,14 @@ import math
 import os
 from collections.abc import Sequence
 
+from .checks import MAX_HORIZON_MONTHS, horizon_problems, require
 from .errors import InputError, Problem
 from .model.deal import Deal
 from .model.scenario import Scenario
 from .pools.kinds import horizon_months
 
-#: Longest projection grid in months (cut-off to the last cash flow plus the recovery lag).
-MAX_HORIZON_MONTHS = 1200
+__all__ = ["MAX_HORIZON_MONTHS", "MAX_MEMORY_GB", "MEMORY_ENV", "check_run_size", "horizon_months", "memory_budget", "working_bytes"]
+
 #: Working-memory budget of one run in GiB; the environment variable overrides it.
 MAX_MEMORY_GB = 8.0
 MEMORY_ENV = "ABS_ENGINE_MAX_MEMORY_GB"
@@ -94,14 +95,10 @@ def _model_bytes(deal: Deal, scenarios: Sequence[Scenario]) -> float:
 
 
 def check_run_size(deal: Deal, scenarios: Sequence[Scenario]) -> None:
-    """Raise :class:`InputError` if the run is beyond the limits."""
+    """Raise :class:`InputError` if the run is beyond the limits: the horizon
+    (:func:`~abs_engine.checks.horizon_problems`) and the working memory."""
+    require(horizon_problems(deal, scenarios))  # (abs_engine/checks.py: validate checks it too)
     months = horizon_months(deal, scenarios)
-    if months > MAX_HORIZON_MONTHS:
-        h = deal.deal
-        raise InputError([Problem("<deal>", "deal.legal_maturity", (
-            f"the projection would run {months:,} months from the cut-off date {h.cutoff_date} "
-            f"(to the last maturity or legal maturity, plus the recovery lag); the limit is "
-            f"{MAX_HORIZON_MONTHS:,} months ({MAX_HORIZON_MONTHS // 12} years): is a date mistyped?"))])
     need, budget = working_bytes(deal, len(scenarios), months) + _model_bytes(deal, scenarios), memory_budget()
     if need > budget:
         n_assets = sum(len(p.assets) for p in deal.pools)

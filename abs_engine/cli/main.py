@@ -41,13 +41,14 @@ def validate(
     problem and exit with status 2 when there are any."""
     from ..checks import check_scenarios, settings_problems
     from ..io import load_deal
+    from ..model.scenario import BASE
 
     try:
         d = load_deal(deal)
         problems = []
         try:
             scs = _load_scenarios(scenario)
-            check_scenarios(d, scs)
+            check_scenarios(d, scs or [BASE], str(deal))  # (what run checks; without -s it runs the base scenario)
         except InputError as exc:
             problems += exc.problems
             scs = []
