@@ -112,7 +112,7 @@ def test_tape_rows_reported_with_row_numbers(workdir):
     msgs = problems(write_deal(workdir, lambda d: None))
     joined = "\n".join(msgs)
     assert "row 3: rate: 5.2 looks like a percentage" in joined
-    assert "row 5: maturity_date (2025-06-25) must be after origination_date (2026-06-25)" in joined
+    assert "row 5: maturity_date: 2025-06-25 is not after the origination_date 2026-06-25" in joined
     assert "row 14: loan_id: duplicate id 'SZ-001' (first at row 2)" in joined
 
 

@@ -11,7 +11,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Problem
-from ..model.common import NUMBER_FOR_DATE
+from ..model.common import NUMBER_FOR_DATE, FieldErrors
 
 
 def format_path(loc: typing.Sequence[Any]) -> str:
@@ -237,6 +237,8 @@ def problems_from_validation(exc: ValidationError, root: type[BaseModel], file: 
             out.append(Problem(file, parent, f"key {key!r} {reason}" if kind in ("invalid_key", "string_type") else f"key {key!r}: {reason}"))
         elif kind == "missing":
             out.append(Problem(file, path, "missing required field"))
+        elif isinstance(rules := err.get("ctx", {}).get("error"), FieldErrors):  # a record's cross-field rules, one per field
+            out += [Problem(file, format_path((*prefix, *clean, field)), reason) for field, reason in rules.errors]
         elif kind == "union_tag_invalid":
             ctx = err.get("ctx", {})
             out.append(Problem(file, path, f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"))

@@ -18,6 +18,24 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 MAX_PLAUSIBLE_RATE = 1.0
 
 
+class FieldErrors(ValueError):
+    """The rules between fields that one record breaks, ``(field, reason)`` each: a model's
+    ``after`` validator raises it (:func:`field_rules`), and the loaders report one problem
+    per field (a tape's ``row 3: original_balance: ...``, an inline asset's
+    ``pools[0].assets[2].original_balance: ...``; abs_engine/io/validation.py), every rule
+    of the record at once."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{f}: {m}" for f, m in errors))
+
+
+def field_rules(errors: list[tuple[str, str]]) -> None:
+    """Raise :class:`FieldErrors` if any rule of a record is broken."""
+    if errors:
+        raise FieldErrors(errors)
+
+
 class Model(BaseModel):
     """Base of every model: unknown keys are errors, values are validated on assignment.
 

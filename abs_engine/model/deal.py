@@ -18,7 +18,17 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
 from ..errors import Problem, unknown
-from .common import DayCount, Fraction, Frequency, Model, Money, Rate, SignedMoney, describe
+from .common import (
+    DayCount,
+    Fraction,
+    Frequency,
+    Model,
+    Money,
+    Rate,
+    SignedMoney,
+    describe,
+    field_rules,
+)
 from .support import AnnualFeeUpkeep, InterestSubsidy, SupportStack
 
 _SUPPORT_DOC = (
@@ -177,6 +187,12 @@ class Header(Model):
 # --------------------------------------------------------------------------- pools
 
 
+#: The highest annual rate (or spread) a pledge loan may carry: Chinese courts never enforce
+#: interest above 36% a year (since 2020 the cap is four times the one-year LPR, far lower),
+#: so a loan rate above it is a typing mistake, not a loan.
+MAX_LOAN_RATE = 0.36
+
+
 class PledgeLoanAsset(Model):
     """One IP-pledge loan (知识产权质押贷款); the columns of a loan tape."""
 
@@ -224,12 +240,22 @@ class PledgeLoanAsset(Model):
 
     @model_validator(mode="after")
     def _check(self) -> PledgeLoanAsset:
+        """The rules between a loan's fields (every one broken, each on its field)."""
+        errors: list[tuple[str, str]] = []
         if self.maturity_date <= self.origination_date:
-            raise ValueError(
-                f"maturity_date ({self.maturity_date}) must be after origination_date ({self.origination_date})"
-            )
+            errors.append(("maturity_date", f"{self.maturity_date} is not after the origination_date {self.origination_date}"))
+        if self.original_balance is not None and self.original_balance < self.balance:
+            errors.append(("original_balance", (
+                f"{self.original_balance:,.2f} is below the balance {self.balance:,.2f}: a loan's balance "
+                "cannot exceed the amount lent (are the two columns swapped?)")))
         if self.reference is None and self.rate < 0:
-            raise ValueError("rate must not be negative for a fixed-rate loan")
+            errors.append(("rate", f"must not be negative for a fixed-rate loan (got {self.rate:g})"))
+        for field in ("rate", "spread"):
+            if (v := getattr(self, field)) > MAX_LOAN_RATE:
+                errors.append((field, (
+                    f"{v:g} is above {MAX_LOAN_RATE:g} a year, beyond any enforceable loan rate "
+                    "(decimals per annum: 0.0495 for 4.95%)")))
+        field_rules(errors)
         return self
 
 
@@ -377,7 +403,7 @@ class LicenceAsset(Model):
     @model_validator(mode="after")
     def _check(self) -> LicenceAsset:
         if self.last_fee_date < self.first_fee_date:
-            raise ValueError(f"last_fee_date ({self.last_fee_date}) is before first_fee_date ({self.first_fee_date})")
+            field_rules([("last_fee_date", f"{self.last_fee_date} is before the first_fee_date {self.first_fee_date}")])
         return self
 
 
@@ -519,7 +545,7 @@ class TransferAsset(Model):
     @model_validator(mode="after")
     def _check(self) -> TransferAsset:
         if self.last_date < self.first_date:
-            raise ValueError(f"last_date ({self.last_date}) is before first_date ({self.first_date})")
+            field_rules([("last_date", f"{self.last_date} is before the first_date {self.first_date}")])
         return self
 
 
