@@ -50,7 +50,7 @@ from .model.deal import (
 )
 from .model.scenario import MonteCarlo, Scenario
 from .model.status import PoolStatus, Status
-from .model.support import failure_names, stack_names
+from .model.support import failure_names, payer_capacities, stack_names
 from .pools.kinds import kind_of, months_needed
 from .pools.receivables import start_balances
 
@@ -661,6 +661,8 @@ def status_problems(deal: Deal, st: Status, file: str, origins: Origins | None =
                     bad(at, f"give capacity_remaining (the deal limits the provider to {a.capacity:,.2f})")
                 elif s.capacity_remaining > a.capacity + CENT:
                     bad(f"{at}.capacity_remaining", f"{s.capacity_remaining:,.2f} exceeds the provider's capacity {a.capacity:,.2f}")
+                if s.owed > a.capacity + CENT:  # (what it paid in and is owed back: at most what it could pay)
+                    bad(f"{at}.owed", f"{s.owed:,.2f} exceeds the provider's capacity {a.capacity:,.2f}: it cannot be owed more than it can pay")
         else:
             if s.balance is None:
                 bad(f"{at}.balance", "give the account's balance after the status date's payments")
@@ -797,6 +799,9 @@ def _check_pool(pool: Any, ps: PoolStatus, at: str, file: str, cutoff: dt.date, 
         if key in months:
             row("defaults", i, f"asset '{d.asset_id}' defaults twice in {d.default_date:%Y-%m}", "default_date")
         months.add(key)
+        if "receivables" not in type(pool).SECTIONS and d.asset_id in assets and d.amount > assets[d.asset_id].balance + CENT:
+            row("defaults", i, f"{d.amount:,.2f} exceeds the loan's balance at the cut-off date "
+                f"{assets[d.asset_id].balance:,.2f}", "amount")
         if d.recovery_date is not None and d.recovery_date > pool_date:
             row("defaults", i, f"{d.recovery_date} is after the pool's status date {pool_date}: not received yet",
                 "recovery_date")
@@ -812,9 +817,14 @@ def _check_pool(pool: Any, ps: PoolStatus, at: str, file: str, cutoff: dt.date, 
     if ps.interest and not any(layer.kind == "interest_subsidy" for layer in pool.support):
         bad(f"{at}.interest", "only a pool with an interest subsidy needs the interest its loans paid")
     payers = failure_names(pool.support)
-    for name in ps.support:
+    capacities = payer_capacities(pool.support)
+    for name, pay in ps.support.items():
         if name not in payers:
             bad(f"{at}.support.{name}", unknown_name("payer of the pool's support stack", name, payers))
+        elif pay.capacity_remaining is not None and (cap := capacities.get(name)) is not None \
+                and pay.capacity_remaining > cap + CENT:
+            bad(f"{at}.support.{name}.capacity_remaining",
+                f"{pay.capacity_remaining:,.2f} exceeds the payer's capacity {cap:,.2f} in the deal")
     return problems
 
 

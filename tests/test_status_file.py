@@ -184,3 +184,22 @@ def test_receivable_balances_are_their_remaining_fees():
         f"chance of performing ({a.performing:g}), are {a.balance:,.2f}")}
     with pytest.raises(ae.InputError):  # a status built in code is checked by run too
         ae.run(d, ae.load_scenario(SCENARIOS / "pudong_base.yaml"), status=bad)
+
+
+def test_remaining_amounts_above_the_deals_totals(deal, status):
+    """What a status says is left (a layer's capacity, a provider's debt) is at most the
+    deal's total: checked on the status alone, as validate --status does (a payer's remaining
+    capacity above its capacity was accepted by validate; run found it only by the replay)."""
+    ps = status.pools["pledge_loans"]
+    g = ps.support["guarantee"].model_copy(update={"capacity_remaining": 40_000_000.0 + 100.0})
+    got = paths(deal, edit(status, pools={"pledge_loans": ps.model_copy(update={"support": {"guarantee": g}})}))
+    assert got == {"pools.pledge_loans.support.guarantee.capacity_remaining":
+                   "40,000,100.00 exceeds the payer's capacity 40,000,000.00 in the deal"}
+    limited = deal.model_copy(update={"accounts": [a.model_copy(update={"capacity": 1_000_000.0}) if a.name == "undertaking" else a
+                                                   for a in deal.accounts]})
+    acc = dict(status.accounts)
+    acc["undertaking"] = acc["undertaking"].model_copy(update={"capacity_remaining": 0.0, "owed": 1_000_000.0})
+    assert paths(limited, edit(status, accounts=acc)) == {}  # (all of it paid and owed back)
+    acc["undertaking"] = acc["undertaking"].model_copy(update={"owed": 1_500_000.0})
+    assert paths(limited, edit(status, accounts=acc)) == {
+        "accounts.undertaking.owed": "1,500,000.00 exceeds the provider's capacity 1,000,000.00: it cannot be owed more than it can pay"}

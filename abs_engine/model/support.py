@@ -31,7 +31,7 @@ scenario's ``support_failures`` uses these names.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, TypeAdapter, model_validator
 
@@ -301,6 +301,18 @@ def failure_names(layers: list[Layer]) -> list[str]:
             out.append(layer.name)
             if isinstance(layer, Guarantee) and layer.reguarantee is not None:
                 out.append(layer.reguarantee.name)
+    return out
+
+
+def payer_capacities(layers: list[Layer]) -> dict[str, float | None]:
+    """The total capacity (``capacity``: a fund's size, a guarantee's aggregate limit, a
+    subsidy's budget) of every payer of :func:`failure_names`; None where unlimited."""
+    out: dict[str, float | None] = {}
+    for layer in layers:
+        payers: list[Any] = list(layer.parties) if isinstance(layer, Sharing) else [layer]
+        if isinstance(layer, Guarantee) and layer.reguarantee is not None:
+            payers.append(layer.reguarantee)
+        out.update({p.name: getattr(p, "capacity", None) for p in payers})
     return out
 
 
