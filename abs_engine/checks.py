@@ -55,16 +55,24 @@ from .pools.kinds import kind_of, months_needed
 from .pools.receivables import start_balances
 
 
-def settlement_outside(settlement: dt.date | None, deal: Deal) -> str:
-    """Why a settlement date cannot be used (before the closing date, or on or after the
-    legal maturity, when every class is repaid: nothing is left to price), or ''."""
+def settlement_outside(settlement: dt.date | None, deal: Deal, what: str = "settlement") -> str:
+    """Why a settlement (or valuation: ``what``) date cannot be used (before the closing
+    date, or on or after the legal maturity, when every class is repaid: nothing is left to
+    price), or ''."""
     if settlement is None:
         return ""
     if settlement < deal.deal.closing_date:
-        return f"settlement {settlement} is before the closing date {deal.deal.closing_date}"
+        return f"{what} {settlement} is before the closing date {deal.deal.closing_date}"
     if settlement >= deal.deal.legal_maturity:
-        return f"settlement {settlement} is on or after the legal maturity {deal.deal.legal_maturity}: nothing is left to price"
+        return f"{what} {settlement} is on or after the legal maturity {deal.deal.legal_maturity}: nothing is left to price"
     return ""
+
+
+def valuation_problems(deal: Deal, date: dt.date, file: str) -> list[Problem]:
+    """A valuation date (``file``'s ``date``) the deal can be valued on: on or after the
+    closing date and before the legal maturity (:func:`settlement_outside`)."""
+    why = settlement_outside(date, deal, "the valuation date")
+    return [Problem(file, "date", why)] if why else []
 
 def require(problems: Sequence[Problem]) -> None:
     """Raise an :class:`InputError` listing ``problems``, if there are any."""

@@ -50,8 +50,8 @@ def value(result: Any, date: dt.date, *, curve: Any = None, spreads: Mapping[str
     result : Result
         The run whose cash flows are priced (those paid after ``date``).
     date : datetime.date
-        Valuation date: on or after the run's start (closing, or its status date); a
-        payment on it belongs to the seller.
+        Valuation date: on or after the run's start (closing, or its status date) and
+        before the legal maturity; a payment on it belongs to the seller.
     curve : Curve or mapping, optional
         Discount curve (:class:`abs_engine.analytics.Curve`, or a curve mapping whose
         reference date defaults to ``date``); needed by every class without a yield.
@@ -79,6 +79,7 @@ def value(result: Any, date: dt.date, *, curve: Any = None, spreads: Mapping[str
         tranche_analytics,
         tranche_cashflows,
     )
+    from .checks import valuation_problems
 
     spreads = dict(spreads or {})
     yields = dict(yields or {})
@@ -86,6 +87,7 @@ def value(result: Any, date: dt.date, *, curve: Any = None, spreads: Mapping[str
     problems = [Problem("", f"spreads.{n}", f"unknown class '{n}' (known: {', '.join(names)})") for n in spreads if n not in names]
     problems += [Problem("", f"yields.{n}", f"unknown class '{n}' (known: {', '.join(names)})") for n in yields if n not in names]
     problems += [Problem("", f"yields.{n}", "give a spread or a yield for a class, not both") for n in yields if n in spreads]
+    problems += valuation_problems(result.deal, date, "")
     start = result.start_date
     if date < start:
         problems.append(Problem("", "date", f"{date} is before the run's start {start} "
@@ -155,6 +157,26 @@ def _tenor(years: float) -> str:
     return f"{max(round(years * 365.0), 1)}D"
 
 
+def _tenor_years(text: str) -> float | None:
+    """A curve CSV's tenor in years: a number of years (中债's 标准期限) or a period such as
+    ``3M``, ``1Y``, ``2W``, ``7D``; None if it is neither.
+
+    >>> _tenor_years("0.25"), _tenor_years("6m"), _tenor_years("-1"), _tenor_years("soon")
+    (0.25, 0.5, -1.0, None)
+    """
+    import re
+
+    try:
+        years = float(text)
+        return years if math.isfinite(years) else None
+    except ValueError:
+        pass
+    m = re.fullmatch(r"\s*(-?\d+)\s*([DdWwMmYy])\s*", text)
+    if m is None:
+        return None
+    return int(m.group(1)) / {"D": 365.0, "W": 365.0 / 7.0, "M": 12.0, "Y": 1.0}[m.group(2).upper()]
+
+
 #: Column names of a 中债 (ChinaBond) curve export, read as the CSV's own.
 CSV_ALIASES = {"标准期限(年)": "tenor", "标准期限（年）": "tenor", "期限": "tenor",
                "收益率(%)": "rate_pct", "收益率（%）": "rate_pct"}
@@ -173,13 +195,26 @@ def curve_from_csv(path: Path, kind: str = "par", frequency: str = "annual", com
     if "tenor" not in df.columns or not ({"rate", "rate_pct"} & set(df.columns)):
         raise InputError.single(file, "header", "a curve CSV has the columns tenor and rate (decimal) or rate_pct (percent)")
     points = []
+    last: tuple[float, int, str] | None = None  # (years, row, as written) of the previous tenor
     for i, rec in enumerate(df.to_dict(orient="records")):
         row = i + 2
-        tenor = str(rec["tenor"]).strip()
+        written = str(rec["tenor"]).strip()
+        years = _tenor_years(written)
+        if years is None or not years > 0:
+            problems.append(Problem(file, f"row {row}: tenor", (
+                f"{written!r} is not a tenor: give years (0.25, 1, 10) or a period (3M, 1Y)" if years is None
+                else f"must be positive (got {written})")))
+            continue
+        if last is not None and years <= last[0]:
+            problems.append(Problem(file, f"row {row}: tenor", (
+                f"{written} repeats the tenor of row {last[1]}" if abs(years - last[0]) < 1e-9 else
+                f"{written} comes after {last[2]} (row {last[1]}): list the tenors in increasing order")))
+            continue
+        last = (years, row, written)
         try:
-            tenor = _tenor(float(tenor))
+            tenor = _tenor(float(written))
         except ValueError:
-            tenor = tenor.upper()
+            tenor = written.upper()
         key = "rate" if "rate" in rec else "rate_pct"
         try:
             rate = float(rec[key])

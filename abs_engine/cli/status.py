@@ -122,6 +122,7 @@ def value(
     """Value every class on a date: dirty and clean price on a discount curve plus a spread
     (or at a yield), accrued interest from the last payment date, yield, WAL and durations
     from that date; writes valuation.csv."""
+    from ..checks import require, valuation_problems
     from ..engine import run as run_deal
     from ..io import load_deal
     from ..io.outputs import manifest, output_set, write_csv, write_manifest
@@ -132,6 +133,7 @@ def value(
     output_dir, out = _ui()
     d = load_deal(deal)
     spec = load_valuation(valuation)
+    require(valuation_problems(d, spec["date"], str(valuation)))  # (before the run, not after it)
     st = load_status(status, d) if status is not None else None
     final = output_dir(out_dir, d.name, "value")
     result = run_deal(d, _scenarios(scenario), backend=_backend(backend), status=st)
