@@ -168,3 +168,26 @@ def test_trigger_tranches_listed_twice_are_refused():
              waterfalls={"accelerated": [{"action": "pay_principal", "from": "collection", "to": ["A", "SUB"]}]})
     with pytest.raises(ae.InputError, match=r"triggers\[0\].tranches: a name appears twice in the list"):
         ae.run(d)
+
+
+def test_yaml_values_are_capped(tmp_path, monkeypatch):
+    """A YAML file with more values than MAX_YAML_NODES is refused while it is parsed (a
+    300,000-key file took 50 s to parse, a 20 MB one 4 minutes: docs/performance.md), by
+    libyaml and by PyYAML's parser alike; aliases count once per use."""
+    from abs_engine.io import yamlio
+
+    monkeypatch.setattr(yamlio, "MAX_YAML_NODES", 1000)
+    p = tmp_path / "s.yaml"
+    p.write_text("name: x\n" + "".join(f"k{i}: {i}\n" for i in range(600)), encoding="utf-8")
+    with pytest.raises(InputError, match="YAML too large: more than 1,000 values; scenario files are limited to 1,000"):
+        ae.load_scenario(p)
+    p.write_text("name: x\n" + "".join(f"k{i}:\t{i}\n" for i in range(600)), encoding="utf-8")  # (a tab: PyYAML's parser)
+    with pytest.raises(InputError, match="YAML syntax error"):
+        ae.load_scenario(p)
+    p.write_text("name: x\na: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                 "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"more than 1,000 values \(aliases expanded\)"):
+        ae.load_scenario(p)
+    p.write_text("name: x\n" + "".join(f"k{i}: {i}\n" for i in range(400)), encoding="utf-8")
+    with pytest.raises(InputError, match="unknown field 'k0'"):  # (under the cap: parsed, then checked)
+        ae.load_scenario(p)
