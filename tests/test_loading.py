@@ -191,3 +191,14 @@ def test_yaml_values_are_capped(tmp_path, monkeypatch):
     p.write_text("name: x\n" + "".join(f"k{i}: {i}\n" for i in range(400)), encoding="utf-8")
     with pytest.raises(InputError, match="unknown field 'k0'"):  # (under the cap: parsed, then checked)
         ae.load_scenario(p)
+
+
+def test_a_huge_tape_cell_is_a_clear_error(tmp_path):
+    """A cell of 2 MiB (longer than pyarrow's block): a clear message, not pyarrow's
+    'straddling object straddles two block boundaries'."""
+    from abs_engine.io.tape import read_table
+
+    p = tmp_path / "t.csv"
+    p.write_text("loan_id,borrower\nA," + "x" * (2 * 2**20) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="malformed CSV: a row is longer than 1 MiB"):
+        read_table(p)

@@ -104,6 +104,9 @@ def _read_csv(raw: bytes, name: str) -> pd.DataFrame:
         msg = str(exc)
         if "Empty CSV" in msg:
             raise InputError.single(name, "", "empty tape file") from None
+        if "straddling" in msg:  # (a row longer than pyarrow's block of 1 MiB)
+            raise InputError.single(name, "", "malformed CSV: a row is longer than 1 MiB (a huge cell, or a quote "
+                                              "left open that runs to the end of the file?)") from None
         raise InputError.single(name, "", f"malformed CSV: {msg.removeprefix('CSV parse error: ')}") from None
     del data
     if bad:

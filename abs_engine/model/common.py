@@ -18,6 +18,21 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 MAX_PLAUSIBLE_RATE = 1.0
 
 
+def _check_id(v: str) -> str:
+    """An id names a row in messages, file names and joins: no control characters (a NUL or a
+    line break in an id made one loan look like two in every listing)."""
+    bad = sorted({c for c in v if ord(c) < 32 or ord(c) == 127})
+    if bad:
+        raise ValueError(f"an id may not hold control characters (found {', '.join(repr(c) for c in bad)}): got {v!r}")
+    if not v.strip():
+        raise ValueError("an id may not be empty")
+    return v
+
+
+#: An asset, patent or obligor id: text without control characters.
+Id = Annotated[str, AfterValidator(_check_id)]
+
+
 class FieldErrors(ValueError):
     """The rules between fields that one record breaks, ``(field, reason)`` each: a model's
     ``after`` validator raises it (:func:`field_rules`), and the loaders report one problem

@@ -22,6 +22,7 @@ from .common import (
     DayCount,
     Fraction,
     Frequency,
+    Id,
     Model,
     Money,
     Rate,
@@ -196,7 +197,7 @@ MAX_LOAN_RATE = 0.36
 class PledgeLoanAsset(Model):
     """One IP-pledge loan (知识产权质押贷款); the columns of a loan tape."""
 
-    loan_id: str = describe("Unique loan identifier")
+    loan_id: Id = describe("Unique loan identifier")
     borrower: str = describe("Borrower (obligor) name or id")
     balance: Money = describe("Current principal balance at the cut-off date")
     original_balance: Money | None = describe("Original principal amount", default=None)
@@ -387,7 +388,7 @@ class LicenceAsset(Model):
     """One licence-fee receivable (知识产权许可应收许可费): a licensee's schedule of fees
     under a (sub-)licence of one or more patents; the columns of a licence tape."""
 
-    licence_id: str = describe("Unique licence identifier")
+    licence_id: Id = describe("Unique licence identifier")
     licensee: str = describe("Licensee (obligor) name or id")
     fee: Money = describe("Fee per fee period at the first fee date (before escalation)")
     fee_frequency: Frequency = describe("Fee frequency", default=Frequency.quarterly)
@@ -410,7 +411,7 @@ class LicenceAsset(Model):
 class PatentAsset(Model):
     """A patent (or trademark / copyright) on which licences rest; the columns of a patent tape."""
 
-    patent_id: str = describe("Unique patent identifier (e.g. the CNIPA number)")
+    patent_id: Id = describe("Unique patent identifier (e.g. the CNIPA number)")
     type: Literal["invention", "utility_model", "design", "trademark", "copyright"] = describe(
         "发明 invention / 实用新型 utility model / 外观设计 design / 商标 trademark / 著作权 copyright",
         default="invention",
@@ -531,7 +532,7 @@ class LicencePool(Model):
 class TransferAsset(Model):
     """An IP transfer receivable (知识产权转让应收账款): instalments owed by the buyer of an IP right."""
 
-    receivable_id: str = describe("Unique receivable identifier")
+    receivable_id: Id = describe("Unique receivable identifier")
     buyer: str = describe("Buyer (obligor) name or id")
     instalment: Money = describe("Amount of each instalment")
     frequency: Frequency = describe("Instalment frequency", default=Frequency.quarterly)
