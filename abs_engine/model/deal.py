@@ -107,7 +107,7 @@ class Header(Model):
     name: str = describe("Deal name, used in outputs and term sheets")
     name_zh: str | None = describe("Chinese deal name for term sheets", default=None)
     currency: str = describe("ISO currency code of every amount in the deal", default="CNY")
-    asset_type: Literal["pledge_loan", "licence", "transfer", "mixed"] = describe(
+    asset_type: Literal["pledge_loan", "licence", "transfer", "lease", "mixed"] = describe(
         "Kind of underlying assets shown in term sheets", default="pledge_loan"
     )
     cutoff_date: dt.date = describe("Pool cut-off date (封包日): projection starts here")
@@ -592,9 +592,214 @@ class TransferPool(Model):
                 for a in self.assets if a.last_date <= cutoff]
 
 
-Pool = Annotated[PledgeLoanPool | LicencePool | TransferPool, Field(discriminator="kind")]
+class LeaseAsset(Model):
+    """One finance lease (融资租赁, usually 售后回租 sale-and-leaseback of IP): the lessee sold
+    its IP to the lessor and leases it back; each rent (租金) is lease principal plus
+    interest. The columns of a lease tape (docs/deal-language.md, "Lease pools")."""
 
-def sections(pools: Sequence[PledgeLoanPool | LicencePool | TransferPool]) -> frozenset[str]:
+    lease_id: str = describe("Unique lease (contract) identifier")
+    lessee: str = describe("Lessee (承租人, obligor) name or id")
+    balance: Money = describe(
+        "Outstanding lease principal (租赁本金余额) at the cut-off date: the pool balance counts this, not the rents"
+    )
+    original_balance: Money | None = describe("Lease principal at the start of the lease (原始租赁本金)", default=None)
+    rate: Rate = describe(
+        "Lease interest rate in force at the cut-off date, decimal p.a. (租赁利率); for an LPR-linked lease "
+        "the rate until its first reset after the cut-off date"
+    )
+    reference: str | None = describe(
+        "Reference rate (e.g. LPR1Y, one of the deal's reference_rates) of an LPR-linked lease: at each reset "
+        "date the rate becomes reference + spread and the rent is recomputed on the remaining principal",
+        default=None,
+    )
+    spread: Rate = describe("Spread over the reference rate at a reset, decimal p.a.", default=0.0)
+    reset_months: int = describe(
+        "Months between rate resets of an LPR-linked lease, counted from `origination_date` (12: each "
+        "anniversary of the lease start)", default=12, ge=1, le=120,
+    )
+    origination_date: dt.date = describe("Lease start date (起租日); rate resets count from it")
+    first_rent_date: dt.date = describe("Date of the first rent; rents fall every `rent_frequency` after it")
+    last_rent_date: dt.date = describe("Date of the last rent (the lease's maturity)")
+    rent_frequency: Frequency = describe("Rent frequency (租金支付频率)", default=Frequency.quarterly)
+    schedule: Literal["equal_rent", "equal_principal", "irregular"] = describe(
+        "equal_rent = 等额租金 (annuity: level rent on the remaining principal at the periodic rate "
+        "rate x months / 12); equal_principal = 等额本金 (the remaining principal in equal parts, interest "
+        "on top); irregular = 不规则租金: the principal of each rent from the pool's `schedule_tape` "
+        "(interest on top)", default="equal_rent",
+    )
+    deposit: Money = describe(
+        "Security deposit (保证金) the lessee paid; set against the last rents at the end, or against the "
+        "amount owed on default if the pool's `deposit_held_by` is trust", default=0.0,
+    )
+    upfront_fee: Money = describe(
+        "Upfront fee (手续费): collected at the lease start, so not a pool cash flow unless "
+        "`upfront_fee_date` falls after the cut-off date", default=0.0,
+    )
+    upfront_fee_date: dt.date | None = describe(
+        "Date the upfront fee is due, when it is paid to the pool after the cut-off date (income of that month)",
+        default=None,
+    )
+    purchase_option: Money = describe(
+        "Purchase option price (留购价, often nominal such as 100元): paid with the last rent (income)", default=0.0
+    )
+    termination_fee: Fraction = describe(
+        "Early termination fee as a share of the principal prepaid (提前还款手续费), income", default=0.0
+    )
+    ip_type: IpType = describe("Type of the leased IP", default="patent")
+    ip_count: int = describe("Number of IP rights leased", default=1, ge=1, le=10_000)
+    collateral_value: Money = describe(
+        "Appraised value of the leased IP at the cut-off date (what selling or re-leasing it after a "
+        "default recovers, with the scenario's recovery haircut and value decay)", default=0.0,
+    )
+    valuer: str | None = describe("Appraiser (评估机构) of `collateral_value`", default=None)
+    industry: str = describe("Lessee industry", default="unknown")
+    region: str = describe("Lessee region", default="unknown")
+    pd: Fraction | None = describe("Lessee annual default probability (informative)", default=None)
+
+    @model_validator(mode="after")
+    def _check(self) -> LeaseAsset:
+        bad = []
+        if self.last_rent_date < self.first_rent_date:
+            bad.append(f"last_rent_date ({self.last_rent_date}) is before first_rent_date ({self.first_rent_date})")
+        if self.first_rent_date <= self.origination_date:
+            bad.append(f"first_rent_date ({self.first_rent_date}) must be after origination_date ({self.origination_date})")
+        if self.reference is None and self.rate < 0:
+            bad.append("rate must not be negative for a fixed-rate lease")
+        if self.upfront_fee_date is not None and not self.upfront_fee:
+            bad.append("upfront_fee_date is given but upfront_fee is 0")
+        if bad:
+            raise ValueError("; ".join(bad))
+        return self
+
+
+class LeaseScheduleRow(Model):
+    """One rent of an irregular lease (不规则租金): the principal it repays; the columns of a
+    lease schedule tape."""
+
+    lease_id: str = describe("Lease id (a lease of the pool with schedule: irregular)")
+    date: dt.date = describe("Rent date")
+    principal: Money = describe("Lease principal repaid by the rent of this date (interest comes on top)")
+
+
+class LeasePool(Model):
+    """A pool of finance-lease receivables (融资租赁 / 售后回租): lease principal, interest,
+    deposits, purchase options, early terminations and lessee defaults (docs/methodology.md,
+    "Lease pools")."""
+
+    #: Leases pay interest, terminate early (prepayment) and recover by selling the IP.
+    SECTIONS: ClassVar[frozenset[str]] = frozenset({"defaults", "prepayment", "recovery"})
+
+    name: str = describe("Pool name")
+    kind: Literal["lease"] = "lease"
+    tape: str | None = describe("Lease tape (CSV or XLSX), path relative to the deal file", default=None)
+    assets: list[LeaseAsset] = describe("Inline leases (instead of, or besides, a tape)", default_factory=list)
+    schedule_tape: str | None = describe(
+        "Principal schedule of the irregular leases (CSV or XLSX: lease_id, date, principal), relative to the "
+        "deal file", default=None,
+    )
+    schedule: list[LeaseScheduleRow] = describe("Inline schedule rows of irregular leases", default_factory=list)
+    deposit_interest_to: str = describe(
+        "Account that receives the interest part of the rents and the income (purchase options, "
+        "termination fees, upfront fees paid after the cut-off date)", default="collection",
+    )
+    deposit_principal_to: str = describe(
+        "Account that receives the principal part of the rents, early terminations, recoveries", default="collection"
+    )
+    deposit_held_by: Literal["trust", "lessor"] = describe(
+        "Who holds the security deposits (保证金): trust = transferred to the plan, which sets a "
+        "defaulted lessee's deposit against what it owes at once (a recovery in the default month); "
+        "lessor = kept by the originator outside the plan (the plan gets nothing from it on default). "
+        "Either way a performing lessee's deposit pays its last rents, so the plan collects them in full",
+        default="lessor",
+    )
+    support: SupportStack = describe(
+        _SUPPORT_DOC + "; the lessor's repurchase obligation (原始权益人回购) is a buy_back with price 1, "
+        "price_basis defaulted_balance and delay_months N (docs/deal-language.md, \"Lease pools\")",
+        default_factory=list,
+    )
+
+    @model_validator(mode="after")
+    def _check_support(self) -> LeasePool:
+        for i, layer in enumerate(self.support):
+            if isinstance(layer, InterestSubsidy | AnnualFeeUpkeep):
+                raise ValueError(f"support[{i}]: {layer.kind} applies to pledge_loan pools (and annual fees to "
+                                 "licence pools); a lease pool takes buy_back, sharing and guarantee layers")
+        return self
+
+    def surviving(self, balances: dict[str, float]) -> LeasePool:
+        """The pool with only the leases named in ``balances`` (lease id -> principal), at those balances."""
+        return self.model_copy(update={"assets": [a.model_copy(update={"balance": balances[a.lease_id]})
+                                                  for a in self.assets if a.lease_id in balances]})
+
+    def check(self, header: Header, file: str, at: str) -> list[Problem]:
+        """Every lease pays a rent after the cut-off date; a reference rate is the deal's; an
+        irregular lease has schedule rows on its rent dates after the cut-off whose principal
+        sums to its balance; schedule rows name irregular leases of the pool."""
+        problems: list[Problem] = []
+        cutoff = header.cutoff_date
+        rows: dict[str, list[LeaseScheduleRow]] = {}
+        for r in self.schedule:
+            rows.setdefault(r.lease_id, []).append(r)
+        by_id = {a.lease_id: a for a in self.assets}
+        for lid in rows:
+            if lid not in by_id:
+                problems.append(Problem(file, f"{at}.schedule lease '{lid}'", unknown("lease", lid, list(by_id)[:20])))
+            elif by_id[lid].schedule != "irregular":
+                problems.append(Problem(file, f"{at}.schedule lease '{lid}'",
+                                        f"has schedule rows but its schedule is {by_id[lid].schedule} (set schedule: irregular)"))
+        for a in self.assets:
+            where = f"{at} lease '{a.lease_id}'"
+            if a.last_rent_date <= cutoff:
+                problems.append(Problem(file, where, f"last rent on {a.last_rent_date}, on or before the cut-off date {cutoff}"))
+            if a.reference is not None and a.reference not in header.reference_rates:
+                problems.append(Problem(file, where, unknown("reference rate", a.reference, list(header.reference_rates))))
+            if a.upfront_fee_date is not None and a.upfront_fee_date > a.last_rent_date:
+                problems.append(Problem(file, where, f"upfront_fee_date {a.upfront_fee_date} is after the last rent {a.last_rent_date}"))
+            if a.schedule == "irregular":
+                mine = rows.get(a.lease_id, [])
+                if not mine:
+                    problems.append(Problem(file, where, "schedule irregular but no row in the pool's schedule (schedule_tape)"))
+                    continue
+                dates = set(rent_dates(a))
+                off = sorted({r.date for r in mine if r.date not in dates})
+                if off:
+                    problems.append(Problem(file, where, f"schedule row(s) on {', '.join(map(str, off[:5]))}, not a rent date "
+                                            f"(every {a.rent_frequency.value} from {a.first_rent_date} to {a.last_rent_date})"))
+                dup = sorted({r.date for r in mine if sum(x.date == r.date for x in mine) > 1})
+                if dup:
+                    problems.append(Problem(file, where, f"more than one schedule row on {', '.join(map(str, dup[:5]))}"))
+                total = sum(r.principal for r in mine if r.date > cutoff)
+                if abs(total - a.balance) > 0.01:
+                    problems.append(Problem(file, where, f"schedule principal after the cut-off sums to {total:,.2f}, "
+                                            f"not the balance {a.balance:,.2f}"))
+        return problems
+
+
+def rent_dates(lease: LeaseAsset) -> list[dt.date]:
+    """A lease's rent dates: every ``rent_frequency`` from the first rent date (on its day of
+    month, month-end kept) through the last, which is always one.
+
+    >>> a = LeaseAsset(lease_id="x", lessee="y", balance=1, rate=0.05, origination_date=dt.date(2024, 1, 31),
+    ...                first_rent_date=dt.date(2024, 4, 30), last_rent_date=dt.date(2024, 12, 31))
+    >>> [str(d) for d in rent_dates(a)]
+    ['2024-04-30', '2024-07-31', '2024-10-31', '2024-12-31']
+    """
+    from ..dates import add_months, is_month_end
+
+    f = lease.rent_frequency.months
+    eom = is_month_end(lease.first_rent_date)
+    out = []
+    k = 0
+    while (d := add_months(lease.first_rent_date, k * f, eom=eom)) < lease.last_rent_date:
+        out.append(d)
+        k += 1
+    out.append(lease.last_rent_date)
+    return out
+
+
+Pool = Annotated[PledgeLoanPool | LicencePool | TransferPool | LeasePool, Field(discriminator="kind")]
+
+def sections(pools: Sequence[PledgeLoanPool | LicencePool | TransferPool | LeasePool]) -> frozenset[str]:
     """The sections of a scenario that apply to any of ``pools`` (their kinds' ``SECTIONS``):
     ``prepayment`` and ``recovery`` for pools of loans, ``receivables`` for receivables,
     ``patents`` for pools resting on patents.
@@ -605,13 +810,13 @@ def sections(pools: Sequence[PledgeLoanPool | LicencePool | TransferPool]) -> fr
     return frozenset().union(*(type(p).SECTIONS for p in pools))
 
 
-def patents_of(pool: PledgeLoanPool | LicencePool | TransferPool) -> list[PatentAsset]:
+def patents_of(pool: PledgeLoanPool | LicencePool | TransferPool | LeasePool) -> list[PatentAsset]:
     """The patents a pool's assets rest on (pools whose kind has the ``patents`` section; none otherwise)."""
     return list(getattr(pool, "patents", []))
 
 
 #: The pool kinds (the ``kind:`` tags of :data:`Pool`), in the order of the union.
-POOL_KINDS: tuple[str, ...] = tuple(c.model_fields["kind"].default for c in (PledgeLoanPool, LicencePool, TransferPool))
+POOL_KINDS: tuple[str, ...] = tuple(c.model_fields["kind"].default for c in (PledgeLoanPool, LicencePool, TransferPool, LeasePool))
 
 #: For each pool kind: (tape path field, inline list field, row model, id column) per tape.
 TAPES: dict[str, list[tuple[str, str, type[Model], str]]] = {
@@ -622,19 +827,20 @@ TAPES: dict[str, list[tuple[str, str, type[Model], str]]] = {
         ("link_tape", "links", LicencePatentLink, ""),
     ],
     "transfer": [("tape", "assets", TransferAsset, "receivable_id")],
+    "lease": [("tape", "assets", LeaseAsset, "lease_id"), ("schedule_tape", "schedule", LeaseScheduleRow, "")],
 }
 
 
 def asset_id(asset: Model) -> str:
     """The identifier of any asset row."""
-    for key in ("loan_id", "licence_id", "receivable_id"):
+    for key in ("loan_id", "licence_id", "receivable_id", "lease_id"):
         if hasattr(asset, key):
             return str(getattr(asset, key))
     raise AttributeError(type(asset).__name__)
 
 
 def obligor(asset: Model) -> str:
-    for key in ("borrower", "licensee", "buyer"):
+    for key in ("borrower", "licensee", "buyer", "lessee"):
         if hasattr(asset, key):
             return str(getattr(asset, key))
     raise AttributeError(type(asset).__name__)

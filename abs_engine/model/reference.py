@@ -28,6 +28,9 @@ from .deal import (
     FloatingCoupon,
     FundReserve,
     Header,
+    LeaseAsset,
+    LeasePool,
+    LeaseScheduleRow,
     LicenceAsset,
     LicencePatentLink,
     LicencePool,
@@ -74,7 +77,7 @@ from .support import (
 SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("Deal file", [Deal, Header, Parties, RiskFactor, Entity]),
     ("Pools", [PledgeLoanPool, PledgeLoanAsset, Eligibility, LicencePool, LicenceAsset, PatentAsset, LicencePatentLink,
-               TransferPool, TransferAsset]),
+               TransferPool, TransferAsset, LeasePool, LeaseAsset, LeaseScheduleRow]),
     ("Risk-sharing layers (pool `support`)", [BuyBack, Sharing, SharingParty, Guarantee, Reguarantee,
                                               CounterGuarantee, InterestSubsidy, AnnualFeeUpkeep]),
     ("Accounts and fees", [Account, ReserveTarget, Fee]),

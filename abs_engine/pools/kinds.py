@@ -5,7 +5,7 @@ classes. A new kind is its model (:mod:`abs_engine.model.deal`, one class in the
 union) and its module here (one line below).
 
 >>> sorted(KINDS)
-['licence', 'pledge_loan', 'transfer']
+['lease', 'licence', 'pledge_loan', 'transfer']
 >>> kind_of(type("P", (), {"kind": "licence"})()).tag
 'licence'
 """
@@ -19,11 +19,11 @@ from typing import Any
 from ..dates import calendar_months
 from ..model.deal import Deal
 from ..model.scenario import Scenario
-from . import licence, pledge, transfer
+from . import lease, licence, pledge, transfer
 from .base import PoolKind
 
 #: kind tag -> its implementation.
-KINDS: dict[str, PoolKind] = {k.tag: k for k in (pledge.KIND, licence.KIND, transfer.KIND)}
+KINDS: dict[str, PoolKind] = {k.tag: k for k in (pledge.KIND, licence.KIND, transfer.KIND, lease.KIND)}
 
 
 def kind_of(pool: Any) -> PoolKind:

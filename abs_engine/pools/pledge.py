@@ -799,6 +799,20 @@ class SparsePledge:
             if lid in index:
                 self.named[index[lid]] = month_of_event(when, grid)
 
+    def recover(self, ls: np.ndarray, tau: np.ndarray, D: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What the defaults ``D`` of loans ``ls`` in months ``tau`` recover at once and
+        ``lag`` months later: ``D x rate``, or ``D x min(1, value / Dc)`` later (the
+        dense projection's formulas; a kind with other recoveries overrides this)."""
+        if self.rate is not None:
+            return np.zeros_like(D), D * self.rate
+        assert self.value is not None
+        value = self.value[ls, tau]
+        q = self.survive[ls, tau - 1]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            Dc = np.where(q > 0, D / q, D)  # the defaulted loan's balance, had it not prepaid
+            frac = np.where(D > 0, np.minimum(1.0, value / Dc), 0.0)
+        return np.zeros_like(D), D * frac
+
     def flows(self, default_month: np.ndarray) -> PoolFlows:
         """The pool's monthly flows on paths whose loans default in ``default_month``
         (integers ``(n_paths, n_loans)``, 0: survives; the earlier of it and the scenario's
@@ -830,19 +844,11 @@ class SparsePledge:
                 else:
                     out[k][s] = self.totals[k]
             if len(ls):
-                if self.rate is not None:
-                    rec = D * self.rate
-                else:
-                    assert self.value is not None
-                    value = self.value[ls, tau]
-                    q = self.survive[ls, tau - 1]
-                    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                        Dc = np.where(q > 0, D / q, D)  # the defaulted loan's balance, had it not prepaid
-                        frac = np.where(D > 0, np.minimum(1.0, value / Dc), 0.0)
-                    rec = D * frac
+                now, rec = self.recover(ls, tau, D)
                 np.add.at(default[s], tau, D)
+                np.add.at(recovery[s], tau, now)
                 np.add.at(recovery[s], tau + self.lag, rec)
-                np.add.at(loss[s], tau + self.lag, D - rec)
+                np.add.at(loss[s], tau + self.lag, D - now - rec)
         balance_start = np.zeros((S, M + 1))
         balance_start[:, 1:] = out["balance_end"][:, :-1]
         default[:, 0] = 0.0
