@@ -110,8 +110,8 @@ def test_opening_after_a_run_is_its_state(example_deal, example_scenarios, backe
 GALLERY = [
     ("sz_pledge_2026_1.yaml", ["base", "stress", "stress_guarantor_fails"]),
     ("pudong_licence_2020.yaml", ["pudong_base", "pudong_two_invalidations"]),
-    ("wenke_lease_2019_1.yaml", ["wenke_2019_1_stress"]),
-    ("zgc_ip_lease_2022_1.yaml", ["zgc_2022_1_stress_lessor_fails"]),
+    # (the lease deals wenke_lease_2019_1 and zgc_ip_lease_2022_1: a run from a status is not
+    # modelled for lease pools yet, tests/test_lease.py)
     ("biopharma_royalty_2000.yaml", ["biopharma_2000_destocking"]),
 ]
 
@@ -120,7 +120,7 @@ GALLERY = [
 def test_gallery_deals_continue_from_their_written_status(deal_file, names, backend, tmp_path):
     """Status after period k written to files and read back; the run from it pays what the
     run from closing pays after k (pledge loans with a guarantee layer, licences on patents
-    with a guarantee and an invalidation, lease receivables, two undertakers, a royalty with
+    with a guarantee and an invalidation, a royalty with
     a covenant trigger)."""
     d = ae.load_deal(ROOT / "deals" / deal_file)
     scs = [ae.load_scenario(ROOT / "scenarios" / f"{n}.yaml") for n in names]

@@ -223,6 +223,12 @@ class PoolKind(Protocol):
         (:func:`abs_engine.studies.investor.collateral_fit` has the columns)."""
         ...
 
+    def terms(self, pool: Any, header: Header) -> dict[str, float]:
+        """The pool's own terms the term sheet states in a table (label key of
+        :mod:`abs_engine.report.labels` -> amount; lease pools: principal, rents, deposits,
+        purchase options), or empty."""
+        ...
+
 
 # --------------------------------------------------------------------------- asset tables
 

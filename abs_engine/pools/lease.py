@@ -351,7 +351,8 @@ def lease_terms(pool: LeasePool, header: Header) -> dict[str, float]:
     still due under the tape rates (principal + interest; LPR-linked leases at their rate in
     force), the interest in them, deposits, purchase options, upfront fees due after the
     cut-off date, and the rents over principal."""
-    arr = KIND.prepare(pool, header.cutoff_date, KIND.months_needed(pool, header.cutoff_date), [])
+    arr = KIND.prepare(pool, header.cutoff_date, KIND.months_needed(pool, header.cutoff_date),
+                       sorted(header.reference_rates))
     S1 = np.zeros((1, 1, arr.pay.shape[1]))
     B = arr.balance[None, :].copy()
     q = np.ones_like(B)

@@ -957,6 +957,9 @@ class PledgeLoans:
                 for a in pool.assets]
         return rows, None
 
+    def terms(self, pool: PledgeLoanPool, header: Header) -> dict[str, float]:
+        return {}  # (the pool statistics say it all)
+
 
 #: The pledge-loan kind.
 KIND = PledgeLoans()

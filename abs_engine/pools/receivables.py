@@ -695,6 +695,9 @@ class ReceivableKind:
     def default_rates(self, pool: Any, prepared: Any, scenario: Scenario, grid: list[dt.date]) -> None:
         return None  # (a receivable's obligor defaults at the scenario's CDR, or its tape PD)
 
+    def terms(self, pool: Any, header: Header) -> dict[str, float]:
+        return {}  # (the receivables' table is the collateral fit's)
+
     def on_grid(self, pool: Any, header: Header) -> ReceivableArrays:
         """The pool on a grid that reaches its last scheduled amount."""
         cutoff = header.cutoff_date

@@ -65,6 +65,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "asset_pledge_loan": ("知识产权质押贷款", "IP-pledge loans"),
     "asset_licence": ("知识产权许可应收许可费", "IP licence-fee receivables"),
     "asset_transfer": ("知识产权转让应收账款", "IP transfer receivables"),
+    "asset_lease": ("知识产权融资租赁（售后回租）租赁债权", "IP finance-lease receivables (sale-and-leaseback)"),
     "asset_mixed": ("混合", "Mixed"),
     # frequencies
     "freq_monthly": ("按月", "Monthly"),
@@ -637,6 +638,20 @@ LABELS: dict[str, tuple[str, str]] = {
     "valuer_missing": ("资产清单未列示", "not on the tape"),
     "receivables_title": ("剩余应收款与超额覆盖", "Remaining receivables and over-collateralisation"),
     "remaining_receivables": ("剩余应收款（元）", "Remaining receivables (CNY)"),
+    # lease pools (pools/lease.py, lease_terms)
+    "lease_terms": ("租赁条款", "Lease terms"),
+    "lease_terms_note": ("入池资产余额为租赁本金，而非租金总额；剩余租金按基准日适用利率计算；保证金由{held}持有",
+                         "The pool balance is the lease principal, not the rents; rents due at the rates in force "
+                         "at the cut-off date; deposits held by the {held}"),
+    "lease_held_trust": ("专项计划", "trust"),
+    "lease_held_lessor": ("出租人（原始权益人）", "lessor (originator)"),
+    "lease_principal": ("租赁本金（元）", "Lease principal (CNY)"),
+    "lease_rents_due": ("剩余租金（元）", "Rents due (CNY)"),
+    "lease_interest_due": ("其中：租息（元）", "of which interest (CNY)"),
+    "lease_deposits": ("保证金（元）", "Security deposits (CNY)"),
+    "lease_purchase_options": ("留购价（元）", "Purchase option prices (CNY)"),
+    "lease_upfront_fees": ("基准日后应收手续费（元）", "Upfront fees due after the cut-off (CNY)"),
+    "lease_rents_to_principal": ("剩余租金 / 租赁本金", "Rents due / lease principal"),
     "remaining_receivables_wan": ("剩余应收款（万元）", "Remaining receivables (CNY 10k)"),
     "discount_rate": ("折现率", "Discount rate"),
     "present_value": ("现值（元）", "Present value (CNY)"),

@@ -32,6 +32,7 @@ from openpyxl.worksheet.pagebreak import Break
 from .. import curves
 from ..io.outputs import sha256
 from ..model.deal import Tranche, sections
+from ..pools.kinds import kind_of
 from ..pools.stats import PoolStats, deal_pool_stats, pool_stats
 from ..results import Result
 from ..studies.investor import collateral_fit, investor_view
@@ -618,6 +619,28 @@ _RECEIVABLE_KEYS = {"total_balance": "remaining_receivables", "total_balance_wan
                     "strata_balance": "remaining_receivables"}
 
 
+def _pool_terms(s: Sheet, r: int, ctx: _Ctx) -> int:
+    """Each pool's terms its kind states (lease pools: principal, rents, deposits, purchase
+    options; :meth:`~abs_engine.pools.base.PoolKind.terms`), one table per pool."""
+    h = ctx.result.pool_deal.deal
+    for pool in ctx.result.pool_deal.pools:
+        terms = kind_of(pool).terms(pool, h)
+        if not terms:
+            continue
+        r = s.title(r + 1, f"{ctx.L('lease_terms')} — {ctx.pool_name(pool.name)}", SUBTITLE)
+        held = getattr(pool, "deposit_held_by", "lessor")
+        zh, en = LABELS["lease_terms_note"]
+        hz, he = LABELS[f"lease_held_{held}"]
+        r = s.note(r, ctx.pair(zh.format(held=hz), en.format(held=he)))
+        h0 = r
+        r = s.header(r, 1, [ctx.H("pool"), ctx.pool_name(pool.name)])
+        for key, value in terms.items():
+            s.label(r, 1, ctx.L(key), border=BOX)
+            r = s.rows(r, 2, [[value]], ["0.0000" if key.endswith("_to_principal") else YUAN])
+        s.table(f"terms_{pool.name}", h0, 1, r - 1, 2)
+    return r
+
+
 def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
     h = ctx.result.pool_deal.deal  # (a run from a status: the pool on its status date)
     recv = "prepayment" not in sections(ctx.result.deal.pools)  # receivables only: remaining receivables, not principal
@@ -658,6 +681,7 @@ def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
         s.label(r, 1, ctx.L(key_of(key)), border=BOX)
         r = s.rows(r, 2, [vals], [fmt] * len(vals))
     s.table("pool_statistics", h0, 1, r - 1, 1 + len(columns))
+    r = _pool_terms(s, r, ctx)
     for name, st in columns:
         if st is None:
             r = s.note(r, f"{name}: {ctx.L('stats_unavailable')}")

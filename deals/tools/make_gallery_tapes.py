@@ -1,9 +1,9 @@
 """Generate the synthetic tapes of three gallery deals (deterministic).
 
 * ``deals/zgc_ip_lease_2022_1.yaml`` — 中信建投-中关村科技租赁2022年第1期知识产权资产支持专项计划
-  (专精特新): patent re-licensing (专利二次许可) fees of Chaoyang-district SMEs;
-* ``deals/wenke_lease_2019_1.yaml`` — 第一创业-文科租赁一期资产支持专项计划: finance-lease
-  rentals (售后回租) on 51 items of IP;
+  (专精特新): LPR-linked sale-and-leaseback (售后回租) leases of Chaoyang-district SMEs' patents;
+* ``deals/wenke_lease_2019_1.yaml`` — 第一创业-文科租赁一期资产支持专项计划: finance leases
+  (售后回租) on 51 items of IP;
 * ``deals/biopharma_royalty_2000.yaml`` — a single-drug royalty deal in the style of
   BioPharma Royalty Trust (2000).
 
@@ -61,11 +61,15 @@ def _patent_id(rng: np.random.Generator, year_lo: int, year_hi: int, kind: str) 
 
 
 def zgc_2022_1(out: Path) -> str:
-    """12 SMEs (assumed), one re-licence each, quarterly fees on the 15th of Mar/Jun/Sep/Dec
-    from September 2022. Three groups of licence terms (4, 6 and 8 quarterly fees) give the
-    pool the profile the notes need: class A (0.73亿) due June 2023, class B (0.28亿)
-    December 2023. Per-quarter fee totals of the groups are assumptions (元):
-    4-quarter licences 4.7M, 6-quarter 11.3M, 8-quarter 3.5M, i.e. 114.6M of fees in all."""
+    """12 SMEs (assumed), one sale-and-leaseback (售后回租) of 2-5 of their own patents each,
+    LPR-linked (1-year LPR + a spread of 1.5-2.5%, reset each anniversary of the lease start,
+    15 June), quarterly equal rents on the 15th of Mar/Jun/Sep/Dec from September 2022. Three
+    groups of lease terms (4, 6 and 8 rents) give the pool the profile the notes need: class A
+    (0.73亿) due June 2023, class B (0.28亿) December 2023. Per-quarter rent totals of the
+    groups are assumptions (元): 4-rent leases 4.7M, 6-rent 11.3M, 8-rent 3.5M (114.6M of
+    rents at the rates of the cut-off date); each lease's principal is the present value of
+    its rents at its rate. Deposits 5% of the principal, held by the trust; 留购价 100元;
+    appraised value of the leased patents 1.25 x the principal."""
     rng = np.random.default_rng(20220810)
     industries = ["new-generation IT", "integrated circuits", "biomedicine", "smart manufacturing",
                   "new materials", "energy saving", "digital media", "artificial intelligence",
@@ -73,40 +77,30 @@ def zgc_2022_1(out: Path) -> str:
     n_sme = 12
     quarters = [4] * 3 + [6] * 6 + [8] * 3
     per_quarter = {4: 4_700_000.0, 6: 11_300_000.0, 8: 3_500_000.0}
-    fees: list[float] = [0.0] * n_sme
+    rents: list[float] = [0.0] * n_sme
     for q, total in per_quarter.items():
         idx = [i for i in range(n_sme) if quarters[i] == q]
         for i, f in zip(idx, _split(total, rng.uniform(0.6, 1.4, size=len(idx))), strict=True):
-            fees[i] = f
+            rents[i] = f
+    lpr = 0.037  # 1-year LPR of 20 July 2022
     first = dt.date(2022, 9, 15)
-    licences, patents, links = [], [], []
+    rows = []
     for i in range(n_sme):
-        lid = f"ZGC-LIC-{i + 1:02d}"
-        last = _quarter_dates(first, quarters[i])[-1]
-        pd_ = round(float(rng.uniform(0.008, 0.03)), 4)
-        licences.append([lid, f"Chaoyang SME {i + 1:02d}", f"{fees[i]:.2f}", "quarterly", first.isoformat(),
-                         last.isoformat(), 0, 0, industries[i], "Chaoyang, Beijing", pd_])
+        spread = round(float(rng.uniform(0.015, 0.025)), 4)
+        rate = lpr + spread
+        r = rate / 4
+        principal = round(rents[i] * (1.0 - (1.0 + r) ** -quarters[i]) / r, 2)
         n_pat = int(rng.integers(2, 6))
-        own = []
-        for _ in range(n_pat):
-            kind = "invention" if rng.random() < 0.55 else "utility_model"
-            pid = _patent_id(rng, 2015, 2021, kind)
-            filed = int(pid[2:6])
-            expiry = dt.date(filed + (20 if kind == "invention" else 10), int(rng.integers(1, 13)), 1)
-            patents.append([pid, kind, expiry.isoformat(), f"{round(float(rng.uniform(1.0, 8.0)) * 1e6, -3):.0f}",
-                            "prepaid"])
-            own.append(pid)
-        shares = np.round(rng.uniform(0.5, 1.5, size=n_pat), 6)
-        shares = np.round(shares / shares.sum(), 6)
-        shares[-1] = round(1.0 - float(shares[:-1].sum()), 6)
-        links += [[lid, pid, f"{s:.6f}"] for pid, s in zip(own, shares, strict=True)]
-    _write(out / "zgc_2022_1_licences.csv",
-           ["licence_id", "licensee", "fee", "fee_frequency", "first_fee_date", "last_fee_date", "escalation",
-            "upfront_fee", "industry", "region", "pd"], licences)
-    _write(out / "zgc_2022_1_patents.csv", ["patent_id", "type", "expiry_date", "appraised_value", "annual_fee_status"],
-           patents)
-    _write(out / "zgc_2022_1_licence_patents.csv", ["licence_id", "patent_id", "share"], links)
-    return f"zgc_2022_1: {len(licences)} licences, {len(patents)} patents, {len(links)} links"
+        pd_ = round(float(rng.uniform(0.008, 0.03)), 4)
+        rows.append([f"ZGC-LEASE-{i + 1:02d}", f"Chaoyang SME {i + 1:02d}", f"{principal:.2f}", f"{rate:.4f}", "LPR1Y",
+                     f"{spread:.4f}", "2022-06-15", first.isoformat(), _quarter_dates(first, quarters[i])[-1].isoformat(),
+                     "quarterly", "equal_rent", f"{0.05 * principal:.2f}", "100", "patent", n_pat,
+                     f"{1.25 * principal:.2f}", industries[i], "Chaoyang, Beijing", pd_])
+    _write(out / "zgc_2022_1_leases.csv",
+           ["lease_id", "lessee", "balance", "rate", "reference", "spread", "origination_date", "first_rent_date",
+            "last_rent_date", "rent_frequency", "schedule", "deposit", "purchase_option", "ip_type", "ip_count",
+            "collateral_value", "industry", "region", "pd"], rows)
+    return f"zgc_2022_1: {len(rows)} leases"
 
 
 # --------------------------------------------------------------------------- 文科租赁一期
@@ -114,9 +108,12 @@ def zgc_2022_1(out: Path) -> str:
 
 def wenke_2019_1(out: Path) -> str:
     """51 finance leases (售后回租), one per leased IP item (published: 51 items — invention
-    patents, utility models and copyrights). Assumed: 17 lessees; financed principal
-    7.33亿 in all (the issue size); lease rates 6.0-8.5% p.a.; level quarterly rentals
-    (等额租金) on the 15th of Mar/Jun/Sep/Dec from June 2019, 8 to 12 rentals left."""
+    patents, utility models and copyrights). Assumed: 17 lessees; lease principal 7.33亿 in
+    all at the cut-off date (the issue size); fixed lease rates 6.0-8.5% p.a.; leases started
+    15 December 2018, equal quarterly rents (等额租金) on the 15th of Mar/Jun/Sep/Dec from March
+    2019, 8 to 12 rents; deposits (保证金) 5% of the principal, kept by the lessor; upfront fee
+    (手续费) 1% of the principal, paid at the lease start (no pool cash flow); 留购价 100元;
+    appraised value of the leased IP 1.25 x the principal."""
     rng = np.random.default_rng(20190328)
     n_leases, n_lessees = 51, 17
     # IP items: 30 copyrights, 14 invention patents, 7 utility models (the split is assumed)
@@ -127,21 +124,23 @@ def wenke_2019_1(out: Path) -> str:
     lessee_of = np.sort(np.concatenate([np.arange(n_lessees), rng.integers(0, n_lessees, size=n_leases - n_lessees)]))
     lessee_industry = [industries[int(rng.integers(0, len(industries)))] for _ in range(n_lessees)]
     principal = _split(733_000_000.0, rng.lognormal(0.0, 0.5, size=n_leases))
-    first = dt.date(2019, 6, 15)
+    first = dt.date(2019, 3, 15)
     rows = []
     for j in range(n_leases):
         i = int(lessee_of[j])
         rate = round(float(rng.uniform(0.060, 0.085)), 4)
         n = int(rng.integers(8, 13))
-        r = rate / 4
-        rental = principal[j] * r / (1.0 - (1.0 + r) ** -n)
         last = _quarter_dates(first, n)[-1]
         pd_ = round(float(rng.uniform(0.005, 0.025)), 4)
-        rows.append([f"WK-LEASE-{j + 1:02d}", f"Beijing cultural enterprise {i + 1:02d}", f"{rental:.2f}", "quarterly",
-                     first.isoformat(), last.isoformat(), ip_types[j], lessee_industry[i], "Beijing", pd_])
+        p = principal[j]
+        rows.append([f"WK-LEASE-{j + 1:02d}", f"Beijing cultural enterprise {i + 1:02d}", f"{p:.2f}", rate,
+                     "2018-12-15", first.isoformat(), last.isoformat(), "quarterly", "equal_rent",
+                     f"{0.05 * p:.2f}", f"{0.01 * p:.2f}", "100", ip_types[j], f"{1.25 * p:.2f}",
+                     lessee_industry[i], "Beijing", pd_])
     _write(out / "wenke_2019_1_leases.csv",
-           ["receivable_id", "buyer", "instalment", "frequency", "first_date", "last_date", "ip_type", "industry",
-            "region", "pd"], rows)
+           ["lease_id", "lessee", "balance", "rate", "origination_date", "first_rent_date", "last_rent_date",
+            "rent_frequency", "schedule", "deposit", "upfront_fee", "purchase_option", "ip_type", "collateral_value",
+            "industry", "region", "pd"], rows)
     return f"wenke_2019_1: {n_leases} leases, {n_lessees} lessees"
 
 
