@@ -760,8 +760,7 @@ class LeasePool(Model):
                 if not mine:
                     problems.append(Problem(file, where, "schedule irregular but no row in the pool's schedule (schedule_tape)"))
                     continue
-                dates = set(rent_dates(a))
-                off = sorted({r.date for r in mine if r.date not in dates})
+                off = sorted({r.date for r in mine if not on_rent_schedule(a, r.date)})
                 if off:
                     problems.append(Problem(file, where, f"schedule row(s) on {', '.join(map(str, off[:5]))}, not a rent date "
                                             f"(every {a.rent_frequency.value} from {a.first_rent_date} to {a.last_rent_date})"))
@@ -775,27 +774,29 @@ class LeasePool(Model):
         return problems
 
 
-def rent_dates(lease: LeaseAsset) -> list[dt.date]:
-    """A lease's rent dates: every ``rent_frequency`` from the first rent date (on its day of
-    month, month-end kept) through the last, which is always one.
+
+def on_rent_schedule(lease: LeaseAsset, d: dt.date) -> bool:
+    """Whether ``d`` is one of a lease's rent dates: every ``rent_frequency`` from the first
+    rent (its day of month, or the month's last day for a month-end first rent, clamped to
+    the month's length) up to the last rent, which is always one
+    (:func:`abs_engine.pools.lease.rent_dates` lists them).
 
     >>> a = LeaseAsset(lease_id="x", lessee="y", balance=1, rate=0.05, origination_date=dt.date(2024, 1, 31),
     ...                first_rent_date=dt.date(2024, 4, 30), last_rent_date=dt.date(2024, 12, 31))
-    >>> [str(d) for d in rent_dates(a)]
-    ['2024-04-30', '2024-07-31', '2024-10-31', '2024-12-31']
+    >>> [on_rent_schedule(a, d) for d in (dt.date(2024, 7, 31), dt.date(2024, 7, 30), dt.date(2024, 12, 31))]
+    [True, False, True]
     """
-    from ..dates import add_months, is_month_end
+    import calendar
 
-    f = lease.rent_frequency.months
-    eom = is_month_end(lease.first_rent_date)
-    out = []
-    k = 0
-    while (d := add_months(lease.first_rent_date, k * f, eom=eom)) < lease.last_rent_date:
-        out.append(d)
-        k += 1
-    out.append(lease.last_rent_date)
-    return out
-
+    first = lease.first_rent_date
+    if d == lease.last_rent_date:
+        return True
+    k = (d.year - first.year) * 12 + d.month - first.month
+    if k < 0 or k % lease.rent_frequency.months or d > lease.last_rent_date:
+        return False
+    month_end = first.day == calendar.monthrange(first.year, first.month)[1]
+    days = calendar.monthrange(d.year, d.month)[1]
+    return d.day == (days if month_end else min(first.day, days))
 
 Pool = Annotated[PledgeLoanPool | LicencePool | TransferPool | LeasePool, Field(discriminator="kind")]
 

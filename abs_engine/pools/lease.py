@@ -47,13 +47,34 @@ import numpy as np
 import pandas as pd
 
 from ..curves import LoanRates, is_zero, varies_by_loan
-from ..dates import add_months, grid_month, months_between
+from ..dates import add_months, grid_month, is_month_end, months_between
 from ..dates import event_month as month_of_event
 from ..errors import InputError
-from ..model.deal import Header, LeaseAsset, LeasePool, rent_dates
+from ..model.deal import Header, LeaseAsset, LeasePool
 from ..model.scenario import Scenario
 from .base import Events, PoolFlows, Support, asset_frame
 from .pledge import SparsePledge, pledge_rates
+
+
+def rent_dates(lease: LeaseAsset) -> list[dt.date]:
+    """A lease's rent dates: every ``rent_frequency`` from the first rent date (on its day of
+    month, month-end kept) through the last, which is always one.
+
+    >>> a = LeaseAsset(lease_id="x", lessee="y", balance=1, rate=0.05, origination_date=dt.date(2024, 1, 31),
+    ...                first_rent_date=dt.date(2024, 4, 30), last_rent_date=dt.date(2024, 12, 31))
+    >>> [str(d) for d in rent_dates(a)]
+    ['2024-04-30', '2024-07-31', '2024-10-31', '2024-12-31']
+    """
+    f = lease.rent_frequency.months
+    eom = is_month_end(lease.first_rent_date)
+    out = []
+    k = 0
+    while (d := add_months(lease.first_rent_date, k * f, eom=eom)) < lease.last_rent_date:
+        out.append(d)
+        k += 1
+    out.append(lease.last_rent_date)
+    return out
+
 
 #: How a lease sets the principal of a rent (``LeaseArrays.kind``).
 SCHEDULES = {"equal_rent": 0, "equal_principal": 1, "irregular": 2}

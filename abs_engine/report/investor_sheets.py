@@ -628,7 +628,8 @@ def collateral_fit_rows(s: Sheet, r: int, ctx: Any, top: int = 10) -> int:
     h0 = r
     r = s.header(r, 1, [ctx.H("obligor_rank"), ctx.H("ip_right"), ctx.H("ip_type"), ctx.H("ip_count"), ctx.H("expiry_date"),
                         ctx.H("years_after_legal"), ctx.H("appraised_value"), ctx.H("valuer"),
-                        ctx.H("exposure_loan" if pledge else "exposure"), ctx.H("exposure_share")])
+                        ctx.H(("exposure_lease" if all(p.kind == "lease" for p in ctx.result.deal.pools) else "exposure_loan")
+                              if pledge else "exposure"), ctx.H("exposure_share")])
     shown = rights.groupby("pool", sort=False).head(top)
     r = s.rows(r, 1, [[x.rank, x.right, ctx.ip_label(str(x.type)), x.count, x.expiry_date if isinstance(x.expiry_date, dt.date) else "—",
                        x.years_after_legal_maturity if x.years_after_legal_maturity == x.years_after_legal_maturity else "—",

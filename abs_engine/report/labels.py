@@ -288,6 +288,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "top_obligors__licence": ("前十大被许可人", "Top licensees"),
     "obligor__recv": ("债务人", "Obligor"),
     "obligor__licence": ("被许可人", "Licensee"),
+    # lease pools: their obligors are lessees (承租人) and the balance is lease principal (租赁本金)
+    "n_obligors__lease": ("承租人户数", "Number of lessees"),
+    "top1_share__lease": ("最大承租人集中度", "Top-1 lessee concentration"),
+    "top5_share__lease": ("前五大承租人集中度", "Top-5 lessee concentration"),
+    "top10_share__lease": ("前十大承租人集中度", "Top-10 lessee concentration"),
+    "strata_obligor_size__lease": ("按承租人租赁本金余额", "By lessee size (lease principal)"),
+    "strata_rate__lease": ("按租赁利率", "By lease rate"),
+    "top_obligors__lease": ("前十大承租人", "Top lessees"),
+    "obligor__lease": ("承租人", "Lessee"),
     "bucket_na": ("不适用", "n/a"),
     "stats_unavailable": ("该类资产池暂无统计", "Pool statistics not available for this pool kind"),
     # eligibility criteria (入池标准) and how the pool measures against them
@@ -632,6 +641,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "valuer": ("评估机构", "Valuer"),
     "exposure": ("依附的剩余应收款（元）", "Receivables resting on it (CNY)"),
     "exposure_loan": ("贷款余额（元）", "Loan balance (CNY)"),
+    "exposure_lease": ("租赁本金余额（元）", "Lease principal (CNY)"),
     "exposure_share": ("占比", "Share"),
     "ip_fit_note": ("按依附金额排列的前{n}项；负的剩余年限表示权利在法定到期日前届满", "The {n} largest by exposure; negative years: the right expires before the legal maturity"),
     "ip_fit_expiring": ("法定到期日前届满的权利所依附的应收款占比", "Share of receivables resting on rights that expire before the legal maturity"),

@@ -646,11 +646,13 @@ def _collateral_sheet(s: Sheet, ctx: _Ctx) -> None:
     recv = "prepayment" not in sections(ctx.result.deal.pools)  # receivables only: remaining receivables, not principal
     # the words for obligors and balances by pool kind: borrowers (借款人) and principal for
     # pledge loans; licensees (被许可人) or debtors (债务人) and remaining receivables otherwise
+    # (lessees 承租人 and lease principal for lease pools)
     kind = "licence" if all(p.kind == "licence" for p in ctx.result.deal.pools) else "recv"
+    lease = all(p.kind == "lease" for p in ctx.result.deal.pools)
 
     def key_of(k: str) -> str:
         if not recv:
-            return k
+            return f"{k}__lease" if lease and f"{k}__lease" in LABELS else k
         for cand in (f"{k}__{kind}", f"{k}__recv"):
             if cand in LABELS:
                 return cand
