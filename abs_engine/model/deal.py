@@ -597,7 +597,7 @@ class LeaseAsset(Model):
     its IP to the lessor and leases it back; each rent (租金) is lease principal plus
     interest. The columns of a lease tape (docs/deal-language.md, "Lease pools")."""
 
-    lease_id: str = describe("Unique lease (contract) identifier")
+    lease_id: Id = describe("Unique lease (contract) identifier")
     lessee: str = describe("Lessee (承租人, obligor) name or id")
     balance: Money = describe(
         "Outstanding lease principal (租赁本金余额) at the cut-off date: the pool balance counts this, not the rents"
