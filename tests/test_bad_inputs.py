@@ -525,6 +525,15 @@ def test_yaml_size_limit_boundary(tmp_path, monkeypatch):
         ae.load_scenario(p)
 
 
+@pytest.mark.parametrize("text", ["name: x\ndefaults: &a [*a]\n", "name: x\ndefaults: &a\n  b: *a\n"])
+def test_alias_inside_its_own_anchor(tmp_path, text):
+    """An alias inside its own anchor (endless when expanded) is refused; it hung the size count."""
+    p = tmp_path / "s.yaml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(ae.InputError, match="aliases expanded"):
+        ae.load_scenario(p)
+
+
 def test_deep_block_nesting(tmp_path):
     """Indentation nested 1500 levels deep (no brackets) is refused, not a RecursionError."""
     p = tmp_path / "s.yaml"

@@ -44,11 +44,16 @@ def _expanded_size(root: yaml.Node) -> int:
     """Values of the graph under ``root`` with every alias expanded (a shared node counts once
     per use), stopping as soon as the count passes :data:`MAX_YAML_NODES`."""
     sizes: dict[int, int] = {}
+    open_: set[int] = set()  # nodes started and not finished: the path from the root
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, done = stack.pop()
         if id(node) in sizes:
             continue
+        if not done:
+            if id(node) in open_:  # an alias inside its own anchor: endless when expanded
+                return MAX_YAML_NODES + 1
+            open_.add(id(node))
         children: list[yaml.Node] = []
         if isinstance(node, yaml.SequenceNode):
             children = list(node.value)
@@ -56,6 +61,7 @@ def _expanded_size(root: yaml.Node) -> int:
             children = [n for pair in node.value for n in pair]
         if done:
             sizes[id(node)] = min(1 + sum(sizes.get(id(c), 0) for c in children), MAX_YAML_NODES + 1)
+            open_.discard(id(node))
         else:
             stack.append((node, True))
             stack.extend((c, False) for c in children if id(c) not in sizes)
@@ -166,6 +172,23 @@ def _unreadable(name: str, text: str, exc: yaml.reader.ReaderError) -> InputErro
     return InputError.single(name, f"line {line}", f"character {char!r} is not allowed in YAML (is this a text file?)")
 
 
+def _data_depth(data: Any) -> int:
+    """How deeply mappings and lists nest in ``data`` (iterative: no recursion limit).
+
+    >>> _data_depth({"a": [1, {"b": 2}]}), _data_depth(3)
+    (3, 0)
+    """
+    top, stack = 0, [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        top = max(top, depth)
+        stack.extend((c, depth + 1) for c in children)
+    return top
+
+
 def load_yaml(path: Path, what: str) -> dict[str, Any]:
     """Parse a YAML mapping from ``path``; every problem becomes an :class:`InputError`."""
     text = read_text(path, what)
@@ -211,6 +234,8 @@ def load_yaml(path: Path, what: str) -> dict[str, Any]:
     finally:
         if loader is not None:
             loader.dispose()
+    if _data_depth(data) > MAX_FLOW_DEPTH:  # (block nesting: libyaml before 0.2.5 has no limit)
+        raise InputError.single(name, "", f"YAML nested too deeply (more than {MAX_FLOW_DEPTH} levels)")
     problems = [Problem(name, f"line {line}", f"duplicate key '{key}'") for key, line in duplicates]
     if problems:
         raise InputError(problems)
